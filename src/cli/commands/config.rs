@@ -1,0 +1,229 @@
+//! `immdqa config check|default|path`: show and validate the configuration.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::cli::{Ctx, Exit};
+use crate::config::{Auth, Endpoint, Profile};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ConfigCmd {
+    /// Print the resolved configuration (secrets masked) and what is wrong with it.
+    ///
+    /// Checks every profile (or the one given with --profile): required keys, key file
+    /// present and private, known_hosts readable, password variable set, config file not
+    /// readable by others when it holds a secret, store folder permissions.
+    ///
+    /// Example: immdqa config check --profile registry
+    #[command(verbatim_doc_comment)]
+    Check,
+    /// Print a commented example configuration.
+    ///
+    /// Example: immdqa config default > ~/.config/immdqa/config.toml
+    #[command(verbatim_doc_comment)]
+    Default,
+    /// Print the path of the configuration file in use.
+    Path,
+}
+
+fn mode_of(p: &Path) -> Option<u32> {
+    std::fs::metadata(p)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o777)
+}
+
+/// Check one profile; returns problems found (printed lines go to stdout).
+fn check_profile(name: &str, p: &Profile) -> Vec<String> {
+    let mut problems = Vec::new();
+    println!("profile {name}:");
+    match p.endpoint(name) {
+        Err(e) => problems.push(e.to_string()),
+        Ok(Endpoint::Local { root }) => {
+            println!("  transport:    local folder {}", root.display());
+            if !root.is_dir() {
+                problems.push(format!(
+                    "profile '{name}': local_dir {} is not a readable folder",
+                    root.display()
+                ));
+            }
+        }
+        Ok(Endpoint::Sftp {
+            host,
+            port,
+            user,
+            auth,
+            known_hosts,
+        }) => {
+            println!("  transport:    sftp://{user}@{host}:{port}");
+            match &auth {
+                Auth::KeyFile {
+                    path,
+                    passphrase_env,
+                } => {
+                    let m = mode_of(path);
+                    println!(
+                        "  auth:         key file {} ({})",
+                        path.display(),
+                        match m {
+                            Some(m) => format!("mode {m:o}"),
+                            None => "MISSING".into(),
+                        }
+                    );
+                    match m {
+                        None => problems.push(format!(
+                            "profile '{name}': key_file {} does not exist or cannot be read",
+                            path.display()
+                        )),
+                        Some(m) if m & 0o077 != 0 => problems.push(format!(
+                            "profile '{name}': key_file {} is readable by others (mode {m:o}); run chmod 600",
+                            path.display()
+                        )),
+                        _ => {}
+                    }
+                    if let Some(var) = passphrase_env {
+                        let set = std::env::var_os(var).is_some();
+                        println!(
+                            "  passphrase:   ${var} ({})",
+                            if set { "set" } else { "NOT SET" }
+                        );
+                        if !set {
+                            problems.push(format!(
+                                "profile '{name}': environment variable {var} (key passphrase) is not set"
+                            ));
+                        }
+                    }
+                }
+                Auth::PasswordEnv(var) => {
+                    let set = std::env::var_os(var).is_some();
+                    println!(
+                        "  auth:         password from ${var} ({})",
+                        if set { "set, ********" } else { "NOT SET" }
+                    );
+                    if !set {
+                        problems.push(format!(
+                            "profile '{name}': environment variable {var} (password) is not set"
+                        ));
+                    }
+                }
+                Auth::Password(_) => {
+                    println!("  auth:         password in the config file (********)")
+                }
+            }
+            match std::fs::read_to_string(&known_hosts) {
+                Ok(text) => {
+                    let n = text
+                        .lines()
+                        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                        .count();
+                    println!("  known_hosts:  {} ({n} entries)", known_hosts.display());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    println!(
+                        "  known_hosts:  {} (not created yet)",
+                        known_hosts.display()
+                    );
+                    problems.push(format!(
+                        "profile '{name}': known_hosts {} does not exist yet: run `immdqa trust-host --profile {name}`",
+                        known_hosts.display()
+                    ));
+                }
+                Err(e) => problems.push(format!(
+                    "profile '{name}': known_hosts {} cannot be read: {e}",
+                    known_hosts.display()
+                )),
+            }
+        }
+    }
+    println!("  dqa_dir:      {}", p.dqa_dir);
+    println!("  receive_dir:  {}", p.receive_dir);
+    println!("  accepted_dir: {}", p.accepted_dir);
+    println!("  dropoff_dir:  {}", p.dropoff_dir);
+    println!(
+        "  import_code:  {}",
+        p.import_code
+            .as_deref()
+            .unwrap_or("(not set; needed for upload)")
+    );
+    println!(
+        "  timeout {} s, retries {}, max_file_size {} bytes",
+        p.timeout_secs, p.retries, p.max_file_size
+    );
+    problems
+}
+
+pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
+    match cmd {
+        ConfigCmd::Default => unreachable!("handled before the config is loaded"),
+        ConfigCmd::Path => {
+            match &ctx.config.source {
+                Some(p) => println!("{}", p.display()),
+                None => println!(
+                    "{} (does not exist)",
+                    crate::config::default_config_path()?.display()
+                ),
+            }
+            Ok(Exit::Ok)
+        }
+        ConfigCmd::Check => {
+            let mut problems = Vec::new();
+            match &ctx.config.source {
+                Some(p) => println!(
+                    "config file: {} (mode {:o})",
+                    p.display(),
+                    mode_of(p).unwrap_or(0)
+                ),
+                None => {
+                    println!("config file: none (using defaults)");
+                    problems.push(format!(
+                        "no config file at {}: create one with `immdqa config default > FILE`",
+                        crate::config::default_config_path()?.display()
+                    ));
+                }
+            }
+            if let Err(e) = ctx.config.check_secret_permissions() {
+                problems.push(e.to_string());
+            }
+            let store = ctx.store_path()?;
+            match mode_of(&store) {
+                Some(m) => {
+                    println!("store: {} (mode {m:o})", store.display());
+                    if m & 0o077 != 0 {
+                        problems.push(format!(
+                            "store {} is readable by others (mode {m:o}); it holds patient data: run chmod 700",
+                            store.display()
+                        ));
+                    }
+                }
+                None => println!("store: {} (created on first fetch)", store.display()),
+            }
+            let selected: Vec<(String, &Profile)> = match &ctx.profile_flag {
+                Some(_) => vec![ctx.profile()?]
+                    .into_iter()
+                    .map(|(n, p)| (n, p))
+                    .collect(),
+                None => ctx
+                    .config
+                    .profiles
+                    .iter()
+                    .map(|(n, p)| (n.clone(), p))
+                    .collect(),
+            };
+            if selected.is_empty() {
+                problems.push("no profiles defined".into());
+            }
+            for (name, p) in selected {
+                problems.extend(check_profile(&name, p));
+            }
+            if problems.is_empty() {
+                println!("configuration ok");
+                Ok(Exit::Ok)
+            } else {
+                println!("problems:");
+                for p in &problems {
+                    println!("  - {p}");
+                }
+                Ok(Exit::Error)
+            }
+        }
+    }
+}

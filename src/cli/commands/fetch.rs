@@ -1,0 +1,77 @@
+//! `immdqa fetch`: download what is new in the mailbox's report folders into the history.
+
+use crate::cli::{Ctx, Exit, progress::Bar};
+use crate::sync::{self, Action, FetchOptions};
+use crate::transport::{self, Retry};
+
+/// Download new and changed files from the DQA and consent folders into the local history.
+///
+/// Lists `dqa_dir` and `receive_dir`, compares with the manifest of earlier fetches (name, size,
+/// mtime) and downloads only what is new or changed. Every file is archived by its SHA-256;
+/// a file changed under the same name keeps both versions. Remote files are never modified.
+///
+/// Example: immdqa fetch --profile registry --dry-run
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Print what would be downloaded and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let (name, profile) = ctx.profile()?;
+    ctx.config.check_secret_permissions()?;
+    let opts = FetchOptions {
+        profile: name.clone(),
+        folders: profile
+            .fetch_folders()
+            .iter()
+            .map(|(k, d)| (*k, d.to_string()))
+            .collect(),
+        dry_run: args.dry_run,
+        max_file_size: profile.max_file_size,
+        retry: Retry::from_profile(profile),
+    };
+    let mut store = ctx.open_store()?;
+    let mut remote = transport::open(&name, profile)?;
+    let bar = Bar::new(ctx.quiet || args.dry_run);
+    let report = sync::fetch(&mut store, remote.as_mut(), &opts, &bar)?;
+
+    if args.dry_run {
+        for p in &report.plan {
+            let what = match &p.action {
+                Action::New => "download (new)".to_string(),
+                Action::Changed => "download (changed)".to_string(),
+                Action::Unchanged => continue,
+                Action::Skip(r) => format!("skip: {r}"),
+            };
+            println!("{}/{}  {}  {}", p.folder, p.display_name, p.size, what);
+        }
+    } else {
+        for p in &report.plan {
+            if let Action::Skip(reason) = &p.action {
+                eprintln!("skipped {}/{}: {reason}", p.folder, p.display_name);
+            }
+        }
+    }
+    for (folder, name, reason) in &report.failures {
+        if name.is_empty() {
+            eprintln!("failed {folder}: {reason}");
+        } else {
+            eprintln!("failed {folder}/{name}: {reason}");
+        }
+    }
+    if report.temp_files_cleaned > 0 {
+        eprintln!(
+            "removed {} incomplete download(s) left by an interrupted run",
+            report.temp_files_cleaned
+        );
+    }
+    println!("{}", report.summary_line());
+    Ok(if report.counts.failed > 0 {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
+}

@@ -1,0 +1,86 @@
+//! `immdqa status`: what the local history holds.
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::cli::{Ctx, Exit};
+use crate::sync::human_bytes;
+
+/// Show what the history holds: files per profile and kind, parse status, last fetch, size.
+///
+/// Example: immdqa status --check
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Also run SQLite's integrity check on the database
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let store = ctx.open_store()?;
+    let st = store.status()?;
+    println!("store: {}", st.path.display());
+    if st.files.is_empty() {
+        println!(
+            "the history is empty: run `immdqa fetch` (or `immdqa fetch --dry-run` to see what it would download)"
+        );
+    } else {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED).set_header([
+            "profile",
+            "kind",
+            "parse status",
+            "files",
+            "size",
+        ]);
+        for (profile, kind, status, n, bytes) in &st.files {
+            t.add_row([
+                profile.clone(),
+                kind.clone(),
+                status.clone(),
+                n.to_string(),
+                human_bytes(*bytes),
+            ]);
+        }
+        println!("{t}");
+    }
+    if let Some(run) = &st.last_run {
+        let c = &run.counts;
+        println!(
+            "last fetch: #{} profile {} from {} started {} {}",
+            run.id,
+            run.profile,
+            run.remote,
+            run.started_at,
+            match &run.finished_at {
+                Some(f) => format!("finished {f}"),
+                None => "(interrupted)".to_string(),
+            }
+        );
+        println!(
+            "  {} new, {} changed, {} unchanged, {} skipped, {} failed; {}",
+            c.new,
+            c.changed,
+            c.unchanged,
+            c.skipped,
+            c.failed,
+            human_bytes(c.bytes)
+        );
+        for (folder, name, outcome, reason) in &run.events {
+            println!("  {outcome} {folder}/{name}: {reason}");
+        }
+    }
+    println!(
+        "size: database {}, archive {}",
+        human_bytes(st.db_bytes),
+        human_bytes(st.archive_bytes)
+    );
+    if args.check {
+        let verdict = store.integrity_check()?;
+        println!("integrity check: {verdict}");
+        if verdict != "ok" {
+            return Ok(Exit::Error);
+        }
+    }
+    Ok(Exit::Ok)
+}

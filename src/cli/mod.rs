@@ -1,0 +1,171 @@
+//! The command line: clap definitions, the shared context, dispatch and exit codes.
+//!
+//! The only module that prints. Each subcommand lives in `commands/<name>.rs` with its clap
+//! `Args` and a `run(args, &Ctx)` that turns them into library options and calls one library
+//! entry point. Exit codes are a contract (README, "Exit codes"): see [`Exit`].
+
+pub mod commands;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config, Profile};
+use crate::store::Store;
+
+/// Exit codes: 0 ok, 1 thresholds warn, 2 thresholds fail, 3+ the run itself failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Ok = 0,
+    Warn = 1,
+    Fail = 2,
+    /// The run failed (bad configuration, connection refused, host key problem, …).
+    Error = 3,
+    /// The run completed but some files failed (see the summary).
+    Partial = 4,
+    /// Another immdqa process holds the store lock.
+    Busy = 5,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "immdqa",
+    version,
+    about = "Fetch, parse and chart ImmTrac2 data quality reports and consent notifications",
+    after_help = "Exit codes: 0 ok, 1 thresholds warn, 2 thresholds fail, 3 run failed, 4 some files failed, 5 store busy.\nConfiguration: immdqa config default > ~/.config/immdqa/config.toml"
+)]
+pub struct Cli {
+    /// Configuration file [default: the user's config dir, immdqa/config.toml]
+    #[arg(long, global = true, env = "IMMDQA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Profile (mailbox) to use [default: default_profile, or the only profile]
+    #[arg(
+        long,
+        short = 'p',
+        global = true,
+        env = "IMMDQA_PROFILE",
+        value_name = "NAME"
+    )]
+    pub profile: Option<String>,
+    /// History folder [default: `store` from the config, or the user's data dir]
+    #[arg(long, global = true, env = "IMMDQA_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// More log output (-v info, -vv debug); IMMDQA_LOG=... overrides
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Fetch(commands::fetch::Args),
+    Status(commands::status::Args),
+    #[command(subcommand)]
+    Config(commands::config::ConfigCmd),
+    TrustHost(commands::trust_host::Args),
+}
+
+/// What every command may need, loaded once by the dispatcher.
+pub struct Ctx {
+    pub config: Config,
+    pub profile_flag: Option<String>,
+    pub store_flag: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+impl Ctx {
+    /// The selected profile.
+    pub fn profile(&self) -> anyhow::Result<(String, &Profile)> {
+        Ok(self.config.profile(self.profile_flag.as_deref())?)
+    }
+
+    pub fn store_path(&self) -> anyhow::Result<PathBuf> {
+        match &self.store_flag {
+            Some(p) => Ok(p.clone()),
+            None => Ok(self.config.store_path()?),
+        }
+    }
+
+    /// Open (creating) the store.
+    pub fn open_store(&self) -> anyhow::Result<Store> {
+        let path = self.store_path()?;
+        Ok(Store::open(&path)?)
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "immdqa=info",
+        _ => "immdqa=debug",
+    };
+    let filter = EnvFilter::try_from_env("IMMDQA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Map an error to its exit code.
+fn exit_for(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if let Some(crate::store::StoreError::Locked { .. }) = cause.downcast_ref() {
+            return Exit::Busy;
+        }
+    }
+    Exit::Error
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            eprintln!("immdqa: error: {err:#}");
+            ExitCode::from(exit_for(&err) as u8)
+        }
+    }
+}
+
+fn load_config(explicit: Option<&PathBuf>) -> anyhow::Result<Config> {
+    let (path, is_explicit) = match explicit {
+        Some(p) => (p.clone(), true),
+        None => (config::default_config_path()?, false),
+    };
+    let cfg = Config::load(&path, is_explicit)?;
+    Ok(cfg)
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    // Commands that need no configuration return before it is read.
+    if let Command::Config(commands::config::ConfigCmd::Default) = cli.command {
+        print!("{}", config::EXAMPLE_CONFIG);
+        return Ok(Exit::Ok);
+    }
+    let config = load_config(cli.config.as_ref()).context("loading the configuration")?;
+    let ctx = Ctx {
+        config,
+        profile_flag: cli.profile,
+        store_flag: cli.store,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Fetch(a) => commands::fetch::run(a, &ctx),
+        Command::Status(a) => commands::status::run(a, &ctx),
+        Command::Config(c) => commands::config::run(c, &ctx),
+        Command::TrustHost(a) => commands::trust_host::run(a, &ctx),
+    }
+}

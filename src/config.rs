@@ -1,0 +1,556 @@
+//! Configuration: the TOML file, its profiles, defaults and validation.
+//!
+//! Layers, lowest first: `impl Default` → the TOML file (`--config`, `IMMDQA_CONFIG`, or the
+//! user's config dir) → `IMMDQA_STORE` / `IMMDQA_PROFILE` → command-line flags (applied by the
+//! CLI). Relative paths in the file are resolved against the file's own folder, so a config
+//! travels with the files it names. Secrets are never held here: a password comes from the
+//! environment variable named by `password_env` (or, discouraged, a `password` key, refused when
+//! the file is readable by others). Leaf module: uses nothing else in the crate.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The registry's recommended network timeout, in seconds.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 65;
+/// Files larger than this are not downloaded (reported instead).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// Errors loading or resolving configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("no profile named '{name}' in {path} (profiles: {available})")]
+    UnknownProfile {
+        name: String,
+        path: String,
+        available: String,
+    },
+    #[error(
+        "no profile selected: {path} has {count} profiles ({available}); pass --profile NAME or set default_profile"
+    )]
+    NoProfile {
+        path: String,
+        count: usize,
+        available: String,
+    },
+    #[error("profile '{profile}': {message}")]
+    Invalid { profile: String, message: String },
+    #[error(
+        "cannot find a home directory to place the default config and store; pass --config and set `store`"
+    )]
+    NoHome,
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Folder holding the local history (SQLite + archive). Default: the user's data dir.
+    pub store: Option<PathBuf>,
+    /// Profile used when `--profile` is not given and there is more than one.
+    pub default_profile: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// Where the file was read from (None: built-in defaults).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// One registry mailbox: how to reach it and which folders mean what.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub host: Option<String>,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    pub user: Option<String>,
+    /// Private key for SSH public-key login.
+    pub key_file: Option<PathBuf>,
+    /// Name of an environment variable holding the key's passphrase.
+    pub key_passphrase_env: Option<String>,
+    /// Name of an environment variable holding the SSH password.
+    pub password_env: Option<String>,
+    /// A password written in the file itself (discouraged; refused if the file is readable by others).
+    pub password: Option<String>,
+    /// Use a local or mounted folder as the mailbox instead of SFTP.
+    pub local_dir: Option<PathBuf>,
+    /// OpenSSH-format known_hosts file used to verify the server. Default: `known_hosts` next
+    /// to the config file.
+    pub known_hosts: Option<PathBuf>,
+    #[serde(default = "default_dqa_dir")]
+    pub dqa_dir: String,
+    #[serde(default = "default_receive_dir")]
+    pub receive_dir: String,
+    #[serde(default = "default_accepted_dir")]
+    pub accepted_dir: String,
+    #[serde(default = "default_dropoff_dir")]
+    pub dropoff_dir: String,
+    pub import_code: Option<String>,
+    /// Connect and read timeout, seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// How many times a transient failure (connect, dropped connection) is retried.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// First back-off delay in milliseconds; doubles on each retry.
+    #[serde(default = "default_retry_delay_ms")]
+    pub retry_delay_ms: u64,
+    /// Files larger than this many bytes are skipped and reported.
+    #[serde(default = "default_max_file_size")]
+    pub max_file_size: u64,
+}
+
+fn default_port() -> u16 {
+    22
+}
+fn default_dqa_dir() -> String {
+    "DQA-Reports".into()
+}
+fn default_receive_dir() -> String {
+    "Receive".into()
+}
+fn default_accepted_dir() -> String {
+    "Accepted".into()
+}
+fn default_dropoff_dir() -> String {
+    "HL7-Dropoff".into()
+}
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_SECS
+}
+fn default_retries() -> u32 {
+    2
+}
+fn default_retry_delay_ms() -> u64 {
+    2_000
+}
+fn default_max_file_size() -> u64 {
+    DEFAULT_MAX_FILE_SIZE
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            host: None,
+            port: default_port(),
+            user: None,
+            key_file: None,
+            key_passphrase_env: None,
+            password_env: None,
+            password: None,
+            local_dir: None,
+            known_hosts: None,
+            dqa_dir: default_dqa_dir(),
+            receive_dir: default_receive_dir(),
+            accepted_dir: default_accepted_dir(),
+            dropoff_dir: default_dropoff_dir(),
+            import_code: None,
+            timeout_secs: default_timeout(),
+            retries: default_retries(),
+            retry_delay_ms: default_retry_delay_ms(),
+            max_file_size: default_max_file_size(),
+        }
+    }
+}
+
+// Debug by hand so a password can never reach a log line through `{:?}`.
+impl fmt::Debug for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Profile")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("key_file", &self.key_file)
+            .field("password_env", &self.password_env)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("local_dir", &self.local_dir)
+            .field("known_hosts", &self.known_hosts)
+            .field("dqa_dir", &self.dqa_dir)
+            .field("receive_dir", &self.receive_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a profile reaches its mailbox, after validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    KeyFile {
+        path: PathBuf,
+        passphrase_env: Option<String>,
+    },
+    PasswordEnv(String),
+    /// A password written in the config file itself.
+    Password(Secret),
+}
+
+/// A secret string whose `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The transport a profile resolves to.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    Local {
+        root: PathBuf,
+    },
+    Sftp {
+        host: String,
+        port: u16,
+        user: String,
+        auth: Auth,
+        known_hosts: PathBuf,
+    },
+}
+
+impl Profile {
+    /// Decide which transport this profile uses and check that its keys fit together.
+    pub fn endpoint(&self, name: &str) -> Result<Endpoint, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            profile: name.to_string(),
+            message,
+        };
+        if let Some(root) = &self.local_dir {
+            if self.host.is_some() {
+                return Err(invalid(
+                    "set either local_dir or host, not both".to_string(),
+                ));
+            }
+            return Ok(Endpoint::Local { root: root.clone() });
+        }
+        let host = self
+            .host
+            .clone()
+            .ok_or_else(|| invalid("missing `host` (or `local_dir` for a local mailbox)".into()))?;
+        let user = self
+            .user
+            .clone()
+            .ok_or_else(|| invalid("missing `user`".into()))?;
+        let auth = match (&self.key_file, &self.password_env, &self.password) {
+            (Some(path), None, None) => Auth::KeyFile {
+                path: path.clone(),
+                passphrase_env: self.key_passphrase_env.clone(),
+            },
+            (None, Some(var), None) => Auth::PasswordEnv(var.clone()),
+            (None, None, Some(pw)) => Auth::Password(Secret(pw.clone())),
+            (None, None, None) => {
+                return Err(invalid(
+                    "no credentials: set `key_file` or `password_env` (the name of an environment variable holding the password)".into(),
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    "set only one of `key_file`, `password_env`, `password`".into(),
+                ));
+            }
+        };
+        let known_hosts = self
+            .known_hosts
+            .clone()
+            .ok_or_else(|| invalid("missing `known_hosts`".into()))?;
+        Ok(Endpoint::Sftp {
+            host,
+            port: self.port,
+            user,
+            auth,
+            known_hosts,
+        })
+    }
+
+    /// The remote folders fetched, with the kind of file each holds.
+    pub fn fetch_folders(&self) -> [(FileKind, &str); 2] {
+        [
+            (FileKind::Dqa, self.dqa_dir.as_str()),
+            (FileKind::Cnf, self.receive_dir.as_str()),
+        ]
+    }
+}
+
+/// What a fetched file is expected to be, from the folder it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// A data quality assessment report (DQA-Reports folder).
+    Dqa,
+    /// A consent notification file (Receive folder).
+    Cnf,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Dqa => "dqa",
+            FileKind::Cnf => "cnf",
+        }
+    }
+    pub fn parse(s: &str) -> Option<FileKind> {
+        match s {
+            "dqa" => Some(FileKind::Dqa),
+            "cnf" => Some(FileKind::Cnf),
+            _ => None,
+        }
+    }
+}
+
+/// The default config file location (`<config dir>/immdqa/config.toml`).
+pub fn default_config_path() -> Result<PathBuf, ConfigError> {
+    let dirs = directories::ProjectDirs::from("", "", "immdqa").ok_or(ConfigError::NoHome)?;
+    Ok(dirs.config_dir().join("config.toml"))
+}
+
+/// The default store location (`<data dir>/immdqa`).
+pub fn default_store_path() -> Result<PathBuf, ConfigError> {
+    let dirs = directories::ProjectDirs::from("", "", "immdqa").ok_or(ConfigError::NoHome)?;
+    Ok(dirs.data_dir().to_path_buf())
+}
+
+impl Config {
+    /// Parse a config from TOML text; `origin` names the file in errors and anchors relative paths.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_path_buf(),
+            message: e.message().to_string()
+                + &e.span()
+                    .map(|s| format!(" (at line {})", line_of(text, s.start)))
+                    .unwrap_or_default(),
+        })?;
+        let base = origin
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        cfg.resolve_relative_paths(&base);
+        cfg.source = Some(origin.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// Read a config file. A missing file at the *default* location yields an empty config.
+    pub fn load(path: &Path, explicit: bool) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::from_toml(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(Config {
+                source: None,
+                ..Config::default()
+            }),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    fn resolve_relative_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(s) = self.store.as_mut() {
+            fix(s);
+        }
+        for profile in self.profiles.values_mut() {
+            for p in [
+                profile.key_file.as_mut(),
+                profile.local_dir.as_mut(),
+                profile.known_hosts.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                fix(p);
+            }
+            if profile.known_hosts.is_none() {
+                profile.known_hosts = Some(base.join("known_hosts"));
+            }
+        }
+    }
+
+    /// Refuse a config file that holds a password but can be read by group or others.
+    pub fn check_secret_permissions(&self) -> Result<(), ConfigError> {
+        use std::os::unix::fs::PermissionsExt;
+        let Some(path) = &self.source else {
+            return Ok(());
+        };
+        let holders: Vec<&str> = self
+            .profiles
+            .iter()
+            .filter(|(_, p)| p.password.is_some())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if holders.is_empty() {
+            return Ok(());
+        }
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::Invalid {
+                profile: holders.join(", "),
+                message: format!(
+                    "{} holds a password but is readable by others (mode {:o}); run `chmod 600 {}` or use password_env",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn source_label(&self) -> String {
+        self.source
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the configuration".into())
+    }
+
+    /// Pick a profile: the one named, else `default_profile`, else the only one.
+    pub fn profile(&self, name: Option<&str>) -> Result<(String, &Profile), ConfigError> {
+        let available = || self.profiles.keys().cloned().collect::<Vec<_>>().join(", ");
+        let chosen = name
+            .map(str::to_string)
+            .or_else(|| self.default_profile.clone())
+            .or_else(|| {
+                (self.profiles.len() == 1).then(|| self.profiles.keys().next().unwrap().clone())
+            });
+        let Some(chosen) = chosen else {
+            return Err(ConfigError::NoProfile {
+                path: self.source_label(),
+                count: self.profiles.len(),
+                available: if self.profiles.is_empty() {
+                    "none; run `immdqa config default` for an example".into()
+                } else {
+                    available()
+                },
+            });
+        };
+        match self.profiles.get(&chosen) {
+            Some(p) => Ok((chosen, p)),
+            None => Err(ConfigError::UnknownProfile {
+                name: chosen,
+                path: self.source_label(),
+                available: available(),
+            }),
+        }
+    }
+
+    /// The store folder: `store` from the file, else the user's data dir.
+    pub fn store_path(&self) -> Result<PathBuf, ConfigError> {
+        match &self.store {
+            Some(p) => Ok(p.clone()),
+            None => default_store_path(),
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The commented example configuration shipped in examples/ and printed by `config default`.
+pub const EXAMPLE_CONFIG: &str = include_str!("../examples/immdqa.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_resolves() {
+        let cfg = Config::from_toml(EXAMPLE_CONFIG, Path::new("/etc/immdqa/config.toml")).unwrap();
+        let (name, p) = cfg.profile(None).unwrap();
+        assert_eq!(name, "registry");
+        assert_eq!(p.port, 22);
+        assert_eq!(p.dqa_dir, "DQA-Reports");
+        match p.endpoint(&name).unwrap() {
+            Endpoint::Sftp {
+                auth, known_hosts, ..
+            } => {
+                assert_eq!(auth, Auth::PasswordEnv("IMMDQA_PASSWORD".into()));
+                assert_eq!(known_hosts, PathBuf::from("/etc/immdqa/known_hosts"));
+            }
+            other => panic!("expected sftp, got {other:?}"),
+        }
+        let (_, local) = cfg.profile(Some("share")).unwrap();
+        assert!(matches!(
+            local.endpoint("share").unwrap(),
+            Endpoint::Local { root } if root == Path::new("/etc/immdqa/../mailbox")
+        ));
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_line() {
+        let err = Config::from_toml(
+            "[profiles.a]\nhost = \"h\"\nprot = 22\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("c.toml") && err.contains("prot"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn profile_selection() {
+        let cfg = Config::from_toml(
+            "[profiles.a]\nlocal_dir='x'\n[profiles.b]\nlocal_dir='y'\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert!(matches!(
+            cfg.profile(None),
+            Err(ConfigError::NoProfile { count: 2, .. })
+        ));
+        assert_eq!(cfg.profile(Some("b")).unwrap().0, "b");
+        let err = cfg.profile(Some("zz")).unwrap_err().to_string();
+        assert!(err.contains("zz") && err.contains("a, b"), "{err}");
+    }
+
+    #[test]
+    fn credentials_must_be_exactly_one() {
+        let p = Profile {
+            host: Some("h".into()),
+            user: Some("u".into()),
+            known_hosts: Some("kh".into()),
+            ..Profile::default()
+        };
+        assert!(
+            p.endpoint("p")
+                .unwrap_err()
+                .to_string()
+                .contains("no credentials")
+        );
+        let both = Profile {
+            key_file: Some("k".into()),
+            password_env: Some("P".into()),
+            ..p.clone()
+        };
+        assert!(
+            both.endpoint("p")
+                .unwrap_err()
+                .to_string()
+                .contains("only one")
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_password() {
+        let p = Profile {
+            password: Some("hunter2".into()),
+            ..Profile::default()
+        };
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+}

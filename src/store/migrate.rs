@@ -1,0 +1,86 @@
+//! Schema migrations: numbered SQL files under queries/migrations, embedded at build time and
+//! applied in order, in one transaction, on every open. The schema version is
+//! `PRAGMA user_version`. Append-only: a change to the schema is a new file.
+
+use rusqlite::Connection;
+
+/// `(file name, SQL)`, in order. Migration N (1-based) brings the schema to version N.
+pub const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_create_history.sql",
+    include_str!("../../queries/migrations/0001_create_history.sql"),
+)];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(
+        "the store's schema version is {found}, newer than this immdqa knows ({known}); upgrade immdqa"
+    )]
+    TooNew { found: u32, known: u32 },
+    #[error("migration {name} failed: {source}")]
+    Failed {
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// Bring the database to the latest schema. Returns how many migrations were applied.
+pub fn migrate(conn: &mut Connection) -> Result<usize, MigrateError> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as u32;
+    if current > known {
+        return Err(MigrateError::TooNew {
+            found: current,
+            known,
+        });
+    }
+    if current == known {
+        return Ok(0);
+    }
+    let tx = conn.transaction()?;
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)
+            .map_err(|source| MigrateError::Failed { name, source })?;
+        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+    }
+    tx.commit()?;
+    Ok((known - current) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_registered_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/queries/migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let registered: Vec<&str> = MIGRATIONS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(files, registered);
+        for (i, name) in registered.iter().enumerate() {
+            assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name}");
+        }
+    }
+
+    #[test]
+    fn applies_all_then_nothing_and_refuses_newer() {
+        let mut c = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut c).unwrap(), MIGRATIONS.len());
+        assert_eq!(migrate(&mut c).unwrap(), 0);
+        let v: u32 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        c.pragma_update(None, "user_version", 999).unwrap();
+        assert!(matches!(
+            migrate(&mut c),
+            Err(MigrateError::TooNew { found: 999, .. })
+        ));
+    }
+}

@@ -1,0 +1,485 @@
+//! The local history: one folder holding a SQLite database (WAL mode) and the archive of every
+//! fetched file.
+//!
+//! ```text
+//! <store>/history.sqlite   schema from queries/migrations, applied on open
+//! <store>/archive/aa/<sha> every fetched file, content-addressed, read-only
+//! <store>/tmp/             downloads in progress (cleaned at the start of each fetch)
+//! <store>/immdqa.lock      held while a fetch runs
+//! ```
+//! The folder is created 0700 and the files 0600 (owner only): they hold patient data.
+//! [`Store`] has one method per query; the SQL lives in queries/store and is embedded.
+
+pub mod archive;
+pub mod lock;
+pub mod migrate;
+
+use std::fs;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub use archive::{Archive, Stored};
+pub use lock::StoreLock;
+
+/// Errors opening or using the store. Messages name the store path, never file contents.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("cannot create or open the store at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("store database {path}: {source}")]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("store database {path}: {source}")]
+    Migrate {
+        path: PathBuf,
+        source: migrate::MigrateError,
+    },
+    #[error(
+        "the store {path} is in use by another immdqa process{pid}; wait for it to finish (or remove nothing: the lock is released when that process ends)"
+    )]
+    Locked { path: PathBuf, pid: String },
+}
+
+/// The manifest's view of one remote file at the last fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    pub size: u64,
+    pub mtime: i64,
+    pub sha256: String,
+    pub remote_file_id: i64,
+}
+
+/// A downloaded, archived file to record.
+#[derive(Debug, Clone)]
+pub struct FetchedFile<'a> {
+    pub profile: &'a str,
+    pub folder: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub mtime: i64,
+    pub stored: &'a Stored,
+    pub run_id: i64,
+}
+
+/// What recording a download changed in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// A name never seen before.
+    New,
+    /// Known name, new content: a new version was added (the old one is kept).
+    Changed,
+    /// Known name, same content (only the size/mtime were refreshed).
+    Unchanged,
+}
+
+/// Counters of one run, as shown in the summary and stored in `fetch_run`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub bytes: u64,
+}
+
+/// What `immdqa status` shows.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStatus {
+    pub path: PathBuf,
+    /// (profile, kind, parse status, files, bytes)
+    pub files: Vec<(String, String, String, u64, u64)>,
+    pub last_run: Option<LastRun>,
+    pub db_bytes: u64,
+    pub archive_bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LastRun {
+    pub id: i64,
+    pub profile: String,
+    pub remote: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub counts: RunCounts,
+    /// (folder, name, outcome, reason)
+    pub events: Vec<(String, String, String, String)>,
+}
+
+pub struct Store {
+    dir: PathBuf,
+    db_path: PathBuf,
+    conn: Connection,
+    archive: Archive,
+}
+
+const DB_FILE: &str = "history.sqlite";
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Store {
+    /// Open (creating if needed, owner-only) the store in `dir` and migrate its schema.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        archive::mkdir_private(dir).map_err(io)?;
+        // Tighten a folder that exists with looser permissions.
+        let mode = fs::metadata(dir).map_err(io)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
+        }
+        let db_path = dir.join(DB_FILE);
+        // Create the database file 0600 before SQLite opens it; SQLite gives the -wal and
+        // -shm files the same permissions as the database.
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&db_path)
+            .map_err(io)?;
+        let sql = |source| StoreError::Sql {
+            path: db_path.clone(),
+            source,
+        };
+        let mut conn = Connection::open(&db_path).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
+        migrate::migrate(&mut conn).map_err(|source| StoreError::Migrate {
+            path: db_path.clone(),
+            source,
+        })?;
+        let archive = Archive::open(dir).map_err(io)?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            db_path,
+            conn,
+            archive,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn archive(&self) -> &Archive {
+        &self.archive
+    }
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn sql_err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sql {
+            path: self.db_path.clone(),
+            source,
+        }
+    }
+
+    /// Take the store's exclusive lock (held until the guard is dropped or the process ends).
+    pub fn lock(&self) -> Result<StoreLock, StoreError> {
+        StoreLock::acquire(&self.dir)
+    }
+
+    pub fn manifest_get(
+        &self,
+        profile: &str,
+        folder: &str,
+        name: &str,
+    ) -> Result<Option<ManifestEntry>, StoreError> {
+        self.conn
+            .prepare_cached(include_str!("../../queries/store/manifest_get.sql"))
+            .and_then(|mut st| {
+                st.query_row(params![profile, folder, name], |r| {
+                    Ok(ManifestEntry {
+                        size: r.get::<_, i64>(0)? as u64,
+                        mtime: r.get(1)?,
+                        sha256: r.get(2)?,
+                        remote_file_id: r.get(3)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(|e| self.sql_err(e))
+    }
+
+    pub fn begin_run(&self, profile: &str, remote: &str) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                include_str!("../../queries/store/run_begin.sql"),
+                params![profile, remote, now()],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn finish_run(&self, run_id: i64, c: &RunCounts) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                include_str!("../../queries/store/run_finish.sql"),
+                params![
+                    run_id,
+                    now(),
+                    c.new as i64,
+                    c.changed as i64,
+                    c.unchanged as i64,
+                    c.skipped as i64,
+                    c.failed as i64,
+                    c.bytes as i64
+                ],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(())
+    }
+
+    pub fn record_event(
+        &self,
+        run_id: i64,
+        folder: &str,
+        name: &str,
+        outcome: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                include_str!("../../queries/store/event_insert.sql"),
+                params![run_id, folder, name, outcome, reason],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(())
+    }
+
+    /// Record an archived download: blob, version and manifest, in one transaction.
+    pub fn record_fetched(&mut self, f: &FetchedFile<'_>) -> Result<(Recorded, i64), StoreError> {
+        let before = self.manifest_get(f.profile, f.folder, f.name)?;
+        let at = now();
+        let tx = self.conn.transaction().map_err(|e| StoreError::Sql {
+            path: self.db_path.clone(),
+            source: e,
+        })?;
+        let result = (|| {
+            tx.execute(
+                include_str!("../../queries/store/blob_insert.sql"),
+                params![f.stored.sha256, f.stored.size as i64, at],
+            )?;
+            let id: i64 = tx.query_row(
+                include_str!("../../queries/store/version_upsert.sql"),
+                params![
+                    f.profile,
+                    f.folder,
+                    f.name,
+                    f.kind,
+                    f.stored.size as i64,
+                    f.mtime,
+                    f.stored.sha256,
+                    at,
+                    f.run_id
+                ],
+                |r| r.get(0),
+            )?;
+            crate::failpoint::hit("store_in_transaction");
+            tx.execute(
+                include_str!("../../queries/store/manifest_upsert.sql"),
+                params![
+                    f.profile,
+                    f.folder,
+                    f.name,
+                    f.stored.size as i64,
+                    f.mtime,
+                    id,
+                    at
+                ],
+            )?;
+            Ok(id)
+        })();
+        let id = match result {
+            Ok(id) => id,
+            Err(e) => {
+                drop(tx); // rolled back
+                return Err(self.sql_err(e));
+            }
+        };
+        tx.commit().map_err(|e| StoreError::Sql {
+            path: self.db_path.clone(),
+            source: e,
+        })?;
+        crate::failpoint::hit("store_after_commit");
+        let outcome = match before {
+            None => Recorded::New,
+            Some(b) if b.sha256 == f.stored.sha256 => Recorded::Unchanged,
+            Some(_) => Recorded::Changed,
+        };
+        Ok((outcome, id))
+    }
+
+    /// What the history holds.
+    pub fn status(&self) -> Result<StoreStatus, StoreError> {
+        let e = |e| self.sql_err(e);
+        let mut st = self
+            .conn
+            .prepare(include_str!("../../queries/store/status_files.sql"))
+            .map_err(e)?;
+        let files = st
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, i64>(3)? as u64,
+                    r.get::<_, i64>(4)? as u64,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(e)?;
+        let last_run = self
+            .conn
+            .query_row(
+                include_str!("../../queries/store/status_last_run.sql"),
+                [],
+                |r| {
+                    Ok(LastRun {
+                        id: r.get(0)?,
+                        profile: r.get(1)?,
+                        remote: r.get(2)?,
+                        started_at: r.get(3)?,
+                        finished_at: r.get(4)?,
+                        counts: RunCounts {
+                            new: r.get::<_, i64>(5)? as u64,
+                            changed: r.get::<_, i64>(6)? as u64,
+                            unchanged: r.get::<_, i64>(7)? as u64,
+                            skipped: r.get::<_, i64>(8)? as u64,
+                            failed: r.get::<_, i64>(9)? as u64,
+                            bytes: r.get::<_, i64>(10)? as u64,
+                        },
+                        events: vec![],
+                    })
+                },
+            )
+            .optional()
+            .map_err(e)?;
+        let last_run = match last_run {
+            Some(mut run) => {
+                let mut st = self
+                    .conn
+                    .prepare(include_str!("../../queries/store/events_of_run.sql"))
+                    .map_err(e)?;
+                run.events = st
+                    .query_map([run.id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })
+                    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                    .map_err(e)?;
+                Some(run)
+            }
+            None => None,
+        };
+        let db_bytes = ["", "-wal"]
+            .iter()
+            .filter_map(|s| fs::metadata(format!("{}{s}", self.db_path.display())).ok())
+            .map(|m| m.len())
+            .sum();
+        Ok(StoreStatus {
+            path: self.dir.clone(),
+            files,
+            last_run,
+            db_bytes,
+            archive_bytes: self.archive.size_on_disk().unwrap_or(0),
+        })
+    }
+
+    /// `PRAGMA integrity_check` (used by tests and `status --check`).
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.sql_err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn open_creates_owner_only_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(path.join(DB_FILE)).unwrap().mode() & 0o777,
+            0o600
+        );
+        // WAL file exists after a write and is owner-only too
+        store.begin_run("p", "local:x").unwrap();
+        let wal = path.join(format!("{DB_FILE}-wal"));
+        assert_eq!(fs::metadata(wal).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn record_new_unchanged_changed_keeps_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let run = store.begin_run("p", "local:x").unwrap();
+        let a = store.archive().store_copy(&b"v1"[..]).unwrap();
+        let mk = |stored: &Stored, mtime| FetchedFile {
+            profile: "p",
+            folder: "DQA-Reports",
+            name: "a.csv",
+            kind: "dqa",
+            mtime,
+            stored,
+            run_id: run,
+        };
+        assert_eq!(store.record_fetched(&mk(&a, 1)).unwrap().0, Recorded::New);
+        assert_eq!(
+            store.record_fetched(&mk(&a, 2)).unwrap().0,
+            Recorded::Unchanged
+        );
+        let b = store.archive().store_copy(&b"v2!"[..]).unwrap();
+        assert_eq!(
+            store.record_fetched(&mk(&b, 3)).unwrap().0,
+            Recorded::Changed
+        );
+        let m = store
+            .manifest_get("p", "DQA-Reports", "a.csv")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (m.size, m.mtime, m.sha256.as_str()),
+            (3, 3, b.sha256.as_str())
+        );
+        // back to the first content: no duplicate row, manifest points at the old version
+        assert_eq!(
+            store.record_fetched(&mk(&a, 4)).unwrap().0,
+            Recorded::Changed
+        );
+        let versions: i64 = store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM remote_file", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(versions, 2);
+        let st = store.status().unwrap();
+        assert_eq!(
+            st.files,
+            vec![("p".into(), "dqa".into(), "pending".into(), 2, 5)]
+        );
+    }
+}

@@ -1,0 +1,505 @@
+//! Sync: bring the registry mailbox's report folders into the local history.
+//!
+//! For each fetched folder: list it → validate each entry (name, type, size limit) → diff with
+//! the manifest (name, size, mtime) → download only what is new or changed, streaming into a
+//! temp file inside the store, checking the size, hashing, and moving it into the
+//! content-addressed archive → record blob, version and manifest in one transaction. A crash at
+//! any point leaves the history consistent: a rerun redoes at most the file in flight. Remote
+//! files are only ever read. Uses: transport, store, config (types).
+
+pub mod names;
+
+use std::io::{Read, Write};
+
+use crate::config::FileKind;
+use crate::store::{FetchedFile, Recorded, RunCounts, Store, StoreError, Stored};
+use crate::transport::{self, EntryKind, RemoteFs, Retry, TransportError};
+
+/// What to fetch and how.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    pub profile: String,
+    /// The remote folders and the kind of file each holds.
+    pub folders: Vec<(FileKind, String)>,
+    pub dry_run: bool,
+    pub max_file_size: u64,
+    pub retry: Retry,
+}
+
+/// Why a listed entry will or won't be downloaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    New,
+    Changed,
+    Unchanged,
+    Skip(String),
+}
+
+/// One listed entry and the decision taken for it.
+#[derive(Debug, Clone)]
+pub struct PlanItem {
+    pub kind: FileKind,
+    pub folder: String,
+    /// Escaped, printable name.
+    pub display_name: String,
+    /// The validated name (None when refused).
+    pub name: Option<String>,
+    pub size: u64,
+    pub mtime: i64,
+    pub action: Action,
+}
+
+/// The outcome of one fetch.
+#[derive(Debug, Clone, Default)]
+pub struct FetchReport {
+    pub remote: String,
+    pub dry_run: bool,
+    pub run_id: Option<i64>,
+    pub plan: Vec<PlanItem>,
+    pub counts: RunCounts,
+    /// (folder, escaped name, reason) for every file that failed.
+    pub failures: Vec<(String, String, String)>,
+    /// remote_file ids of the versions recorded by this run (new or changed content).
+    pub recorded: Vec<i64>,
+    pub temp_files_cleaned: usize,
+}
+
+impl FetchReport {
+    /// `fetch: 3 new, 1 changed, 40 unchanged, 2 skipped, 0 failed; 1.2 MiB downloaded`
+    pub fn summary_line(&self) -> String {
+        let c = &self.counts;
+        if self.dry_run {
+            let (new, changed) = self.plan.iter().fold((0, 0), |(n, ch), p| match p.action {
+                Action::New => (n + 1, ch),
+                Action::Changed => (n, ch + 1),
+                _ => (n, ch),
+            });
+            return format!(
+                "dry run: would download {new} new and {changed} changed files; {} unchanged, {} skipped; nothing was changed",
+                c.unchanged, c.skipped
+            );
+        }
+        if c.new + c.changed + c.failed == 0 {
+            return format!(
+                "fetch: nothing new ({} unchanged, {} skipped) from {}",
+                c.unchanged, c.skipped, self.remote
+            );
+        }
+        format!(
+            "fetch: {} new, {} changed, {} unchanged, {} skipped, {} failed; {} downloaded from {}",
+            c.new,
+            c.changed,
+            c.unchanged,
+            c.skipped,
+            c.failed,
+            human_bytes(c.bytes),
+            self.remote
+        )
+    }
+}
+
+/// `1.2 MiB`
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Progress reporting hooks (the CLI draws a bar; tests and pipes use [`NoProgress`]).
+pub trait Progress {
+    fn start(&self, _files: u64, _bytes: u64) {}
+    fn file(&self, _folder: &str, _name: &str) {}
+    fn advance(&self, _bytes: u64) {}
+    fn finish(&self) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Errors that stop a whole fetch (a single file's failure does not).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("local disk error in the store {path}: {source}")]
+    Local {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Transport(#[from] TransportError),
+}
+
+enum DownloadError {
+    Remote(TransportError),
+    Local(std::io::Error),
+}
+
+/// Decide what to do with each entry of each folder (no writes).
+pub fn plan(
+    store: &Store,
+    remote: &mut dyn RemoteFs,
+    opts: &FetchOptions,
+) -> Result<(Vec<PlanItem>, Vec<(String, String, String)>), SyncError> {
+    let mut items = Vec::new();
+    let mut folder_failures = Vec::new();
+    for (kind, folder) in &opts.folders {
+        let listing = match opts.retry.run("list", |attempt| {
+            if attempt > 0 {
+                remote.reconnect()?;
+            }
+            remote.list(folder)
+        }) {
+            Ok(l) => l,
+            Err(TransportError::NotFound { .. }) => {
+                folder_failures.push((
+                    folder.clone(),
+                    String::new(),
+                    format!(
+                        "remote folder '{folder}' does not exist on {}; check the {} setting of the profile",
+                        remote.describe(),
+                        match kind {
+                            FileKind::Dqa => "dqa_dir",
+                            FileKind::Cnf => "receive_dir",
+                        }
+                    ),
+                ));
+                continue;
+            }
+            Err(e) if e.is_transient() => return Err(e.into()),
+            Err(e) => {
+                folder_failures.push((folder.clone(), String::new(), e.to_string()));
+                continue;
+            }
+        };
+        for e in listing {
+            let display_name = names::display(&e.name);
+            let mut item = PlanItem {
+                kind: *kind,
+                folder: folder.clone(),
+                display_name,
+                name: None,
+                size: e.size,
+                mtime: e.mtime,
+                action: Action::Unchanged,
+            };
+            if e.kind == EntryKind::Dir {
+                continue; // sub-folders are not part of the mailbox's report folders
+            }
+            let name = match names::validate(&e.name) {
+                Ok(n) => n.to_string(),
+                Err(problem) => {
+                    item.action = Action::Skip(format!("refused: {problem}"));
+                    items.push(item);
+                    continue;
+                }
+            };
+            item.name = Some(name.clone());
+            item.action = if e.kind != EntryKind::File {
+                Action::Skip(format!("not a regular file ({})", e.kind.describe()))
+            } else if e.size > opts.max_file_size {
+                Action::Skip(format!(
+                    "{} is over the size limit of {} (max_file_size)",
+                    human_bytes(e.size),
+                    human_bytes(opts.max_file_size)
+                ))
+            } else {
+                match store.manifest_get(&opts.profile, folder, &name)? {
+                    None => Action::New,
+                    Some(m) if m.size == e.size && m.mtime == e.mtime => Action::Unchanged,
+                    Some(_) => Action::Changed,
+                }
+            };
+            items.push(item);
+        }
+    }
+    Ok((items, folder_failures))
+}
+
+fn download_once(
+    store: &Store,
+    remote: &mut dyn RemoteFs,
+    path: &str,
+    expected: u64,
+    progress: &dyn Progress,
+) -> Result<Stored, DownloadError> {
+    let mut incoming = store.archive().temp_file().map_err(DownloadError::Local)?;
+    {
+        let mut reader = remote.open_read(path).map_err(DownloadError::Remote)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(DownloadError::Remote(TransportError::Io {
+                        op: "read",
+                        path: path.to_string(),
+                        message: e.to_string(),
+                        transient: true,
+                    }));
+                }
+            };
+            incoming
+                .write_all(&buf[..n])
+                .map_err(DownloadError::Local)?;
+            progress.advance(n as u64);
+            if incoming.len() > expected {
+                break; // grew while we read: stop early, reported below
+            }
+        }
+    }
+    crate::failpoint::hit("after_temp_write");
+    if incoming.len() != expected {
+        return Err(DownloadError::Remote(TransportError::Io {
+            op: "download",
+            path: path.to_string(),
+            message: format!(
+                "size changed during download (listed {expected} bytes, received {}{}); it will be fetched again next run",
+                incoming.len(),
+                if incoming.len() > expected { "+" } else { "" }
+            ),
+            transient: false,
+        }));
+    }
+    store
+        .archive()
+        .commit(incoming)
+        .map_err(DownloadError::Local)
+}
+
+/// Fetch the profile's folders into the store. Takes the store lock for the whole run.
+pub fn fetch(
+    store: &mut Store,
+    remote: &mut dyn RemoteFs,
+    opts: &FetchOptions,
+    progress: &dyn Progress,
+) -> Result<FetchReport, SyncError> {
+    let mut report = FetchReport {
+        remote: remote.describe(),
+        dry_run: opts.dry_run,
+        ..FetchReport::default()
+    };
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(store.lock()?)
+    };
+    if !opts.dry_run {
+        report.temp_files_cleaned =
+            store
+                .archive()
+                .clean_temp()
+                .map_err(|source| SyncError::Local {
+                    path: store.dir().display().to_string(),
+                    source,
+                })?;
+    }
+    let (items, folder_failures) = plan(store, remote, opts)?;
+    for it in &items {
+        match it.action {
+            Action::Unchanged => report.counts.unchanged += 1,
+            Action::Skip(_) => report.counts.skipped += 1,
+            _ => {}
+        }
+    }
+    report.counts.failed += folder_failures.len() as u64;
+    report.failures.extend(folder_failures);
+    report.plan = items;
+    if opts.dry_run {
+        return Ok(report);
+    }
+
+    let run_id = store.begin_run(&opts.profile, &report.remote)?;
+    report.run_id = Some(run_id);
+    for it in &report.plan {
+        if let Action::Skip(reason) = &it.action {
+            tracing::info!("skipped {}/{}: {reason}", it.folder, it.display_name);
+            store.record_event(run_id, &it.folder, &it.display_name, "skipped", reason)?;
+        }
+    }
+    for (folder, name, reason) in &report.failures {
+        store.record_event(run_id, folder, name, "failed", reason)?;
+    }
+
+    let todo: Vec<PlanItem> = report
+        .plan
+        .iter()
+        .filter(|p| matches!(p.action, Action::New | Action::Changed))
+        .cloned()
+        .collect();
+    progress.start(todo.len() as u64, todo.iter().map(|p| p.size).sum());
+    for it in &todo {
+        let name = it.name.as_deref().expect("downloads have validated names");
+        let path = transport::join(&it.folder, name);
+        progress.file(&it.folder, name);
+        let result = opts.retry.run("download", |attempt| {
+            if attempt > 0 {
+                remote.reconnect()?;
+            }
+            match download_once(store, remote, &path, it.size, progress) {
+                Ok(s) => Ok(Ok(s)),
+                Err(DownloadError::Remote(e)) => Err(e),
+                Err(DownloadError::Local(e)) => Ok(Err(e)),
+            }
+        });
+        let stored = match result {
+            Ok(Ok(stored)) => stored,
+            Ok(Err(source)) => {
+                progress.finish();
+                return Err(SyncError::Local {
+                    path: store.dir().display().to_string(),
+                    source,
+                });
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::info!("failed {path}: {reason}");
+                report.counts.failed += 1;
+                store.record_event(run_id, &it.folder, &it.display_name, "failed", &reason)?;
+                report
+                    .failures
+                    .push((it.folder.clone(), it.display_name.clone(), reason));
+                continue;
+            }
+        };
+        let (recorded, id) = store.record_fetched(&FetchedFile {
+            profile: &opts.profile,
+            folder: &it.folder,
+            name,
+            kind: it.kind.as_str(),
+            mtime: it.mtime,
+            stored: &stored,
+            run_id,
+        })?;
+        report.counts.bytes += stored.size;
+        match recorded {
+            Recorded::New => report.counts.new += 1,
+            Recorded::Changed => report.counts.changed += 1,
+            Recorded::Unchanged => report.counts.unchanged += 1,
+        }
+        if recorded != Recorded::Unchanged {
+            report.recorded.push(id);
+        }
+        tracing::info!("fetched {path} ({} bytes, {:?})", stored.size, recorded);
+    }
+    progress.finish();
+    store.finish_run(run_id, &report.counts)?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::local::LocalFs;
+    use std::fs;
+    use std::time::Duration;
+
+    fn opts() -> FetchOptions {
+        FetchOptions {
+            profile: "p".into(),
+            folders: vec![
+                (FileKind::Dqa, "DQA-Reports".into()),
+                (FileKind::Cnf, "Receive".into()),
+            ],
+            dry_run: false,
+            max_file_size: 1000,
+            retry: Retry {
+                attempts: 0,
+                first_delay: Duration::from_millis(1),
+            },
+        }
+    }
+
+    #[test]
+    fn first_second_changed_and_skips() {
+        let mbox = tempfile::tempdir().unwrap();
+        let st = tempfile::tempdir().unwrap();
+        fs::create_dir(mbox.path().join("DQA-Reports")).unwrap();
+        fs::create_dir(mbox.path().join("Receive")).unwrap();
+        fs::write(mbox.path().join("DQA-Reports/a.csv"), "a,b\n1,2\n").unwrap();
+        fs::write(mbox.path().join("DQA-Reports/big.csv"), vec![b'x'; 2000]).unwrap();
+        fs::write(mbox.path().join("Receive/cnf.csv"), "x\n").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", mbox.path().join("Receive/link")).unwrap();
+        let mut remote = LocalFs::new(mbox.path().to_path_buf()).unwrap();
+        let mut store = Store::open(st.path()).unwrap();
+
+        let mut dry = opts();
+        dry.dry_run = true;
+        let r = fetch(&mut store, &mut remote, &dry, &NoProgress).unwrap();
+        assert_eq!(r.plan.iter().filter(|p| p.action == Action::New).count(), 2);
+        assert!(
+            store.status().unwrap().files.is_empty(),
+            "dry run wrote nothing"
+        );
+
+        let r = fetch(&mut store, &mut remote, &opts(), &NoProgress).unwrap();
+        assert_eq!(
+            (r.counts.new, r.counts.skipped, r.counts.failed),
+            (2, 2, 0),
+            "{r:?}"
+        );
+        assert_eq!(r.counts.bytes, 10);
+        let r = fetch(&mut store, &mut remote, &opts(), &NoProgress).unwrap();
+        assert_eq!(
+            (r.counts.new, r.counts.unchanged, r.counts.bytes),
+            (0, 2, 0)
+        );
+        assert!(
+            r.summary_line().contains("nothing new"),
+            "{}",
+            r.summary_line()
+        );
+
+        // change the content under the same name (and make sure the mtime moves)
+        let p = mbox.path().join("DQA-Reports/a.csv");
+        fs::write(&p, "a,b\n1,2\n3,4\n").unwrap();
+        let t = std::time::SystemTime::now() + Duration::from_secs(5);
+        fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+        let r = fetch(&mut store, &mut remote, &opts(), &NoProgress).unwrap();
+        assert_eq!((r.counts.changed, r.counts.new), (1, 0));
+        let versions: i64 = store
+            .connection()
+            .query_row(
+                "SELECT COUNT(*) FROM remote_file WHERE name = 'a.csv'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(versions, 2, "both versions kept");
+    }
+
+    #[test]
+    fn missing_folder_is_a_failure_naming_the_setting() {
+        let mbox = tempfile::tempdir().unwrap();
+        let st = tempfile::tempdir().unwrap();
+        fs::create_dir(mbox.path().join("DQA-Reports")).unwrap();
+        let mut remote = LocalFs::new(mbox.path().to_path_buf()).unwrap();
+        let mut store = Store::open(st.path()).unwrap();
+        let r = fetch(&mut store, &mut remote, &opts(), &NoProgress).unwrap();
+        assert_eq!(r.counts.failed, 1);
+        assert!(r.failures[0].2.contains("receive_dir"), "{:?}", r.failures);
+    }
+
+    #[test]
+    fn human_bytes_units() {
+        assert_eq!(human_bytes(10), "10 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+}

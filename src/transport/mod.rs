@@ -1,0 +1,252 @@
+//! Transport: the registry mailbox seen as a small remote file system.
+//!
+//! [`RemoteFs`] is all the rest of immdqa knows about where files live. Two implementations:
+//! [`sftp::SftpFs`] (the registry's SFTP server, through `ssh2`, host key checked before any
+//! credential is sent) and [`local::LocalFs`] (a local or mounted folder: vendors that already
+//! copy the files to a share, and tests). Paths are `/`-separated strings relative to the
+//! mailbox root (or absolute on the server). Uses: config.
+
+pub mod local;
+pub mod sftp;
+
+use std::io::Read;
+use std::time::Duration;
+
+use crate::config::{Endpoint, Profile};
+
+/// What kind of directory entry the server listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+impl EntryKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            EntryKind::File => "regular file",
+            EntryKind::Dir => "directory",
+            EntryKind::Symlink => "symbolic link",
+            EntryKind::Other => "special file",
+        }
+    }
+}
+
+/// One entry of a remote folder listing. The name is kept as the raw bytes the server sent,
+/// so that a hostile name can be reported exactly and never silently altered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteEntry {
+    pub name: Vec<u8>,
+    pub kind: EntryKind,
+    pub size: u64,
+    /// Modification time, seconds since the Unix epoch (0 when the server does not say).
+    pub mtime: i64,
+}
+
+/// Transport failures. Messages name the host and path, never a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    #[error(
+        "the host key of {host} is not known (not in {known_hosts}).\n  {key_type} key fingerprint: {fingerprint}\n  Check this fingerprint with the registry, then record it with `immdqa trust-host`."
+    )]
+    UnknownHostKey {
+        host: String,
+        known_hosts: String,
+        key_type: String,
+        fingerprint: String,
+    },
+    #[error(
+        "@@@ HOST KEY CHANGED for {host} @@@\n  The server presented a {key_type} key with fingerprint {fingerprint}, which does NOT match the key recorded in {known_hosts}.\n  Someone may be intercepting the connection, or the registry replaced its key. Nothing was sent. Confirm the new key with the registry before editing {known_hosts}."
+    )]
+    HostKeyChanged {
+        host: String,
+        known_hosts: String,
+        key_type: String,
+        fingerprint: String,
+    },
+    #[error("cannot read known_hosts file {path}: {message}")]
+    KnownHosts { path: String, message: String },
+    #[error("login to {host} as '{user}' with {method} was refused: check the {method}")]
+    AuthFailed {
+        host: String,
+        user: String,
+        method: String,
+    },
+    #[error("credentials for {host} are not available: {message}")]
+    Credentials { host: String, message: String },
+    #[error("cannot connect to {host}: {message}")]
+    Connect { host: String, message: String },
+    #[error("remote path {path} does not exist")]
+    NotFound { path: String },
+    #[error("remote path {path} already exists")]
+    AlreadyExists { path: String },
+    #[error("{op} {path}: {message}")]
+    Io {
+        op: &'static str,
+        path: String,
+        message: String,
+        /// The connection itself failed (worth reconnecting and retrying).
+        transient: bool,
+    },
+}
+
+impl TransportError {
+    /// Whether retrying after a back-off (and, for SFTP, a reconnect) may help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TransportError::Connect { .. } => true,
+            TransportError::Io { transient, .. } => *transient,
+            _ => false,
+        }
+    }
+}
+
+/// A mailbox the sync and upload code can list, read and write.
+pub trait RemoteFs {
+    /// A short description for messages, e.g. `sftp://user@host:22` or `local:/srv/mailbox`.
+    fn describe(&self) -> String;
+    /// List a folder's entries (without `.` and `..`).
+    fn list(&mut self, dir: &str) -> Result<Vec<RemoteEntry>, TransportError>;
+    /// Open a file for a streaming read.
+    fn open_read(&mut self, path: &str) -> Result<Box<dyn Read + '_>, TransportError>;
+    /// Create a new file (failing if it exists) and stream `data` into it; returns bytes written.
+    fn write_new(&mut self, path: &str, data: &mut dyn Read) -> Result<u64, TransportError>;
+    /// Rename a file; fails if `to` exists.
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), TransportError>;
+    /// Remove a file (used only to clean up our own temporary upload names).
+    fn remove(&mut self, path: &str) -> Result<(), TransportError>;
+    /// Metadata of one path, `None` if it does not exist.
+    fn stat(&mut self, path: &str) -> Result<Option<RemoteEntry>, TransportError>;
+    /// Re-establish the connection after a transient failure (no-op where there is none).
+    fn reconnect(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+}
+
+/// Join a folder and a file name with `/`.
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() || dir == "." {
+        name.to_string()
+    } else if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Retry policy for transient failures: `attempts` retries, delay doubling from `first_delay`.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub attempts: u32,
+    pub first_delay: Duration,
+}
+
+impl Retry {
+    pub fn from_profile(p: &Profile) -> Retry {
+        Retry {
+            attempts: p.retries,
+            first_delay: Duration::from_millis(p.retry_delay_ms),
+        }
+    }
+
+    /// Run `op` until it succeeds, fails permanently, or the retries are used up.
+    pub fn run<T>(
+        &self,
+        what: &str,
+        mut op: impl FnMut(u32) -> Result<T, TransportError>,
+    ) -> Result<T, TransportError> {
+        let mut delay = self.first_delay;
+        let mut attempt = 0;
+        loop {
+            match op(attempt) {
+                Err(e) if e.is_transient() && attempt < self.attempts => {
+                    attempt += 1;
+                    tracing::warn!(
+                        "{what} failed ({e}); retry {attempt}/{} in {:.1}s",
+                        self.attempts,
+                        delay.as_secs_f64()
+                    );
+                    std::thread::sleep(delay);
+                    delay = delay.saturating_mul(2).min(Duration::from_secs(300));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Open the transport a profile names (connecting, for SFTP, with retries).
+pub fn open(profile_name: &str, profile: &Profile) -> anyhow::Result<Box<dyn RemoteFs>> {
+    match profile.endpoint(profile_name)? {
+        Endpoint::Local { root } => Ok(Box::new(local::LocalFs::new(root)?)),
+        Endpoint::Sftp {
+            host,
+            port,
+            user,
+            auth,
+            known_hosts,
+        } => {
+            let opts = sftp::SftpOptions {
+                host,
+                port,
+                user,
+                auth,
+                known_hosts,
+                timeout: Duration::from_secs(profile.timeout_secs),
+                retry: Retry::from_profile(profile),
+            };
+            Ok(Box::new(sftp::SftpFs::connect(opts)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_paths() {
+        assert_eq!(join("DQA-Reports", "a.csv"), "DQA-Reports/a.csv");
+        assert_eq!(join("/x/", "a"), "/x/a");
+        assert_eq!(join("", "a"), "a");
+    }
+
+    #[test]
+    fn retry_stops_on_permanent_error_and_bounds_transient() {
+        let r = Retry {
+            attempts: 2,
+            first_delay: Duration::from_millis(1),
+        };
+        let mut calls = 0;
+        let res: Result<(), _> = r.run("x", |_| {
+            calls += 1;
+            Err(TransportError::Connect {
+                host: "h".into(),
+                message: "refused".into(),
+            })
+        });
+        assert!(res.is_err());
+        assert_eq!(calls, 3);
+        calls = 0;
+        let res: Result<(), _> = r.run("x", |_| {
+            calls += 1;
+            Err(TransportError::NotFound { path: "p".into() })
+        });
+        assert!(res.is_err());
+        assert_eq!(calls, 1);
+        let ok = r.run("x", |n| {
+            if n < 1 {
+                Err(TransportError::Connect {
+                    host: "h".into(),
+                    message: "refused".into(),
+                })
+            } else {
+                Ok(n)
+            }
+        });
+        assert_eq!(ok.unwrap(), 1);
+    }
+}
