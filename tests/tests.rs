@@ -1,1 +1,17 @@
+//! The integration test crate (one binary; `autotests = false` in Cargo.toml).
+//!
+//! - util: temp workspaces, config files, running the built `immdqa` binary
+//! - sftp_server: in-process SFTP server with fault injection (russh + russh-sftp)
+//! - cmd_*: one file per command, through the binary
+//! - sftp_fetch: fetch over SFTP against the in-process server
+//! - openssh: interop with the real OpenSSH sshd on 127.0.0.1
+//! - crash: SIGKILL at chosen and random points, then rerun
 
+mod sftp_server;
+mod util;
+
+mod cmd_config;
+mod cmd_fetch;
+mod crash;
+mod openssh;
+mod sftp_fetch;

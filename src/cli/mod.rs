@@ -124,6 +124,11 @@ fn exit_for(err: &anyhow::Error) -> Exit {
         if let Some(crate::store::StoreError::Locked { .. }) = cause.downcast_ref() {
             return Exit::Busy;
         }
+        if let Some(crate::sync::SyncError::Store(crate::store::StoreError::Locked { .. })) =
+            cause.downcast_ref()
+        {
+            return Exit::Busy;
+        }
     }
     Exit::Error
 }

@@ -27,18 +27,21 @@ pub enum MigrateError {
 
 /// Bring the database to the latest schema. Returns how many migrations were applied.
 pub fn migrate(conn: &mut Connection) -> Result<usize, MigrateError> {
-    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as u32;
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current == known {
+        return Ok(0);
+    }
+    // IMMEDIATE: take the write lock up front (waiting on busy_timeout), so two processes
+    // opening a new store at once serialise instead of failing on a lock upgrade.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > known {
         return Err(MigrateError::TooNew {
             found: current,
             known,
         });
     }
-    if current == known {
-        return Ok(0);
-    }
-    let tx = conn.transaction()?;
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.execute_batch(sql)
             .map_err(|source| MigrateError::Failed { name, source })?;

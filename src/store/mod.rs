@@ -140,6 +140,15 @@ impl Store {
         if mode & 0o077 != 0 {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
         }
+        // Serialise opening (WAL switch, migrations) across processes: SQLite does not wait on
+        // its busy handler for a journal-mode change, so two first opens could otherwise fail.
+        let open_lock = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(dir.join("open.lock"))
+            .map_err(io)?;
+        open_lock.lock().map_err(io)?;
         let db_path = dir.join(DB_FILE);
         // Create the database file 0600 before SQLite opens it; SQLite gives the -wal and
         // -shm files the same permissions as the database.
@@ -167,6 +176,7 @@ impl Store {
             source,
         })?;
         let archive = Archive::open(dir).map_err(io)?;
+        drop(open_lock);
         Ok(Store {
             dir: dir.to_path_buf(),
             db_path,
@@ -439,23 +449,28 @@ mod tests {
         let mut store = Store::open(dir.path()).unwrap();
         let run = store.begin_run("p", "local:x").unwrap();
         let a = store.archive().store_copy(&b"v1"[..]).unwrap();
-        let mk = |stored: &Stored, mtime| FetchedFile {
-            profile: "p",
-            folder: "DQA-Reports",
-            name: "a.csv",
-            kind: "dqa",
-            mtime,
-            stored,
-            run_id: run,
-        };
-        assert_eq!(store.record_fetched(&mk(&a, 1)).unwrap().0, Recorded::New);
+        fn mk(stored: &Stored, mtime: i64, run_id: i64) -> FetchedFile<'_> {
+            FetchedFile {
+                profile: "p",
+                folder: "DQA-Reports",
+                name: "a.csv",
+                kind: "dqa",
+                mtime,
+                stored,
+                run_id,
+            }
+        }
         assert_eq!(
-            store.record_fetched(&mk(&a, 2)).unwrap().0,
+            store.record_fetched(&mk(&a, 1, run)).unwrap().0,
+            Recorded::New
+        );
+        assert_eq!(
+            store.record_fetched(&mk(&a, 2, run)).unwrap().0,
             Recorded::Unchanged
         );
         let b = store.archive().store_copy(&b"v2!"[..]).unwrap();
         assert_eq!(
-            store.record_fetched(&mk(&b, 3)).unwrap().0,
+            store.record_fetched(&mk(&b, 3, run)).unwrap().0,
             Recorded::Changed
         );
         let m = store
@@ -468,7 +483,7 @@ mod tests {
         );
         // back to the first content: no duplicate row, manifest points at the old version
         assert_eq!(
-            store.record_fetched(&mk(&a, 4)).unwrap().0,
+            store.record_fetched(&mk(&a, 4, run)).unwrap().0,
             Recorded::Changed
         );
         let versions: i64 = store

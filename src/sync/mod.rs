@@ -339,13 +339,16 @@ pub fn fetch(
         .cloned()
         .collect();
     progress.start(todo.len() as u64, todo.iter().map(|p| p.size).sum());
+    // Set when a file failed because the connection broke: the next file reconnects first.
+    let mut broken = false;
     for it in &todo {
         let name = it.name.as_deref().expect("downloads have validated names");
         let path = transport::join(&it.folder, name);
         progress.file(&it.folder, name);
         let result = opts.retry.run("download", |attempt| {
-            if attempt > 0 {
+            if attempt > 0 || broken {
                 remote.reconnect()?;
+                broken = false;
             }
             match download_once(store, remote, &path, it.size, progress) {
                 Ok(s) => Ok(Ok(s)),
@@ -363,6 +366,7 @@ pub fn fetch(
                 });
             }
             Err(e) => {
+                broken = e.is_transient();
                 let reason = e.to_string();
                 tracing::info!("failed {path}: {reason}");
                 report.counts.failed += 1;

@@ -1,0 +1,115 @@
+//! `immdqa config check|default|path` and configuration errors.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::util::*;
+
+#[test]
+fn default_prints_the_example_which_parses() {
+    let o = immdqa().args(["config", "default"]).output().unwrap();
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    assert!(text.contains("[profiles.registry]"));
+    let ws = Workspace::new();
+    ws.write_config(&text);
+    // valid TOML with the documented keys: check runs (and reports the unset password var)
+    let o = ws.run(&["config", "check", "--profile", "registry"]);
+    assert_code(&o, 3);
+    let out = stdout(&o);
+    assert!(
+        out.contains("password from $IMMDQA_PASSWORD (NOT SET)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("known_hosts") && out.contains("trust-host"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_masks_secrets_and_flags_problems() {
+    let ws = Workspace::new();
+    let key = ws.path().join("id_ed25519");
+    fs::write(&key, "not really a key").unwrap();
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.a]\nhost='h'\nuser='u'\nkey_file={key:?}\nknown_hosts='/nonexistent/kh'\n[profiles.b]\nhost='h'\nuser='u'\npassword_env='IMMDQA_T_PW'\n[profiles.c]\nhost='h'\nuser='u'\npassword='hunter2-secret'\n",
+        ws.store()
+    ));
+    // the file holds a password: make it world-readable to trigger the refusal
+    fs::set_permissions(ws.config(), fs::Permissions::from_mode(0o644)).unwrap();
+    let o = ws.run_env(&["config", "check"], &[("IMMDQA_T_PW", "pw-value-xyz")]);
+    assert_code(&o, 3);
+    let out = stdout(&o) + &stderr(&o);
+    assert!(
+        !out.contains("pw-value-xyz"),
+        "password value leaked: {out}"
+    );
+    assert!(!out.contains("hunter2-secret"), "password leaked: {out}");
+    assert!(
+        out.contains("password from $IMMDQA_T_PW (set, ********)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("is readable by others (mode 644); run chmod 600"),
+        "{out}"
+    );
+    assert!(
+        out.contains("holds a password but is readable by others"),
+        "{out}"
+    );
+    assert!(
+        out.contains("known_hosts /nonexistent/kh does not exist yet"),
+        "{out}"
+    );
+    // fetch refuses the world-readable config holding a password
+    let o = ws.run(&["fetch", "--profile", "c"]);
+    assert_code(&o, 3);
+    assert!(
+        stderr(&o).contains("holds a password but is readable by others"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_config_names_file_and_line() {
+    let ws = Workspace::new();
+    ws.write_config("[profiles.a]\nlocal_dir = 'x'\nretires = 3\n");
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 3);
+    let err = stderr(&o);
+    assert!(
+        err.contains("config.toml") && err.contains("retires") && err.contains("line 3"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn unknown_profile_lists_the_available_ones() {
+    let ws = Workspace::new();
+    ws.local_config();
+    let o = ws.run(&["fetch", "--profile", "nope"]);
+    assert_code(&o, 3);
+    assert!(
+        stderr(&o).contains("no profile named 'nope'") && stderr(&o).contains("(profiles: t)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn missing_explicit_config_is_an_error() {
+    let o = immdqa()
+        .args(["--config", "/nonexistent/immdqa.toml", "status"])
+        .output()
+        .unwrap();
+    assert_code(&o, 3);
+    assert!(
+        stderr(&o).contains("cannot read config file /nonexistent/immdqa.toml"),
+        "{}",
+        stderr(&o)
+    );
+}

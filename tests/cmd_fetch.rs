@@ -1,0 +1,302 @@
+//! `immdqa fetch` and `immdqa status` through the local-folder transport.
+
+use std::fs;
+use std::time::{Duration, SystemTime};
+
+use crate::util::*;
+
+#[test]
+fn first_fetch_then_noop_then_changed_file() {
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("fetch: 6 new, 0 changed, 0 unchanged, 0 skipped, 0 failed"),
+        "{}",
+        stdout(&o)
+    );
+    let conn = db(&ws.store());
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM remote_file WHERE kind='dqa'"),
+        5
+    );
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM remote_file WHERE kind='cnf'"),
+        1
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM remote_file WHERE parse_status='pending'"
+        ),
+        6
+    );
+    // the archive holds each file byte for byte
+    let csv = fs::read(ws.mailbox().join("Receive/ACMECLIN_CNF_20251028.csv")).unwrap();
+    let sha: String = conn
+        .query_row(
+            "SELECT sha256 FROM remote_file WHERE name='ACMECLIN_CNF_20251028.csv'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        fs::read(ws.store().join("archive").join(&sha[..2]).join(&sha)).unwrap(),
+        csv
+    );
+
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("nothing new (6 unchanged"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM remote_file"), 6);
+
+    // same name, new content and mtime: both versions kept
+    let p = ws.mailbox().join("Receive/ACMECLIN_CNF_20251028.csv");
+    fs::write(&p, [&csv[..], b"ACMECLIN,x,2025-10-29,MRN9,A,B,,2000-01-01,F,TXA,20250101,CLR-100,No existing consent on file\n"].concat()).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_modified(SystemTime::now() + Duration::from_secs(10))
+        .unwrap();
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("0 new, 1 changed, 5 unchanged"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM remote_file WHERE name='ACMECLIN_CNF_20251028.csv'"
+        ),
+        2
+    );
+    assert_store_consistent(&ws.store());
+
+    let o = ws.run(&["status", "--check"]);
+    assert_code(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("integrity check: ok"), "{out}");
+    assert!(out.contains("0 new, 1 changed, 5 unchanged"), "{out}");
+}
+
+#[test]
+fn touched_file_with_same_content_is_not_a_new_version() {
+    let ws = Workspace::new();
+    ws.write("DQA-Reports/a.csv", "Field,Severity\nPID-7,E\n");
+    ws.local_config();
+    assert_code(&ws.run(&["fetch"]), 0);
+    let p = ws.mailbox().join("DQA-Reports/a.csv");
+    fs::File::options()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_modified(SystemTime::now() + Duration::from_secs(10))
+        .unwrap();
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("nothing new (1 unchanged"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        count(&db(&ws.store()), "SELECT COUNT(*) FROM remote_file"),
+        1
+    );
+    // and the manifest now has the new mtime: a third run does not download again
+    let o = ws.run(&["fetch"]);
+    assert!(stdout(&o).contains("nothing new"), "{}", stdout(&o));
+}
+
+#[test]
+fn dry_run_prints_plan_and_changes_nothing() {
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    let o = ws.run(&["fetch", "--dry-run"]);
+    assert_code(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("DQA-Reports/ACMECLIN25301.hl7.ack  11997  download (new)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("dry run: would download 6 new and 0 changed"),
+        "{out}"
+    );
+    // no store rows written (the store folder may be created, but holds no history)
+    let conn = db(&ws.store());
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM remote_file"), 0);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM fetch_run"), 0);
+    assert!(tree(&ws.store().join("archive")).is_empty());
+}
+
+#[test]
+fn skips_symlinks_and_oversized_files_and_reports_them() {
+    let ws = Workspace::new();
+    ws.write("DQA-Reports/ok.csv", "a\n");
+    ws.write("DQA-Reports/big.csv", vec![b'x'; 5000]);
+    std::os::unix::fs::symlink("/etc/passwd", ws.mailbox().join("DQA-Reports/evil")).unwrap();
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nmax_file_size = 1000\n",
+        ws.store(),
+        ws.mailbox()
+    ));
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 0);
+    let err = stderr(&o);
+    assert!(
+        err.contains("skipped DQA-Reports/evil: not a regular file (symbolic link)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("skipped DQA-Reports/big.csv: 4.9 KiB is over the size limit"),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).contains("1 new, 0 changed, 0 unchanged, 2 skipped"),
+        "{}",
+        stdout(&o)
+    );
+    let conn = db(&ws.store());
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM fetch_event WHERE outcome='skipped'"
+        ),
+        2
+    );
+    // status shows the last run's skips
+    let o = ws.run(&["status"]);
+    assert!(
+        stdout(&o).contains("skipped DQA-Reports/evil"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn missing_remote_folder_fails_with_exit_4_and_names_the_setting() {
+    let ws = Workspace::new();
+    fs::remove_dir(ws.mailbox().join("Receive")).unwrap();
+    ws.write("DQA-Reports/a.csv", "a\n");
+    ws.local_config();
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 4);
+    assert!(
+        stderr(&o).contains("remote folder 'Receive' does not exist"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("receive_dir"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 new"), "{}", stdout(&o));
+}
+
+#[test]
+fn concurrent_fetch_is_refused_by_the_lock() {
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    assert_code(&ws.run(&["fetch"]), 0);
+    let store = immdqa::store::Store::open(&ws.store()).unwrap();
+    let held = store.lock().unwrap();
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 5);
+    assert!(
+        stderr(&o).contains("is in use by another immdqa process"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains(&format!("pid {}", std::process::id())),
+        "{}",
+        stderr(&o)
+    );
+    drop(held);
+    assert_code(&ws.run(&["fetch"]), 0);
+}
+
+#[test]
+fn two_processes_at_once_one_waits_out() {
+    // Real processes racing: exactly the ones that got the lock succeed, the rest exit 5.
+    let ws = Workspace::new();
+    for i in 0..200 {
+        ws.write(
+            &format!("DQA-Reports/f{i:03}.csv"),
+            vec![b'a' + (i % 26) as u8; 20_000],
+        );
+    }
+    ws.local_config();
+    let spawn = || {
+        crate::util::immdqa()
+            .arg("--config")
+            .arg(ws.config())
+            .arg("fetch")
+            .output()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(spawn);
+        let b = s.spawn(spawn);
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    let codes = [a.status.code().unwrap(), b.status.code().unwrap()];
+    assert!(codes.contains(&0), "{codes:?}");
+    assert!(
+        codes.iter().all(|c| *c == 0 || *c == 5),
+        "{codes:?}\n{}\n{}",
+        stderr(&a),
+        stderr(&b)
+    );
+    assert_eq!(
+        count(&db(&ws.store()), "SELECT COUNT(*) FROM remote_file"),
+        200
+    );
+    assert_store_consistent(&ws.store());
+}
+
+#[test]
+fn store_is_owner_only() {
+    use std::os::unix::fs::MetadataExt;
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    assert_code(&ws.run(&["fetch"]), 0);
+    assert_eq!(fs::metadata(ws.store()).unwrap().mode() & 0o777, 0o700);
+    for f in [
+        "history.sqlite",
+        "history.sqlite-wal",
+        "history.sqlite-shm",
+        "immdqa.lock",
+    ] {
+        let Ok(m) = fs::metadata(ws.store().join(f)) else {
+            continue; // -wal/-shm are removed when the last connection closes
+        };
+        let m = m.mode() & 0o777;
+        assert_eq!(m & 0o077, 0, "{f} mode {m:o}");
+    }
+    for f in tree(&ws.store().join("archive")) {
+        let m = fs::metadata(ws.store().join("archive").join(&f))
+            .unwrap()
+            .mode()
+            & 0o777;
+        assert_eq!(m, 0o400, "{f}");
+    }
+}
+
+#[test]
+fn status_on_empty_history_says_what_to_do() {
+    let ws = Workspace::new();
+    ws.local_config();
+    let o = ws.run(&["status"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("the history is empty: run `immdqa fetch`"),
+        "{}",
+        stdout(&o)
+    );
+}

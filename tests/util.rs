@@ -1,0 +1,209 @@
+//! Test helpers: a temp workspace with a mailbox, a store and a config; the built binary.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SPECIMENS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/specimens");
+
+/// A temp folder holding `mailbox/`, `store/` and `config.toml`.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("mailbox/DQA-Reports")).unwrap();
+        fs::create_dir_all(dir.path().join("mailbox/Receive")).unwrap();
+        Workspace { dir }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn mailbox(&self) -> PathBuf {
+        self.path().join("mailbox")
+    }
+    pub fn store(&self) -> PathBuf {
+        self.path().join("store")
+    }
+    pub fn config(&self) -> PathBuf {
+        self.path().join("config.toml")
+    }
+    /// Copy the specimen report files into DQA-Reports and the CNF into Receive.
+    pub fn with_specimens(self) -> Workspace {
+        for (sub, dest) in [
+            ("ack", "DQA-Reports"),
+            ("legacy-dqa", "DQA-Reports"),
+            ("tabular", "DQA-Reports"),
+            ("cnf", "Receive"),
+        ] {
+            for e in fs::read_dir(Path::new(SPECIMENS).join(sub)).unwrap() {
+                let e = e.unwrap();
+                fs::copy(e.path(), self.mailbox().join(dest).join(e.file_name())).unwrap();
+            }
+        }
+        self
+    }
+    pub fn write(&self, rel: &str, data: impl AsRef<[u8]>) {
+        let p = self.mailbox().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, data).unwrap();
+    }
+    /// A config with one local-folder profile `t`.
+    pub fn local_config(&self) -> PathBuf {
+        self.write_config(&format!(
+            "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nretries = 0\n",
+            self.store(),
+            self.mailbox()
+        ))
+    }
+    /// A config with one SFTP profile `t` on 127.0.0.1:port.
+    pub fn sftp_config(&self, port: u16, auth: &str, known_hosts: &Path, extra: &str) -> PathBuf {
+        let mut defaults = String::new();
+        for (k, v) in [
+            ("retries", "0"),
+            ("retry_delay_ms", "10"),
+            ("timeout_secs", "20"),
+        ] {
+            if !extra.contains(k) {
+                defaults.push_str(&format!("{k} = {v}\n"));
+            }
+        }
+        self.write_config(&format!(
+            "store = {:?}\n[profiles.t]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"tester\"\n{auth}\nknown_hosts = {:?}\n{defaults}{extra}\n",
+            self.store(),
+            known_hosts
+        ))
+    }
+    pub fn write_config(&self, body: &str) -> PathBuf {
+        let p = self.config();
+        fs::write(&p, body).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        p
+    }
+    /// Run the binary with this workspace's config.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = immdqa();
+        c.arg("--config").arg(self.config()).args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+}
+
+/// The built binary with a clean environment (no user config, no IMMDQA_* leaking in).
+pub fn immdqa() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_immdqa"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("IMMDQA_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("NO_COLOR", "1");
+    c
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Assert an exit code, printing both streams when it differs.
+#[track_caller]
+pub fn assert_code(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// A known_hosts line for 127.0.0.1:port with the given `.pub` key text.
+pub fn known_hosts_line(port: u16, pubkey: &str) -> String {
+    let mut parts = pubkey.split_whitespace();
+    let (t, k) = (parts.next().unwrap(), parts.next().unwrap());
+    format!("[127.0.0.1]:{port} {t} {k}\n")
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
+        for e in fs::read_dir(d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Open the store database read-only for assertions.
+pub fn db(store: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(store.join("history.sqlite")).unwrap()
+}
+
+pub fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// Check the store's invariants: integrity ok, no temp files, every archived file's content
+/// matches its hash name, every blob row has its file and vice versa, no duplicate versions.
+pub fn assert_store_consistent(store: &Path) {
+    use sha2::Digest;
+    let conn = db(store);
+    let ic: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ic, "ok");
+    let tmp: Vec<_> = fs::read_dir(store.join("tmp")).unwrap().collect();
+    assert!(tmp.is_empty(), "temp files left: {tmp:?}");
+    let files = tree(&store.join("archive"));
+    for f in &files {
+        let data = fs::read(store.join("archive").join(f)).unwrap();
+        let sha = format!("{:x}", sha2::Sha256::digest(&data));
+        assert!(
+            f.ends_with(&sha),
+            "archive file {f} does not match its content"
+        );
+    }
+    let blobs = count(&conn, "SELECT COUNT(*) FROM blob");
+    let referenced = count(&conn, "SELECT COUNT(DISTINCT sha256) FROM remote_file");
+    assert_eq!(blobs, referenced, "blobs without versions");
+    // every blob row has its archive file (archive may also hold an unrecorded blob from a
+    // crash between rename and commit: harmless, it is reused on the next download)
+    let mut st = conn.prepare("SELECT sha256 FROM blob").unwrap();
+    let shas: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for s in shas {
+        assert!(
+            files.iter().any(|f| f.ends_with(&s)),
+            "blob {s} missing from the archive"
+        );
+    }
+    let dup = count(
+        &conn,
+        "SELECT COUNT(*) FROM (SELECT 1 FROM remote_file GROUP BY profile, folder, name, sha256 HAVING COUNT(*) > 1)",
+    );
+    assert_eq!(dup, 0);
+}
