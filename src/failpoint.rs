@@ -32,12 +32,13 @@ fn armed() -> Option<&'static Armed> {
 
 /// Mark a crash point; kills the process if it is the armed one.
 pub fn hit(point: &str) {
-    if let Some(a) = armed() {
-        if a.point == point && a.hits.fetch_add(1, Ordering::SeqCst) + 1 == a.nth {
-            // SAFETY: plain libc calls; the process ends here.
-            unsafe {
-                libc::kill(libc::getpid(), libc::SIGKILL);
-            }
+    if let Some(a) = armed()
+        && a.point == point
+        && a.hits.fetch_add(1, Ordering::SeqCst) + 1 == a.nth
+    {
+        // SAFETY: plain libc calls; the process ends here.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
         }
     }
 }

@@ -49,6 +49,15 @@ pub struct PlanItem {
     pub action: Action,
 }
 
+/// A file (or, with an empty name, a whole folder) that could not be fetched.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub folder: String,
+    /// Escaped, printable name; empty when the folder itself failed.
+    pub name: String,
+    pub reason: String,
+}
+
 /// The outcome of one fetch.
 #[derive(Debug, Clone, Default)]
 pub struct FetchReport {
@@ -57,8 +66,7 @@ pub struct FetchReport {
     pub run_id: Option<i64>,
     pub plan: Vec<PlanItem>,
     pub counts: RunCounts,
-    /// (folder, escaped name, reason) for every file that failed.
-    pub failures: Vec<(String, String, String)>,
+    pub failures: Vec<Failure>,
     /// remote_file ids of the versions recorded by this run (new or changed content).
     pub recorded: Vec<i64>,
     pub temp_files_cleaned: usize,
@@ -149,7 +157,7 @@ pub fn plan(
     store: &Store,
     remote: &mut dyn RemoteFs,
     opts: &FetchOptions,
-) -> Result<(Vec<PlanItem>, Vec<(String, String, String)>), SyncError> {
+) -> Result<(Vec<PlanItem>, Vec<Failure>), SyncError> {
     let mut items = Vec::new();
     let mut folder_failures = Vec::new();
     for (kind, folder) in &opts.folders {
@@ -161,10 +169,10 @@ pub fn plan(
         }) {
             Ok(l) => l,
             Err(TransportError::NotFound { .. }) => {
-                folder_failures.push((
-                    folder.clone(),
-                    String::new(),
-                    format!(
+                folder_failures.push(Failure {
+                    folder: folder.clone(),
+                    name: String::new(),
+                    reason: format!(
                         "remote folder '{folder}' does not exist on {}; check the {} setting of the profile",
                         remote.describe(),
                         match kind {
@@ -172,12 +180,16 @@ pub fn plan(
                             FileKind::Cnf => "receive_dir",
                         }
                     ),
-                ));
+                });
                 continue;
             }
             Err(e) if e.is_transient() => return Err(e.into()),
             Err(e) => {
-                folder_failures.push((folder.clone(), String::new(), e.to_string()));
+                folder_failures.push(Failure {
+                    folder: folder.clone(),
+                    name: String::new(),
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
@@ -328,8 +340,8 @@ pub fn fetch(
             store.record_event(run_id, &it.folder, &it.display_name, "skipped", reason)?;
         }
     }
-    for (folder, name, reason) in &report.failures {
-        store.record_event(run_id, folder, name, "failed", reason)?;
+    for f in &report.failures {
+        store.record_event(run_id, &f.folder, &f.name, "failed", &f.reason)?;
     }
 
     let todo: Vec<PlanItem> = report
@@ -371,9 +383,11 @@ pub fn fetch(
                 tracing::info!("failed {path}: {reason}");
                 report.counts.failed += 1;
                 store.record_event(run_id, &it.folder, &it.display_name, "failed", &reason)?;
-                report
-                    .failures
-                    .push((it.folder.clone(), it.display_name.clone(), reason));
+                report.failures.push(Failure {
+                    folder: it.folder.clone(),
+                    name: it.display_name.clone(),
+                    reason,
+                });
                 continue;
             }
         };
@@ -497,7 +511,11 @@ mod tests {
         let mut store = Store::open(st.path()).unwrap();
         let r = fetch(&mut store, &mut remote, &opts(), &NoProgress).unwrap();
         assert_eq!(r.counts.failed, 1);
-        assert!(r.failures[0].2.contains("receive_dir"), "{:?}", r.failures);
+        assert!(
+            r.failures[0].reason.contains("receive_dir"),
+            "{:?}",
+            r.failures
+        );
     }
 
     #[test]

@@ -197,10 +197,7 @@ pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
                 None => println!("store: {} (created on first fetch)", store.display()),
             }
             let selected: Vec<(String, &Profile)> = match &ctx.profile_flag {
-                Some(_) => vec![ctx.profile()?]
-                    .into_iter()
-                    .map(|(n, p)| (n, p))
-                    .collect(),
+                Some(_) => vec![ctx.profile()?],
                 None => ctx
                     .config
                     .profiles

@@ -55,11 +55,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             }
         }
     }
-    for (folder, name, reason) in &report.failures {
-        if name.is_empty() {
-            eprintln!("failed {folder}: {reason}");
+    for f in &report.failures {
+        if f.name.is_empty() {
+            eprintln!("failed {}: {}", f.folder, f.reason);
         } else {
-            eprintln!("failed {folder}/{name}: {reason}");
+            eprintln!("failed {}/{}: {}", f.folder, f.name, f.reason);
         }
     }
     if report.temp_files_cleaned > 0 {
