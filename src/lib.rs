@@ -15,9 +15,12 @@
 //! - [`sync`]: `fetch`, from a remote mailbox into the store.
 //! - [`cli`]: the command line (the only module that prints).
 
+pub mod batch_name;
 pub mod cli;
 pub mod config;
 pub mod failpoint;
+pub mod formats;
+pub mod hl7;
 pub mod store;
 pub mod sync;
 pub mod transport;

@@ -1,0 +1,510 @@
+//! Formats: every known shape of registry answer, parsed into one normalised model.
+//!
+//! Detection is by content first (first bytes), the file name second. One module per shape:
+//! [`ack`] (HL7 acknowledgements), [`legacy_errors`] (legacy DQA `*.errors.txt`),
+//! [`legacy_html`] (legacy DQA `*.report.html`), [`tabular`] (CSV/TSV/pipe/XLSX/XLS listings of
+//! findings or consent notices, header-driven through [`tabular::Aliases`]). Parsers are pure:
+//! they push [`Finding`]s and [`ConsentNotice`]s into a [`Sink`] as they read (bounded memory
+//! for text formats) and return a [`Summary`]. A file no parser can read yields a
+//! [`ParseError`] naming the file and what failed: it is quarantined, never dropped.
+
+pub mod ack;
+pub mod codes;
+pub mod consent;
+pub mod legacy_errors;
+pub mod legacy_html;
+pub mod tabular;
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+
+use chrono::NaiveDate;
+
+/// Severity of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn letter(self) -> &'static str {
+        match self {
+            Severity::Error => "E",
+            Severity::Warning => "W",
+            Severity::Info => "I",
+        }
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Data quality findings.
+    Dqa,
+    /// Consent notification rows.
+    Cnf,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Dqa => "dqa",
+            Kind::Cnf => "cnf",
+        }
+    }
+}
+
+/// The concrete file shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Ack,
+    LegacyErrors,
+    LegacyHtml,
+    Csv,
+    Tsv,
+    Pipe,
+    Semicolon,
+    Xlsx,
+    Xls,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Ack => "hl7-ack",
+            Format::LegacyErrors => "legacy-errors-txt",
+            Format::LegacyHtml => "legacy-report-html",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Pipe => "pipe-delimited",
+            Format::Semicolon => "semicolon-delimited",
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+        }
+    }
+    fn delimiter(self) -> Option<u8> {
+        match self {
+            Format::Csv => Some(b','),
+            Format::Tsv => Some(b'\t'),
+            Format::Pipe => Some(b'|'),
+            Format::Semicolon => Some(b';'),
+            _ => None,
+        }
+    }
+}
+
+/// Message counts, when the file carries them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub messages: Option<u64>,
+    pub accepted: Option<u64>,
+    pub accepted_with_warnings: Option<u64>,
+    pub rejected: Option<u64>,
+    pub skipped: Option<u64>,
+}
+
+/// One data quality issue as reported by the registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Finding {
+    pub message_control_id: Option<String>,
+    /// 1-based position of the message in the batch, when known.
+    pub message_index: Option<u64>,
+    /// The patient's identifier in the submitter's system (PID-3 / MRN / account).
+    pub patient_ref: Option<String>,
+    pub segment: Option<String>,
+    /// Normalised `SEG-n[.m]` (a bare segment when the issue is about a whole segment).
+    pub field: Option<String>,
+    /// Registry code (`IEE-519`), kept verbatim even when unknown.
+    pub code: Option<String>,
+    pub severity: Option<Severity>,
+    pub text: String,
+    /// The issue exactly as received (ERR segment, list line, table row, cell fragment).
+    pub raw: String,
+    /// How many occurrences this row stands for (aggregated tables), 1 otherwise.
+    pub count: u64,
+}
+
+impl Finding {
+    pub fn severity(&self) -> Severity {
+        self.severity.unwrap_or(Severity::Warning)
+    }
+}
+
+/// Normalised consent status of a notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentStatus {
+    NotVerified,
+    WrongTypeForAge,
+    BadDate,
+    FutureDate,
+    StandardConsentRequired,
+    DisasterOnly,
+    Other,
+}
+
+impl ConsentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentStatus::NotVerified => "not_verified",
+            ConsentStatus::WrongTypeForAge => "wrong_type_for_age",
+            ConsentStatus::BadDate => "bad_date",
+            ConsentStatus::FutureDate => "future_date",
+            ConsentStatus::StandardConsentRequired => "standard_consent_required",
+            ConsentStatus::DisasterOnly => "disaster_only",
+            ConsentStatus::Other => "other",
+        }
+    }
+}
+
+/// One patient whose consent could not be verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentNotice {
+    pub patient_ref: Option<String>,
+    pub last_name: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub dob: Option<NaiveDate>,
+    pub dob_raw: Option<String>,
+    pub consent_code: Option<String>,
+    pub consent_date: Option<NaiveDate>,
+    pub consent_date_raw: Option<String>,
+    pub reason_code: Option<String>,
+    pub reason_text: Option<String>,
+    pub status: ConsentStatus,
+    /// The batch file the notice is about, when the row names it.
+    pub source_file: Option<String>,
+    pub processed_on: Option<NaiveDate>,
+    pub raw: String,
+}
+
+/// Receives records as a parser reads them.
+pub trait Sink {
+    fn finding(&mut self, f: &Finding) -> Result<(), SinkError>;
+    fn consent(&mut self, c: &ConsentNotice) -> Result<(), SinkError>;
+}
+
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a parse found, besides the streamed records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub format: Format,
+    pub kind: Kind,
+    /// The batch file the report is about (from its content or its name).
+    pub submission_file: Option<String>,
+    pub counts: Counts,
+    /// Finding rows (each may stand for `count` occurrences).
+    pub findings: u64,
+    /// Occurrences by severity E, W, I (rows × count).
+    pub by_severity: [u64; 3],
+    pub consent_rows: u64,
+}
+
+impl Summary {
+    fn new(format: Format, kind: Kind) -> Summary {
+        Summary {
+            format,
+            kind,
+            submission_file: None,
+            counts: Counts::default(),
+            findings: 0,
+            by_severity: [0; 3],
+            consent_rows: 0,
+        }
+    }
+}
+
+/// Forwards to the real sink and keeps the summary's tallies.
+pub(crate) struct Tally<'a> {
+    pub sink: &'a mut dyn Sink,
+    pub summary: Summary,
+}
+
+impl Tally<'_> {
+    pub fn finding(&mut self, f: &Finding) -> Result<(), ParseFailure> {
+        self.summary.findings += 1;
+        self.summary.by_severity[f.severity().index()] += f.count;
+        self.sink.finding(f).map_err(ParseFailure::Sink)
+    }
+    pub fn consent(&mut self, c: &ConsentNotice) -> Result<(), ParseFailure> {
+        self.summary.consent_rows += 1;
+        self.sink.consent(c).map_err(ParseFailure::Sink)
+    }
+}
+
+/// Why a parser stopped (internal; becomes [`ParseError`] with the file name).
+#[derive(Debug)]
+pub enum ParseFailure {
+    /// The content is not what the parser expected: quarantine with this reason.
+    Invalid(String),
+    Io(std::io::Error),
+    /// The sink (the store) failed: not the file's fault.
+    Sink(SinkError),
+}
+
+impl From<std::io::Error> for ParseFailure {
+    fn from(e: std::io::Error) -> Self {
+        ParseFailure::Io(e)
+    }
+}
+
+/// A file that could not be parsed; the message names the file and what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("{file}: {reason}")]
+    Unreadable { file: String, reason: String },
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: storing its rows failed: {source}")]
+    Sink { file: String, source: SinkError },
+}
+
+impl ParseError {
+    /// Whether the file itself is at fault (quarantine it) rather than the machine.
+    pub fn is_quarantine(&self) -> bool {
+        matches!(self, ParseError::Unreadable { .. })
+    }
+    /// The reason without the file name.
+    pub fn reason(&self) -> String {
+        match self {
+            ParseError::Unreadable { reason, .. } => reason.clone(),
+            ParseError::Io { source, .. } => format!("cannot read: {source}"),
+            ParseError::Sink { source, .. } => format!("storing its rows failed: {source}"),
+        }
+    }
+}
+
+/// Options common to all parsers.
+#[derive(Debug, Clone, Default)]
+pub struct ParseOptions {
+    /// What the folder the file came from suggests (Receive → CNF).
+    pub kind_hint: Option<Kind>,
+    /// Header aliases (defaults plus the user's `[aliases]`).
+    pub aliases: tabular::Aliases,
+}
+
+const SNIFF: usize = 64 * 1024;
+
+/// Decide the shape of a file from its first bytes and its name.
+pub fn detect(name: &str, head: &[u8]) -> Result<Format, String> {
+    let lower = name.to_ascii_lowercase();
+    if head.is_empty() {
+        return Err("the file is empty".into());
+    }
+    if head.starts_with(b"PK\x03\x04") {
+        return Ok(Format::Xlsx);
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Ok(Format::Xls);
+    }
+    if head.starts_with(b"%PDF") {
+        return Err("a PDF document: no parser reads PDF reports yet".into());
+    }
+    let text = hl7::decode_text(head);
+    let body = text.trim_start_matches('\u{feff}').trim_start();
+    let first_line = body.lines().next().unwrap_or("").trim();
+    if body.len() >= 4 && hl7::is_header_id(body[..3].as_bytes()) {
+        let has_msa = body.contains("\rMSA") || body.contains("\nMSA");
+        let has_err = body.contains("\rERR") || body.contains("\nERR");
+        if has_msa || has_err {
+            return Ok(Format::Ack);
+        }
+        if body.len() < SNIFF {
+            return Err(format!(
+                "an HL7 file with no MSA or ERR segments (a {} batch, not an acknowledgement)",
+                if body.contains("VXU^V04") {
+                    "VXU"
+                } else {
+                    "message"
+                }
+            ));
+        }
+        // A very long first message: trust the name.
+        if lower.ends_with(".ack") || lower.contains(".ack.") {
+            return Ok(Format::Ack);
+        }
+    }
+    if first_line.starts_with("Message ")
+        && first_line[8..].trim().chars().all(|c| c.is_ascii_digit())
+        && first_line.len() > 8
+    {
+        return Ok(Format::LegacyErrors);
+    }
+    let lower_head = body[..body.len().min(4096)].to_ascii_lowercase();
+    if lower_head.starts_with("<!doctype html")
+        || lower_head.starts_with("<html")
+        || (lower_head.starts_with('<') && lower_head.contains("<table"))
+    {
+        return Ok(Format::LegacyHtml);
+    }
+    if head.iter().take(SNIFF).filter(|&&b| b == 0).count() > 0 {
+        return Err("binary content of an unknown type".into());
+    }
+    tabular::sniff_delimiter(body).ok_or_else(|| {
+        "not a recognised shape: no HL7 segments, no legacy DQA layout, no delimited table".into()
+    })
+}
+
+/// Parse a file (any shape) from a seekable reader.
+pub fn parse<R: Read + Seek>(
+    mut input: R,
+    name: &str,
+    opts: &ParseOptions,
+    sink: &mut dyn Sink,
+) -> Result<Summary, ParseError> {
+    let io = |source| ParseError::Io {
+        file: name.to_string(),
+        source,
+    };
+    let mut head = Vec::with_capacity(SNIFF);
+    (&mut input)
+        .take(SNIFF as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    input.seek(SeekFrom::Start(0)).map_err(io)?;
+    let format = detect(name, &head).map_err(|reason| ParseError::Unreadable {
+        file: name.to_string(),
+        reason,
+    })?;
+    let result = match format {
+        Format::Ack => {
+            let mut t = Tally {
+                sink,
+                summary: Summary::new(format, Kind::Dqa),
+            };
+            ack::parse(BufReader::with_capacity(64 * 1024, input), name, &mut t).map(|_| t.summary)
+        }
+        Format::LegacyErrors => {
+            let mut t = Tally {
+                sink,
+                summary: Summary::new(format, Kind::Dqa),
+            };
+            legacy_errors::parse(BufReader::with_capacity(64 * 1024, input), name, &mut t)
+                .map(|_| t.summary)
+        }
+        Format::LegacyHtml => {
+            let mut t = Tally {
+                sink,
+                summary: Summary::new(format, Kind::Dqa),
+            };
+            legacy_html::parse(input, name, &mut t).map(|_| t.summary)
+        }
+        Format::Xlsx | Format::Xls => tabular::parse_workbook(input, format, name, opts, sink),
+        _ => {
+            let delim = format.delimiter().expect("delimited format");
+            tabular::parse_delimited(
+                BufReader::with_capacity(64 * 1024, input),
+                format,
+                delim,
+                name,
+                opts,
+                sink,
+            )
+        }
+    };
+    result.map_err(|f| match f {
+        ParseFailure::Invalid(reason) => ParseError::Unreadable {
+            file: name.to_string(),
+            reason: format!("{} file: {reason}", format.as_str()),
+        },
+        ParseFailure::Io(source) => ParseError::Io {
+            file: name.to_string(),
+            source,
+        },
+        ParseFailure::Sink(source) => ParseError::Sink {
+            file: name.to_string(),
+            source,
+        },
+    })
+}
+
+/// Parse bytes in memory (inspect, tests, fuzzing).
+pub fn parse_bytes(
+    data: &[u8],
+    name: &str,
+    opts: &ParseOptions,
+    sink: &mut dyn Sink,
+) -> Result<Summary, ParseError> {
+    parse(std::io::Cursor::new(data), name, opts, sink)
+}
+
+/// A sink that keeps nothing (counts come from the summary).
+pub struct Discard;
+impl Sink for Discard {
+    fn finding(&mut self, _: &Finding) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn consent(&mut self, _: &ConsentNotice) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// A sink that keeps the first `limit` records of each kind.
+#[derive(Debug, Default)]
+pub struct Collect {
+    pub limit: usize,
+    pub findings: Vec<Finding>,
+    pub consent: Vec<ConsentNotice>,
+}
+
+impl Collect {
+    pub fn all() -> Collect {
+        Collect {
+            limit: usize::MAX,
+            ..Collect::default()
+        }
+    }
+}
+
+impl Sink for Collect {
+    fn finding(&mut self, f: &Finding) -> Result<(), SinkError> {
+        if self.findings.len() < self.limit {
+            self.findings.push(f.clone());
+        }
+        Ok(())
+    }
+    fn consent(&mut self, c: &ConsentNotice) -> Result<(), SinkError> {
+        if self.consent.len() < self.limit {
+            self.consent.push(c.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Read lines from a BufRead with a length bound, decoding each (UTF-8, else Latin-1).
+pub(crate) fn read_line_bounded<R: BufRead>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> Result<Option<String>, ParseFailure> {
+    buf.clear();
+    let n = r.by_ref().take(max as u64 + 1).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.len() > max && !buf.ends_with(b"\n") {
+        return Err(ParseFailure::Invalid(format!(
+            "a line longer than {max} bytes"
+        )));
+    }
+    while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        buf.pop();
+    }
+    Ok(Some(hl7::decode_text(buf).into_owned()))
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.letter())
+    }
+}
+
+use crate::hl7;

@@ -1,0 +1,323 @@
+//! HL7 v2 (ER7) reading: segments, fields, components, escape sequences, batch wrappers.
+//!
+//! Pure and streaming: [`SegmentReader`] yields one segment at a time from any `BufRead`,
+//! accepting `\r`, `\n` or `\r\n` as terminators, so a file of any size is read in bounded
+//! memory. The encoding characters come from each MSH/FHS/BHS header (MSH-1, MSH-2).
+//! Used by the acknowledgement and legacy DQA parsers, and by the upload lint.
+
+use std::io::{self, BufRead};
+
+/// The five HL7 delimiters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Separators {
+    pub field: u8,
+    pub component: u8,
+    pub repetition: u8,
+    pub escape: u8,
+    pub subcomponent: u8,
+}
+
+impl Default for Separators {
+    fn default() -> Self {
+        Separators {
+            field: b'|',
+            component: b'^',
+            repetition: b'~',
+            escape: b'\\',
+            subcomponent: b'&',
+        }
+    }
+}
+
+impl Separators {
+    /// Read the delimiters from a header segment (`MSH|^~\&|…`, also FHS/BHS).
+    /// Missing encoding characters keep their defaults.
+    pub fn from_header(seg: &[u8]) -> Option<Separators> {
+        if seg.len() < 4 || !is_header_id(&seg[..3]) {
+            return None;
+        }
+        let mut s = Separators {
+            field: seg[3],
+            ..Separators::default()
+        };
+        let enc: Vec<u8> = seg[4..]
+            .iter()
+            .copied()
+            .take_while(|&b| b != s.field)
+            .collect();
+        if let Some(&c) = enc.first() {
+            s.component = c;
+        }
+        if let Some(&c) = enc.get(1) {
+            s.repetition = c;
+        }
+        if let Some(&c) = enc.get(2) {
+            s.escape = c;
+        }
+        if let Some(&c) = enc.get(3) {
+            s.subcomponent = c;
+        }
+        Some(s)
+    }
+}
+
+/// Whether a segment id is one that carries the encoding characters.
+pub fn is_header_id(id: &[u8]) -> bool {
+    matches!(id, b"MSH" | b"FHS" | b"BHS")
+}
+
+/// Reads segments one at a time, in bounded memory (a segment longer than `max_len` is an
+/// error rather than an unbounded allocation).
+pub struct SegmentReader<R> {
+    inner: R,
+    max_len: usize,
+    /// 1-based number of the segment last returned (lines, for error messages).
+    pub line: u64,
+}
+
+impl<R: BufRead> SegmentReader<R> {
+    pub fn new(inner: R) -> Self {
+        SegmentReader {
+            inner,
+            max_len: 16 * 1024 * 1024,
+            line: 0,
+        }
+    }
+
+    /// Read the next non-empty segment into `buf` (without its terminator). Returns false at end.
+    pub fn next_into(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
+        buf.clear();
+        loop {
+            let (done, used) = {
+                let avail = self.inner.fill_buf()?;
+                if avail.is_empty() {
+                    break;
+                }
+                match memchr::memchr2(b'\r', b'\n', avail) {
+                    Some(i) => {
+                        buf.extend_from_slice(&avail[..i]);
+                        (true, i + 1)
+                    }
+                    None => {
+                        buf.extend_from_slice(avail);
+                        (false, avail.len())
+                    }
+                }
+            };
+            self.inner.consume(used);
+            if buf.len() > self.max_len {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a line longer than {} bytes", self.max_len),
+                ));
+            }
+            if done {
+                if buf.iter().all(|b| b.is_ascii_whitespace()) {
+                    buf.clear();
+                    continue; // blank line, or the \n of a \r\n pair
+                }
+                break;
+            }
+        }
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        self.line += 1;
+        Ok(true)
+    }
+}
+
+/// One segment split into fields (borrowed from the line).
+#[derive(Debug, Clone)]
+pub struct Segment<'a> {
+    pub id: &'a str,
+    fields: Vec<&'a str>,
+    pub sep: Separators,
+}
+
+impl<'a> Segment<'a> {
+    /// Split a segment line. `sep` is updated when the segment is a header (MSH/FHS/BHS).
+    pub fn parse(line: &'a str, sep: &mut Separators) -> Segment<'a> {
+        if let Some(s) = Separators::from_header(line.as_bytes()) {
+            *sep = s;
+        }
+        let mut it = line.split(sep.field as char);
+        let id = it.next().unwrap_or("").trim_start_matches('\u{feff}');
+        let fields: Vec<&str> = it.collect();
+        Segment {
+            id,
+            fields,
+            sep: *sep,
+        }
+    }
+
+    /// Field `n` in HL7 numbering (`MSH-10` is `field(10)` on an MSH segment, where MSH-1 is
+    /// the field separator itself).
+    pub fn field(&self, n: usize) -> &'a str {
+        if n == 0 {
+            return "";
+        }
+        if is_header_id(self.id.as_bytes()) {
+            if n == 1 {
+                return "";
+            }
+            self.fields.get(n - 2).copied().unwrap_or("")
+        } else {
+            self.fields.get(n - 1).copied().unwrap_or("")
+        }
+    }
+
+    /// Component `c` (1-based) of field `n`, first repetition.
+    pub fn component(&self, n: usize, c: usize) -> &'a str {
+        let f = self.field(n);
+        let first = f.split(self.sep.repetition as char).next().unwrap_or("");
+        first
+            .split(self.sep.component as char)
+            .nth(c.saturating_sub(1))
+            .unwrap_or("")
+    }
+
+    /// Field `n` with escape sequences decoded.
+    pub fn text(&self, n: usize) -> String {
+        unescape(self.field(n), &self.sep)
+    }
+}
+
+/// Decode HL7 escape sequences: `\F\ \S\ \T\ \R\ \E\`, `\Xhh…\` (hex bytes), `\.br\` (line
+/// break); formatting escapes (`\H\`, `\N\`, `\.sp…\` …) are dropped. A malformed sequence is
+/// kept literally.
+pub fn unescape(s: &str, sep: &Separators) -> String {
+    let esc = sep.escape as char;
+    if !s.contains(esc) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(esc) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find(esc) {
+            Some(j) => {
+                let code = &after[..j];
+                match code {
+                    "F" => out.push(sep.field as char),
+                    "S" => out.push(sep.component as char),
+                    "T" => out.push(sep.subcomponent as char),
+                    "R" => out.push(sep.repetition as char),
+                    "E" => out.push(esc),
+                    ".br" => out.push('\n'),
+                    c if c.starts_with('X') && c.len() > 1 && c.len() % 2 == 1 => {
+                        let bytes: Option<Vec<u8>> = (1..c.len())
+                            .step_by(2)
+                            .map(|k| u8::from_str_radix(&c[k..k + 2], 16).ok())
+                            .collect();
+                        match bytes {
+                            Some(b) => out.push_str(&String::from_utf8_lossy(&b)),
+                            None => {
+                                out.push(esc);
+                                out.push_str(code);
+                                out.push(esc);
+                            }
+                        }
+                    }
+                    "H" | "N" => {}
+                    c if c.starts_with(".sp") || c.starts_with(".in") || c.starts_with(".ti") => {}
+                    _ => {
+                        out.push(esc);
+                        out.push_str(code);
+                        out.push(esc);
+                    }
+                }
+                rest = &after[j + 1..];
+            }
+            None => {
+                out.push_str(&rest[i..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Decode bytes as UTF-8, falling back to Windows-1252/Latin-1 byte-per-char (registry and EHR
+/// exports are not always UTF-8). Never fails.
+pub fn decode_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|&b| b as char).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segments(data: &[u8]) -> Vec<String> {
+        let mut r = SegmentReader::new(io::BufReader::with_capacity(7, data));
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        while r.next_into(&mut buf).unwrap() {
+            out.push(String::from_utf8(buf.clone()).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn any_terminator_and_blank_lines() {
+        let want = vec!["MSH|^~\\&|A", "PID|1", "ERR|x"];
+        assert_eq!(segments(b"MSH|^~\\&|A\rPID|1\rERR|x\r"), want);
+        assert_eq!(segments(b"MSH|^~\\&|A\nPID|1\nERR|x"), want);
+        assert_eq!(segments(b"MSH|^~\\&|A\r\nPID|1\r\n\r\nERR|x\r\n"), want);
+        assert_eq!(segments(b"\n\n  \r"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn msh_numbering_and_components() {
+        let mut sep = Separators::default();
+        let s = Segment::parse(
+            "MSH|^~\\&|ImmTrac24.16|TEXIIS||ACME|20251028||ACK^V04^ACK|9000000|P|2.5.1",
+            &mut sep,
+        );
+        assert_eq!(s.field(2), "^~\\&");
+        assert_eq!(s.field(3), "ImmTrac24.16");
+        assert_eq!(s.field(10), "9000000");
+        assert_eq!(s.component(9, 2), "V04");
+        assert_eq!(s.field(99), "");
+        let e = Segment::parse("ERR||RXR^1^2|101^Required", &mut sep);
+        assert_eq!(e.component(2, 1), "RXR");
+        assert_eq!(e.component(2, 3), "2");
+        assert_eq!(e.component(3, 2), "Required");
+    }
+
+    #[test]
+    fn custom_delimiters_from_msh() {
+        let mut sep = Separators::default();
+        let m = Segment::parse("MSH#:*!@#x#y", &mut sep);
+        assert_eq!(sep.field, b'#');
+        assert_eq!(sep.component, b':');
+        assert_eq!(sep.escape, b'!');
+        assert_eq!(m.field(3), "x");
+        let e = Segment::parse("ERR##PD1:1:12###W", &mut sep);
+        assert_eq!(e.component(2, 3), "12");
+        assert_eq!(unescape("a!F!b!S!c!E!", &sep), "a#b:c!");
+    }
+
+    #[test]
+    fn escapes() {
+        let sep = Separators::default();
+        assert_eq!(unescape(r"a\F\b\S\c\T\d\R\e\E\f", &sep), "a|b^c&d~e\\f");
+        assert_eq!(unescape(r"line1\.br\line2", &sep), "line1\nline2");
+        assert_eq!(unescape(r"\X41\\X4142\", &sep), "AAB");
+        assert_eq!(unescape(r"\H\bold\N\", &sep), "bold");
+        assert_eq!(unescape(r"back\to\back", &sep), r"back\to\back");
+        assert_eq!(unescape(r"dangling\", &sep), r"dangling\");
+        assert_eq!(unescape(r"\E\\E\", &sep), r"\\");
+    }
+
+    #[test]
+    fn latin1_fallback() {
+        assert_eq!(decode_text(b"caf\xe9"), "café");
+        assert_eq!(decode_text("café".as_bytes()), "café");
+    }
+}
