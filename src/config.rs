@@ -61,6 +61,10 @@ pub struct Config {
     pub default_profile: Option<String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// Extra header names for tabular reports: column role → header names
+    /// (e.g. `field = ["Elemento HL7"]`). Roles: see the README.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Vec<String>>,
     /// Where the file was read from (None: built-in defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,

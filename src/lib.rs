@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! transport (RemoteFs: SFTP | local dir) → sync (manifest diff, atomic download, archive)
-//!     → store (SQLite history + content-addressed archive; SQL in queries/)
+//!     → formats (one parser per file shape) → ingest → store (SQLite history +
+//!       content-addressed archive; SQL in queries/)
 //! ```
 //! Parsers, analytics, charts, reports and upload build on these (see the README's roadmap).
 //!
@@ -13,6 +14,10 @@
 //! - [`transport`]: the [`transport::RemoteFs`] trait, SFTP and local implementations.
 //! - [`store`]: the SQLite history, migrations, archive and lock.
 //! - [`sync`]: `fetch`, from a remote mailbox into the store.
+//! - [`hl7`]: HL7 v2 reading (segments, escapes, delimiters).
+//! - [`formats`]: parsers for every known report shape, detection, the code catalogue.
+//! - [`ingest`]: archived files → parsers → normalised rows, quarantine, import.
+//! - [`batch_name`]: `<ImportCode><YY><DDD>.hl7` names.
 //! - [`cli`]: the command line (the only module that prints).
 
 pub mod batch_name;
@@ -21,6 +26,7 @@ pub mod config;
 pub mod failpoint;
 pub mod formats;
 pub mod hl7;
+pub mod ingest;
 pub mod store;
 pub mod sync;
 pub mod transport;

@@ -28,7 +28,7 @@ fn first_fetch_then_noop_then_changed_file() {
     assert_eq!(
         count(
             &conn,
-            "SELECT COUNT(*) FROM remote_file WHERE parse_status='pending'"
+            "SELECT COUNT(*) FROM remote_file WHERE parse_status='parsed'"
         ),
         6
     );
@@ -141,7 +141,10 @@ fn dry_run_prints_plan_and_changes_nothing() {
 #[test]
 fn skips_symlinks_and_oversized_files_and_reports_them() {
     let ws = Workspace::new();
-    ws.write("DQA-Reports/ok.csv", "a\n");
+    ws.write(
+        "DQA-Reports/ok.csv",
+        "Field,Message\nPID-7,Birth date missing\n",
+    );
     ws.write("DQA-Reports/big.csv", vec![b'x'; 5000]);
     std::os::unix::fs::symlink("/etc/passwd", ws.mailbox().join("DQA-Reports/evil")).unwrap();
     ws.write_config(&format!(
@@ -186,7 +189,10 @@ fn skips_symlinks_and_oversized_files_and_reports_them() {
 fn missing_remote_folder_fails_with_exit_4_and_names_the_setting() {
     let ws = Workspace::new();
     fs::remove_dir(ws.mailbox().join("Receive")).unwrap();
-    ws.write("DQA-Reports/a.csv", "a\n");
+    ws.write(
+        "DQA-Reports/a.csv",
+        "Field,Message\nPID-7,Birth date missing\n",
+    );
     ws.local_config();
     let o = ws.run(&["fetch"]);
     assert_code(&o, 4);
@@ -227,10 +233,7 @@ fn two_processes_at_once_one_waits_out() {
     // Real processes racing: exactly the ones that got the lock succeed, the rest exit 5.
     let ws = Workspace::new();
     for i in 0..200 {
-        ws.write(
-            &format!("DQA-Reports/f{i:03}.csv"),
-            vec![b'a' + (i % 26) as u8; 20_000],
-        );
+        ws.write(&format!("DQA-Reports/f{i:03}.csv"), csv_report(i, 20_000));
     }
     ws.local_config();
     let spawn = || {
@@ -246,7 +249,14 @@ fn two_processes_at_once_one_waits_out() {
         (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
     });
     let codes = [a.status.code().unwrap(), b.status.code().unwrap()];
-    assert!(codes.contains(&0), "{codes:?}");
+    assert!(
+        codes.contains(&0),
+        "{codes:?}\n{}\n{}\n{}\n{}",
+        stdout(&a),
+        stderr(&a),
+        stdout(&b),
+        stderr(&b)
+    );
     assert!(
         codes.iter().all(|c| *c == 0 || *c == 5),
         "{codes:?}\n{}\n{}",

@@ -16,8 +16,7 @@ const POINTS: [&str; 4] = [
 fn mailbox(files: usize, size: usize) -> Workspace {
     let ws = Workspace::new();
     for i in 0..files {
-        let body: Vec<u8> = (0..size).map(|j| ((i * 31 + j * 7) % 251) as u8).collect();
-        ws.write(&format!("DQA-Reports/R{i:04}.csv"), body);
+        ws.write(&format!("DQA-Reports/R{i:04}.csv"), csv_report(i, size));
     }
     ws.local_config();
     ws

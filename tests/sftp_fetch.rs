@@ -249,9 +249,7 @@ fn hostile_names_refused_and_nothing_written_outside_the_store() {
 }
 
 fn big_mailbox(ws: &Workspace) -> Vec<u8> {
-    let data: Vec<u8> = (0..3_000_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let data = csv_report(7, 3_000_000);
     ws.write("DQA-Reports/BIG_REPORT.csv", &data);
     data
 }

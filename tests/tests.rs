@@ -9,9 +9,13 @@
 
 mod sftp_server;
 mod util;
+mod xlsx;
 
 mod cmd_config;
 mod cmd_fetch;
+mod cmd_import;
+mod cmd_inspect;
 mod crash;
 mod openssh;
+mod parsers;
 mod sftp_fetch;

@@ -207,3 +207,27 @@ pub fn assert_store_consistent(store: &Path) {
     );
     assert_eq!(dup, 0);
 }
+
+/// A valid tabular DQA report of about `size` bytes whose content depends on `seed`.
+pub fn csv_report(seed: usize, size: usize) -> Vec<u8> {
+    let fields = [
+        "PID-7", "RXA-5", "NK1", "PD1-12", "RXR-2", "OBX-14", "ORC-12.1",
+    ];
+    let mut out = String::from("Message Control ID,HL7 Field,Severity,Code,Message\n");
+    let mut i = 0usize;
+    while out.len() < size {
+        let f = fields[(seed + i) % fields.len()];
+        out.push_str(&format!(
+            "CTRL{seed:05}{i:06},{f},{},IEE-{:03},Issue {} in {f} for message {i}\n",
+            if (seed + i) % 5 == 0 {
+                "Error"
+            } else {
+                "Warning"
+            },
+            500 + (seed * 7 + i) % 99,
+            (seed * 31 + i * 7) % 1000
+        ));
+        i += 1;
+    }
+    out.into_bytes()
+}

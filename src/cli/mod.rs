@@ -5,6 +5,7 @@
 //! entry point. Exit codes are a contract (README, "Exit codes"): see [`Exit`].
 
 pub mod commands;
+mod ingest_summary;
 mod progress;
 
 use std::path::PathBuf;
@@ -71,6 +72,10 @@ pub enum Command {
     #[command(subcommand)]
     Config(commands::config::ConfigCmd),
     TrustHost(commands::trust_host::Args),
+    Import(commands::import::Args),
+    Inspect(commands::inspect::Args),
+    Explain(commands::explain::Args),
+    Reparse(commands::reparse::Args),
 }
 
 /// What every command may need, loaded once by the dispatcher.
@@ -92,6 +97,16 @@ impl Ctx {
             Some(p) => Ok(p.clone()),
             None => Ok(self.config.store_path()?),
         }
+    }
+
+    /// Parser options from the configuration (header aliases).
+    pub fn parse_options(&self) -> anyhow::Result<crate::formats::ParseOptions> {
+        let aliases = crate::formats::tabular::Aliases::with_user(&self.config.aliases)
+            .map_err(|m| anyhow::anyhow!("configuration: {m}"))?;
+        Ok(crate::formats::ParseOptions {
+            kind_hint: None,
+            aliases,
+        })
     }
 
     /// Open (creating) the store.
@@ -156,9 +171,13 @@ fn load_config(explicit: Option<&PathBuf>) -> anyhow::Result<Config> {
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     // Commands that need no configuration return before it is read.
-    if let Command::Config(commands::config::ConfigCmd::Default) = cli.command {
-        print!("{}", config::EXAMPLE_CONFIG);
-        return Ok(Exit::Ok);
+    match &cli.command {
+        Command::Config(commands::config::ConfigCmd::Default) => {
+            print!("{}", config::EXAMPLE_CONFIG);
+            return Ok(Exit::Ok);
+        }
+        Command::Explain(a) => return commands::explain::run(a),
+        _ => {}
     }
     let config = load_config(cli.config.as_ref()).context("loading the configuration")?;
     let ctx = Ctx {
@@ -172,5 +191,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(a) => commands::status::run(a, &ctx),
         Command::Config(c) => commands::config::run(c, &ctx),
         Command::TrustHost(a) => commands::trust_host::run(a, &ctx),
+        Command::Import(a) => commands::import::run(a, &ctx),
+        Command::Inspect(a) => commands::inspect::run(a, &ctx),
+        Command::Reparse(a) => commands::reparse::run(a, &ctx),
+        Command::Explain(_) => unreachable!("handled before the config is loaded"),
     }
 }

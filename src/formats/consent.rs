@@ -26,7 +26,7 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         }
     }
     // HL7 timestamps: YYYYMMDDHHMM[SS][+ZZZZ]
-    if date_part.len() > 8 && date_part[..8].chars().all(|c| c.is_ascii_digit()) {
+    if date_part.len() > 8 && date_part.as_bytes()[..8].iter().all(u8::is_ascii_digit) {
         return NaiveDate::parse_from_str(&date_part[..8], "%Y%m%d").ok();
     }
     None

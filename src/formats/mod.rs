@@ -311,7 +311,7 @@ pub fn detect(name: &str, head: &[u8]) -> Result<Format, String> {
     let text = hl7::decode_text(head);
     let body = text.trim_start_matches('\u{feff}').trim_start();
     let first_line = body.lines().next().unwrap_or("").trim();
-    if body.len() >= 4 && hl7::is_header_id(body[..3].as_bytes()) {
+    if body.len() >= 4 && body.as_bytes().get(..3).is_some_and(hl7::is_header_id) {
         let has_msa = body.contains("\rMSA") || body.contains("\nMSA");
         let has_err = body.contains("\rERR") || body.contains("\nERR");
         if has_msa || has_err {
@@ -338,7 +338,7 @@ pub fn detect(name: &str, head: &[u8]) -> Result<Format, String> {
     {
         return Ok(Format::LegacyErrors);
     }
-    let lower_head = body[..body.len().min(4096)].to_ascii_lowercase();
+    let lower_head = prefix(body, 4096).to_ascii_lowercase();
     if lower_head.starts_with("<!doctype html")
         || lower_head.starts_with("<html")
         || (lower_head.starts_with('<') && lower_head.contains("<table"))
@@ -351,6 +351,15 @@ pub fn detect(name: &str, head: &[u8]) -> Result<Format, String> {
     tabular::sniff_delimiter(body).ok_or_else(|| {
         "not a recognised shape: no HL7 segments, no legacy DQA layout, no delimited table".into()
     })
+}
+
+/// The longest prefix of `s` of at most `n` bytes that ends on a character boundary.
+fn prefix(s: &str, n: usize) -> &str {
+    let mut end = n.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Parse a file (any shape) from a seekable reader.

@@ -206,7 +206,7 @@ pub fn unescape(s: &str, sep: &Separators) -> String {
                     "R" => out.push(sep.repetition as char),
                     "E" => out.push(esc),
                     ".br" => out.push('\n'),
-                    c if c.starts_with('X') && c.len() > 1 && c.len() % 2 == 1 => {
+                    c if c.starts_with('X') && c.is_ascii() && c.len() > 1 && c.len() % 2 == 1 => {
                         let bytes: Option<Vec<u8>> = (1..c.len())
                             .step_by(2)
                             .map(|k| u8::from_str_radix(&c[k..k + 2], 16).ok())
@@ -313,6 +313,11 @@ mod tests {
         assert_eq!(unescape(r"back\to\back", &sep), r"back\to\back");
         assert_eq!(unescape(r"dangling\", &sep), r"dangling\");
         assert_eq!(unescape(r"\E\\E\", &sep), r"\\");
+        assert_eq!(
+            unescape("\\Xé\\", &sep),
+            "\\Xé\\",
+            "non-ASCII hex kept literally"
+        );
     }
 
     #[test]

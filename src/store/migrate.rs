@@ -5,10 +5,16 @@
 use rusqlite::Connection;
 
 /// `(file name, SQL)`, in order. Migration N (1-based) brings the schema to version N.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_create_history.sql",
-    include_str!("../../queries/migrations/0001_create_history.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_create_history.sql",
+        include_str!("../../queries/migrations/0001_create_history.sql"),
+    ),
+    (
+        "0002_create_findings.sql",
+        include_str!("../../queries/migrations/0002_create_findings.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {

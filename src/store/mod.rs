@@ -13,6 +13,7 @@
 pub mod archive;
 pub mod lock;
 pub mod migrate;
+pub mod reports;
 
 use std::fs;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use archive::{Archive, Stored};
 pub use lock::StoreLock;
+pub use reports::{PARSER_VERSION, RemoteFileInfo, ReportWriter};
 
 /// Errors opening or using the store. Messages name the store path, never file contents.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +125,7 @@ pub struct Store {
 
 const DB_FILE: &str = "history.sqlite";
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 

@@ -1,6 +1,7 @@
 //! `immdqa fetch`: download what is new in the mailbox's report folders into the history.
 
-use crate::cli::{Ctx, Exit, progress::Bar};
+use crate::cli::{Ctx, Exit, ingest_summary, progress::Bar};
+use crate::ingest;
 use crate::sync::{self, Action, FetchOptions};
 use crate::transport::{self, Retry};
 
@@ -9,6 +10,8 @@ use crate::transport::{self, Retry};
 /// Lists `dqa_dir` and `receive_dir`, compares with the manifest of earlier fetches (name, size,
 /// mtime) and downloads only what is new or changed. Every file is archived by its SHA-256;
 /// a file changed under the same name keeps both versions. Remote files are never modified.
+/// Downloaded files are then parsed into the history; a file no parser can read is
+/// quarantined with the reason (exit code 4) and kept in the archive.
 ///
 /// Example: immdqa fetch --profile registry --dry-run
 #[derive(Debug, clap::Args)]
@@ -69,7 +72,15 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         );
     }
     println!("{}", report.summary_line());
-    Ok(if report.counts.failed > 0 {
+    let mut quarantined = 0;
+    if !args.dry_run {
+        // Parse what was downloaded (and anything left pending by an interrupted run).
+        let opts = ctx.parse_options()?;
+        let _lock = store.lock()?;
+        let items = ingest::ingest_stored(&mut store, &opts, false, false)?;
+        quarantined = ingest_summary::print("parse", &items);
+    }
+    Ok(if report.counts.failed > 0 || quarantined > 0 {
         Exit::Partial
     } else {
         Exit::Ok

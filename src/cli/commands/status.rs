@@ -70,6 +70,22 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             println!("  {outcome} {folder}/{name}: {reason}");
         }
     }
+    let (reports, submissions, findings, notices) = store.report_totals()?;
+    if reports > 0 {
+        println!(
+            "parsed: {reports} reports about {submissions} submissions; {findings} findings, {notices} consent notices"
+        );
+    }
+    let quarantined = store.quarantined()?;
+    if !quarantined.is_empty() {
+        println!(
+            "quarantined ({}; kept in the archive, retried by `immdqa reparse`):",
+            quarantined.len()
+        );
+        for (folder, name, reason) in &quarantined {
+            println!("  {folder}/{name}: {reason}");
+        }
+    }
     println!(
         "size: database {}, archive {}",
         human_bytes(st.db_bytes),

@@ -1,0 +1,59 @@
+//! `immdqa explain CODE`: what a registry code means and how to fix it.
+
+use crate::cli::Exit;
+use crate::formats::codes::catalogue;
+
+/// Explain a registry message code: its meaning, the HL7 field, and how to fix it in the EHR.
+///
+/// Codes come from a catalogue of the codes seen in ImmTrac2 data exchange (IMR = immunization
+/// rejected, CLR = client rejected, IEE = warning or information). Unknown codes are reported
+/// as unknown; they are still kept verbatim in the history.
+///
+/// Example: immdqa explain IEE-519
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The code, e.g. IEE-519 (several allowed)
+    #[arg(required = true)]
+    pub codes: Vec<String>,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<Exit> {
+    let cat = catalogue();
+    let mut unknown = 0;
+    for (i, code) in args.codes.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        match cat.get(code) {
+            Some(c) => {
+                println!("{} ({})", c.code, c.class);
+                if let Some(f) = &c.field {
+                    println!("  HL7 field: {f}");
+                }
+                if let Some(t) = &c.text {
+                    println!("  registry text: {t}");
+                }
+                println!("  meaning: {}", c.meaning);
+                println!("  how to fix: {}", c.fix);
+                println!("  source: {}", c.source);
+            }
+            None => {
+                unknown += 1;
+                let prefix = code.trim().to_ascii_uppercase();
+                let class = match prefix.get(..3) {
+                    Some("IMR") => "an immunization rejection",
+                    Some("CLR") => "a client rejection",
+                    Some("IEE") => "a warning or information message",
+                    Some("FIR") | Some("MER") => "a file- or message-level error",
+                    _ => "not a registry code form (IMR/CLR/IEE/FIR/MER-nnn)",
+                };
+                println!(
+                    "{prefix}: unknown code ({class}); not in the catalogue of {} codes. It is kept verbatim in the history with the registry's text.",
+                    cat.len()
+                );
+            }
+        }
+    }
+    Ok(if unknown > 0 { Exit::Error } else { Exit::Ok })
+}

@@ -1,0 +1,42 @@
+//! `immdqa import PATH...`: bring local report files into the history.
+
+use std::path::PathBuf;
+
+use crate::cli::{Ctx, Exit, ingest_summary};
+use crate::ingest;
+
+/// Archive and parse local files or folders (recursively) through the same pipeline as fetch.
+///
+/// For organisations whose EHR vendor already downloads the registry's files. Each file is
+/// archived by SHA-256; content already in the history adds nothing; a file no parser can read
+/// is quarantined with the reason (see `immdqa status`) and retried by `immdqa reparse`.
+///
+/// Example: immdqa import ~/Downloads/DQA-Reports ~/Downloads/ACMECLIN_CNF_20251028.csv
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Files or folders to import
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let opts = ctx.parse_options()?;
+    let mut store = ctx.open_store()?;
+    let report = ingest::import_paths(&mut store, &args.paths, &opts)?;
+    for (path, reason) in &report.unreadable {
+        eprintln!("cannot import {path}: {reason}");
+    }
+    let quarantined = ingest_summary::print("import", &report.ingested);
+    if report.ingested.is_empty() {
+        println!(
+            "import: nothing new ({} file(s) already in the history)",
+            report.unchanged
+        );
+    }
+    Ok(if quarantined > 0 || !report.unreadable.is_empty() {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
+}

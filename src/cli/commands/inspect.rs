@@ -1,0 +1,174 @@
+//! `immdqa inspect FILE...`: parse files without storing them and show what was found.
+
+use std::path::PathBuf;
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde_json::json;
+
+use crate::cli::{Ctx, Exit};
+use crate::formats::{self, Collect, Kind};
+
+/// Parse report files without storing anything and show, per file: the kind (dqa, cnf or
+/// unknown), the format, message counts, findings by severity, consent rows, or why it cannot
+/// be read.
+///
+/// --json prints one JSON array with an object per file (keys: file, kind, format, messages,
+/// findings, finding_rows, by_severity {E,W,I}, rows, submission, error).
+///
+/// Example: immdqa inspect examples/mailbox/DQA-Reports/* --json
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// One JSON document instead of tables
+    #[arg(long)]
+    pub json: bool,
+    /// How many findings to show per file (table output)
+    #[arg(long, default_value_t = 5)]
+    pub show: usize,
+    /// Read the files as consent notification files (as if from the Receive folder)
+    #[arg(long)]
+    pub cnf: bool,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let mut opts = ctx.parse_options()?;
+    if args.cnf {
+        opts.kind_hint = Some(Kind::Cnf);
+    }
+    let mut docs = Vec::new();
+    let mut any_error = false;
+    for path in &args.files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let mut sink = Collect {
+            limit: args.show,
+            ..Collect::default()
+        };
+        let result = std::fs::File::open(path)
+            .map_err(|e| format!("{}: cannot open: {e}", path.display()))
+            .and_then(|f| formats::parse(f, &name, &opts, &mut sink).map_err(|e| e.to_string()));
+        match result {
+            Ok(s) => {
+                let total: u64 = s.by_severity.iter().sum();
+                docs.push((
+                    json!({
+                        "file": path.display().to_string(),
+                        "kind": s.kind.as_str(),
+                        "format": s.format.as_str(),
+                        "messages": s.counts.messages,
+                        "accepted": s.counts.accepted,
+                        "accepted_with_warnings": s.counts.accepted_with_warnings,
+                        "rejected": s.counts.rejected,
+                        "skipped": s.counts.skipped,
+                        "findings": total,
+                        "finding_rows": s.findings,
+                        "by_severity": {"E": s.by_severity[0], "W": s.by_severity[1], "I": s.by_severity[2]},
+                        "rows": s.consent_rows,
+                        "submission": s.submission_file,
+                        "error": null,
+                    }),
+                    sink,
+                ));
+            }
+            Err(reason) => {
+                any_error = true;
+                docs.push((
+                    json!({
+                        "file": path.display().to_string(),
+                        "kind": "unknown",
+                        "format": null,
+                        "messages": null,
+                        "findings": 0,
+                        "finding_rows": 0,
+                        "by_severity": {"E": 0, "W": 0, "I": 0},
+                        "rows": 0,
+                        "submission": null,
+                        "error": reason,
+                    }),
+                    sink,
+                ));
+            }
+        }
+    }
+    if args.json {
+        let arr: Vec<_> = docs.iter().map(|(d, _)| d.clone()).collect();
+        println!("{}", serde_json::to_string_pretty(&arr)?);
+    } else {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED).set_header([
+            "file",
+            "kind",
+            "format",
+            "messages",
+            "findings",
+            "E",
+            "W",
+            "I",
+            "consent rows",
+            "submission",
+        ]);
+        let v = |x: &serde_json::Value| match x {
+            serde_json::Value::Null => "-".to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        for (d, _) in &docs {
+            t.add_row([
+                v(&d["file"]),
+                v(&d["kind"]),
+                v(&d["format"]),
+                v(&d["messages"]),
+                v(&d["findings"]),
+                v(&d["by_severity"]["E"]),
+                v(&d["by_severity"]["W"]),
+                v(&d["by_severity"]["I"]),
+                v(&d["rows"]),
+                v(&d["submission"]),
+            ]);
+        }
+        println!("{t}");
+        for (d, sink) in &docs {
+            if let Some(err) = d["error"].as_str() {
+                println!("\n{err}");
+                continue;
+            }
+            if !sink.findings.is_empty() {
+                println!("\n{} (first {}):", v(&d["file"]), sink.findings.len());
+                for f in &sink.findings {
+                    println!(
+                        "  {} {:<9} {:<8} {}{}",
+                        f.severity(),
+                        f.field.as_deref().unwrap_or("-"),
+                        f.code.as_deref().unwrap_or("-"),
+                        f.text,
+                        if f.count > 1 {
+                            format!(" (x{})", f.count)
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+            if !sink.consent.is_empty() {
+                println!(
+                    "\n{} (first {} notices; names and dates of birth not shown):",
+                    v(&d["file"]),
+                    sink.consent.len()
+                );
+                for c in &sink.consent {
+                    println!(
+                        "  {:<8} consent sent {:<4} {}",
+                        c.reason_code.as_deref().unwrap_or("-"),
+                        c.consent_code.as_deref().unwrap_or("-"),
+                        c.status.as_str()
+                    );
+                }
+            }
+        }
+    }
+    Ok(if any_error { Exit::Partial } else { Exit::Ok })
+}

@@ -1,0 +1,271 @@
+//! Ingest: archived files → parsers → the normalised history, one transaction per file.
+//!
+//! A file whose content was already parsed (same SHA-256, any name) adds nothing. A file no
+//! parser can read is quarantined: it stays in the archive with the reason, and is retried
+//! by `reparse`. `import` brings local files through the same path as fetched ones.
+//! Uses: store, formats.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use chrono::DateTime;
+
+use crate::formats::{self, Kind, ParseError, ParseOptions, Summary};
+use crate::store::{FetchedFile, Recorded, RemoteFileInfo, RunCounts, Store, StoreError};
+
+/// The profile name recorded for files brought in with `immdqa import`.
+pub const IMPORT_PROFILE: &str = "import";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("store database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the archived copy of {name} ({sha256}) cannot be opened: {source}")]
+    Archive {
+        name: String,
+        sha256: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Parse(ParseError),
+    #[error("{path}: {source}")]
+    Local {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("no stored file {0}")]
+    Missing(i64),
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Parsed {
+        report_id: i64,
+        summary: Summary,
+    },
+    /// Same content as an existing report: nothing added.
+    Duplicate {
+        report_id: i64,
+    },
+    /// No parser could read it; the message names the file and the reason.
+    Quarantined {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub file: RemoteFileInfo,
+    pub outcome: Outcome,
+}
+
+/// Parse one stored file into the history. With `replace`, an existing report of the same
+/// content is replaced (reparse); otherwise it is kept and the file counts as a duplicate.
+pub fn ingest_one(
+    store: &mut Store,
+    remote_file_id: i64,
+    opts: &ParseOptions,
+    replace: bool,
+) -> Result<Ingested, IngestError> {
+    let file = store
+        .remote_file(remote_file_id)?
+        .ok_or(IngestError::Missing(remote_file_id))?;
+    if !replace {
+        if let Some(report_id) = store.report_for_sha(&file.sha256)? {
+            store.mark_parsed(&file.sha256)?;
+            return Ok(Ingested {
+                file,
+                outcome: Outcome::Duplicate { report_id },
+            });
+        }
+    }
+    let path = store.archive().path_of(&file.sha256);
+    let input = File::open(&path).map_err(|source| IngestError::Archive {
+        name: file.name.clone(),
+        sha256: file.sha256.clone(),
+        source,
+    })?;
+    let mut file_opts = opts.clone();
+    if file.profile != IMPORT_PROFILE && file.kind == "cnf" {
+        file_opts.kind_hint = Some(Kind::Cnf);
+    }
+    let fallback_date = (file.mtime > 0)
+        .then(|| DateTime::from_timestamp(file.mtime, 0).map(|d| d.date_naive()))
+        .flatten();
+    let mut writer = store.begin_report(&file, replace)?;
+    let parsed = formats::parse(input, &file.name, &file_opts, &mut writer);
+    let outcome = match parsed {
+        Ok(summary) => {
+            let report_id = writer.commit(&summary, fallback_date)?;
+            if file.profile == IMPORT_PROFILE {
+                store.set_kind(file.id, summary.kind.as_str())?;
+            }
+            Outcome::Parsed { report_id, summary }
+        }
+        Err(e) if e.is_quarantine() => {
+            drop(writer); // rolls back
+            store.mark_quarantined(&file.sha256, &e.reason())?;
+            tracing::info!("quarantined {}: {}", file.name, e.reason());
+            Outcome::Quarantined {
+                reason: e.to_string(),
+            }
+        }
+        Err(e) => {
+            drop(writer);
+            return Err(IngestError::Parse(e));
+        }
+    };
+    Ok(Ingested { file, outcome })
+}
+
+/// Parse every stored file still pending (and, with `retry_quarantined`, the quarantined ones;
+/// with `all`, every file, replacing earlier rows).
+pub fn ingest_stored(
+    store: &mut Store,
+    opts: &ParseOptions,
+    all: bool,
+    retry_quarantined: bool,
+) -> Result<Vec<Ingested>, IngestError> {
+    let ids = store.files_to_parse(all, retry_quarantined)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(ingest_one(store, id, opts, all)?);
+    }
+    Ok(out)
+}
+
+/// Totals over a batch of ingests, for summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestTotals {
+    pub parsed: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    pub findings: u64,
+    pub consent_rows: u64,
+}
+
+pub fn totals(items: &[Ingested]) -> IngestTotals {
+    let mut t = IngestTotals::default();
+    for i in items {
+        match &i.outcome {
+            Outcome::Parsed { summary, .. } => {
+                t.parsed += 1;
+                t.findings += summary.by_severity.iter().sum::<u64>();
+                t.consent_rows += summary.consent_rows;
+            }
+            Outcome::Duplicate { .. } => t.duplicates += 1,
+            Outcome::Quarantined { .. } => t.quarantined += 1,
+        }
+    }
+    t
+}
+
+/// The result of `import`.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub ingested: Vec<Ingested>,
+    /// Files already in the history with the same name and content.
+    pub unchanged: u64,
+    /// Paths that could not be read: (path, reason).
+    pub unreadable: Vec<(String, String)>,
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>, bad: &mut Vec<(String, String)>) {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => match std::fs::read_dir(path) {
+            Ok(rd) => {
+                let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+                entries.sort();
+                for e in entries {
+                    let hidden = e
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                    if !hidden {
+                        collect_files(&e, out, bad);
+                    }
+                }
+            }
+            Err(e) => bad.push((path.display().to_string(), e.to_string())),
+        },
+        Ok(m) if m.is_file() => out.push(path.to_path_buf()),
+        Ok(_) => bad.push((
+            path.display().to_string(),
+            "not a regular file or folder (symlinks are not followed)".into(),
+        )),
+        Err(e) => bad.push((path.display().to_string(), e.to_string())),
+    }
+}
+
+/// Bring local files or folders (recursively) into the history through the same pipeline as
+/// fetched files. Takes the store lock.
+pub fn import_paths(
+    store: &mut Store,
+    paths: &[PathBuf],
+    opts: &ParseOptions,
+) -> Result<ImportReport, IngestError> {
+    let _lock = store.lock()?;
+    let mut files = Vec::new();
+    let mut report = ImportReport::default();
+    for p in paths {
+        collect_files(p, &mut files, &mut report.unreadable);
+    }
+    let run_id = store.begin_run(IMPORT_PROFILE, "local import")?;
+    let mut counts = RunCounts::default();
+    for path in files {
+        let local = |source| IngestError::Local {
+            path: path.display().to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(&path).map_err(local)?;
+        let input = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                report
+                    .unreadable
+                    .push((path.display().to_string(), e.to_string()));
+                counts.failed += 1;
+                continue;
+            }
+        };
+        let stored = store.archive().store_copy(input).map_err(local)?;
+        let folder = path
+            .parent()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+            .unwrap_or_default()
+            .display()
+            .to_string();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        use std::os::unix::fs::MetadataExt;
+        let (recorded, id) = store.record_fetched(&FetchedFile {
+            profile: IMPORT_PROFILE,
+            folder: &folder,
+            name: &name,
+            kind: "dqa",
+            mtime: meta.mtime(),
+            stored: &stored,
+            run_id,
+        })?;
+        counts.bytes += stored.size;
+        match recorded {
+            Recorded::New => counts.new += 1,
+            Recorded::Changed => counts.changed += 1,
+            Recorded::Unchanged => counts.unchanged += 1,
+        }
+        let already = store
+            .remote_file(id)?
+            .is_some_and(|f| f.parse_status != "pending");
+        if recorded == Recorded::Unchanged && already {
+            report.unchanged += 1;
+            continue;
+        }
+        report.ingested.push(ingest_one(store, id, opts, false)?);
+    }
+    store.finish_run(run_id, &counts)?;
+    Ok(report)
+}
