@@ -43,10 +43,10 @@ fn build(code: &str, yy: &str, ddd: &str, seq: Option<&str>) -> Option<BatchName
 /// Find a batch name inside any file name (`ACMECLIN25301.hl7.ack`, `x/ACMECLIN25301.1.hl7`),
 /// or a leading `<code><YYDDD>` token (`ACMECLIN25301_DQA.csv`).
 pub fn parse(name: &str) -> Option<BatchName> {
-    if let Some(c) = FULL.captures(name) {
-        if let Some(b) = build(&c[1], &c[2], &c[3], c.get(4).map(|m| m.as_str())) {
-            return Some(b);
-        }
+    if let Some(c) = FULL.captures(name)
+        && let Some(b) = build(&c[1], &c[2], &c[3], c.get(4).map(|m| m.as_str()))
+    {
+        return Some(b);
     }
     let base = name.rsplit('/').next().unwrap_or(name);
     let c = TOKEN.captures(base)?;

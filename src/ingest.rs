@@ -73,14 +73,12 @@ pub fn ingest_one(
     let file = store
         .remote_file(remote_file_id)?
         .ok_or(IngestError::Missing(remote_file_id))?;
-    if !replace {
-        if let Some(report_id) = store.report_for_sha(&file.sha256)? {
-            store.mark_parsed(&file.sha256)?;
-            return Ok(Ingested {
-                file,
-                outcome: Outcome::Duplicate { report_id },
-            });
-        }
+    if !replace && let Some(report_id) = store.report_for_sha(&file.sha256)? {
+        store.mark_parsed(&file.sha256)?;
+        return Ok(Ingested {
+            file,
+            outcome: Outcome::Duplicate { report_id },
+        });
     }
     let path = store.archive().path_of(&file.sha256);
     let input = File::open(&path).map_err(|source| IngestError::Archive {

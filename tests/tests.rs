@@ -19,3 +19,4 @@ mod crash;
 mod openssh;
 mod parsers;
 mod sftp_fetch;
+mod streaming;

@@ -219,7 +219,7 @@ pub fn csv_report(seed: usize, size: usize) -> Vec<u8> {
         let f = fields[(seed + i) % fields.len()];
         out.push_str(&format!(
             "CTRL{seed:05}{i:06},{f},{},IEE-{:03},Issue {} in {f} for message {i}\n",
-            if (seed + i) % 5 == 0 {
+            if (seed + i).is_multiple_of(5) {
                 "Error"
             } else {
                 "Warning"

@@ -151,12 +151,30 @@ fn exit_for(err: &anyhow::Error) -> Exit {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
-    match run(cli) {
-        Ok(code) => ExitCode::from(code as u8),
+    let code = match run(cli) {
+        Ok(code) => code,
         Err(err) => {
             eprintln!("immdqa: error: {err:#}");
-            ExitCode::from(exit_for(&err) as u8)
+            exit_for(&err)
         }
+    };
+    if std::env::var_os("IMMDQA_REPORT_PEAK_RSS").is_some() {
+        report_peak_rss();
+    }
+    ExitCode::from(code as u8)
+}
+
+/// Print this process's peak resident memory (VmHWM) to stderr: used by the memory tests and
+/// benchmarks, which cannot get an exec'd child's own peak from rusage reliably.
+fn report_peak_rss() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+        let kib: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        eprintln!("peak_rss_kib={kib}");
     }
 }
 

@@ -66,16 +66,16 @@ pub(crate) fn parse<R: BufRead>(
     };
     while let Some(line) = read_line_bounded(&mut input, &mut buf, 16 * 1024 * 1024)? {
         let trimmed = line.trim();
-        if let Some(n) = trimmed.strip_prefix("Message ") {
-            if let Ok(n) = n.trim().parse::<u64>() {
-                close(&state, index);
-                state = MessageState::default();
-                index = n;
-                control_id = None;
-                patient = None;
-                section = Section::Message;
-                continue;
-            }
+        if let Some(n) = trimmed.strip_prefix("Message ")
+            && let Ok(n) = n.trim().parse::<u64>()
+        {
+            close(&state, index);
+            state = MessageState::default();
+            index = n;
+            control_id = None;
+            patient = None;
+            section = Section::Message;
+            continue;
         }
         if index == 0 {
             if trimmed.is_empty() {
@@ -173,12 +173,11 @@ pub(crate) fn parse<R: BufRead>(
 
 /// `Warning. Invalid body site. (RXR-2)` → (`Warning. Invalid body site.`, RXR-2).
 fn split_trailing_field(item: &str) -> (&str, Option<codes::Location>) {
-    if let Some(open) = item.rfind('(') {
-        if item.ends_with(')') {
-            if let Some(loc) = codes::normalize_field(&item[open + 1..item.len() - 1]) {
-                return (item[..open].trim_end(), Some(loc));
-            }
-        }
+    if let Some(open) = item.rfind('(')
+        && item.ends_with(')')
+        && let Some(loc) = codes::normalize_field(&item[open + 1..item.len() - 1])
+    {
+        return (item[..open].trim_end(), Some(loc));
     }
     (item, None)
 }

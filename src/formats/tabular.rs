@@ -475,10 +475,10 @@ impl RowProcessor<'_, '_> {
         }
         let raw = raw_row(&row, self.delim);
         self.fill_down(&mut row);
-        if self.submission.is_none() {
-            if let Some(f) = self.layout.get(&row, Role::File) {
-                self.submission = batch_name::parse(f).map(|b| b.file_name);
-            }
+        if self.submission.is_none()
+            && let Some(f) = self.layout.get(&row, Role::File)
+        {
+            self.submission = batch_name::parse(f).map(|b| b.file_name);
         }
         match self.layout.kind {
             Kind::Dqa => self.finding_row(&row, raw),
@@ -561,10 +561,11 @@ impl RowProcessor<'_, '_> {
         let s = |r: Role| l.get(row, r).map(str::to_string);
         let (mut last, mut first, mut middle) =
             (s(Role::LastName), s(Role::FirstName), s(Role::MiddleName));
-        if last.is_none() && first.is_none() {
-            if let Some(full) = l.get(row, Role::PatientName) {
-                (last, first, middle) = consent::split_name(full);
-            }
+        if last.is_none()
+            && first.is_none()
+            && let Some(full) = l.get(row, Role::PatientName)
+        {
+            (last, first, middle) = consent::split_name(full);
         }
         let reason_text = s(Role::ReasonText);
         let reason_code = l
