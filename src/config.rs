@@ -65,6 +65,12 @@ pub struct Config {
     /// (e.g. `field = ["Elemento HL7"]`). Roles: see the README.
     #[serde(default)]
     pub aliases: BTreeMap<String, Vec<String>>,
+    /// Data quality thresholds (`check`, `report`).
+    #[serde(default)]
+    pub thresholds: crate::analytics::thresholds::Thresholds,
+    /// Extra folder of named SQL queries for `immdqa query` (default: `queries/` next to the
+    /// config file).
+    pub queries_dir: Option<PathBuf>,
     /// Where the file was read from (None: built-in defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -364,6 +370,9 @@ impl Config {
         };
         if let Some(s) = self.store.as_mut() {
             fix(s);
+        }
+        if let Some(q) = self.queries_dir.as_mut() {
+            fix(q);
         }
         for profile in self.profiles.values_mut() {
             for p in [

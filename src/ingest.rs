@@ -39,6 +39,18 @@ pub enum IngestError {
     Missing(i64),
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_in_names() {
+        let d = chrono::NaiveDate::from_ymd_opt(2025, 10, 28);
+        assert_eq!(super::date_in_name("DQA_Report_2025-10-28.xlsx"), d);
+        assert_eq!(super::date_in_name("ACMECLIN_CNF_20251028.csv"), d);
+        assert_eq!(super::date_in_name("ACMECLIN25301.hl7.ack"), None);
+        assert_eq!(super::date_in_name("report_20251399.csv"), None);
+    }
+}
+
 /// What happened to one file.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -90,9 +102,11 @@ pub fn ingest_one(
     if file.profile != IMPORT_PROFILE && file.kind == "cnf" {
         file_opts.kind_hint = Some(Kind::Cnf);
     }
-    let fallback_date = (file.mtime > 0)
-        .then(|| DateTime::from_timestamp(file.mtime, 0).map(|d| d.date_naive()))
-        .flatten();
+    let fallback_date = date_in_name(&file.name).or_else(|| {
+        (file.mtime > 0)
+            .then(|| DateTime::from_timestamp(file.mtime, 0).map(|d| d.date_naive()))
+            .flatten()
+    });
     let mut writer = store.begin_report(&file, replace)?;
     let parsed = formats::parse(input, &file.name, &file_opts, &mut writer);
     let outcome = match parsed {
@@ -117,6 +131,18 @@ pub fn ingest_one(
         }
     };
     Ok(Ingested { file, outcome })
+}
+
+/// A date written in a file name (`DQA_Report_2025-10-28.xlsx`, `X_CNF_20251028.csv`).
+pub fn date_in_name(name: &str) -> Option<chrono::NaiveDate> {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?:^|[^0-9])(20\d{2})[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])(?:[^0-9]|$)",
+        )
+        .unwrap()
+    });
+    let c = RE.captures(name)?;
+    chrono::NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?)
 }
 
 /// Parse every stored file still pending (and, with `retry_quarantined`, the quarantined ones;

@@ -20,7 +20,9 @@
 //! - [`batch_name`]: `<ImportCode><YY><DDD>.hl7` names.
 //! - [`cli`]: the command line (the only module that prints).
 
+pub mod analytics;
 pub mod batch_name;
+pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod failpoint;
@@ -29,4 +31,5 @@ pub mod hl7;
 pub mod ingest;
 pub mod store;
 pub mod sync;
+pub mod table;
 pub mod transport;

@@ -16,6 +16,7 @@ mod cmd_fetch;
 mod cmd_import;
 mod cmd_inspect;
 mod crash;
+mod golden;
 mod openssh;
 mod parsers;
 mod sftp_fetch;

@@ -6,6 +6,7 @@
 
 pub mod commands;
 mod ingest_summary;
+pub mod output;
 mod progress;
 
 use std::path::PathBuf;
@@ -76,6 +77,14 @@ pub enum Command {
     Inspect(commands::inspect::Args),
     Explain(commands::explain::Args),
     Reparse(commands::reparse::Args),
+    Trends(commands::trends::Args),
+    Submissions(commands::submissions::Args),
+    Changes(commands::changes::Args),
+    Consent(commands::consent::Args),
+    Export(commands::export::Args),
+    Query(commands::query::Args),
+    Check(commands::check::Args),
+    Chart(commands::chart::Args),
 }
 
 /// What every command may need, loaded once by the dispatcher.
@@ -212,6 +221,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Import(a) => commands::import::run(a, &ctx),
         Command::Inspect(a) => commands::inspect::run(a, &ctx),
         Command::Reparse(a) => commands::reparse::run(a, &ctx),
+        Command::Trends(a) => commands::trends::run(a, &ctx),
+        Command::Submissions(a) => commands::submissions::run(a, &ctx),
+        Command::Changes(a) => commands::changes::run(a, &ctx),
+        Command::Consent(a) => commands::consent::run(a, &ctx),
+        Command::Export(a) => commands::export::run(a, &ctx),
+        Command::Query(a) => commands::query::run(a, &ctx),
+        Command::Check(a) => commands::check::run(a, &ctx),
+        Command::Chart(a) => commands::chart::run(a, &ctx),
         Command::Explain(_) => unreachable!("handled before the config is loaded"),
     }
 }

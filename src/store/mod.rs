@@ -10,6 +10,7 @@
 //! The folder is created 0700 and the files 0600 (owner only): they hold patient data.
 //! [`Store`] has one method per query; the SQL lives in queries/store and is embedded.
 
+pub mod analytics;
 pub mod archive;
 pub mod lock;
 pub mod migrate;

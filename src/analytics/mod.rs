@@ -1,0 +1,252 @@
+//! Analytics: the history turned into the tables users open the tool for.
+//!
+//! polars stays in this module. Findings are scanned from the columnar cache ([`cache`]);
+//! reports, submissions and consent notices (small) come straight from the store. Each
+//! pipeline returns plain result rows, convertible to a [`crate::table::Table`]:
+//! [`trends`] (findings per ISO week × field/code/severity, rate per 1,000 messages),
+//! [`submissions`] (per batch: counts, acceptance rate, top codes), [`changes`] (new,
+//! resolved and persisting issues against the previous period), [`consent`] (notices per week
+//! and open follow-ups), [`thresholds`] (the checks behind `check` and `report`).
+//!
+//! Several report shapes about one submission (an ACK and an errors.txt for the same batch)
+//! would count its findings twice, so each submission contributes its *primary* report: the
+//! most detailed shape (ACK, then tabular listing, then errors.txt, then spreadsheet export,
+//! then summary HTML), the latest of equals. Uses: store.
+
+pub mod cache;
+pub mod changes;
+pub mod consent;
+pub mod export;
+pub mod submissions;
+pub mod thresholds;
+pub mod trends;
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use polars::prelude::*;
+
+use crate::store::analytics::ReportRow;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("analytics: {0}")]
+    Polars(#[from] PolarsError),
+    #[error("analytics cache: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Monday of the ISO week holding `d`.
+pub fn week_start(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(d.weekday().num_days_from_monday() as i64)
+}
+
+/// `2025-W44`
+pub fn week_label(d: NaiveDate) -> String {
+    let w = d.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// Parse `2025-W44` (or a date) into the Monday of that ISO week.
+pub fn parse_week(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    if let Some((y, w)) = s.split_once("-W").or_else(|| s.split_once("-w")) {
+        let (y, w) = (y.parse().ok()?, w.parse().ok()?);
+        return NaiveDate::from_isoywd_opt(y, w, chrono::Weekday::Mon);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .map(week_start)
+}
+
+pub(crate) fn days(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32
+}
+
+pub(crate) fn from_days(n: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + Duration::days(n as i64)
+}
+
+fn format_rank(format: &str) -> u8 {
+    match format {
+        "hl7-ack" => 0,
+        "csv" | "tsv" | "pipe-delimited" | "semicolon-delimited" => 1,
+        "legacy-errors-txt" => 2,
+        "xlsx" | "xls" => 3,
+        "legacy-report-html" => 4,
+        _ => 5,
+    }
+}
+
+/// A report with what the pipelines derive from it.
+#[derive(Debug, Clone)]
+pub struct ReportInfo {
+    pub row: ReportRow,
+    pub week: Option<NaiveDate>,
+    /// Counts towards findings (the primary DQA report of its submission).
+    pub primary: bool,
+}
+
+/// The loaded history: reports (in memory) and findings (a lazy scan of the cache).
+pub struct History {
+    pub reports: Vec<ReportInfo>,
+    findings: LazyFrame,
+}
+
+impl History {
+    /// Load from the store, refreshing the columnar cache first.
+    pub fn load(store: &Store) -> Result<History, AnalyticsError> {
+        let rows = store.report_rows()?;
+        let parts = cache::refresh(store, &rows)?;
+        let findings = cache::scan(&parts)?;
+        // primary report per submission
+        let mut best: HashMap<i64, (u8, i64)> = HashMap::new();
+        for r in rows.iter().filter(|r| r.kind == "dqa") {
+            if let Some(s) = r.submission_id {
+                let cand = (format_rank(&r.format), -r.id);
+                best.entry(s)
+                    .and_modify(|b| {
+                        if cand < *b {
+                            *b = cand
+                        }
+                    })
+                    .or_insert(cand);
+            }
+        }
+        let reports = rows
+            .into_iter()
+            .map(|row| {
+                let primary = row.kind == "dqa"
+                    && match row.submission_id {
+                        Some(s) => best.get(&s).is_some_and(|b| b.1 == -row.id),
+                        None => true,
+                    };
+                ReportInfo {
+                    week: row.date.map(week_start),
+                    primary,
+                    row,
+                }
+            })
+            .collect();
+        Ok(History { reports, findings })
+    }
+
+    /// Primary DQA reports as a small frame: report_id, day (i32), week (i32, Monday).
+    fn primary_frame(
+        &self,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+    ) -> PolarsResult<LazyFrame> {
+        let sel: Vec<&ReportInfo> = self
+            .reports
+            .iter()
+            .filter(|r| r.primary && r.row.date.is_some())
+            .filter(|r| since.is_none_or(|s| r.row.date.unwrap() >= s))
+            .filter(|r| until.is_none_or(|u| r.row.date.unwrap() <= u))
+            .collect();
+        let df = DataFrame::new(
+            sel.len(),
+            vec![
+                Column::new(
+                    "report_id".into(),
+                    sel.iter().map(|r| r.row.id as u32).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "day".into(),
+                    sel.iter()
+                        .map(|r| days(r.row.date.unwrap()))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "week".into(),
+                    sel.iter()
+                        .map(|r| days(r.week.unwrap()))
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )?;
+        Ok(df.lazy())
+    }
+
+    /// Findings of primary reports in the date range, joined with their week.
+    pub(crate) fn findings_with_week(
+        &self,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+    ) -> PolarsResult<LazyFrame> {
+        Ok(self.findings.clone().inner_join(
+            self.primary_frame(since, until)?,
+            col("report_id"),
+            col("report_id"),
+        ))
+    }
+
+    /// Messages per week, counting each submission once (its largest reported count).
+    pub fn messages_per_week(&self) -> HashMap<NaiveDate, i64> {
+        let mut per_sub: HashMap<i64, (NaiveDate, i64)> = HashMap::new();
+        let mut out: HashMap<NaiveDate, i64> = HashMap::new();
+        for r in &self.reports {
+            let (Some(week), Some(m)) = (r.week, r.row.messages) else {
+                continue;
+            };
+            match r.row.submission_id {
+                Some(s) => {
+                    let e = per_sub.entry(s).or_insert((week, m));
+                    e.1 = e.1.max(m);
+                }
+                None if r.primary => *out.entry(week).or_default() += m,
+                None => {}
+            }
+        }
+        for (week, m) in per_sub.into_values() {
+            *out.entry(week).or_default() += m;
+        }
+        out
+    }
+}
+
+/// Read a string column value.
+pub(crate) fn str_at(df: &DataFrame, name: &str, i: usize) -> PolarsResult<Option<String>> {
+    Ok(df.column(name)?.str()?.get(i).map(str::to_string))
+}
+
+/// Read an integer column value (any integer type), as i64.
+pub(crate) fn int_at(df: &DataFrame, name: &str, i: usize) -> PolarsResult<Option<i64>> {
+    let c = df.column(name)?.cast(&DataType::Int64)?;
+    Ok(c.i64()?.get(i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks() {
+        let d = NaiveDate::from_ymd_opt(2025, 10, 28).unwrap(); // a Tuesday
+        assert_eq!(
+            week_start(d),
+            NaiveDate::from_ymd_opt(2025, 10, 27).unwrap()
+        );
+        assert_eq!(week_label(d), "2025-W44");
+        assert_eq!(
+            parse_week("2025-W44"),
+            Some(NaiveDate::from_ymd_opt(2025, 10, 27).unwrap())
+        );
+        assert_eq!(
+            parse_week("2025-10-30"),
+            Some(NaiveDate::from_ymd_opt(2025, 10, 27).unwrap())
+        );
+        assert_eq!(
+            week_label(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()),
+            "2026-W01"
+        );
+        assert_eq!(
+            week_label(NaiveDate::from_ymd_opt(2024, 12, 30).unwrap()),
+            "2025-W01"
+        );
+        assert_eq!(from_days(days(d)), d);
+    }
+}

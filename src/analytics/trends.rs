@@ -1,0 +1,152 @@
+//! Field trends: findings per ISO week × HL7 field (or registry code, or severity) × severity,
+//! with the rate per 1,000 messages where the week's message counts are known.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::{AnalyticsError, History, from_days, int_at, str_at, week_label};
+use crate::table::{Table, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TrendBy {
+    #[default]
+    Field,
+    Code,
+    Severity,
+}
+
+impl TrendBy {
+    pub fn column(self) -> &'static str {
+        match self {
+            TrendBy::Field => "field",
+            TrendBy::Code => "code",
+            TrendBy::Severity => "severity",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TrendOptions {
+    pub by: TrendBy,
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    /// Keep only the N keys with the most findings over the whole range.
+    pub top: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendRow {
+    /// Monday of the ISO week.
+    pub week: NaiveDate,
+    /// The field, code or severity (`(none)` when the report gave none).
+    pub key: String,
+    /// E/W/I (for `--by severity` the same as `key`).
+    pub severity: String,
+    pub findings: i64,
+    pub messages: Option<i64>,
+    pub per_1000: Option<f64>,
+}
+
+pub const NONE_KEY: &str = "(none)";
+
+/// Compute the trend rows, sorted by week, then findings (descending), then key.
+pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, AnalyticsError> {
+    let key = opts.by.column();
+    let mut group: Vec<Expr> = vec![col("week"), col(key).fill_null(lit(NONE_KEY)).alias("key")];
+    if opts.by != TrendBy::Severity {
+        group.push(col("severity"));
+    }
+    let df = h
+        .findings_with_week(opts.since, opts.until)?
+        .group_by(group)
+        .agg([col("count").cast(DataType::Int64).sum().alias("findings")])
+        .collect()?;
+    let messages = h.messages_per_week();
+    let mut rows = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let week = from_days(int_at(&df, "week", i)?.unwrap_or(0) as i32);
+        let key = str_at(&df, "key", i)?.unwrap_or_else(|| NONE_KEY.into());
+        let severity = if opts.by == TrendBy::Severity {
+            key.clone()
+        } else {
+            str_at(&df, "severity", i)?.unwrap_or_default()
+        };
+        let findings = int_at(&df, "findings", i)?.unwrap_or(0);
+        let m = messages.get(&week).copied().filter(|m| *m > 0);
+        rows.push(TrendRow {
+            week,
+            key,
+            severity,
+            findings,
+            messages: m,
+            per_1000: m.map(|m| findings as f64 * 1000.0 / m as f64),
+        });
+    }
+    if let Some(n) = opts.top {
+        let mut totals: HashMap<&str, i64> = HashMap::new();
+        for r in &rows {
+            *totals.entry(r.key.as_str()).or_default() += r.findings;
+        }
+        let mut ranked: Vec<(&str, i64)> = totals.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let keep: std::collections::HashSet<String> = ranked
+            .into_iter()
+            .take(n)
+            .map(|(k, _)| k.to_string())
+            .collect();
+        rows.retain(|r| keep.contains(&r.key));
+    }
+    rows.sort_by(|a, b| {
+        a.week
+            .cmp(&b.week)
+            .then(b.findings.cmp(&a.findings))
+            .then(a.key.cmp(&b.key))
+            .then(a.severity.cmp(&b.severity))
+    });
+    Ok(rows)
+}
+
+/// The trend rows as a table (CSV schema documented in the README).
+pub fn table(rows: &[TrendRow], by: TrendBy) -> Table {
+    let mut t = Table::new(&[
+        "week",
+        "week_start",
+        by.column(),
+        "severity",
+        "findings",
+        "messages",
+        "per_1000_messages",
+    ]);
+    if by == TrendBy::Severity {
+        t.columns.remove(3);
+    }
+    for r in rows {
+        let mut row = vec![
+            Value::text(week_label(r.week)),
+            Value::Date(r.week),
+            Value::text(&r.key),
+            Value::text(&r.severity),
+            Value::Int(r.findings),
+            Value::opt_int(r.messages),
+            Value::opt_float(r.per_1000),
+        ];
+        if by == TrendBy::Severity {
+            row.remove(3);
+        }
+        t.push(row);
+    }
+    t
+}
+
+/// Total findings per key over all weeks, largest first (bar chart, heat map ordering).
+pub fn totals_by_key(rows: &[TrendRow]) -> Vec<(String, i64)> {
+    let mut m: HashMap<&str, i64> = HashMap::new();
+    for r in rows {
+        *m.entry(&r.key).or_default() += r.findings;
+    }
+    let mut v: Vec<(String, i64)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}

@@ -1,0 +1,598 @@
+//! Charts (plotters): result rows → PNG or SVG files. No database, no polars here.
+//!
+//! Fonts are embedded (DejaVu Sans, registered once), so charts render the same on a server
+//! with no fonts installed. Kinds: [`Kind::Trend`] (weekly lines for the top fields),
+//! [`Kind::Top`] (bars of the top fields or codes), [`Kind::Acceptance`] (acceptance rate per
+//! submission with the threshold line), [`Kind::Consent`] (notices per week stacked by
+//! status), [`Kind::Heatmap`] (field × week). The output format follows the file extension.
+//! Uses: analytics (result types only).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Once;
+
+use chrono::NaiveDate;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::analytics::consent::WeeklyConsent;
+use crate::analytics::submissions::SubmissionRow;
+use crate::analytics::trends::TrendRow;
+use crate::analytics::week_label;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// Weekly findings for the top fields (lines)
+    Trend,
+    /// Top fields (or codes) over the period (bars)
+    Top,
+    /// Acceptance rate per submission, with the threshold
+    Acceptance,
+    /// Consent notices per week, stacked by status
+    Consent,
+    /// Findings per field and week (heat map)
+    Heatmap,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Trend => "trend",
+            Kind::Top => "top",
+            Kind::Acceptance => "acceptance",
+            Kind::Consent => "consent",
+            Kind::Heatmap => "heatmap",
+        }
+    }
+    pub fn all() -> [Kind; 5] {
+        [
+            Kind::Trend,
+            Kind::Top,
+            Kind::Acceptance,
+            Kind::Consent,
+            Kind::Heatmap,
+        ]
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("chart {path}: {message}")]
+pub struct ChartError {
+    pub path: String,
+    pub message: String,
+}
+
+/// What a chart draws from.
+pub struct ChartData<'a> {
+    /// Trend rows by field (or code).
+    pub trend: &'a [TrendRow],
+    /// What the trend rows are keyed by ("HL7 field" or "registry code").
+    pub key_label: &'a str,
+    pub submissions: &'a [SubmissionRow],
+    pub consent: &'a [WeeklyConsent],
+    pub min_acceptance_rate: f64,
+    /// How many fields the trend and heat map show.
+    pub top: usize,
+    /// A subtitle (organisation, period).
+    pub subtitle: String,
+}
+
+const W: u32 = 1200;
+const H: u32 = 700;
+
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+type DrawResult = Result<(), String>;
+
+fn e<E: std::fmt::Display>(err: E) -> String {
+    err.to_string()
+}
+
+/// Draw one chart into `path` (`.png` or `.svg`).
+pub fn render(kind: Kind, data: &ChartData<'_>, path: &Path) -> Result<(), ChartError> {
+    fonts();
+    let fail = |message: String| ChartError {
+        path: path.display().to_string(),
+        message,
+    };
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "svg" => {
+            let root = SVGBackend::new(path, (W, H)).into_drawing_area();
+            draw(kind, data, &root).map_err(fail)?;
+            root.present().map_err(|x| fail(x.to_string()))
+        }
+        "png" => {
+            let root = BitMapBackend::new(path, (W, H)).into_drawing_area();
+            draw(kind, data, &root).map_err(fail)?;
+            root.present().map_err(|x| fail(x.to_string()))
+        }
+        other => Err(fail(format!(
+            "unsupported chart format '.{other}': use .png or .svg"
+        ))),
+    }
+}
+
+/// Render to an SVG string (inlined in the HTML report).
+pub fn render_svg(kind: Kind, data: &ChartData<'_>) -> Result<String, ChartError> {
+    fonts();
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (W, H)).into_drawing_area();
+        draw(kind, data, &root).map_err(|m| ChartError {
+            path: "(inline svg)".into(),
+            message: m,
+        })?;
+        root.present().map_err(|x| ChartError {
+            path: "(inline svg)".into(),
+            message: x.to_string(),
+        })?;
+    }
+    Ok(buf)
+}
+
+fn draw<DB: DrawingBackend>(
+    kind: Kind,
+    d: &ChartData<'_>,
+    root: &DrawingArea<DB, Shift>,
+) -> DrawResult {
+    root.fill(&WHITE).map_err(e)?;
+    match kind {
+        Kind::Trend => trend(d, root),
+        Kind::Top => top(d, root),
+        Kind::Acceptance => acceptance(d, root),
+        Kind::Consent => consent(d, root),
+        Kind::Heatmap => heatmap(d, root),
+    }
+}
+
+fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
+    root.draw(&Text::new(
+        format!("{title}: no data in the history for this period"),
+        (40, (H / 2) as i32),
+        ("sans-serif", 26).into_font().color(&BLACK),
+    ))
+    .map_err(e)
+}
+
+fn weeks_of(rows: &[TrendRow]) -> Vec<NaiveDate> {
+    rows.iter()
+        .map(|r| r.week)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn top_keys(rows: &[TrendRow], n: usize) -> Vec<String> {
+    crate::analytics::trends::totals_by_key(rows)
+        .into_iter()
+        .take(n)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+fn caption(title: &str, d: &ChartData<'_>) -> String {
+    if d.subtitle.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title} — {}", d.subtitle)
+    }
+}
+
+fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
+    let title = format!("Findings per week, top {} by {}", d.top, d.key_label);
+    let weeks = weeks_of(d.trend);
+    if weeks.is_empty() {
+        return no_data(root, &title);
+    }
+    let keys = top_keys(d.trend, d.top);
+    let widx: BTreeMap<NaiveDate, usize> = weeks.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    let mut series: BTreeMap<&str, Vec<i64>> = keys
+        .iter()
+        .map(|k| (k.as_str(), vec![0; weeks.len()]))
+        .collect();
+    for r in d.trend {
+        if let Some(v) = series.get_mut(r.key.as_str()) {
+            v[widx[&r.week]] += r.findings;
+        }
+    }
+    let max = series
+        .values()
+        .flat_map(|v| v.iter())
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let n = weeks.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption(&title, d), ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0..(n.max(2) - 1), 0..(max + max / 10 + 1))
+        .map_err(e)?;
+    let labels = weeks.clone();
+    chart
+        .configure_mesh()
+        .x_desc("ISO week")
+        .y_desc("Findings")
+        .x_labels(n.min(14))
+        .x_label_formatter(&|x| labels.get(*x).map(|w| week_label(*w)).unwrap_or_default())
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    for (i, k) in keys.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let pts: Vec<(usize, i64)> = series[k.as_str()]
+            .iter()
+            .enumerate()
+            .map(|(x, y)| (x, *y))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(3)))
+            .map_err(e)?
+            .label(k.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
+            });
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
+            .map_err(e)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(e)
+}
+
+fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
+    let title = format!("Top {} by {} over the period", d.top.max(10), d.key_label);
+    let totals: Vec<(String, i64)> = crate::analytics::trends::totals_by_key(d.trend)
+        .into_iter()
+        .take(d.top.max(10))
+        .collect();
+    if totals.is_empty() {
+        return no_data(root, &title);
+    }
+    let max = totals[0].1.max(1);
+    let n = totals.len();
+    let names: Vec<String> = totals.iter().map(|(k, _)| k.clone()).collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption(&title, d), ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(130)
+        .build_cartesian_2d(0..(max + max / 8 + 1), (0..n).into_segmented())
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc("Findings")
+        .y_desc(d.key_label)
+        .y_labels(n)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => (n - 1)
+                .checked_sub(*i)
+                .and_then(|j| names.get(j))
+                .cloned()
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(e)?;
+    chart
+        .draw_series(totals.iter().enumerate().map(|(i, (_, v))| {
+            let y = n - 1 - i;
+            let mut bar = Rectangle::new(
+                [
+                    (0, SegmentValue::Exact(y)),
+                    (*v, SegmentValue::Exact(y + 1)),
+                ],
+                PALETTE[0].filled(),
+            );
+            bar.set_margin(4, 4, 0, 0);
+            bar
+        }))
+        .map_err(e)?;
+    Ok(())
+}
+
+fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
+    let title = "Acceptance rate per submission";
+    let subs: Vec<&SubmissionRow> = d
+        .submissions
+        .iter()
+        .filter(|s| s.acceptance_rate.is_some())
+        .collect();
+    if subs.is_empty() {
+        return no_data(root, title);
+    }
+    let n = subs.len();
+    let names: Vec<String> = subs
+        .iter()
+        .map(|s| {
+            s.date
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| s.submission.clone())
+        })
+        .collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption(title, d), ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(70)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0..n).into_segmented(), 0f64..105f64)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc("Submission (date)")
+        .y_desc("Accepted messages (%)")
+        .x_labels(n.min(16))
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(e)?;
+    let threshold = d.min_acceptance_rate * 100.0;
+    chart
+        .draw_series(subs.iter().enumerate().map(|(i, s)| {
+            let v = s.acceptance_rate.unwrap() * 100.0;
+            let color = if v < threshold {
+                PALETTE[3]
+            } else {
+                PALETTE[2]
+            };
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), v),
+                ],
+                color.filled(),
+            );
+            bar.set_margin(0, 0, 3, 3);
+            bar
+        }))
+        .map_err(e)?;
+    chart
+        .draw_series(LineSeries::new(
+            vec![
+                (SegmentValue::Exact(0), threshold),
+                (SegmentValue::Exact(n), threshold),
+            ],
+            BLACK.stroke_width(2),
+        ))
+        .map_err(e)?
+        .label(format!("threshold {threshold:.0}%"))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(e)
+}
+
+fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
+    let title = "Consent notices per week by status";
+    let weeks: Vec<NaiveDate> = d
+        .consent
+        .iter()
+        .map(|c| c.week)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if weeks.is_empty() {
+        return no_data(root, title);
+    }
+    let statuses: Vec<String> = d
+        .consent
+        .iter()
+        .map(|c| c.status.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let widx: BTreeMap<NaiveDate, usize> = weeks.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    let mut grid = vec![vec![0i64; statuses.len()]; weeks.len()];
+    for c in d.consent {
+        let s = statuses.iter().position(|x| *x == c.status).unwrap();
+        grid[widx[&c.week]][s] += c.notices;
+    }
+    let max = grid
+        .iter()
+        .map(|r| r.iter().sum::<i64>())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let n = weeks.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption(title, d), ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0..n).into_segmented(), 0..(max + max / 8 + 1))
+        .map_err(e)?;
+    let labels = weeks.clone();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc("ISO week")
+        .y_desc("Notices")
+        .x_labels(n.min(14))
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).map(|w| week_label(*w)).unwrap_or_default(),
+            _ => String::new(),
+        })
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    for (s, status) in statuses.iter().enumerate() {
+        let color = PALETTE[s % PALETTE.len()];
+        let bars: Vec<Rectangle<(SegmentValue<usize>, i64)>> = (0..n)
+            .filter(|w| grid[*w][s] > 0)
+            .map(|w| {
+                let base: i64 = grid[w][..s].iter().sum();
+                let mut r = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(w), base),
+                        (SegmentValue::Exact(w + 1), base + grid[w][s]),
+                    ],
+                    color.filled(),
+                );
+                r.set_margin(0, 0, 4, 4);
+                r
+            })
+            .collect();
+        chart
+            .draw_series(bars)
+            .map_err(e)?
+            .label(status.replace('_', " "))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(e)
+}
+
+fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
+    let title = format!("Findings by {} and week", d.key_label);
+    let weeks = weeks_of(d.trend);
+    if weeks.is_empty() {
+        return no_data(root, &title);
+    }
+    let keys = top_keys(d.trend, d.top.max(12));
+    let widx: BTreeMap<NaiveDate, usize> = weeks.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    let mut grid = vec![vec![0i64; weeks.len()]; keys.len()];
+    for r in d.trend {
+        if let Some(k) = keys.iter().position(|k| *k == r.key) {
+            grid[k][widx[&r.week]] += r.findings;
+        }
+    }
+    let max = grid.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+    let (nw, nk) = (weeks.len(), keys.len());
+    let (area, legend) = root.split_horizontally(W - 110);
+    let mut chart = ChartBuilder::on(&area)
+        .caption(caption(&title, d), ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(110)
+        .build_cartesian_2d((0..nw).into_segmented(), (0..nk).into_segmented())
+        .map_err(e)?;
+    let labels = weeks.clone();
+    let names = keys.clone();
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("ISO week")
+        .y_desc(d.key_label)
+        .x_labels(nw.min(14))
+        .y_labels(nk)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).map(|w| week_label(*w)).unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => (nk - 1)
+                .checked_sub(*i)
+                .and_then(|j| names.get(j))
+                .cloned()
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    let shade = |v: i64| -> RGBColor {
+        let t = (v as f64 / max).sqrt();
+        let lerp = |a: f64, b: f64| (a + (b - a) * t) as u8;
+        RGBColor(lerp(247.0, 8.0), lerp(251.0, 48.0), lerp(255.0, 107.0))
+    };
+    chart
+        .draw_series(
+            (0..nk)
+                .flat_map(|k| (0..nw).map(move |w| (k, w)))
+                .map(|(k, w)| {
+                    let y = nk - 1 - k;
+                    Rectangle::new(
+                        [
+                            (SegmentValue::Exact(w), SegmentValue::Exact(y)),
+                            (SegmentValue::Exact(w + 1), SegmentValue::Exact(y + 1)),
+                        ],
+                        shade(grid[k][w]).filled(),
+                    )
+                }),
+        )
+        .map_err(e)?;
+    // colour scale
+    let steps = 10;
+    for i in 0..steps {
+        let v = (max * (steps - i) as f64 / steps as f64) as i64;
+        let y0 = 80 + i * 45;
+        legend
+            .draw(&Rectangle::new(
+                [(10, y0), (40, y0 + 45)],
+                shade(v).filled(),
+            ))
+            .map_err(e)?;
+        legend
+            .draw(&Text::new(
+                v.to_string(),
+                (46, y0 + 15),
+                ("sans-serif", 14).into_font(),
+            ))
+            .map_err(e)?;
+    }
+    legend
+        .draw(&Text::new(
+            "findings",
+            (10, 55),
+            ("sans-serif", 15).into_font(),
+        ))
+        .map_err(e)?;
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! `immdqa chart KIND`: draw one chart to a PNG or SVG file.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::analytics::trends::{TrendBy, TrendOptions};
+use crate::analytics::{History, consent, submissions, trends};
+use crate::charts::{self, ChartData, Kind};
+use crate::cli::output::parse_date;
+use crate::cli::{Ctx, Exit};
+
+/// Draw a chart: weekly trend lines for the top fields (trend), top fields or codes (top),
+/// acceptance rate per submission with the threshold (acceptance), consent notices per week
+/// by status (consent), or a field × week heat map (heatmap). PNG or SVG by the extension.
+///
+/// Example: immdqa chart trend --since 2025-07-01 --out trend.png
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[arg(value_enum)]
+    pub kind: Kind,
+    #[arg(long, value_parser = parse_date)]
+    pub since: Option<NaiveDate>,
+    #[arg(long, value_parser = parse_date)]
+    pub until: Option<NaiveDate>,
+    /// Break findings down by field (default) or code
+    #[arg(long, value_enum, default_value_t = TrendBy::Field)]
+    pub by: TrendBy,
+    /// How many fields/codes to show
+    #[arg(long, default_value_t = 6)]
+    pub top: usize,
+    /// Output file (.png or .svg) [default: KIND.png]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let store = ctx.open_store()?;
+    let h = History::load(&store)?;
+    let trend = trends::trends(
+        &h,
+        &TrendOptions {
+            by: args.by,
+            since: args.since,
+            until: args.until,
+            top: None,
+        },
+    )?;
+    let mut subs = submissions::submissions(&h, args.since)?;
+    if let Some(u) = args.until {
+        subs.retain(|s| s.date.is_none_or(|d| d <= u));
+    }
+    let today = chrono::Local::now().date_naive();
+    let mut weekly = consent::consent(&store, &h, today)?.weekly;
+    weekly.retain(|w| {
+        args.since
+            .is_none_or(|s| w.week >= crate::analytics::week_start(s))
+            && args.until.is_none_or(|u| w.week <= u)
+    });
+    let data = ChartData {
+        trend: &trend,
+        key_label: if args.by == TrendBy::Code {
+            "registry code"
+        } else {
+            "HL7 field"
+        },
+        submissions: &subs,
+        consent: &weekly,
+        min_acceptance_rate: ctx.config.thresholds.min_acceptance_rate,
+        top: args.top,
+        subtitle: String::new(),
+    };
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("{}.png", args.kind.name())));
+    charts::render(args.kind, &data, &out)?;
+    println!("wrote {}", out.display());
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,29 @@
+//! `immdqa submissions`: one line per submitted batch file.
+
+use chrono::NaiveDate;
+
+use crate::analytics::submissions;
+use crate::cli::output::{OutputArgs, parse_date};
+use crate::cli::{Ctx, Exit};
+
+/// One row per submitted batch: date, messages, accepted, accepted with warnings, rejected,
+/// acceptance rate, findings by severity, top codes, and which reports arrived about it.
+///
+/// Example: immdqa submissions --since 2025-10-01
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Only batches submitted on or after this date
+    #[arg(long, value_parser = parse_date)]
+    pub since: Option<NaiveDate>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let store = ctx.open_store()?;
+    let h = crate::analytics::History::load(&store)?;
+    let rows = submissions::submissions(&h, args.since)?;
+    args.output.emit(&submissions::table(&rows))?;
+    Ok(Exit::Ok)
+}

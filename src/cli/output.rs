@@ -1,0 +1,54 @@
+//! Output options shared by the table commands: terminal table, CSV or JSON, to stdout or a file.
+
+use std::path::PathBuf;
+
+use crate::table::Table;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to this file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    pub fn emit(&self, t: &Table) -> anyhow::Result<()> {
+        let text = match self.format {
+            Format::Table => t.to_terminal() + "\n",
+            Format::Csv => {
+                let mut buf = Vec::new();
+                t.write_csv(&mut buf)?;
+                String::from_utf8(buf)?
+            }
+            Format::Json => serde_json::to_string_pretty(&t.to_json())? + "\n",
+        };
+        match &self.out {
+            Some(p) => {
+                std::fs::write(p, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+                eprintln!("wrote {} rows to {}", t.rows.len(), p.display());
+            }
+            None => print!("{text}"),
+        }
+        Ok(())
+    }
+}
+
+/// Parse a `--since`/`--until` date (YYYY-MM-DD or an ISO week like 2025-W44).
+pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .or_else(|| crate::analytics::parse_week(s))
+        .ok_or_else(|| format!("'{s}' is not a date (YYYY-MM-DD) or an ISO week (2025-W44)"))
+}

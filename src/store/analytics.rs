@@ -1,0 +1,278 @@
+//! Reading the history for analytics: plain rows and column chunks (no polars here; the
+//! analytics module builds frames from these).
+
+use chrono::NaiveDate;
+use rusqlite::params;
+
+use super::{Store, StoreError};
+
+/// One parsed report, as analytics needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRow {
+    pub id: i64,
+    pub kind: String,
+    pub format: String,
+    pub submission_id: Option<i64>,
+    pub submission_file: Option<String>,
+    pub date: Option<NaiveDate>,
+    pub messages: Option<i64>,
+    pub accepted: Option<i64>,
+    pub accepted_with_warnings: Option<i64>,
+    pub rejected: Option<i64>,
+    pub skipped: Option<i64>,
+}
+
+/// A chunk of finding columns (same length each).
+#[derive(Debug, Default, Clone)]
+pub struct FindingChunk {
+    pub report_id: Vec<u32>,
+    pub field: Vec<Option<String>>,
+    pub code: Vec<Option<String>>,
+    pub severity: Vec<String>,
+    pub count: Vec<u32>,
+}
+
+impl FindingChunk {
+    pub fn len(&self) -> usize {
+        self.report_id.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.report_id.is_empty()
+    }
+}
+
+/// One consent notice, without names or birth dates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsentRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub date: Option<NaiveDate>,
+    pub patient_ref: Option<String>,
+    pub status: String,
+    pub reason_code: Option<String>,
+    pub consent_code: Option<String>,
+    pub source_file: Option<String>,
+}
+
+fn date(s: Option<String>) -> Option<NaiveDate> {
+    s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+}
+
+impl Store {
+    fn a_err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sql {
+            path: self.db_path.clone(),
+            source,
+        }
+    }
+
+    /// (number of reports, highest report id): changes whenever reports are added or replaced.
+    pub fn report_state(&self) -> Result<(i64, i64), StoreError> {
+        self.conn
+            .query_row(
+                include_str!("../../queries/store/analytics_state.sql"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.a_err(e))
+    }
+
+    pub fn report_rows(&self) -> Result<Vec<ReportRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(include_str!("../../queries/store/analytics_reports.sql"))
+            .map_err(|e| self.a_err(e))?;
+        st.query_map([], |r| {
+            Ok(ReportRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                format: r.get(2)?,
+                submission_id: r.get(3)?,
+                submission_file: r.get(4)?,
+                date: date(r.get(5)?),
+                messages: r.get(6)?,
+                accepted: r.get(7)?,
+                accepted_with_warnings: r.get(8)?,
+                rejected: r.get(9)?,
+                skipped: r.get(10)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.a_err(e))
+    }
+
+    /// Stream finding columns of reports with id > `after`, `chunk_rows` rows at a time.
+    pub fn finding_chunks(
+        &self,
+        after: i64,
+        chunk_rows: usize,
+        mut each: impl FnMut(FindingChunk) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(include_str!("../../queries/store/analytics_findings.sql"))
+            .map_err(|e| self.a_err(e))?;
+        let mut rows = st.query(params![after]).map_err(|e| self.a_err(e))?;
+        let mut chunk = FindingChunk::default();
+        let mut total = 0u64;
+        while let Some(r) = rows.next().map_err(|e| self.a_err(e))? {
+            let mut get = || -> rusqlite::Result<()> {
+                chunk.report_id.push(r.get::<_, i64>(0)? as u32);
+                chunk.field.push(r.get(1)?);
+                chunk.code.push(r.get(2)?);
+                chunk.severity.push(r.get(3)?);
+                chunk.count.push(r.get::<_, i64>(4)? as u32);
+                Ok(())
+            };
+            get().map_err(|e| self.a_err(e))?;
+            total += 1;
+            if chunk.len() >= chunk_rows {
+                each(std::mem::take(&mut chunk))?;
+            }
+        }
+        if !chunk.is_empty() {
+            each(chunk)?;
+        }
+        Ok(total)
+    }
+
+    pub fn consent_rows(&self) -> Result<Vec<ConsentRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(include_str!("../../queries/store/analytics_consent.sql"))
+            .map_err(|e| self.a_err(e))?;
+        st.query_map([], |r| {
+            Ok(ConsentRow {
+                id: r.get(0)?,
+                report_id: r.get(1)?,
+                date: date(r.get(2)?),
+                patient_ref: r.get(3)?,
+                status: r.get(4)?,
+                reason_code: r.get(5)?,
+                consent_code: r.get(6)?,
+                source_file: r.get(7)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.a_err(e))
+    }
+
+    /// (patient_ref, date, consent-related) for every patient named in a DQA finding.
+    pub fn patient_appearances(&self) -> Result<Vec<(String, NaiveDate, bool)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(include_str!(
+                "../../queries/store/analytics_appearances.sql"
+            ))
+            .map_err(|e| self.a_err(e))?;
+        let rows: Vec<(String, Option<String>, i64)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.a_err(e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(p, d, c)| date(d).map(|d| (p, d, c != 0)))
+            .collect())
+    }
+
+    /// Run a read-only SQL query (a named query from queries/ or the user's folder) and return
+    /// column names and rows as text. Refuses statements that would write.
+    pub fn query_text(
+        &self,
+        sql: &str,
+        params: &[(String, String)],
+    ) -> Result<(Vec<String>, Vec<Vec<Option<String>>>), StoreError> {
+        let mut st = self.conn.prepare(sql).map_err(|e| self.a_err(e))?;
+        if !st.readonly() {
+            return Err(self.a_err(rusqlite::Error::InvalidQuery));
+        }
+        for (k, v) in params {
+            let name = format!(":{k}");
+            if let Some(i) = st.parameter_index(&name).map_err(|e| self.a_err(e))? {
+                st.raw_bind_parameter(i, v).map_err(|e| self.a_err(e))?;
+            }
+        }
+        let cols: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
+        let n = cols.len();
+        let mut out = Vec::new();
+        let mut rows = st.raw_query();
+        while let Some(r) = rows.next().map_err(|e| self.a_err(e))? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                use rusqlite::types::ValueRef;
+                let v = match r.get_ref(i).map_err(|e| self.a_err(e))? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(x) => Some(x.to_string()),
+                    ValueRef::Real(x) => Some(format!("{x}")),
+                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Some(format!("<{} bytes>", b.len())),
+                };
+                row.push(v);
+            }
+            out.push(row);
+        }
+        Ok((cols, out))
+    }
+}
+
+/// A chunk of the findings export (same length each).
+#[derive(Debug, Default, Clone)]
+pub struct ExportChunk {
+    pub report_id: Vec<i64>,
+    pub report_date: Vec<Option<NaiveDate>>,
+    pub submission: Vec<Option<String>>,
+    pub format: Vec<String>,
+    pub message_control_id: Vec<Option<String>>,
+    pub message_index: Vec<Option<i64>>,
+    pub patient_ref: Vec<Option<String>>,
+    pub segment: Vec<Option<String>>,
+    pub field: Vec<Option<String>>,
+    pub code: Vec<Option<String>>,
+    pub severity: Vec<String>,
+    pub count: Vec<i64>,
+    pub text: Vec<String>,
+}
+
+impl Store {
+    /// Stream every finding with its report's context, `chunk_rows` at a time.
+    pub fn export_findings(
+        &self,
+        chunk_rows: usize,
+        mut each: impl FnMut(ExportChunk) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(include_str!("../../queries/store/export_findings.sql"))
+            .map_err(|e| self.a_err(e))?;
+        let mut rows = st.query([]).map_err(|e| self.a_err(e))?;
+        let mut c = ExportChunk::default();
+        let mut total = 0;
+        while let Some(r) = rows.next().map_err(|e| self.a_err(e))? {
+            let mut push = || -> rusqlite::Result<()> {
+                c.report_id.push(r.get(0)?);
+                c.report_date.push(date(r.get(1)?));
+                c.submission.push(r.get(2)?);
+                c.format.push(r.get(3)?);
+                c.message_control_id.push(r.get(4)?);
+                c.message_index.push(r.get(5)?);
+                c.patient_ref.push(r.get(6)?);
+                c.segment.push(r.get(7)?);
+                c.field.push(r.get(8)?);
+                c.code.push(r.get(9)?);
+                c.severity.push(r.get(10)?);
+                c.count.push(r.get(11)?);
+                c.text.push(r.get(12)?);
+                Ok(())
+            };
+            push().map_err(|e| self.a_err(e))?;
+            total += 1;
+            if c.report_id.len() >= chunk_rows {
+                each(std::mem::take(&mut c))?;
+            }
+        }
+        if !c.report_id.is_empty() {
+            each(c)?;
+        }
+        Ok(total)
+    }
+}
