@@ -293,7 +293,7 @@ fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> 
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(130)
-        .build_cartesian_2d(0..(max + max / 8 + 1), (0..n).into_segmented())
+        .build_cartesian_2d(0..(max + max / 8 + 1), (0..(n - 1).max(1)).into_segmented())
         .map_err(e)?;
     chart
         .configure_mesh()
@@ -354,7 +354,7 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
         .margin(20)
         .x_label_area_size(70)
         .y_label_area_size(70)
-        .build_cartesian_2d((0..n).into_segmented(), 0f64..105f64)
+        .build_cartesian_2d((0..(n - 1).max(1)).into_segmented(), 0f64..105f64)
         .map_err(e)?;
     chart
         .configure_mesh()
@@ -448,7 +448,7 @@ fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
         .margin(20)
         .x_label_area_size(60)
         .y_label_area_size(70)
-        .build_cartesian_2d((0..n).into_segmented(), 0..(max + max / 8 + 1))
+        .build_cartesian_2d((0..(n - 1).max(1)).into_segmented(), 0..(max + max / 8 + 1))
         .map_err(e)?;
     let labels = weeks.clone();
     chart
@@ -520,7 +520,10 @@ fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
         .margin(20)
         .x_label_area_size(60)
         .y_label_area_size(110)
-        .build_cartesian_2d((0..nw).into_segmented(), (0..nk).into_segmented())
+        .build_cartesian_2d(
+            (0..(nw - 1).max(1)).into_segmented(),
+            (0..(nk - 1).max(1)).into_segmented(),
+        )
         .map_err(e)?;
     let labels = weeks.clone();
     let names = keys.clone();
