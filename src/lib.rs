@@ -29,6 +29,7 @@ pub mod failpoint;
 pub mod formats;
 pub mod hl7;
 pub mod ingest;
+pub mod report;
 pub mod store;
 pub mod sync;
 pub mod table;

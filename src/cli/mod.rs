@@ -85,6 +85,7 @@ pub enum Command {
     Query(commands::query::Args),
     Check(commands::check::Args),
     Chart(commands::chart::Args),
+    Report(commands::report::Args),
 }
 
 /// What every command may need, loaded once by the dispatcher.
@@ -229,6 +230,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Query(a) => commands::query::run(a, &ctx),
         Command::Check(a) => commands::check::run(a, &ctx),
         Command::Chart(a) => commands::chart::run(a, &ctx),
+        Command::Report(a) => commands::report::run(a, &ctx),
         Command::Explain(_) => unreachable!("handled before the config is loaded"),
     }
 }

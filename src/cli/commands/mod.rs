@@ -11,6 +11,7 @@ pub mod import;
 pub mod inspect;
 pub mod query;
 pub mod reparse;
+pub mod report;
 pub mod status;
 pub mod submissions;
 pub mod trends;

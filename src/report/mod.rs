@@ -1,0 +1,423 @@
+//! Reports: a folder a person opens, built from a report definition (reports/*.toml).
+//!
+//! `index.html` holds the threshold verdicts, the charts inline as SVG, the tables and links;
+//! next to it are the charts as PNG and the CSV exports. The HTML is self-contained (no
+//! scripts, no external fonts or styles), so it opens from a file share or an e-mail
+//! attachment. Definitions ship for data quality officers (`weekly`) and compliance staff
+//! (`consent`); a path to another TOML file works too. Uses: analytics, charts, table.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, NaiveDate};
+use serde::Deserialize;
+
+use crate::analytics::thresholds::{Level, Thresholds, Verdict};
+use crate::analytics::trends::{TrendBy, TrendOptions};
+use crate::analytics::{
+    History, changes, consent, export, submissions, trends, week_label, week_start,
+};
+use crate::charts::{self, ChartData, Kind};
+use crate::store::Store;
+use crate::table::Table;
+
+/// A report definition.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportDef {
+    pub title: String,
+    #[serde(default)]
+    pub audience: String,
+    #[serde(default = "default_weeks")]
+    pub weeks: u32,
+    #[serde(default)]
+    pub charts: Vec<Kind>,
+    #[serde(default = "default_top")]
+    pub top: usize,
+    #[serde(default)]
+    pub tables: Vec<TableKind>,
+    #[serde(default)]
+    pub exports: Vec<ExportKind>,
+}
+
+fn default_weeks() -> u32 {
+    12
+}
+fn default_top() -> usize {
+    6
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableKind {
+    Verdicts,
+    Submissions,
+    Changes,
+    Trends,
+    ConsentOpen,
+    ConsentWeekly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportKind {
+    Findings,
+    Submissions,
+    Trends,
+    Consent,
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+        let s = String::deserialize(d)?;
+        Kind::all()
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown chart '{s}' (trend, top, acceptance, consent, heatmap)"
+                ))
+            })
+    }
+}
+
+/// Built-in definitions (reports/*.toml).
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("weekly", include_str!("../../reports/weekly.toml")),
+    ("consent", include_str!("../../reports/consent.toml")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(
+        "no report named '{0}' (built in: weekly, consent; or give a path to a .toml definition)"
+    )]
+    Unknown(String),
+    #[error("report definition {name}: {message}")]
+    Definition { name: String, message: String },
+    #[error(transparent)]
+    Analytics(#[from] crate::analytics::AnalyticsError),
+    #[error(transparent)]
+    Chart(#[from] charts::ChartError),
+    #[error("writing the report to {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Load a definition by built-in name or file path.
+pub fn definition(name: &str) -> Result<ReportDef, ReportError> {
+    let (label, text) = match BUILT_IN.iter().find(|(n, _)| *n == name) {
+        Some((n, t)) => (n.to_string(), t.to_string()),
+        None if name.ends_with(".toml") => (
+            name.to_string(),
+            std::fs::read_to_string(name).map_err(|e| ReportError::Definition {
+                name: name.into(),
+                message: e.to_string(),
+            })?,
+        ),
+        None => return Err(ReportError::Unknown(name.into())),
+    };
+    toml::from_str(&text).map_err(|e| ReportError::Definition {
+        name: label,
+        message: e.message().to_string(),
+    })
+}
+
+/// What a built report contains.
+#[derive(Debug)]
+pub struct Built {
+    pub index: PathBuf,
+    pub files: Vec<PathBuf>,
+    pub verdict: Verdict,
+    pub week: NaiveDate,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_table(t: &Table, max_rows: usize) -> String {
+    let mut h = String::from("<table><thead><tr>");
+    for c in &t.columns {
+        let _ = write!(h, "<th>{}</th>", esc(&c.replace('_', " ")));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for r in t.rows.iter().take(max_rows) {
+        h.push_str("<tr>");
+        for v in r {
+            let cls = if matches!(
+                v,
+                crate::table::Value::Int(_) | crate::table::Value::Float(_)
+            ) {
+                " class=\"n\""
+            } else {
+                ""
+            };
+            let _ = write!(h, "<td{cls}>{}</td>", esc(&v.render()));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table>");
+    if t.rows.len() > max_rows {
+        let _ = write!(
+            h,
+            "<p class=\"note\">{} more rows in the CSV export.</p>",
+            t.rows.len() - max_rows
+        );
+    }
+    if t.rows.is_empty() {
+        h.push_str("<p class=\"note\">Nothing to show for this period.</p>");
+    }
+    h
+}
+
+const CSS: &str = "body{font-family:DejaVu Sans,Verdana,sans-serif;margin:2em auto;max-width:1240px;color:#222}\
+h1{margin-bottom:0}.sub{color:#555;margin-top:.3em}table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}\
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f0f3f7}td.n{text-align:right}\
+.verdict{padding:.6em 1em;border-radius:4px;font-weight:bold;margin:1em 0}.ok{background:#e3f4e1}.warn{background:#fff3cd}.fail{background:#f8d7da}\
+figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #eee}.note{color:#666;font-size:12px}nav a{margin-right:1em}";
+
+/// Build the report for the week holding `week` (default: the latest week with data).
+pub fn build(
+    store: &Store,
+    def: &ReportDef,
+    name: &str,
+    week: Option<NaiveDate>,
+    out: &Path,
+    thresholds: &Thresholds,
+) -> Result<Built, ReportError> {
+    let io = |source| ReportError::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(out).map_err(io)?;
+    let h = History::load(store)?;
+    let week = week
+        .map(week_start)
+        .or_else(|| changes::latest_date(&h).map(week_start))
+        .unwrap_or_else(|| week_start(chrono::Local::now().date_naive()));
+    let until = week + Duration::days(6);
+    let since = week - Duration::weeks(def.weeks.saturating_sub(1) as i64);
+
+    let trend = trends::trends(
+        &h,
+        &TrendOptions {
+            by: TrendBy::Field,
+            since: Some(since),
+            until: Some(until),
+            top: None,
+        },
+    )?;
+    let mut subs = submissions::submissions(&h, Some(since))?;
+    subs.retain(|s| s.date.is_none_or(|d| d <= until));
+    let all_subs = submissions::submissions(&h, None)?;
+    let sev = trends::trends(
+        &h,
+        &TrendOptions {
+            by: TrendBy::Severity,
+            ..Default::default()
+        },
+    )?;
+    let verdict = crate::analytics::thresholds::evaluate(thresholds, &all_subs, &sev, Some(week));
+    let cview = consent::consent(store, &h, until)?;
+    let mut weekly = cview.weekly.clone();
+    weekly.retain(|w| w.week >= since && w.week <= until);
+
+    let mut files = Vec::new();
+    let subtitle = format!("{} to {}", week_label(since), week_label(week));
+    let data = ChartData {
+        trend: &trend,
+        key_label: "HL7 field",
+        submissions: &subs,
+        consent: &weekly,
+        min_acceptance_rate: thresholds.min_acceptance_rate,
+        top: def.top,
+        subtitle: subtitle.clone(),
+    };
+    let mut body = String::new();
+    let level_class = verdict.level.as_str();
+    let _ = write!(
+        body,
+        "<h1>{}</h1><p class=\"sub\">{} · week {} ({} to {}) · {} weeks of history · generated {}</p>",
+        esc(&def.title),
+        esc(&def.audience),
+        week_label(week),
+        week,
+        until,
+        def.weeks,
+        chrono::Local::now().format("%Y-%m-%d %H:%M")
+    );
+    let _ = write!(
+        body,
+        "<div class=\"verdict {level_class}\">Thresholds: {}</div>",
+        match verdict.level {
+            Level::Ok => "all checks pass".to_string(),
+            Level::Warn => format!("{} warning(s)", verdict.breaches.len()),
+            Level::Fail => format!(
+                "{} failure(s)",
+                verdict
+                    .breaches
+                    .iter()
+                    .filter(|b| b.level == Level::Fail)
+                    .count()
+            ),
+        }
+    );
+    let mut links = Vec::new();
+    for kind in &def.charts {
+        let png = out.join(format!("{}.png", kind.name()));
+        charts::render(*kind, &data, &png)?;
+        let svg = charts::render_svg(*kind, &data)?;
+        files.push(png);
+        links.push(format!("<a href=\"{0}.png\">{0}.png</a>", kind.name()));
+        let _ = write!(body, "<figure id=\"chart-{}\">{svg}</figure>", kind.name());
+    }
+    let today = chrono::Local::now().date_naive();
+    for t in &def.tables {
+        let (title, table, rows) = match t {
+            TableKind::Verdicts => {
+                let mut tb = Table::new(&["check", "result", "detail"]);
+                for (c, l, m) in &verdict.checks {
+                    tb.push(vec![
+                        crate::table::Value::text(*c),
+                        crate::table::Value::text(l.as_str()),
+                        crate::table::Value::text(m),
+                    ]);
+                }
+                for b in verdict.breaches.iter().skip(1) {
+                    tb.push(vec![
+                        crate::table::Value::text(b.check),
+                        crate::table::Value::text(b.level.as_str()),
+                        crate::table::Value::text(&b.message),
+                    ]);
+                }
+                ("Threshold checks", tb, 50)
+            }
+            TableKind::Submissions => ("Submissions", submissions::table(&subs), 60),
+            TableKind::Changes => {
+                let c = changes::changes(&h, changes::Period::Week, week)?;
+                (
+                    "Changes against the previous week (new, persisting, resolved issues)",
+                    changes::table(&c),
+                    60,
+                )
+            }
+            TableKind::Trends => {
+                let mut t = trend.clone();
+                t.retain(|r| r.week == week);
+                (
+                    "Findings this week by field",
+                    trends::table(&t, TrendBy::Field),
+                    40,
+                )
+            }
+            TableKind::ConsentOpen => (
+                "Open consent follow-ups (oldest first)",
+                consent::open_table(&cview),
+                200,
+            ),
+            TableKind::ConsentWeekly => {
+                let v = consent::ConsentView {
+                    notices: vec![],
+                    weekly: weekly.clone(),
+                    open: vec![],
+                    untracked: 0,
+                };
+                ("Consent notices per week", consent::weekly_table(&v), 200)
+            }
+        };
+        let _ = write!(body, "<h2>{}</h2>{}", esc(title), html_table(&table, rows));
+    }
+    for e in &def.exports {
+        let (file, result) = match e {
+            ExportKind::Findings => {
+                let p = out.join("findings.csv");
+                (
+                    p.clone(),
+                    export::export_findings(store, &p, export::ExportFormat::Csv).map(|_| ()),
+                )
+            }
+            ExportKind::Submissions => {
+                let p = out.join("submissions.csv");
+                (
+                    p.clone(),
+                    export::export_table(&submissions::table(&subs), &p, export::ExportFormat::Csv),
+                )
+            }
+            ExportKind::Trends => {
+                let p = out.join("trends.csv");
+                (
+                    p.clone(),
+                    export::export_table(
+                        &trends::table(&trend, TrendBy::Field),
+                        &p,
+                        export::ExportFormat::Csv,
+                    ),
+                )
+            }
+            ExportKind::Consent => {
+                let p = out.join("consent.csv");
+                (
+                    p.clone(),
+                    export::export_table(
+                        &consent::notices_table(&cview, today),
+                        &p,
+                        export::ExportFormat::Csv,
+                    ),
+                )
+            }
+        };
+        result?;
+        links.push(format!(
+            "<a href=\"{0}\">{0}</a>",
+            file.file_name().unwrap().to_string_lossy()
+        ));
+        files.push(file);
+    }
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>{CSS}</style></head><body>{body}<h2>Files</h2><nav>{}</nav><p class=\"note\">immdqa {} · report '{}' · thresholds: acceptance rate ≥ {:.0}%, error rate not rising {} weeks in a row.</p></body></html>\n",
+        esc(&def.title),
+        week_label(week),
+        links.join(" "),
+        env!("CARGO_PKG_VERSION"),
+        esc(name),
+        thresholds.min_acceptance_rate * 100.0,
+        thresholds.rising_error_weeks
+    );
+    let index = out.join("index.html");
+    std::fs::write(&index, html).map_err(io)?;
+    Ok(Built {
+        index,
+        files,
+        verdict,
+        week,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn built_in_definitions_parse() {
+        for (name, _) in super::BUILT_IN {
+            let d = super::definition(name).unwrap();
+            assert!(!d.title.is_empty());
+        }
+        assert!(matches!(
+            super::definition("nope"),
+            Err(super::ReportError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(
+            super::esc("<a href=\"x\">&"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;"
+        );
+    }
+}

@@ -1,0 +1,189 @@
+//! `immdqa report`: the report folder, its exit code, and a real headless browser loading it.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::golden::golden_mailbox;
+use crate::util::*;
+
+fn history() -> Workspace {
+    let ws = Workspace::new();
+    golden_mailbox(&ws);
+    ws.local_config();
+    assert_code(&ws.run(&["fetch"]), 0);
+    ws
+}
+
+#[test]
+fn weekly_report_folder_and_exit_codes() {
+    let ws = history();
+    let out = ws.path().join("rep-w42");
+    let o = ws.run(&[
+        "report",
+        "--week",
+        "2025-W42",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_code(&o, 2); // 80% acceptance in week 42 fails
+    assert!(
+        stdout(&o).contains("FAIL: acceptance_rate"),
+        "{}",
+        stdout(&o)
+    );
+    let mut files: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "acceptance.png",
+            "findings.csv",
+            "heatmap.png",
+            "index.html",
+            "submissions.csv",
+            "top.png",
+            "trend.png",
+            "trends.csv"
+        ]
+    );
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains("week 2025-W42 (2025-10-13 to 2025-10-19)"),
+        "{html}"
+    );
+    assert!(html.contains("class=\"verdict fail\""));
+    assert_eq!(html.matches("<svg").count(), 4, "four inline charts");
+    assert!(html.contains("<h2>Submissions</h2>") && html.contains("GOLD25287.hl7"));
+    assert!(html.contains("<h2>Changes against the previous week"));
+    assert!(html.contains("href=\"trend.png\"") && html.contains("href=\"findings.csv\""));
+    assert!(!html.contains("<script"), "self-contained, no scripts");
+    let subs = fs::read_to_string(out.join("submissions.csv")).unwrap();
+    assert_eq!(
+        subs.lines().count(),
+        3,
+        "header + the two batches up to week 42: {subs}"
+    );
+
+    let out = ws.path().join("rep-w41");
+    assert_code(
+        &ws.run(&[
+            "report",
+            "weekly",
+            "--week",
+            "2025-W41",
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let out = ws.path().join("consent");
+    let o = ws.run(&[
+        "report",
+        "consent",
+        "--week",
+        "2025-W43",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_code(&o, 0);
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        html.contains("Open consent follow-ups") && html.contains("P2") && !html.contains(">P1<"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("ROE") && !html.contains("2010-05-05"),
+        "no names or birth dates in the report"
+    );
+    assert!(out.join("consent.png").exists() && out.join("consent.csv").exists());
+
+    let o = ws.run(&["report", "nonsense", "--out", out.to_str().unwrap()]);
+    assert_code(&o, 3);
+    assert!(
+        stderr(&o).contains("no report named 'nonsense'"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn chromium() -> Option<&'static str> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+}
+
+/// Load the report in headless Chromium: it must load (the DOM has the charts and tables),
+/// log no console errors, and produce a screenshot.
+#[test]
+fn report_loads_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        if std::env::var("IMMDQA_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
+            panic!(
+                "IMMDQA_REQUIRE_CHROMIUM=1 but chromium is missing: apt-get install -y chromium"
+            );
+        }
+        eprintln!("skipping: chromium not installed");
+        return;
+    };
+    let ws = history();
+    let out = ws.path().join("rep");
+    ws.run(&[
+        "report",
+        "--week",
+        "2025-W42",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let url = format!("file://{}", out.join("index.html").display());
+    let base = |profile: &str| {
+        let mut c = Command::new(browser);
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2400",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            ws.path().join(profile).display()
+        ));
+        c
+    };
+    let shot = ws.path().join("shot.png");
+    let o = base("p1")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(shot.exists(), "no screenshot: {err}");
+    let png = fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 30_000,
+        "screenshot too small ({} bytes)",
+        png.len()
+    );
+    let o = base("p2").arg("--dump-dom").arg(&url).output().unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        dom.contains("Weekly data quality report") && dom.matches("<svg").count() == 4,
+        "{dom:.500}"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    for bad in ["Uncaught", "CONSOLE(", "Failed to load resource"] {
+        assert!(!err.contains(bad), "browser reported {bad}: {err}");
+    }
+}
