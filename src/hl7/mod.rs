@@ -5,6 +5,8 @@
 //! memory. The encoding characters come from each MSH/FHS/BHS header (MSH-1, MSH-2).
 //! Used by the acknowledgement and legacy DQA parsers, and by the upload lint.
 
+pub mod lint;
+
 use std::io::{self, BufRead};
 
 /// The five HL7 delimiters.
