@@ -118,6 +118,16 @@ pub struct Profile {
     /// Files larger than this many bytes are skipped and reported.
     #[serde(default = "default_max_file_size")]
     pub max_file_size: u64,
+    /// A second upload on the same day: "sequence" (.1, .2, …) or "refuse".
+    #[serde(default)]
+    pub same_day: crate::upload::SameDay,
+    /// Flag an upload with no DQA report after this many days.
+    #[serde(default = "default_report_overdue_days")]
+    pub report_overdue_days: u32,
+}
+
+fn default_report_overdue_days() -> u32 {
+    3
 }
 
 fn default_port() -> u16 {
@@ -169,6 +179,8 @@ impl Default for Profile {
             retries: default_retries(),
             retry_delay_ms: default_retry_delay_ms(),
             max_file_size: default_max_file_size(),
+            same_day: Default::default(),
+            report_overdue_days: default_report_overdue_days(),
         }
     }
 }

@@ -34,3 +34,4 @@ pub mod store;
 pub mod sync;
 pub mod table;
 pub mod transport;
+pub mod upload;

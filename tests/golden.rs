@@ -286,7 +286,7 @@ fn exports_have_the_documented_columns() {
         ),
         (
             "submissions",
-            "submission,submitted_on,messages,accepted,accepted_with_warnings,rejected,skipped,acceptance_rate,errors,warnings,info,top_codes,report_formats,report_received",
+            "submission,submitted_on,messages,accepted,accepted_with_warnings,rejected,skipped,acceptance_rate,errors,warnings,info,top_codes,report_formats,report_received,uploaded_at,state,overdue",
         ),
         (
             "trends",

@@ -42,6 +42,9 @@ pub struct ServerOptions {
     pub drop_after_bytes: Option<u64>,
     /// ...on this many of the first connections.
     pub drop_connections: usize,
+    /// Drop the connection after this many bytes received from the client (uploads), on the
+    /// first `drop_connections` connections.
+    pub drop_after_received: Option<u64>,
     /// Names added to every directory listing (as regular 5-byte files).
     pub extra_names: Vec<String>,
 }
@@ -55,6 +58,7 @@ impl ServerOptions {
             host_key: HOST_KEY_A,
             drop_after_bytes: None,
             drop_connections: 0,
+            drop_after_received: None,
             extra_names: vec![],
         }
     }
@@ -87,6 +91,8 @@ struct Faulty {
     inner: tokio::net::TcpStream,
     sent: u64,
     limit: Option<u64>,
+    received: u64,
+    recv_limit: Option<u64>,
 }
 
 impl AsyncRead for Faulty {
@@ -95,7 +101,18 @@ impl AsyncRead for Faulty {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        if let Some(limit) = self.recv_limit {
+            if self.received >= limit {
+                return Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected fault: connection dropped",
+                )));
+            }
+        }
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        self.received += (buf.filled().len() - before) as u64;
+        r
     }
 }
 
@@ -157,15 +174,17 @@ pub fn start(opts: ServerOptions) -> TestServer {
                 break;
             };
             let n = st.connections.fetch_add(1, Ordering::SeqCst);
-            let limit = if n < opts.drop_connections {
-                opts.drop_after_bytes
+            let (limit, recv_limit) = if n < opts.drop_connections {
+                (opts.drop_after_bytes, opts.drop_after_received)
             } else {
-                None
+                (None, None)
             };
             let stream = Faulty {
                 inner: sock,
                 sent: 0,
                 limit,
+                received: 0,
+                recv_limit,
             };
             let handler = SshHandler {
                 opts: opts.clone(),

@@ -16,6 +16,7 @@ mod cmd_fetch;
 mod cmd_import;
 mod cmd_inspect;
 mod cmd_report;
+mod cmd_upload;
 mod crash;
 mod golden;
 mod openssh;

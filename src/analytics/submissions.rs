@@ -27,6 +27,12 @@ pub struct SubmissionRow {
     pub top_codes: Vec<(String, i64)>,
     pub report_formats: Vec<String>,
     pub report_received: bool,
+    /// When immdqa uploaded it (None: not uploaded by immdqa).
+    pub uploaded_at: Option<String>,
+    /// uploaded → accepted (seen in the accepted folder) → report received.
+    pub state: String,
+    /// Uploaded, no report after the configured number of days.
+    pub overdue: bool,
 }
 
 /// One row per submission named by a report, oldest first.
@@ -67,6 +73,9 @@ pub fn submissions(
                 top_codes: vec![],
                 report_formats: vec![],
                 report_received: true,
+                uploaded_at: None,
+                state: "report received".into(),
+                overdue: false,
             });
         if !e.report_formats.contains(&r.row.format) {
             e.report_formats.push(r.row.format.clone());
@@ -134,6 +143,54 @@ pub fn submissions(
     Ok(out)
 }
 
+/// Merge the upload history: uploads without a report yet become rows of their own, with
+/// their state; an upload with no report after `overdue_days` is flagged.
+pub fn with_uploads(
+    mut rows: Vec<SubmissionRow>,
+    uploads: &[crate::store::uploads::UploadRow],
+    overdue_days: u32,
+    today: NaiveDate,
+) -> Vec<SubmissionRow> {
+    for u in uploads {
+        let uploaded_day =
+            NaiveDate::parse_from_str(&u.uploaded_at[..10.min(u.uploaded_at.len())], "%Y-%m-%d")
+                .ok();
+        match rows.iter_mut().find(|r| r.submission == u.remote_name) {
+            Some(r) => r.uploaded_at = Some(u.uploaded_at.clone()),
+            None => {
+                let date = crate::batch_name::parse(&u.remote_name).map(|b| b.date);
+                let overdue =
+                    uploaded_day.is_some_and(|d| (today - d).num_days() > overdue_days as i64);
+                rows.push(SubmissionRow {
+                    submission: u.remote_name.clone(),
+                    date,
+                    messages: Some(u.messages as i64),
+                    accepted: None,
+                    accepted_with_warnings: None,
+                    rejected: None,
+                    skipped: None,
+                    acceptance_rate: None,
+                    errors: 0,
+                    warnings: 0,
+                    info: 0,
+                    top_codes: vec![],
+                    report_formats: vec![],
+                    report_received: false,
+                    uploaded_at: Some(u.uploaded_at.clone()),
+                    state: if u.accepted_seen_at.is_some() {
+                        "accepted".into()
+                    } else {
+                        "uploaded".into()
+                    },
+                    overdue,
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.date.cmp(&b.date).then(a.submission.cmp(&b.submission)));
+    rows
+}
+
 pub fn table(rows: &[SubmissionRow]) -> Table {
     let mut t = Table::new(&[
         "submission",
@@ -150,6 +207,9 @@ pub fn table(rows: &[SubmissionRow]) -> Table {
         "top_codes",
         "report_formats",
         "report_received",
+        "uploaded_at",
+        "state",
+        "overdue",
     ]);
     for s in rows {
         t.push(vec![
@@ -173,7 +233,56 @@ pub fn table(rows: &[SubmissionRow]) -> Table {
             ),
             Value::text(s.report_formats.join(";")),
             Value::Bool(s.report_received),
+            Value::opt_text(s.uploaded_at.as_deref()),
+            Value::text(&s.state),
+            Value::Bool(s.overdue),
         ]);
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::uploads::UploadRow;
+
+    fn up(name: &str, at: &str, accepted: bool) -> UploadRow {
+        UploadRow {
+            profile: "p".into(),
+            local_path: "x".into(),
+            remote_dir: "HL7-Dropoff".into(),
+            remote_name: name.into(),
+            size: 1,
+            sha256: "s".into(),
+            uploaded_at: at.into(),
+            messages: 5,
+            lint_errors: 0,
+            lint_warnings: 0,
+            accepted_seen_at: accepted.then(|| at.to_string()),
+        }
+    }
+
+    #[test]
+    fn upload_states_and_overdue() {
+        let today = NaiveDate::from_ymd_opt(2025, 11, 10).unwrap();
+        let rows = with_uploads(
+            vec![],
+            &[
+                up("A25301.hl7", "2025-10-28T10:00:00Z", true),
+                up("A25312.hl7", "2025-11-08T10:00:00Z", false),
+            ],
+            3,
+            today,
+        );
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].state.as_str(), rows[0].overdue),
+            ("accepted", true)
+        );
+        assert_eq!(
+            (rows[1].state.as_str(), rows[1].overdue),
+            ("uploaded", false)
+        );
+        assert_eq!(rows[0].date, NaiveDate::from_ymd_opt(2025, 10, 28));
+    }
 }

@@ -86,6 +86,8 @@ pub enum Command {
     Check(commands::check::Args),
     Chart(commands::chart::Args),
     Report(commands::report::Args),
+    Upload(commands::upload::Args),
+    Lint(commands::lint::Args),
 }
 
 /// What every command may need, loaded once by the dispatcher.
@@ -231,6 +233,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check(a) => commands::check::run(a, &ctx),
         Command::Chart(a) => commands::chart::run(a, &ctx),
         Command::Report(a) => commands::report::run(a, &ctx),
+        Command::Upload(a) => commands::upload::run(a, &ctx),
+        Command::Lint(a) => commands::lint::run(a, &ctx),
         Command::Explain(_) => unreachable!("handled before the config is loaded"),
     }
 }

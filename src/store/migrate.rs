@@ -14,6 +14,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_create_findings.sql",
         include_str!("../../queries/migrations/0002_create_findings.sql"),
     ),
+    (
+        "0003_create_uploads.sql",
+        include_str!("../../queries/migrations/0003_create_uploads.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -15,6 +15,7 @@ pub mod archive;
 pub mod lock;
 pub mod migrate;
 pub mod reports;
+pub mod uploads;
 
 use std::fs;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

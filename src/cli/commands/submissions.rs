@@ -3,6 +3,9 @@
 use chrono::NaiveDate;
 
 use crate::analytics::submissions;
+
+static DEFAULT_PROFILE: std::sync::LazyLock<crate::config::Profile> =
+    std::sync::LazyLock::new(Default::default);
 use crate::cli::output::{OutputArgs, parse_date};
 use crate::cli::{Ctx, Exit};
 
@@ -23,7 +26,19 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = crate::analytics::History::load(&store)?;
-    let rows = submissions::submissions(&h, args.since)?;
+    let (_, profile) = ctx
+        .profile()
+        .unwrap_or_else(|_| (String::new(), &DEFAULT_PROFILE));
+    let today = chrono::Local::now().date_naive();
+    let mut rows = submissions::with_uploads(
+        submissions::submissions(&h, args.since)?,
+        &store.uploads()?,
+        profile.report_overdue_days,
+        today,
+    );
+    if let Some(s) = args.since {
+        rows.retain(|r| r.date.is_none_or(|d| d >= s));
+    }
     args.output.emit(&submissions::table(&rows))?;
     Ok(Exit::Ok)
 }

@@ -1,0 +1,111 @@
+//! Upload history and the names seen in the accepted folder.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError};
+
+/// One recorded upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRow {
+    pub profile: String,
+    pub local_path: String,
+    pub remote_dir: String,
+    pub remote_name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub uploaded_at: String,
+    pub messages: u64,
+    pub lint_errors: u64,
+    pub lint_warnings: u64,
+    /// When the name was first seen in the accepted folder.
+    pub accepted_seen_at: Option<String>,
+}
+
+impl Store {
+    fn u_err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sql {
+            path: self.db_path.clone(),
+            source,
+        }
+    }
+
+    pub fn record_upload(&self, u: &UploadRow) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO upload (profile, local_path, remote_dir, remote_name, size, sha256, uploaded_at, messages, lint_errors, lint_warnings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![u.profile, u.local_path, u.remote_dir, u.remote_name, u.size as i64, u.sha256, u.uploaded_at, u.messages as i64, u.lint_errors as i64, u.lint_warnings as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.u_err(e))
+    }
+
+    /// Whether a remote name was already used by an upload of this profile.
+    pub fn upload_named(&self, profile: &str, name: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM upload WHERE profile = ?1 AND remote_name = ?2",
+                params![profile, name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(|e| self.u_err(e))
+    }
+
+    /// The same content uploaded before (any name), if any: (remote name, uploaded at).
+    pub fn upload_of_content(
+        &self,
+        profile: &str,
+        sha256: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT remote_name, uploaded_at FROM upload WHERE profile = ?1 AND sha256 = ?2 ORDER BY id DESC LIMIT 1",
+                params![profile, sha256],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.u_err(e))
+    }
+
+    pub fn uploads(&self) -> Result<Vec<UploadRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT u.profile, u.local_path, u.remote_dir, u.remote_name, u.size, u.sha256, u.uploaded_at, u.messages, u.lint_errors, u.lint_warnings, a.first_seen_at
+                 FROM upload u LEFT JOIN accepted_seen a ON a.profile = u.profile AND a.name = u.remote_name ORDER BY u.id",
+            )
+            .map_err(|e| self.u_err(e))?;
+        st.query_map([], |r| {
+            Ok(UploadRow {
+                profile: r.get(0)?,
+                local_path: r.get(1)?,
+                remote_dir: r.get(2)?,
+                remote_name: r.get(3)?,
+                size: r.get::<_, i64>(4)? as u64,
+                sha256: r.get(5)?,
+                uploaded_at: r.get(6)?,
+                messages: r.get::<_, i64>(7)? as u64,
+                lint_errors: r.get::<_, i64>(8)? as u64,
+                lint_warnings: r.get::<_, i64>(9)? as u64,
+                accepted_seen_at: r.get(10)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.u_err(e))
+    }
+
+    /// Record names listed in the accepted folder (first sighting kept).
+    pub fn record_accepted(&self, profile: &str, names: &[String]) -> Result<(), StoreError> {
+        let now = super::now();
+        let mut st = self
+            .conn
+            .prepare_cached("INSERT INTO accepted_seen (profile, name, first_seen_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+            .map_err(|e| self.u_err(e))?;
+        for n in names {
+            st.execute(params![profile, n, now])
+                .map_err(|e| self.u_err(e))?;
+        }
+        Ok(())
+    }
+}

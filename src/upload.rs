@@ -1,0 +1,380 @@
+//! Upload: send HL7 batch files to the registry's drop-off folder under the registry's name,
+//! checked first, never half-written, never overwriting, recorded after.
+//!
+//! Name: `<import_code><YY><DDD>.hl7` for the upload date; later files the same day get
+//! `.1`, `.2`, … (or are refused, `same_day = "refuse"`). A name already in the drop-off
+//! folder, the accepted folder, or the local upload history is never reused. Checks: the
+//! structure check must pass (see [`crate::hl7::lint`]); with `strict`, so must every
+//! rejection-class lint rule. Transfer: written under a temporary name the registry does not
+//! pick up (`.immdqa-<name>.part`), its remote size verified, then renamed to the final name;
+//! a dropped connection retries from scratch, and an interrupted run never leaves a file under
+//! the final name. Uses: hl7, transport, store, batch_name.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+use crate::batch_name;
+use crate::hl7::lint::{self, LintReport};
+use crate::store::uploads::UploadRow;
+use crate::store::{Store, StoreError};
+use crate::transport::{self, RemoteFs, Retry, TransportError};
+
+/// What to do with a second file on the same day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SameDay {
+    /// `CODE25301.1.hl7`, `CODE25301.2.hl7`, …
+    #[default]
+    Sequence,
+    /// Refuse a second upload on the same day.
+    Refuse,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadOptions {
+    pub profile: String,
+    pub import_code: String,
+    pub dropoff_dir: String,
+    pub accepted_dir: String,
+    pub date: NaiveDate,
+    pub today: NaiveDate,
+    pub dry_run: bool,
+    pub strict: bool,
+    pub same_day: SameDay,
+    pub retry: Retry,
+    /// Refuse files larger than this.
+    pub max_size: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Transport(#[from] TransportError),
+    #[error("{path}: {source}")]
+    Local {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Sent and renamed to `remote_name`.
+    Uploaded { remote_name: String },
+    /// Dry run: it would be sent as `remote_name`.
+    Planned { remote_name: String },
+    /// Not sent; the reason says why.
+    Refused { reason: String },
+    /// The transfer failed (after retries); nothing is left under the final name.
+    Failed { remote_name: String, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub path: PathBuf,
+    pub lint: LintReport,
+    pub outcome: Outcome,
+}
+
+/// The temporary name used while a file is being written.
+pub fn temp_name(final_name: &str) -> String {
+    format!(".immdqa-{final_name}.part")
+}
+
+/// The first free name for `date`: plain, then `.1`, `.2`, … (with `Sequence`).
+pub fn choose_name(
+    taken: &HashSet<String>,
+    code: &str,
+    date: NaiveDate,
+    policy: SameDay,
+) -> Result<String, String> {
+    let plain = batch_name::format(code, date, None);
+    let day_taken = |n: &str| taken.contains(n);
+    if !day_taken(&plain) {
+        return Ok(plain);
+    }
+    match policy {
+        SameDay::Refuse => Err(format!(
+            "{plain} already exists and same_day = \"refuse\": one batch per day"
+        )),
+        SameDay::Sequence => (1..10_000)
+            .map(|n| batch_name::format(code, date, Some(n)))
+            .find(|n| !day_taken(n))
+            .ok_or_else(|| format!("no free sequence number for {plain}")),
+    }
+}
+
+fn names_in(remote: &mut dyn RemoteFs, dir: &str) -> Result<Vec<String>, TransportError> {
+    match remote.list(dir) {
+        Ok(list) => Ok(list
+            .into_iter()
+            .filter_map(|e| String::from_utf8(e.name).ok())
+            .collect()),
+        Err(TransportError::NotFound { .. }) => Ok(vec![]),
+        Err(e) => Err(e),
+    }
+}
+
+/// Check and (unless dry run) upload each file. Takes the store lock.
+pub fn upload(
+    store: &Store,
+    remote: &mut dyn RemoteFs,
+    files: &[PathBuf],
+    opts: &UploadOptions,
+) -> Result<Vec<FileResult>, UploadError> {
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(store.lock()?)
+    };
+    let mut taken: HashSet<String> = HashSet::new();
+    taken.extend(names_in(remote, &opts.dropoff_dir)?);
+    let accepted = names_in(remote, &opts.accepted_dir)?;
+    store.record_accepted(&opts.profile, &accepted)?;
+    taken.extend(accepted);
+    let mut results = Vec::new();
+    for path in files {
+        let local = |source| UploadError::Local {
+            path: path.display().to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(local)?;
+        if meta.len() > opts.max_size {
+            results.push(FileResult {
+                path: path.clone(),
+                lint: LintReport::default(),
+                outcome: Outcome::Refused {
+                    reason: format!(
+                        "{} bytes is over the limit of {}",
+                        meta.len(),
+                        opts.max_size
+                    ),
+                },
+            });
+            continue;
+        }
+        let data = std::fs::read(path).map_err(local)?;
+        let report = lint::check(&data, opts.today);
+        let refuse = |reason: String, lint: LintReport| FileResult {
+            path: path.clone(),
+            lint,
+            outcome: Outcome::Refused { reason },
+        };
+        if !report.structure_ok() {
+            let n = report.structure.len();
+            results.push(refuse(
+                format!("{n} structural problem(s): not sent"),
+                report,
+            ));
+            continue;
+        }
+        if opts.strict && report.errors() > 0 {
+            let n = report.errors();
+            results.push(refuse(
+                format!("{n} rejection-class finding(s) and --strict: not sent"),
+                report,
+            ));
+            continue;
+        }
+        let sha = format!("{:x}", Sha256::digest(&data));
+        if let Some((name, at)) = store.upload_of_content(&opts.profile, &sha)? {
+            results.push(refuse(
+                format!("the same file was already uploaded as {name} at {at}"),
+                report,
+            ));
+            continue;
+        }
+        // names used by earlier uploads of this day
+        let mut day_taken = taken.clone();
+        for n in 0..10_000u32 {
+            let candidate = batch_name::format(&opts.import_code, opts.date, (n > 0).then_some(n));
+            if store.upload_named(&opts.profile, &candidate)? {
+                day_taken.insert(candidate);
+            } else if n > 0 && !day_taken.contains(&candidate) {
+                break;
+            }
+        }
+        let name = match choose_name(&day_taken, &opts.import_code, opts.date, opts.same_day) {
+            Ok(n) => n,
+            Err(reason) => {
+                results.push(refuse(reason, report));
+                continue;
+            }
+        };
+        taken.insert(name.clone());
+        if opts.dry_run {
+            results.push(FileResult {
+                path: path.clone(),
+                lint: report,
+                outcome: Outcome::Planned { remote_name: name },
+            });
+            continue;
+        }
+        match send(remote, &opts.dropoff_dir, &name, &data, opts.retry) {
+            Ok(()) => {
+                store.record_upload(&UploadRow {
+                    profile: opts.profile.clone(),
+                    local_path: std::fs::canonicalize(path)
+                        .unwrap_or_else(|_| path.clone())
+                        .display()
+                        .to_string(),
+                    remote_dir: opts.dropoff_dir.clone(),
+                    remote_name: name.clone(),
+                    size: data.len() as u64,
+                    sha256: sha,
+                    uploaded_at: crate::store::now(),
+                    messages: report.messages as u64,
+                    lint_errors: report.errors() as u64,
+                    lint_warnings: report.warnings() as u64,
+                    accepted_seen_at: None,
+                })?;
+                results.push(FileResult {
+                    path: path.clone(),
+                    lint: report,
+                    outcome: Outcome::Uploaded { remote_name: name },
+                });
+            }
+            Err(e) if matches!(e, TransportError::AlreadyExists { .. }) => {
+                results.push(refuse(
+                    format!("{name} appeared on the server meanwhile: not overwritten"),
+                    report,
+                ));
+            }
+            Err(e) => results.push(FileResult {
+                path: path.clone(),
+                lint: report,
+                outcome: Outcome::Failed {
+                    remote_name: name,
+                    reason: e.to_string(),
+                },
+            }),
+        }
+    }
+    Ok(results)
+}
+
+/// Write under the temporary name, verify the size, rename. Retries transient failures,
+/// reconnecting and starting the file again.
+fn send(
+    remote: &mut dyn RemoteFs,
+    dir: &str,
+    name: &str,
+    data: &[u8],
+    retry: Retry,
+) -> Result<(), TransportError> {
+    let tmp = transport::join(dir, &temp_name(name));
+    let dest = transport::join(dir, name);
+    retry.run("upload", |attempt| {
+        if attempt > 0 {
+            remote.reconnect()?;
+        }
+        if remote.stat(&dest)?.is_some() {
+            return Err(TransportError::AlreadyExists { path: dest.clone() });
+        }
+        if remote.stat(&tmp)?.is_some() {
+            remote.remove(&tmp)?; // our own leftover from an interrupted attempt
+        }
+        let written = remote.write_new(&tmp, &mut &data[..])?;
+        let st = remote
+            .stat(&tmp)?
+            .ok_or_else(|| TransportError::NotFound { path: tmp.clone() })?;
+        if written != data.len() as u64 || st.size != data.len() as u64 {
+            let _ = remote.remove(&tmp);
+            return Err(TransportError::Io {
+                op: "verify",
+                path: tmp.clone(),
+                message: format!("remote size {} after writing {} bytes", st.size, data.len()),
+                transient: true,
+            });
+        }
+        crate::failpoint::hit("upload_before_rename");
+        remote.rename(&tmp, &dest)
+    })
+}
+
+/// A one-line description of an outcome.
+pub fn describe(r: &FileResult) -> String {
+    let lint = format!(
+        "{} messages, {} errors, {} warnings predicted",
+        r.lint.messages,
+        r.lint.errors(),
+        r.lint.warnings()
+    );
+    match &r.outcome {
+        Outcome::Uploaded { remote_name } => {
+            format!("{} → {remote_name}: uploaded ({lint})", r.path.display())
+        }
+        Outcome::Planned { remote_name } => format!(
+            "{} → {remote_name}: would upload ({lint}); dry run, nothing sent",
+            r.path.display()
+        ),
+        Outcome::Refused { reason } => format!("{}: NOT SENT: {reason}", r.path.display()),
+        Outcome::Failed {
+            remote_name,
+            reason,
+        } => format!("{} → {remote_name}: FAILED: {reason}", r.path.display()),
+    }
+}
+
+/// Convenience for tests and the CLI: does a path look like an HL7 batch?
+pub fn looks_like_hl7(path: &Path) -> bool {
+    std::fs::read(path)
+        .map(|d| d.starts_with(b"FHS") || d.starts_with(b"BHS") || d.starts_with(b"MSH"))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn names_across_year_and_day_boundaries() {
+        let none = HashSet::new();
+        let n = |date| choose_name(&none, "ACME", date, SameDay::Sequence).unwrap();
+        assert_eq!(n(d(2025, 12, 31)), "ACME25365.hl7");
+        assert_eq!(n(d(2026, 1, 1)), "ACME26001.hl7");
+        assert_eq!(n(d(2024, 12, 31)), "ACME24366.hl7", "leap year");
+        assert_eq!(n(d(2024, 2, 29)), "ACME24060.hl7");
+        assert_eq!(n(d(2025, 3, 1)), "ACME25060.hl7");
+        assert_eq!(n(d(2030, 1, 9)), "ACME30009.hl7");
+    }
+
+    #[test]
+    fn sequence_suffixes_and_refusal() {
+        let mut taken: HashSet<String> = ["ACME25301.hl7".to_string()].into();
+        assert_eq!(
+            choose_name(&taken, "ACME", d(2025, 10, 28), SameDay::Sequence).unwrap(),
+            "ACME25301.1.hl7"
+        );
+        taken.insert("ACME25301.1.hl7".into());
+        assert_eq!(
+            choose_name(&taken, "ACME", d(2025, 10, 28), SameDay::Sequence).unwrap(),
+            "ACME25301.2.hl7"
+        );
+        assert!(
+            choose_name(&taken, "ACME", d(2025, 10, 28), SameDay::Refuse)
+                .unwrap_err()
+                .contains("one batch per day")
+        );
+        assert_eq!(
+            choose_name(&taken, "ACME", d(2025, 10, 29), SameDay::Refuse).unwrap(),
+            "ACME25302.hl7"
+        );
+    }
+
+    #[test]
+    fn temp_name_is_not_picked_up_as_a_batch() {
+        let t = temp_name("ACME25301.hl7");
+        assert!(t.starts_with('.') && !t.ends_with(".hl7"));
+    }
+}
