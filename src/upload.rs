@@ -240,7 +240,7 @@ pub fn upload(
                     outcome: Outcome::Uploaded { remote_name: name },
                 });
             }
-            Err(e) if matches!(e, TransportError::AlreadyExists { .. }) => {
+            Err(TransportError::AlreadyExists { .. }) => {
                 results.push(refuse(
                     format!("{name} appeared on the server meanwhile: not overwritten"),
                     report,

@@ -101,13 +101,13 @@ impl AsyncRead for Faulty {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        if let Some(limit) = self.recv_limit {
-            if self.received >= limit {
-                return Poll::Ready(Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "injected fault: connection dropped",
-                )));
-            }
+        if let Some(limit) = self.recv_limit
+            && self.received >= limit
+        {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected fault: connection dropped",
+            )));
         }
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);

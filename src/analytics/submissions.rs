@@ -124,11 +124,10 @@ pub fn submissions(
     }
     let mut out: Vec<SubmissionRow> = subs.into_values().collect();
     for s in &mut out {
-        if let (Some(m), Some(a)) = (s.messages, s.accepted) {
-            if m > 0 {
-                s.acceptance_rate =
-                    Some((a + s.accepted_with_warnings.unwrap_or(0)) as f64 / m as f64);
-            }
+        if let (Some(m), Some(a)) = (s.messages, s.accepted)
+            && m > 0
+        {
+            s.acceptance_rate = Some((a + s.accepted_with_warnings.unwrap_or(0)) as f64 / m as f64);
         }
         if let Some([e, w, i]) = sev.get(&s.submission) {
             (s.errors, s.warnings, s.info) = (*e, *w, *i);

@@ -433,17 +433,17 @@ fn lint_message(
                         raw.len()
                     ),
                 );
-            } else if let Some(d) = date8(raw) {
-                if d > today || vacc_date.is_some_and(|v| d > v) {
-                    push(
-                        Level::Error,
-                        "consent-date-future",
-                        Some("CLR-106"),
-                        *n,
-                        "PD1",
-                        "PD1-13 consent date is in the future".into(),
-                    );
-                }
+            } else if let Some(d) = date8(raw)
+                && (d > today || vacc_date.is_some_and(|v| d > v))
+            {
+                push(
+                    Level::Error,
+                    "consent-date-future",
+                    Some("CLR-106"),
+                    *n,
+                    "PD1",
+                    "PD1-13 consent date is in the future".into(),
+                );
             }
         }
     }
@@ -640,7 +640,8 @@ mod tests {
 
     #[test]
     fn each_seeded_problem_is_found_with_its_code() {
-        let cases: Vec<(Vec<(&str, &str)>, &str, Option<&str>, Level)> = vec![
+        type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, Option<&'a str>, Level);
+        let cases: Vec<Case> = vec![
             (
                 vec![("PD1", "PD1||||||||||||TXA|20250101")],
                 "consent-age",

@@ -6,6 +6,9 @@ use rusqlite::params;
 
 use super::{Store, StoreError};
 
+/// Column names and rows (as text, NULL as None) of an ad-hoc query.
+pub type QueryRows = (Vec<String>, Vec<Vec<Option<String>>>);
+
 /// One parsed report, as analytics needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportRow {
@@ -181,7 +184,7 @@ impl Store {
         &self,
         sql: &str,
         params: &[(String, String)],
-    ) -> Result<(Vec<String>, Vec<Vec<Option<String>>>), StoreError> {
+    ) -> Result<QueryRows, StoreError> {
         let mut st = self.conn.prepare(sql).map_err(|e| self.a_err(e))?;
         if !st.readonly() {
             return Err(self.a_err(rusqlite::Error::InvalidQuery));
