@@ -20,6 +20,7 @@ use crate::batch_name;
 use crate::hl7::lint::{self, LintReport};
 use crate::store::uploads::UploadRow;
 use crate::store::{Store, StoreError};
+use crate::sync::Progress;
 use crate::transport::{self, RemoteFs, Retry, TransportError};
 
 /// What to do with a second file on the same day.
@@ -127,6 +128,7 @@ pub fn upload(
     remote: &mut dyn RemoteFs,
     files: &[PathBuf],
     opts: &UploadOptions,
+    progress: &dyn Progress,
 ) -> Result<Vec<FileResult>, UploadError> {
     let _lock = if opts.dry_run {
         None
@@ -216,7 +218,18 @@ pub fn upload(
             });
             continue;
         }
-        match send(remote, &opts.dropoff_dir, &name, &data, opts.retry) {
+        progress.start(1, data.len() as u64);
+        progress.file(&opts.dropoff_dir, &name);
+        let sent = send(
+            remote,
+            &opts.dropoff_dir,
+            &name,
+            &data,
+            opts.retry,
+            progress,
+        );
+        progress.finish();
+        match sent {
             Ok(()) => {
                 store.record_upload(&UploadRow {
                     profile: opts.profile.clone(),
@@ -267,6 +280,7 @@ fn send(
     name: &str,
     data: &[u8],
     retry: Retry,
+    progress: &dyn Progress,
 ) -> Result<(), TransportError> {
     let tmp = transport::join(dir, &temp_name(name));
     let dest = transport::join(dir, name);
@@ -280,7 +294,11 @@ fn send(
         if remote.stat(&tmp)?.is_some() {
             remote.remove(&tmp)?; // our own leftover from an interrupted attempt
         }
-        let written = remote.write_new(&tmp, &mut &data[..])?;
+        let mut reader = Counting {
+            inner: data,
+            progress,
+        };
+        let written = remote.write_new(&tmp, &mut reader)?;
         let st = remote
             .stat(&tmp)?
             .ok_or_else(|| TransportError::NotFound { path: tmp.clone() })?;
@@ -296,6 +314,20 @@ fn send(
         crate::failpoint::hit("upload_before_rename");
         remote.rename(&tmp, &dest)
     })
+}
+
+/// A reader that reports bytes read to a progress bar.
+struct Counting<'a> {
+    inner: &'a [u8],
+    progress: &'a dyn Progress,
+}
+
+impl std::io::Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
 }
 
 /// A one-line description of an outcome.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::cli::output::parse_date;
-use crate::cli::{Ctx, Exit};
+use crate::cli::{Ctx, Exit, progress::Bar};
 use crate::transport::{self, Retry};
 use crate::upload::{self, Outcome, UploadOptions};
 
@@ -59,7 +59,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     };
     let store = ctx.open_store()?;
     let mut remote = transport::open(&name, profile)?;
-    let results = upload::upload(&store, remote.as_mut(), &args.files, &opts)?;
+    let bar = Bar::new(ctx.quiet || args.dry_run);
+    let results = upload::upload(&store, remote.as_mut(), &args.files, &opts, &bar)?;
     let mut worst = Exit::Ok;
     for r in &results {
         for i in r.lint.structure.iter().chain(r.lint.lint.iter()) {
