@@ -25,6 +25,7 @@ pub mod batch_name;
 pub mod charts;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod failpoint;
 pub mod formats;
 pub mod hl7;

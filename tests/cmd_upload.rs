@@ -289,7 +289,7 @@ fn sftp_ws(
 ) -> (Workspace, sftp_server::TestServer) {
     let ws = Workspace::new();
     fs::create_dir_all(ws.mailbox().join("HL7-Dropoff")).unwrap();
-    let mut o = ServerOptions::new(&ws.mailbox());
+    let mut o = sftp_server::options(&ws.mailbox());
     opts(&mut o);
     let server = sftp_server::start(o);
     let kh = ws.path().join("known_hosts");

@@ -16,7 +16,7 @@ fn pw_auth() -> String {
 /// Workspace + server + known_hosts trusting host key A.
 fn setup(opts: impl FnOnce(&mut ServerOptions)) -> (Workspace, sftp_server::TestServer) {
     let ws = Workspace::new().with_specimens();
-    let mut o = ServerOptions::new(&ws.mailbox());
+    let mut o = sftp_server::options(&ws.mailbox());
     opts(&mut o);
     let server = sftp_server::start(o);
     let kh = ws.path().join("known_hosts");
@@ -141,7 +141,7 @@ fn unknown_host_key_refused_before_auth() {
 
 #[test]
 fn changed_host_key_refused_loudly_before_auth() {
-    let (ws, server) = setup(|o| o.host_key = sftp_server::HOST_KEY_B);
+    let (ws, server) = setup(|o| o.host_key = sftp_server::key(sftp_server::HOST_KEY_B));
     // known_hosts says key A, the server presents key B
     let o = fetch(&ws);
     assert_code(&o, 3);

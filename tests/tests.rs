@@ -12,6 +12,7 @@ mod util;
 mod xlsx;
 
 mod cmd_config;
+mod cmd_demo;
 mod cmd_fetch;
 mod cmd_import;
 mod cmd_inspect;

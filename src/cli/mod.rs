@@ -88,6 +88,7 @@ pub enum Command {
     Report(commands::report::Args),
     Upload(commands::upload::Args),
     Lint(commands::lint::Args),
+    Demo(commands::demo::Args),
 }
 
 /// What every command may need, loaded once by the dispatcher.
@@ -161,6 +162,12 @@ fn exit_for(err: &anyhow::Error) -> Exit {
 }
 
 pub fn main() -> ExitCode {
+    // A closed pipe (`immdqa trends | head`) ends the process quietly, as for other Unix
+    // tools, instead of a panic in println!.
+    // SAFETY: restoring the default disposition of one signal at start-up.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let code = match run(cli) {
@@ -207,6 +214,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             return Ok(Exit::Ok);
         }
         Command::Explain(a) => return commands::explain::run(a),
+        Command::Demo(a) => return commands::demo::run(a),
         _ => {}
     }
     let config = load_config(cli.config.as_ref()).context("loading the configuration")?;
@@ -235,6 +243,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(a) => commands::report::run(a, &ctx),
         Command::Upload(a) => commands::upload::run(a, &ctx),
         Command::Lint(a) => commands::lint::run(a, &ctx),
-        Command::Explain(_) => unreachable!("handled before the config is loaded"),
+        Command::Explain(_) | Command::Demo(_) => {
+            unreachable!("handled before the config is loaded")
+        }
     }
 }

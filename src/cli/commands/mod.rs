@@ -4,6 +4,7 @@ pub mod chart;
 pub mod check;
 pub mod config;
 pub mod consent;
+pub mod demo;
 pub mod explain;
 pub mod export;
 pub mod fetch;

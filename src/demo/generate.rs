@@ -1,0 +1,365 @@
+//! A synthetic registry mailbox for one invented organisation over N weeks, deterministic per
+//! seed, with the patterns a data quality officer looks for planted in it:
+//!
+//! - PD1-13 consent date errors (CLR-105) climb week after week, then the EHR is fixed and
+//!   they fall to zero (at 70% of the period);
+//! - a new code, IEE-575 (RXR-2), appears half-way;
+//! - one week's batch is largely rejected (duplicates, IMR-109);
+//! - NK1 warnings (IEE-519) run at a steady rate throughout;
+//! - consent notices every other week; about half of those patients are resubmitted later
+//!   and appear without a consent problem (their follow-up closes), the rest stay open.
+//!
+//! The registry's answers come in a mix of shapes: HL7 acknowledgements most weeks, a tabular
+//! listing with patient ids every third week, a legacy errors.txt every fifth week, and
+//! consent notification CSV files in Receive. Each week's VXU batch is in Accepted. All
+//! patients are invented.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use chrono::{Datelike, Duration, NaiveDate};
+
+use crate::batch_name;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub weeks: u32,
+    pub seed: u64,
+    /// Monday of the first week.
+    pub start: NaiveDate,
+    pub import_code: String,
+}
+
+impl Options {
+    /// `weeks` weeks ending with the current week.
+    pub fn ending_this_week(weeks: u32, seed: u64, today: NaiveDate) -> Options {
+        let this_monday = crate::analytics::week_start(today);
+        Options {
+            weeks,
+            seed,
+            start: this_monday - Duration::weeks(weeks.saturating_sub(1) as i64),
+            import_code: "DEMOCLIN".into(),
+        }
+    }
+    /// The week (0-based) from which PD1-13 errors are fixed.
+    pub fn fix_week(&self) -> u32 {
+        (self.weeks * 7 / 10).max(1)
+    }
+    /// The week the new code IEE-575 first appears.
+    pub fn new_code_week(&self) -> u32 {
+        self.weeks / 2
+    }
+    /// The week whose batch is largely rejected.
+    pub fn rejected_week(&self) -> u32 {
+        (self.weeks / 3).max(1)
+    }
+}
+
+/// What was generated (for the demo's output and the tests).
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub batches: u32,
+    pub messages: u64,
+    pub report_files: u32,
+    pub consent_files: u32,
+    /// Patients whose consent follow-up is resolved by a later clean appearance.
+    pub resolved_patients: Vec<String>,
+    /// Patients whose follow-up stays open.
+    pub open_patients: Vec<String>,
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 1_000_000) as f64 / 1_000_000.0 < p
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const LAST: [&str; 10] = [
+    "GARCIA", "NGUYEN", "SMITH", "LOPEZ", "PATEL", "JOHNSON", "KIM", "BROWN", "DAVIS", "MARTIN",
+];
+const FIRST: [&str; 10] = [
+    "ANA", "LIAM", "SOFIA", "NOAH", "EMMA", "MATEO", "MIA", "LUCAS", "ZOE", "ELI",
+];
+
+/// A planted issue: (field, ERR-2 location, code, severity, text).
+type Issue = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+const NK1: Issue = (
+    "NK1",
+    "NK1^^0",
+    "IEE-519",
+    "W",
+    "Warning. NK1 Segment/Responsible person, missing.",
+);
+const PD113: Issue = (
+    "PD1-13",
+    "PD1^1^13",
+    "CLR-105",
+    "E",
+    "Client rejected. Invalid Affirmation date format.",
+);
+const RXR2_NEW: Issue = (
+    "RXR-2",
+    "RXR^1^2",
+    "IEE-575",
+    "W",
+    "Warning. Two doses reported have the same body site.",
+);
+const DUP: Issue = (
+    "RXA-5",
+    "RXA^1^5",
+    "IMR-109",
+    "E",
+    "Immunization rejected. Duplicate immunization Identified.",
+);
+const PHONE: Issue = (
+    "PID-13",
+    "PID^1^13",
+    "IEE-413",
+    "W",
+    "Warning. Phone number appears to be a placeholder.",
+);
+const ORC12: Issue = (
+    "ORC-12.1",
+    "ORC^1^12^^1",
+    "IEE-526",
+    "W",
+    "Warning. The license number (or NPI number) provided in ORC-12.1 is not associated to the prescribing authority in ImmTrac2.",
+);
+const SSN: Issue = (
+    "PID-19",
+    "PID^1^19",
+    "IEE-251",
+    "I",
+    "Informational Message. Duplicate SSN. No value stored.",
+);
+
+/// Write the mailbox (DQA-Reports, Receive, Accepted, HL7-Dropoff) under `root`.
+pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
+    for d in ["DQA-Reports", "Receive", "Accepted", "HL7-Dropoff"] {
+        fs::create_dir_all(root.join(d))?;
+    }
+    let mut rng = Rng(o.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut sum = Summary::default();
+    // consent notices waiting to be resolved: (patient id, week of resolution)
+    let mut to_resolve: Vec<(String, u32)> = Vec::new();
+    for w in 0..o.weeks {
+        let day = o.start + Duration::days(7 * w as i64 + 1); // Tuesdays
+        let name = batch_name::format(&o.import_code, day, None);
+        let n = 40 + rng.below(30) as usize;
+        let mut vxu = format!(
+            "FHS|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{}||{name}\rBHS|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS\r",
+            day.format("%Y%m%d")
+        );
+        let mut ack = format!(
+            "FHS|^~\\&|ImmTrac24.16|TEXIIS||DEMO|{}||{name}.ack\r",
+            day.format("%Y%m%d")
+        );
+        let mut rows: Vec<(String, String, Issue)> = Vec::new(); // control id, patient, issue
+        let mut errors_txt = String::new();
+        let resolving: Vec<String> = to_resolve
+            .iter()
+            .filter(|(_, rw)| *rw == w)
+            .map(|(p, _)| p.clone())
+            .collect();
+        for i in 1..=n {
+            let cid = format!(
+                "{}{}{i:04}",
+                o.import_code,
+                &name[o.import_code.len()..name.len() - 4]
+            );
+            let patient = resolving
+                .get(i - 1)
+                .cloned()
+                .unwrap_or_else(|| format!("MRN{:05}{i:03}", w));
+            let (last, first) = (LAST[rng.below(10) as usize], FIRST[rng.below(10) as usize]);
+            let _ = write!(
+                vxu,
+                "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|20250101\rNK1|1|{last}^PARENT|MTH\rORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{d}|{d}|20^DTaP^CVX|0.5|mL||00||||||LOT{i}||PMC^^MVX|||CP|A\rOBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
+                d = day.format("%Y%m%d"),
+                m = 1 + rng.below(12),
+                dd = 1 + rng.below(28),
+            );
+            let mut issues: Vec<Issue> = Vec::new();
+            if rng.chance(0.10) || (i <= resolving.len()) {
+                issues.push(NK1);
+            }
+            let resubmitted = i <= resolving.len(); // consent now fixed for these patients
+            if w < o.fix_week()
+                && rng.chance(0.01 + 0.35 * w as f64 / o.fix_week() as f64)
+                && !resubmitted
+            {
+                issues.push(PD113);
+            }
+            if w >= o.new_code_week() && rng.chance(0.08) {
+                issues.push(RXR2_NEW);
+            }
+            if w == o.rejected_week() && rng.chance(0.45) {
+                issues.push(DUP);
+            }
+            for extra in [PHONE, ORC12, SSN] {
+                if rng.chance(0.03) {
+                    issues.push(extra);
+                }
+            }
+            let status = if issues.iter().any(|x| x.3 == "E") {
+                "AR"
+            } else if issues.is_empty() {
+                "AA"
+            } else {
+                "AE"
+            };
+            let _ = write!(
+                ack,
+                "MSH|^~\\&|ImmTrac24.16|TEXIIS||DEMO|{}||ACK^V04^ACK|A{cid}|P|2.5.1\rMSA|{status}|{cid}\r",
+                day.format("%Y%m%d")
+            );
+            let _ = writeln!(
+                errors_txt,
+                "Message {i}\nMSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{}||VXU^V04^VXU_V04|{cid}|P|2.5.1\nPID|1||{patient}^^^DEMO^MR",
+                day.format("%Y%m%d")
+            );
+            for sev in ["E", "W", "I"] {
+                let list: Vec<&Issue> = issues.iter().filter(|x| x.3 == sev).collect();
+                if !list.is_empty() {
+                    let _ = writeln!(
+                        errors_txt,
+                        "{}",
+                        match sev {
+                            "E" => "Errors:",
+                            "W" => "Warnings:",
+                            _ => "Skip:",
+                        }
+                    );
+                    for x in list {
+                        let _ = writeln!(errors_txt, " + {} ({})", x.4, x.0);
+                    }
+                }
+            }
+            errors_txt.push('\n');
+            for x in &issues {
+                let _ = write!(
+                    ack,
+                    "ERR||{}|101^Required field missing^HL70357|{}|4^Invalid value^HL70533|||{}::{}\r",
+                    x.1, x.3, x.2, x.4
+                );
+                rows.push((cid.clone(), patient.clone(), *x));
+            }
+        }
+        vxu.push_str(&format!("BTS|{n}\rFTS|1\r"));
+        ack.push_str("FTS|1\r");
+        fs::write(root.join("Accepted").join(&name), vxu)?;
+        let has_patients = w % 3 == 2;
+        if has_patients {
+            // a tabular listing with patient ids (the shape that names patients)
+            let mut csv = String::from(
+                "File Name,Message Control ID,Patient ID,HL7 Field,Severity,Code,Message\n",
+            );
+            for (cid, p, x) in &rows {
+                let sev = match x.3 {
+                    "E" => "Error",
+                    "W" => "Warning",
+                    _ => "Informational",
+                };
+                let _ = writeln!(
+                    csv,
+                    "{name},{cid},{p},{},{sev},{},\"{}\"",
+                    x.0,
+                    x.2,
+                    x.4.replace('"', "'")
+                );
+            }
+            fs::write(
+                root.join("DQA-Reports")
+                    .join(format!("{}_DQA.csv", &name[..name.len() - 4])),
+                csv,
+            )?;
+        } else if w % 5 == 4 {
+            fs::write(
+                root.join("DQA-Reports").join(format!("{name}.errors.txt")),
+                errors_txt,
+            )?;
+        } else {
+            fs::write(root.join("DQA-Reports").join(format!("{name}.ack")), ack)?;
+        }
+        sum.report_files += 1;
+        sum.batches += 1;
+        sum.messages += n as u64;
+        // consent notices every other week
+        if w % 2 == 0 && w + 1 < o.weeks {
+            let mut cnf = String::from(
+                "Import Code,Source File,Date Processed,Patient ID,Last Name,First Name,Date of Birth,Consent Code Sent,Consent Date Sent,Reason Code,Reason\n",
+            );
+            let k = 2 + rng.below(3);
+            for j in 0..k {
+                let p = format!("MRN{w:05}9{j:02}");
+                let (code, reason, sent, date) = match rng.below(4) {
+                    0 => ("CLR-100", "No existing consent on file", "", "20250101"),
+                    1 => (
+                        "CLR-101",
+                        "Consent flag not valid for client age",
+                        "TXA",
+                        "20250101",
+                    ),
+                    2 => (
+                        "CLR-105",
+                        "Invalid affirmation date format",
+                        "TXY",
+                        "2025-01-01",
+                    ),
+                    _ => (
+                        "IMR-132",
+                        "Standard consent required for retaining non-disaster immunizations",
+                        "TXD",
+                        "20250101",
+                    ),
+                };
+                let _ = writeln!(
+                    cnf,
+                    "{},{name},{},{p},{},{},2015-03-0{},{sent},{date},{code},{reason}",
+                    o.import_code,
+                    day,
+                    LAST[j as usize],
+                    FIRST[j as usize],
+                    1 + j
+                );
+                // every other patient is resubmitted with consent and shows up in the next
+                // tabular listing (every third week) at least two weeks later
+                let resolve_week = (w + 2..).find(|x| x % 3 == 2).unwrap();
+                if j % 2 == 0 && resolve_week < o.weeks {
+                    to_resolve.push((p.clone(), resolve_week));
+                    sum.resolved_patients.push(p);
+                } else {
+                    sum.open_patients.push(p);
+                }
+            }
+            fs::write(
+                root.join("Receive").join(format!(
+                    "{}_CNF_{}.csv",
+                    o.import_code,
+                    day.format("%Y%m%d")
+                )),
+                cnf,
+            )?;
+            sum.consent_files += 1;
+        }
+    }
+    let _ = o.start.year();
+    Ok(sum)
+}

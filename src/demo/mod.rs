@@ -1,0 +1,183 @@
+//! `immdqa demo`: the whole tool on a synthetic registry mailbox, with nothing to install.
+//!
+//! Generates a realistic mailbox for one invented organisation ([`generate`]), serves it from
+//! an SFTP server embedded in the binary on 127.0.0.1 with a fresh host key
+//! ([`sftp_server`]), pins that key, and runs the same fetch path users run, then the weekly
+//! report. Uses: every library module.
+
+pub mod generate;
+pub mod sftp_server;
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::config::Profile;
+use crate::formats::ParseOptions;
+use crate::ingest;
+use crate::report;
+use crate::store::Store;
+use crate::sync::{self, FetchOptions, FetchReport, NoProgress};
+use crate::transport::{self, Retry};
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub weeks: u32,
+    pub seed: u64,
+    pub out: PathBuf,
+    pub today: NaiveDate,
+}
+
+#[derive(Debug)]
+pub struct DemoResult {
+    pub generated: generate::Summary,
+    pub fetch: FetchReport,
+    pub parsed: ingest::IngestTotals,
+    pub report: report::Built,
+    pub store: PathBuf,
+    pub config: PathBuf,
+}
+
+const MARKER: &str = ".immdqa-demo";
+
+fn random_hex(n: usize) -> std::io::Result<String> {
+    let mut b = vec![0u8; n];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// Prepare `out` (refusing a non-empty folder that is not an earlier demo).
+fn prepare(out: &Path) -> anyhow::Result<()> {
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        anyhow::ensure!(
+            out.join(MARKER).exists(),
+            "{} exists and is not an earlier demo folder: choose another --out",
+            out.display()
+        );
+        std::fs::remove_dir_all(out)?;
+    }
+    crate::store::archive::mkdir_private(out)?;
+    std::fs::write(out.join(MARKER), "created by immdqa demo; safe to delete\n")?;
+    Ok(())
+}
+
+/// Generate, serve over SFTP on 127.0.0.1, fetch, parse, report. `say` receives progress lines.
+pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoResult> {
+    prepare(&o.out)?;
+    let mailbox = o.out.join("mailbox");
+    let gopts = generate::Options::ending_this_week(o.weeks, o.seed, o.today);
+    let generated = generate::generate(&mailbox, &gopts)?;
+    say(format!(
+        "1. generated a synthetic mailbox for {} (invented patients): {} weekly batches, {} messages, {} DQA reports, {} consent files, in {}",
+        gopts.import_code,
+        generated.batches,
+        generated.messages,
+        generated.report_files,
+        generated.consent_files,
+        mailbox.display()
+    ));
+
+    let host_key = sftp_server::fresh_host_key()?;
+    let public = host_key.public_key().to_openssh()?;
+    let password = random_hex(16)?;
+    let mut sopts = sftp_server::ServerOptions::new(&mailbox, host_key);
+    sopts.user = "demo".into();
+    sopts.password = password.clone();
+    let server = sftp_server::start(sopts)?;
+    let port = server.port();
+    let known_hosts = o.out.join("known_hosts");
+    std::fs::write(
+        &known_hosts,
+        format!("[127.0.0.1]:{port} {}\n", public.trim()),
+    )?;
+    say(format!(
+        "2. serving it over SFTP on 127.0.0.1:{port} with a fresh host key, pinned in {}",
+        known_hosts.display()
+    ));
+
+    let store_dir = o.out.join("store");
+    let config = o.out.join("immdqa-demo.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "# The demo's history, to explore with other commands:\n#   immdqa --config {} trends\nstore = {:?}\n[profiles.demo]\nlocal_dir = {:?}\nimport_code = {:?}\n",
+            config.display(),
+            store_dir,
+            mailbox,
+            gopts.import_code
+        ),
+    )?;
+    let profile = Profile {
+        host: Some("127.0.0.1".into()),
+        port,
+        user: Some("demo".into()),
+        password: Some(password),
+        known_hosts: Some(known_hosts),
+        import_code: Some(gopts.import_code.clone()),
+        retries: 1,
+        retry_delay_ms: 200,
+        timeout_secs: 30,
+        ..Profile::default()
+    };
+    let mut store = Store::open(&store_dir)?;
+    let mut remote = transport::open("demo", &profile)?;
+    let fetch = sync::fetch(
+        &mut store,
+        remote.as_mut(),
+        &FetchOptions {
+            profile: "demo".into(),
+            folders: profile
+                .fetch_folders()
+                .iter()
+                .map(|(k, d)| (*k, d.to_string()))
+                .collect(),
+            dry_run: false,
+            max_file_size: profile.max_file_size,
+            retry: Retry::from_profile(&profile),
+        },
+        &NoProgress,
+    )?;
+    if let Ok(list) = remote.list(&profile.accepted_dir) {
+        let names: Vec<String> = list
+            .into_iter()
+            .filter_map(|e| String::from_utf8(e.name).ok())
+            .collect();
+        store.record_accepted("demo", &names)?;
+    }
+    drop(remote);
+    drop(server);
+    say(format!("3. {}", fetch.summary_line()));
+    let items = ingest::ingest_stored(&mut store, &ParseOptions::default(), false, false)?;
+    let parsed = ingest::totals(&items);
+    say(format!(
+        "4. parsed {} reports: {} findings, {} consent notices, {} quarantined; history in {}",
+        parsed.parsed,
+        parsed.findings,
+        parsed.consent_rows,
+        parsed.quarantined,
+        store_dir.display()
+    ));
+    let def = report::definition("weekly")?;
+    let built = report::build(
+        &store,
+        &def,
+        "weekly",
+        None,
+        &o.out.join("report"),
+        &crate::analytics::thresholds::Thresholds::default(),
+    )?;
+    say(format!(
+        "5. weekly report for {}: {} (thresholds: {})",
+        crate::analytics::week_label(built.week),
+        built.index.display(),
+        built.verdict.level.as_str()
+    ));
+    Ok(DemoResult {
+        generated,
+        fetch,
+        parsed,
+        report: built,
+        store: store_dir,
+        config,
+    })
+}

@@ -1,0 +1,164 @@
+//! `immdqa demo`: end to end on a small history, and the planted patterns are there.
+
+use std::collections::HashSet;
+
+use immdqa::analytics::trends::{TrendBy, TrendOptions, trends};
+use immdqa::analytics::{History, consent, submissions};
+use immdqa::demo::{self, DemoOptions, generate};
+
+use crate::util::*;
+
+#[test]
+fn demo_end_to_end_with_planted_patterns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let today = chrono::NaiveDate::from_ymd_opt(2025, 11, 26).unwrap();
+    let weeks = 12;
+    let mut lines = Vec::new();
+    let r = demo::run(
+        &DemoOptions {
+            weeks,
+            seed: 7,
+            out: out.clone(),
+            today,
+        },
+        &mut |l| lines.push(l),
+    )
+    .unwrap();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert!(
+        lines[1].contains("serving it over SFTP on 127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert_eq!(r.fetch.counts.failed, 0);
+    assert_eq!(
+        r.fetch.counts.new as u32,
+        r.generated.report_files + r.generated.consent_files
+    );
+    assert_eq!(r.parsed.quarantined, 0);
+    assert!(r.report.index.exists());
+
+    let g = generate::Options::ending_this_week(weeks, 7, today);
+    let store = immdqa::store::Store::open(&r.store).unwrap();
+    let h = History::load(&store).unwrap();
+    let t = trends(
+        &h,
+        &TrendOptions {
+            by: TrendBy::Field,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let week = |w: u32| g.start + chrono::Duration::weeks(w as i64);
+    let by_week = |w: u32, field: &str| -> i64 {
+        t.iter()
+            .filter(|r| r.week == week(w) && r.key == field)
+            .map(|r| r.findings)
+            .sum()
+    };
+    // the climbing field: rising before the fix, the top field in its peak week, zero after
+    let peak = g.fix_week() - 1;
+    let top_in_peak = t
+        .iter()
+        .filter(|r| r.week == week(peak))
+        .max_by_key(|r| r.findings)
+        .unwrap();
+    assert_eq!(top_in_peak.key, "PD1-13", "{t:?}");
+    assert!(by_week(peak, "PD1-13") > by_week(0, "PD1-13"));
+    for w in g.fix_week()..weeks {
+        assert_eq!(by_week(w, "PD1-13"), 0, "week {w} after the fix");
+    }
+    // the code that appears mid-way
+    let code_t = trends(
+        &h,
+        &TrendOptions {
+            by: TrendBy::Code,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let first_575 = code_t
+        .iter()
+        .filter(|r| r.key == "IEE-575")
+        .map(|r| r.week)
+        .min()
+        .unwrap();
+    assert!(
+        first_575 >= week(g.new_code_week()),
+        "IEE-575 before mid-way"
+    );
+    // the rejected week
+    let subs = submissions::submissions(&h, None).unwrap();
+    let rejected = subs
+        .iter()
+        .find(|s| s.date.map(immdqa::analytics::week_start) == Some(week(g.rejected_week())))
+        .unwrap();
+    if let Some(rate) = rejected.acceptance_rate {
+        assert!(rate < 0.9, "the rejected week's batch: {rate}");
+    } else {
+        assert!(
+            rejected.errors > 10,
+            "the rejected week's batch: {rejected:?}"
+        );
+    }
+    // consent: the unresolved follow-ups are listed, the resolved ones are not
+    let v = consent::consent(&store, &h, today).unwrap();
+    let open: HashSet<&str> = v.open.iter().map(|f| f.patient_ref.as_str()).collect();
+    for p in &r.generated.open_patients {
+        assert!(open.contains(p.as_str()), "{p} should be open");
+    }
+    for p in &r.generated.resolved_patients {
+        assert!(!open.contains(p.as_str()), "{p} should be resolved");
+    }
+    assert!(!r.generated.resolved_patients.is_empty() && !r.generated.open_patients.is_empty());
+}
+
+#[test]
+fn demo_cli_prints_steps_and_refuses_foreign_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d");
+    let o = immdqa()
+        .args(["demo", "--weeks", "4", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    for step in [
+        "1. generated",
+        "2. serving",
+        "3. fetch:",
+        "4. parsed",
+        "5. weekly report",
+    ] {
+        assert!(text.contains(step), "{step} missing:\n{text}");
+    }
+    // the demo's config works with the other commands
+    let cfg = out.join("immdqa-demo.toml");
+    let o = immdqa()
+        .args(["--config", cfg.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    assert_code(&o, 0);
+    // rerun replaces its own folder; a foreign non-empty folder is refused
+    assert_code(
+        &immdqa()
+            .args(["demo", "--weeks", "2", "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap(),
+        0,
+    );
+    let foreign = dir.path().join("mine");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("precious.txt"), "x").unwrap();
+    let o = immdqa()
+        .args(["demo", "--out", foreign.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_code(&o, 3);
+    assert!(
+        stderr(&o).contains("is not an earlier demo folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(foreign.join("precious.txt").exists());
+}
