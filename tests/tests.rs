@@ -15,6 +15,7 @@ mod cmd_config;
 mod cmd_demo;
 mod cmd_fetch;
 mod cmd_import;
+mod cmd_init;
 mod cmd_inspect;
 mod cmd_report;
 mod cmd_upload;

@@ -89,6 +89,9 @@ pub enum Command {
     Upload(commands::upload::Args),
     Lint(commands::lint::Args),
     Demo(commands::demo::Args),
+    Init(commands::init::Args),
+    Completions(commands::completions::Args),
+    Man(commands::completions::ManArgs),
 }
 
 /// What every command may need, loaded once by the dispatcher.
@@ -215,6 +218,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         }
         Command::Explain(a) => return commands::explain::run(a),
         Command::Demo(a) => return commands::demo::run(a),
+        Command::Completions(a) => return commands::completions::run(a),
+        Command::Man(_) => return commands::completions::man(),
+        Command::Init(_) => {
+            let Command::Init(a) = cli.command else {
+                unreachable!()
+            };
+            let path = match cli.config {
+                Some(p) => p,
+                None => config::default_config_path()?,
+            };
+            return commands::init::run(a, cli.profile, path);
+        }
         _ => {}
     }
     let config = load_config(cli.config.as_ref()).context("loading the configuration")?;
@@ -243,8 +258,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(a) => commands::report::run(a, &ctx),
         Command::Upload(a) => commands::upload::run(a, &ctx),
         Command::Lint(a) => commands::lint::run(a, &ctx),
-        Command::Explain(_) | Command::Demo(_) => {
-            unreachable!("handled before the config is loaded")
-        }
+        Command::Explain(_)
+        | Command::Demo(_)
+        | Command::Completions(_)
+        | Command::Man(_)
+        | Command::Init(_) => unreachable!("handled before the config is loaded"),
     }
 }

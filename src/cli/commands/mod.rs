@@ -2,6 +2,7 @@
 pub mod changes;
 pub mod chart;
 pub mod check;
+pub mod completions;
 pub mod config;
 pub mod consent;
 pub mod demo;
@@ -9,6 +10,7 @@ pub mod explain;
 pub mod export;
 pub mod fetch;
 pub mod import;
+pub mod init;
 pub mod inspect;
 pub mod lint;
 pub mod query;

@@ -1,0 +1,145 @@
+//! `immdqa init`: write a first configuration (owner-only), then offer to trust the host.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use crate::cli::Exit;
+
+/// Create the configuration for a registry mailbox: asks for (or takes as flags) the host,
+/// user, import code and how to log in, writes the config file with owner-only permissions,
+/// and tells you how to record the server's host key (`immdqa trust-host`).
+///
+/// Passwords are never written: give the NAME of an environment variable that will hold it.
+///
+/// Example: immdqa init --profile registry --host immtrac-ftps1.dshs.state.tx.us --user ACMECLIN --import-code ACMECLIN --password-env IMMDQA_PASSWORD
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long, default_value_t = 22)]
+    pub port: u16,
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub import_code: Option<String>,
+    /// Log in with this private key
+    #[arg(long, conflicts_with = "password_env")]
+    pub key_file: Option<PathBuf>,
+    /// Log in with the password held in this environment variable
+    #[arg(long)]
+    pub password_env: Option<String>,
+    /// Use a local or mounted folder instead of SFTP
+    #[arg(long, conflicts_with_all = ["host", "key_file", "password_env"])]
+    pub local_dir: Option<PathBuf>,
+    /// Overwrite an existing config file
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn ask(prompt: &str, default: Option<&str>) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        anyhow::bail!("{prompt} is required: pass it as a flag (not a terminal, cannot ask)");
+    }
+    match default {
+        Some(d) => print!("{prompt} [{d}]: "),
+        None => print!("{prompt}: "),
+    }
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let v = line.trim().to_string();
+    Ok(if v.is_empty() {
+        default.unwrap_or("").to_string()
+    } else {
+        v
+    })
+}
+
+fn toml_str(s: &str) -> String {
+    format!("{s:?}")
+}
+
+pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow::Result<Exit> {
+    let profile = profile.unwrap_or_else(|| "registry".into());
+    if config_path.exists() && !args.force {
+        anyhow::bail!(
+            "{} already exists: edit it, or pass --force to replace it",
+            config_path.display()
+        );
+    }
+    let mut body = format!(
+        "# immdqa configuration, written by `immdqa init`. See `immdqa config default` for every key.\ndefault_profile = {}\n\n[profiles.{}]\n",
+        toml_str(&profile),
+        profile
+    );
+    if let Some(dir) = &args.local_dir {
+        body.push_str(&format!(
+            "local_dir = {}\n",
+            toml_str(&dir.display().to_string())
+        ));
+    } else {
+        let host = match args.host {
+            Some(h) => h,
+            None => ask("SFTP host", Some("immtrac-ftps1.dshs.state.tx.us"))?,
+        };
+        let user = match args.user {
+            Some(u) => u,
+            None => ask("user (account)", None)?,
+        };
+        body.push_str(&format!(
+            "host = {}\nport = {}\nuser = {}\n",
+            toml_str(&host),
+            args.port,
+            toml_str(&user)
+        ));
+        match (args.key_file, args.password_env) {
+            (Some(k), _) => body.push_str(&format!(
+                "key_file = {}\n",
+                toml_str(&k.display().to_string())
+            )),
+            (None, Some(v)) => body.push_str(&format!("password_env = {}\n", toml_str(&v))),
+            (None, None) => {
+                let v = ask(
+                    "environment variable that will hold the password",
+                    Some("IMMDQA_PASSWORD"),
+                )?;
+                body.push_str(&format!("password_env = {}\n", toml_str(&v)));
+            }
+        }
+        body.push_str("known_hosts = \"known_hosts\"\n");
+    }
+    let code = match args.import_code {
+        Some(c) => c,
+        None => ask("import code (batch name prefix)", None).unwrap_or_default(),
+    };
+    if !code.is_empty() {
+        body.push_str(&format!("import_code = {}\n", toml_str(&code)));
+    }
+    body.push_str("dqa_dir = \"DQA-Reports\"\nreceive_dir = \"Receive\"\naccepted_dir = \"Accepted\"\ndropoff_dir = \"HL7-Dropoff\"\n");
+    // validate before writing
+    crate::config::Config::from_toml(&body, &config_path)?;
+    if let Some(dir) = config_path.parent() {
+        crate::store::archive::mkdir_private(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&config_path)?;
+    f.write_all(body.as_bytes())?;
+    println!("wrote {} (mode 600)", config_path.display());
+    if args.local_dir.is_none() {
+        println!(
+            "next: record the server's host key after checking its fingerprint with the registry:\n  immdqa --config {} trust-host\nthen: immdqa --config {} fetch",
+            config_path.display(),
+            config_path.display()
+        );
+    } else {
+        println!("next: immdqa --config {} fetch", config_path.display());
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,178 @@
+//! First run of a real user: `init`, completions, man page, and errors a person can act on.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+
+use crate::util::*;
+
+#[test]
+fn init_writes_an_owner_only_valid_config_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("conf/immdqa.toml");
+    let o = immdqa()
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--profile",
+            "clinic",
+            "init",
+            "--host",
+            "sftp.example.org",
+            "--user",
+            "ACME",
+            "--import-code",
+            "ACMECLIN",
+            "--password-env",
+            "IMMDQA_PW",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("trust-host"), "{}", stdout(&o));
+    assert_eq!(fs::metadata(&cfg).unwrap().mode() & 0o777, 0o600);
+    let text = fs::read_to_string(&cfg).unwrap();
+    assert!(
+        text.contains("[profiles.clinic]") && text.contains("password_env = \"IMMDQA_PW\""),
+        "{text}"
+    );
+    // the written config is understood by config check (which reports the unset variable)
+    let o = immdqa()
+        .args(["--config", cfg.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("password from $IMMDQA_PW (NOT SET)"),
+        "{}",
+        stdout(&o)
+    );
+    // not overwritten without --force; missing answers without a terminal are an error
+    let o = immdqa()
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "init",
+            "--host",
+            "h",
+            "--user",
+            "u",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    let other = dir.path().join("other.toml");
+    let o = immdqa()
+        .args(["--config", other.to_str().unwrap(), "init", "--host", "h"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_code(&o, 3);
+    assert!(
+        stderr(&o).contains("user (account) is required: pass it as a flag"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!other.exists());
+    // a local-folder profile
+    let local = dir.path().join("local.toml");
+    let o = immdqa()
+        .args([
+            "--config",
+            local.to_str().unwrap(),
+            "init",
+            "--local-dir",
+            "/srv/mailbox",
+            "--import-code",
+            "X",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_code(&o, 0);
+    assert!(
+        fs::read_to_string(&local)
+            .unwrap()
+            .contains("local_dir = \"/srv/mailbox\"")
+    );
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = immdqa().args(["completions", shell]).output().unwrap();
+        assert_code(&o, 0);
+        assert!(
+            stdout(&o).contains("fetch") && stdout(&o).contains("report"),
+            "{shell}"
+        );
+    }
+    let o = immdqa().arg("man").output().unwrap();
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains(".TH immdqa 1"));
+    // every subcommand's help has an example
+    let help = immdqa().arg("--help").output().unwrap();
+    let text = stdout(&help);
+    let cmds: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(cmds.len() >= 20, "{cmds:?}");
+    for c in cmds {
+        let o = immdqa().args([c.as_str(), "--help"]).output().unwrap();
+        let h = stdout(&o);
+        let has_example = h.contains("Example: immdqa") || (c == "config" && h.contains("check"));
+        assert!(has_example, "`immdqa {c} --help` has no example:\n{h}");
+    }
+}
+
+#[test]
+fn errors_a_person_can_act_on() {
+    // no files yet: an empty mailbox
+    let ws = Workspace::new();
+    ws.local_config();
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("fetch: nothing new (0 unchanged, 0 skipped)"),
+        "{}",
+        stdout(&o)
+    );
+    // empty history
+    let o = ws.run(&["trends"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains(
+            "no findings in the history for that range: run `immdqa fetch` or `immdqa import` first"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let o = ws.run(&["changes"]);
+    assert!(
+        stdout(&o).contains("the history is empty"),
+        "{}",
+        stdout(&o)
+    );
+    let o = ws.run(&["check"]);
+    assert_code(&o, 0);
+    // no config at all
+    let o = immdqa()
+        .args(["--config", "/nonexistent/x.toml", "fetch"])
+        .output()
+        .unwrap();
+    assert_code(&o, 3);
+    for o in [&o] {
+        let e = stderr(o);
+        assert!(
+            !e.contains("panicked") && !e.contains("stack backtrace"),
+            "{e}"
+        );
+    }
+}
