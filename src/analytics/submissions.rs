@@ -35,6 +35,40 @@ pub struct SubmissionRow {
     pub overdue: bool,
 }
 
+impl SubmissionRow {
+    /// A row with no counts yet.
+    pub fn new(
+        submission: String,
+        date: Option<NaiveDate>,
+        report_received: bool,
+    ) -> SubmissionRow {
+        SubmissionRow {
+            submission,
+            date,
+            messages: None,
+            accepted: None,
+            accepted_with_warnings: None,
+            rejected: None,
+            skipped: None,
+            acceptance_rate: None,
+            errors: 0,
+            warnings: 0,
+            info: 0,
+            top_codes: vec![],
+            report_formats: vec![],
+            report_received,
+            uploaded_at: None,
+            state: if report_received {
+                "report received"
+            } else {
+                "uploaded"
+            }
+            .into(),
+            overdue: false,
+        }
+    }
+}
+
 /// One row per submission named by a report, oldest first.
 pub fn submissions(
     h: &History,
@@ -58,25 +92,7 @@ pub fn submissions(
         }
         let e = subs
             .entry((date, name.clone()))
-            .or_insert_with(|| SubmissionRow {
-                submission: name.clone(),
-                date,
-                messages: None,
-                accepted: None,
-                accepted_with_warnings: None,
-                rejected: None,
-                skipped: None,
-                acceptance_rate: None,
-                errors: 0,
-                warnings: 0,
-                info: 0,
-                top_codes: vec![],
-                report_formats: vec![],
-                report_received: true,
-                uploaded_at: None,
-                state: "report received".into(),
-                overdue: false,
-            });
+            .or_insert_with(|| SubmissionRow::new(name.clone(), date, true));
         if !e.report_formats.contains(&r.row.format) {
             e.report_formats.push(r.row.format.clone());
             e.report_formats.sort();
@@ -160,29 +176,14 @@ pub fn with_uploads(
                 let date = crate::batch_name::parse(&u.remote_name).map(|b| b.date);
                 let overdue =
                     uploaded_day.is_some_and(|d| (today - d).num_days() > overdue_days as i64);
-                rows.push(SubmissionRow {
-                    submission: u.remote_name.clone(),
-                    date,
-                    messages: Some(u.messages as i64),
-                    accepted: None,
-                    accepted_with_warnings: None,
-                    rejected: None,
-                    skipped: None,
-                    acceptance_rate: None,
-                    errors: 0,
-                    warnings: 0,
-                    info: 0,
-                    top_codes: vec![],
-                    report_formats: vec![],
-                    report_received: false,
-                    uploaded_at: Some(u.uploaded_at.clone()),
-                    state: if u.accepted_seen_at.is_some() {
-                        "accepted".into()
-                    } else {
-                        "uploaded".into()
-                    },
-                    overdue,
-                });
+                let mut row = SubmissionRow::new(u.remote_name.clone(), date, false);
+                row.messages = Some(u.messages as i64);
+                row.uploaded_at = Some(u.uploaded_at.clone());
+                if u.accepted_seen_at.is_some() {
+                    row.state = "accepted".into();
+                }
+                row.overdue = overdue;
+                rows.push(row);
             }
         }
     }

@@ -181,6 +181,26 @@ fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str) -> Dr
     .map_err(e)
 }
 
+/// The label of segment `v` on an axis drawn bottom-up (first name at the top).
+fn reversed_label(names: &[String], v: &SegmentValue<usize>) -> String {
+    match v {
+        SegmentValue::CenterOf(i) => (names.len().saturating_sub(1))
+            .checked_sub(*i)
+            .and_then(|j| names.get(j))
+            .cloned()
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// The ISO week label of segment `v` on a week axis.
+fn week_segment_label(weeks: &[NaiveDate], v: &SegmentValue<usize>) -> String {
+    match v {
+        SegmentValue::CenterOf(i) => weeks.get(*i).map(|w| week_label(*w)).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 fn weeks_of(rows: &[TrendRow]) -> Vec<NaiveDate> {
     rows.iter()
         .map(|r| r.week)
@@ -301,14 +321,7 @@ fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> 
         .x_desc("Findings")
         .y_desc(d.key_label)
         .y_labels(n)
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => (n - 1)
-                .checked_sub(*i)
-                .and_then(|j| names.get(j))
-                .cloned()
-                .unwrap_or_default(),
-            _ => String::new(),
-        })
+        .y_label_formatter(&|v| reversed_label(&names, v))
         .axis_desc_style(("sans-serif", 18))
         .label_style(("sans-serif", 15))
         .draw()
@@ -457,10 +470,7 @@ fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
         .x_desc("ISO week")
         .y_desc("Notices")
         .x_labels(n.min(14))
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i).map(|w| week_label(*w)).unwrap_or_default(),
-            _ => String::new(),
-        })
+        .x_label_formatter(&|v| week_segment_label(&labels, v))
         .axis_desc_style(("sans-serif", 18))
         .label_style(("sans-serif", 14))
         .draw()
@@ -534,18 +544,8 @@ fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
         .y_desc(d.key_label)
         .x_labels(nw.min(14))
         .y_labels(nk)
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i).map(|w| week_label(*w)).unwrap_or_default(),
-            _ => String::new(),
-        })
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => (nk - 1)
-                .checked_sub(*i)
-                .and_then(|j| names.get(j))
-                .cloned()
-                .unwrap_or_default(),
-            _ => String::new(),
-        })
+        .x_label_formatter(&|v| week_segment_label(&labels, v))
+        .y_label_formatter(&|v| reversed_label(&names, v))
         .axis_desc_style(("sans-serif", 18))
         .label_style(("sans-serif", 14))
         .draw()
