@@ -132,6 +132,28 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
         .open(&config_path)?;
     f.write_all(body.as_bytes())?;
     println!("wrote {} (mode 600)", config_path.display());
+    if args.local_dir.is_none() && std::io::stdin().is_terminal() {
+        let answer = ask(
+            "Connect now (no credentials are sent) to show the server's host key fingerprint and record it? [Y/n]",
+            Some("y"),
+        )?;
+        if matches!(answer.as_str(), "y" | "Y" | "yes") {
+            let config = crate::config::Config::load(&config_path, true)?;
+            let ctx = crate::cli::Ctx {
+                config,
+                profile_flag: Some(profile.clone()),
+                store_flag: None,
+                quiet: false,
+            };
+            return crate::cli::commands::trust_host::run(
+                crate::cli::commands::trust_host::Args {
+                    fingerprint: None,
+                    yes: false,
+                },
+                &ctx,
+            );
+        }
+    }
     if args.local_dir.is_none() {
         println!(
             "next: record the server's host key after checking its fingerprint with the registry:\n  immdqa --config {} trust-host\nthen: immdqa --config {} fetch",
