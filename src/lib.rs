@@ -6,8 +6,10 @@
 //! transport (RemoteFs: SFTP | local dir) → sync (manifest diff, atomic download, archive)
 //!     → formats (one parser per file shape) → ingest → store (SQLite history +
 //!       content-addressed archive; SQL in queries/)
+//!     → analytics (polars over a columnar cache) → charts (plotters) / table exports
+//!     → report (index.html + PNG + CSV)
+//! local batch → hl7::lint → upload → transport (beside fetch), recorded in the store
 //! ```
-//! Parsers, analytics, charts, reports and upload build on these (see the README's roadmap).
 //!
 //! Module map:
 //! - [`config`]: the TOML configuration and its profiles (leaf).
@@ -18,6 +20,13 @@
 //! - [`formats`]: parsers for every known report shape, detection, the code catalogue.
 //! - [`ingest`]: archived files → parsers → normalised rows, quarantine, import.
 //! - [`batch_name`]: `<ImportCode><YY><DDD>.hl7` names.
+//! - [`analytics`]: trends, submissions, changes, consent follow-ups, thresholds, exports.
+//! - [`table`]: result tables rendered as terminal text, CSV, JSON or HTML.
+//! - [`charts`]: the five chart kinds as PNG or SVG.
+//! - [`report`]: report definitions (reports/*.toml) → a report folder.
+//! - [`upload`]: naming, pre-flight checks, atomic transfer and history of uploads.
+//! - [`demo`]: the synthetic mailbox and the embedded SFTP server of `immdqa demo`.
+//! - [`failpoint`]: crash points for the crash-safety tests.
 //! - [`cli`]: the command line (the only module that prints).
 
 pub mod analytics;
