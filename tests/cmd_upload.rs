@@ -289,21 +289,7 @@ fn sftp_ws(
 ) -> (Workspace, sftp_server::TestServer) {
     let ws = Workspace::new();
     fs::create_dir_all(ws.mailbox().join("HL7-Dropoff")).unwrap();
-    let mut o = sftp_server::options(&ws.mailbox());
-    opts(&mut o);
-    let server = sftp_server::start(o);
-    let kh = ws.path().join("known_hosts");
-    fs::write(
-        &kh,
-        known_hosts_line(server.port(), include_str!("data/keys/host_a.pub")),
-    )
-    .unwrap();
-    ws.sftp_config(
-        server.port(),
-        "password_env = \"IMMDQA_TEST_PASSWORD\"",
-        &kh,
-        &format!("import_code = \"ACME\"\n{extra}"),
-    );
+    let server = sftp_server::serve(&ws, opts, &format!("import_code = \"ACME\"\n{extra}"));
     (ws, server)
 }
 

@@ -16,16 +16,7 @@ fn pw_auth() -> String {
 /// Workspace + server + known_hosts trusting host key A.
 fn setup(opts: impl FnOnce(&mut ServerOptions)) -> (Workspace, sftp_server::TestServer) {
     let ws = Workspace::new().with_specimens();
-    let mut o = sftp_server::options(&ws.mailbox());
-    opts(&mut o);
-    let server = sftp_server::start(o);
-    let kh = ws.path().join("known_hosts");
-    fs::write(
-        &kh,
-        known_hosts_line(server.port(), include_str!("data/keys/host_a.pub")),
-    )
-    .unwrap();
-    ws.sftp_config(server.port(), &pw_auth(), &kh, "");
+    let server = sftp_server::serve(&ws, opts, "");
     (ws, server)
 }
 

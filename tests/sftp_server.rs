@@ -27,3 +27,28 @@ pub fn options(root: &Path) -> ServerOptions {
 pub fn start(opts: ServerOptions) -> TestServer {
     immdqa::demo::sftp_server::start(opts).expect("start the test SFTP server")
 }
+
+/// Serve `ws`'s mailbox (host key A, options adjusted by `opts`) and write a config for it
+/// with known_hosts trusting key A, password login, and `extra` profile keys.
+pub fn serve(
+    ws: &crate::util::Workspace,
+    opts: impl FnOnce(&mut ServerOptions),
+    extra: &str,
+) -> TestServer {
+    let mut o = options(&ws.mailbox());
+    opts(&mut o);
+    let server = start(o);
+    let kh = ws.path().join("known_hosts");
+    std::fs::write(
+        &kh,
+        crate::util::known_hosts_line(server.port(), include_str!("data/keys/host_a.pub")),
+    )
+    .unwrap();
+    ws.sftp_config(
+        server.port(),
+        "password_env = \"IMMDQA_TEST_PASSWORD\"",
+        &kh,
+        extra,
+    );
+    server
+}
