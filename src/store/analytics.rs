@@ -62,13 +62,6 @@ fn date(s: Option<String>) -> Option<NaiveDate> {
 }
 
 impl Store {
-    fn a_err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sql {
-            path: self.db_path.clone(),
-            source,
-        }
-    }
-
     /// (number of reports, highest report id): changes whenever reports are added or replaced.
     pub fn report_state(&self) -> Result<(i64, i64), StoreError> {
         self.conn
@@ -77,14 +70,14 @@ impl Store {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .map_err(|e| self.a_err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     pub fn report_rows(&self) -> Result<Vec<ReportRow>, StoreError> {
         let mut st = self
             .conn
             .prepare(include_str!("../../queries/store/analytics_reports.sql"))
-            .map_err(|e| self.a_err(e))?;
+            .map_err(|e| self.sql_err(e))?;
         st.query_map([], |r| {
             Ok(ReportRow {
                 id: r.get(0)?,
@@ -101,7 +94,7 @@ impl Store {
             })
         })
         .and_then(|rows| rows.collect())
-        .map_err(|e| self.a_err(e))
+        .map_err(|e| self.sql_err(e))
     }
 
     /// Stream finding columns of reports with id > `after`, `chunk_rows` rows at a time.
@@ -114,11 +107,11 @@ impl Store {
         let mut st = self
             .conn
             .prepare(include_str!("../../queries/store/analytics_findings.sql"))
-            .map_err(|e| self.a_err(e))?;
-        let mut rows = st.query(params![after]).map_err(|e| self.a_err(e))?;
+            .map_err(|e| self.sql_err(e))?;
+        let mut rows = st.query(params![after]).map_err(|e| self.sql_err(e))?;
         let mut chunk = FindingChunk::default();
         let mut total = 0u64;
-        while let Some(r) = rows.next().map_err(|e| self.a_err(e))? {
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
             let mut get = || -> rusqlite::Result<()> {
                 chunk.report_id.push(r.get::<_, i64>(0)? as u32);
                 chunk.field.push(r.get(1)?);
@@ -127,7 +120,7 @@ impl Store {
                 chunk.count.push(r.get::<_, i64>(4)? as u32);
                 Ok(())
             };
-            get().map_err(|e| self.a_err(e))?;
+            get().map_err(|e| self.sql_err(e))?;
             total += 1;
             if chunk.len() >= chunk_rows {
                 each(std::mem::take(&mut chunk))?;
@@ -143,7 +136,7 @@ impl Store {
         let mut st = self
             .conn
             .prepare(include_str!("../../queries/store/analytics_consent.sql"))
-            .map_err(|e| self.a_err(e))?;
+            .map_err(|e| self.sql_err(e))?;
         st.query_map([], |r| {
             Ok(ConsentRow {
                 id: r.get(0)?,
@@ -157,7 +150,7 @@ impl Store {
             })
         })
         .and_then(|rows| rows.collect())
-        .map_err(|e| self.a_err(e))
+        .map_err(|e| self.sql_err(e))
     }
 
     /// (patient_ref, date, consent-related) for every patient named in a DQA finding.
@@ -167,11 +160,11 @@ impl Store {
             .prepare(include_str!(
                 "../../queries/store/analytics_appearances.sql"
             ))
-            .map_err(|e| self.a_err(e))?;
+            .map_err(|e| self.sql_err(e))?;
         let rows: Vec<(String, Option<String>, i64)> = st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .and_then(|rows| rows.collect())
-            .map_err(|e| self.a_err(e))?;
+            .map_err(|e| self.sql_err(e))?;
         Ok(rows
             .into_iter()
             .filter_map(|(p, d, c)| date(d).map(|d| (p, d, c != 0)))
@@ -185,25 +178,25 @@ impl Store {
         sql: &str,
         params: &[(String, String)],
     ) -> Result<QueryRows, StoreError> {
-        let mut st = self.conn.prepare(sql).map_err(|e| self.a_err(e))?;
+        let mut st = self.conn.prepare(sql).map_err(|e| self.sql_err(e))?;
         if !st.readonly() {
-            return Err(self.a_err(rusqlite::Error::InvalidQuery));
+            return Err(self.sql_err(rusqlite::Error::InvalidQuery));
         }
         for (k, v) in params {
             let name = format!(":{k}");
-            if let Some(i) = st.parameter_index(&name).map_err(|e| self.a_err(e))? {
-                st.raw_bind_parameter(i, v).map_err(|e| self.a_err(e))?;
+            if let Some(i) = st.parameter_index(&name).map_err(|e| self.sql_err(e))? {
+                st.raw_bind_parameter(i, v).map_err(|e| self.sql_err(e))?;
             }
         }
         let cols: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
         let n = cols.len();
         let mut out = Vec::new();
         let mut rows = st.raw_query();
-        while let Some(r) = rows.next().map_err(|e| self.a_err(e))? {
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
             let mut row = Vec::with_capacity(n);
             for i in 0..n {
                 use rusqlite::types::ValueRef;
-                let v = match r.get_ref(i).map_err(|e| self.a_err(e))? {
+                let v = match r.get_ref(i).map_err(|e| self.sql_err(e))? {
                     ValueRef::Null => None,
                     ValueRef::Integer(x) => Some(x.to_string()),
                     ValueRef::Real(x) => Some(format!("{x}")),
@@ -246,11 +239,11 @@ impl Store {
         let mut st = self
             .conn
             .prepare(include_str!("../../queries/store/export_findings.sql"))
-            .map_err(|e| self.a_err(e))?;
-        let mut rows = st.query([]).map_err(|e| self.a_err(e))?;
+            .map_err(|e| self.sql_err(e))?;
+        let mut rows = st.query([]).map_err(|e| self.sql_err(e))?;
         let mut c = ExportChunk::default();
         let mut total = 0;
-        while let Some(r) = rows.next().map_err(|e| self.a_err(e))? {
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
             let mut push = || -> rusqlite::Result<()> {
                 c.report_id.push(r.get(0)?);
                 c.report_date.push(date(r.get(1)?));
@@ -267,7 +260,7 @@ impl Store {
                 c.text.push(r.get(12)?);
                 Ok(())
             };
-            push().map_err(|e| self.a_err(e))?;
+            push().map_err(|e| self.sql_err(e))?;
             total += 1;
             if c.report_id.len() >= chunk_rows {
                 each(std::mem::take(&mut c))?;

@@ -138,13 +138,6 @@ impl ReportWriter<'_> {
 }
 
 impl Store {
-    fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sql {
-            path: self.db_path.clone(),
-            source,
-        }
-    }
-
     pub fn remote_file(&self, id: i64) -> Result<Option<RemoteFileInfo>, StoreError> {
         self.conn
             .query_row(
@@ -165,7 +158,7 @@ impl Store {
                 },
             )
             .optional()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     /// The report already parsed from this content, if any.
@@ -175,7 +168,7 @@ impl Store {
                 r.get(0)
             })
             .optional()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     /// Start writing a report for this content. With `replace`, an earlier report of the same
@@ -221,7 +214,7 @@ impl Store {
                 params![sha256, "parsed", Option::<String>::None],
             )
             .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     /// Quarantine: no parser could read this content; the reason is kept with the file.
@@ -232,7 +225,7 @@ impl Store {
                 params![sha256, "quarantined", reason],
             )
             .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     /// Record what a local import's content turned out to be.
@@ -243,7 +236,7 @@ impl Store {
                 params![remote_file_id, kind],
             )
             .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     /// Ids of stored versions to parse: `pending` (and `quarantined` with `retry_quarantined`),
@@ -263,10 +256,10 @@ impl Store {
         let sql = format!(
             "SELECT MIN(id) FROM remote_file WHERE {filter} GROUP BY sha256 ORDER BY MIN(id)"
         );
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.sql_err(e))?;
         st.query_map([], |r| r.get(0))
             .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     /// Ids of stored versions whose remote name (or content hash prefix) matches.
@@ -276,10 +269,10 @@ impl Store {
             .prepare(
                 "SELECT MIN(id) FROM remote_file WHERE name = ?1 OR (length(?1) >= 8 AND sha256 LIKE ?1 || '%') GROUP BY sha256 ORDER BY MIN(id)",
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.sql_err(e))?;
         st.query_map([name], |r| r.get(0))
             .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     /// Quarantined files: (folder, name, reason).
@@ -287,7 +280,7 @@ impl Store {
         let mut st = self
             .conn
             .prepare(include_str!("../../queries/store/quarantined.sql"))
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.sql_err(e))?;
         st.query_map([], |r| {
             Ok((
                 r.get(0)?,
@@ -296,7 +289,7 @@ impl Store {
             ))
         })
         .and_then(|rows| rows.collect())
-        .map_err(|e| self.err(e))
+        .map_err(|e| self.sql_err(e))
     }
 
     /// (reports, submissions, finding occurrences, consent notices)
@@ -314,6 +307,6 @@ impl Store {
                     ))
                 },
             )
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.sql_err(e))
     }
 }

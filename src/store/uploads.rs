@@ -22,13 +22,6 @@ pub struct UploadRow {
 }
 
 impl Store {
-    fn u_err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sql {
-            path: self.db_path.clone(),
-            source,
-        }
-    }
-
     pub fn record_upload(&self, u: &UploadRow) -> Result<(), StoreError> {
         self.conn
             .execute(
@@ -36,7 +29,7 @@ impl Store {
                 params![u.profile, u.local_path, u.remote_dir, u.remote_name, u.size as i64, u.sha256, u.uploaded_at, u.messages as i64, u.lint_errors as i64, u.lint_warnings as i64],
             )
             .map(|_| ())
-            .map_err(|e| self.u_err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     /// Whether a remote name was already used by an upload of this profile.
@@ -49,7 +42,7 @@ impl Store {
             )
             .optional()
             .map(|o| o.is_some())
-            .map_err(|e| self.u_err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     /// The same content uploaded before (any name), if any: (remote name, uploaded at).
@@ -65,7 +58,7 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
-            .map_err(|e| self.u_err(e))
+            .map_err(|e| self.sql_err(e))
     }
 
     pub fn uploads(&self) -> Result<Vec<UploadRow>, StoreError> {
@@ -75,7 +68,7 @@ impl Store {
                 "SELECT u.profile, u.local_path, u.remote_dir, u.remote_name, u.size, u.sha256, u.uploaded_at, u.messages, u.lint_errors, u.lint_warnings, a.first_seen_at
                  FROM upload u LEFT JOIN accepted_seen a ON a.profile = u.profile AND a.name = u.remote_name ORDER BY u.id",
             )
-            .map_err(|e| self.u_err(e))?;
+            .map_err(|e| self.sql_err(e))?;
         st.query_map([], |r| {
             Ok(UploadRow {
                 profile: r.get(0)?,
@@ -92,7 +85,7 @@ impl Store {
             })
         })
         .and_then(|rows| rows.collect())
-        .map_err(|e| self.u_err(e))
+        .map_err(|e| self.sql_err(e))
     }
 
     /// Record names listed in the accepted folder (first sighting kept).
@@ -101,10 +94,10 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached("INSERT INTO accepted_seen (profile, name, first_seen_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
-            .map_err(|e| self.u_err(e))?;
+            .map_err(|e| self.sql_err(e))?;
         for n in names {
             st.execute(params![profile, n, now])
-                .map_err(|e| self.u_err(e))?;
+                .map_err(|e| self.sql_err(e))?;
         }
         Ok(())
     }
