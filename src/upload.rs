@@ -11,7 +11,7 @@
 //! the final name. Uses: hl7, transport, store, batch_name.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
@@ -140,6 +140,8 @@ pub fn upload(
     let accepted = names_in(remote, &opts.accepted_dir)?;
     store.record_accepted(&opts.profile, &accepted)?;
     taken.extend(accepted);
+    // names used by earlier uploads are never reused, even after the registry moved the files
+    taken.extend(store.upload_names(&opts.profile)?);
     let mut results = Vec::new();
     for path in files {
         let local = |source| UploadError::Local {
@@ -192,17 +194,7 @@ pub fn upload(
             ));
             continue;
         }
-        // names used by earlier uploads of this day
-        let mut day_taken = taken.clone();
-        for n in 0..10_000u32 {
-            let candidate = batch_name::format(&opts.import_code, opts.date, (n > 0).then_some(n));
-            if store.upload_named(&opts.profile, &candidate)? {
-                day_taken.insert(candidate);
-            } else if n > 0 && !day_taken.contains(&candidate) {
-                break;
-            }
-        }
-        let name = match choose_name(&day_taken, &opts.import_code, opts.date, opts.same_day) {
+        let name = match choose_name(&taken, &opts.import_code, opts.date, opts.same_day) {
             Ok(n) => n,
             Err(reason) => {
                 results.push(refuse(reason, report));
@@ -352,13 +344,6 @@ pub fn describe(r: &FileResult) -> String {
             reason,
         } => format!("{} → {remote_name}: FAILED: {reason}", r.path.display()),
     }
-}
-
-/// Convenience for tests and the CLI: does a path look like an HL7 batch?
-pub fn looks_like_hl7(path: &Path) -> bool {
-    std::fs::read(path)
-        .map(|d| d.starts_with(b"FHS") || d.starts_with(b"BHS") || d.starts_with(b"MSH"))
-        .unwrap_or(false)
 }
 
 #[cfg(test)]

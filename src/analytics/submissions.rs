@@ -78,7 +78,7 @@ pub fn submissions(
     let mut subs: BTreeMap<(Option<NaiveDate>, String), SubmissionRow> = BTreeMap::new();
     let mut primary_of: HashMap<i64, String> = HashMap::new();
     for r in &h.reports {
-        let (Some(sid), Some(name)) = (r.row.submission_id, r.row.submission_file.clone()) else {
+        let (Some(_), Some(name)) = (r.row.submission_id, r.row.submission_file.clone()) else {
             continue;
         };
         if r.row.kind != "dqa" {
@@ -107,7 +107,6 @@ pub fn submissions(
         if r.primary {
             primary_of.insert(r.row.id, name);
         }
-        let _ = sid;
     }
     // findings by severity and code from the primary reports (polars over the cache)
     let df = h

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Duration, NaiveDate};
 
 use crate::batch_name;
 
@@ -360,6 +360,5 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
             sum.consent_files += 1;
         }
     }
-    let _ = o.start.year();
     Ok(sum)
 }

@@ -430,18 +430,17 @@ const IDENTITY: [Role; 8] = [
 ];
 
 /// Turns rows into findings or consent notices.
-struct RowProcessor<'a, 'b> {
+struct RowProcessor<'a> {
     layout: Layout,
     delim: u8,
     out: Tally<'a>,
     previous_identity: HashMap<Role, String>,
     submission: Option<String>,
-    _p: std::marker::PhantomData<&'b ()>,
 }
 
 static SUCCESS_PREFIXES: &[&str] = &["sent successfully", "accepted", "success", "ok"];
 
-impl RowProcessor<'_, '_> {
+impl RowProcessor<'_> {
     fn fill_down(&mut self, row: &mut Vec<String>) {
         let present: Vec<Role> = IDENTITY
             .iter()
@@ -669,7 +668,6 @@ fn process(
         },
         previous_identity: HashMap::new(),
         submission: None,
-        _p: std::marker::PhantomData,
     };
     for row in sample {
         p.row(row)?;

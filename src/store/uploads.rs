@@ -32,16 +32,14 @@ impl Store {
             .map_err(|e| self.sql_err(e))
     }
 
-    /// Whether a remote name was already used by an upload of this profile.
-    pub fn upload_named(&self, profile: &str, name: &str) -> Result<bool, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT 1 FROM upload WHERE profile = ?1 AND remote_name = ?2",
-                params![profile, name],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|o| o.is_some())
+    /// Every remote name used by earlier uploads of this profile.
+    pub fn upload_names(&self, profile: &str) -> Result<Vec<String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT remote_name FROM upload WHERE profile = ?1")
+            .map_err(|e| self.sql_err(e))?;
+        st.query_map([profile], |r| r.get(0))
+            .and_then(|rows| rows.collect())
             .map_err(|e| self.sql_err(e))
     }
 

@@ -4,8 +4,6 @@ use chrono::NaiveDate;
 
 use crate::analytics::submissions;
 
-static DEFAULT_PROFILE: std::sync::LazyLock<crate::config::Profile> =
-    std::sync::LazyLock::new(Default::default);
 use crate::cli::output::{OutputArgs, parse_date};
 use crate::cli::{Ctx, Exit};
 
@@ -26,14 +24,16 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = crate::analytics::History::load(&store)?;
-    let (_, profile) = ctx
+    // Without a profile (a history read on its own), the default overdue period applies.
+    let overdue_days = ctx
         .profile()
-        .unwrap_or_else(|_| (String::new(), &DEFAULT_PROFILE));
+        .map(|(_, p)| p.report_overdue_days)
+        .unwrap_or_else(|_| crate::config::Profile::default().report_overdue_days);
     let today = chrono::Local::now().date_naive();
     let mut rows = submissions::with_uploads(
         submissions::submissions(&h, args.since)?,
         &store.uploads()?,
-        profile.report_overdue_days,
+        overdue_days,
         today,
     );
     if let Some(s) = args.since {
