@@ -111,17 +111,6 @@ pub fn choose_name(
     }
 }
 
-fn names_in(remote: &mut dyn RemoteFs, dir: &str) -> Result<Vec<String>, TransportError> {
-    match remote.list(dir) {
-        Ok(list) => Ok(list
-            .into_iter()
-            .filter_map(|e| String::from_utf8(e.name).ok())
-            .collect()),
-        Err(TransportError::NotFound { .. }) => Ok(vec![]),
-        Err(e) => Err(e),
-    }
-}
-
 /// Check and (unless dry run) upload each file. Takes the store lock.
 pub fn upload(
     store: &Store,
@@ -136,8 +125,8 @@ pub fn upload(
         Some(store.lock()?)
     };
     let mut taken: HashSet<String> = HashSet::new();
-    taken.extend(names_in(remote, &opts.dropoff_dir)?);
-    let accepted = names_in(remote, &opts.accepted_dir)?;
+    taken.extend(transport::file_names(remote, &opts.dropoff_dir)?);
+    let accepted = transport::file_names(remote, &opts.accepted_dir)?;
     store.record_accepted(&opts.profile, &accepted)?;
     taken.extend(accepted);
     // names used by earlier uploads are never reused, even after the registry moved the files

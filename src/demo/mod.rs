@@ -134,16 +134,10 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
             dry_run: false,
             max_file_size: profile.max_file_size,
             retry: Retry::from_profile(&profile),
+            accepted_dir: Some(profile.accepted_dir.clone()),
         },
         &NoProgress,
     )?;
-    if let Ok(list) = remote.list(&profile.accepted_dir) {
-        let names: Vec<String> = list
-            .into_iter()
-            .filter_map(|e| String::from_utf8(e.name).ok())
-            .collect();
-        store.record_accepted("demo", &names)?;
-    }
     drop(remote);
     drop(server);
     say(format!("3. {}", fetch.summary_line()));

@@ -24,6 +24,9 @@ pub struct FetchOptions {
     pub dry_run: bool,
     pub max_file_size: u64,
     pub retry: Retry,
+    /// The folder the registry moves processed batches to: its names are recorded so
+    /// uploads can be tracked (`None`: not looked at).
+    pub accepted_dir: Option<String>,
 }
 
 /// Why a listed entry will or won't be downloaded.
@@ -412,6 +415,12 @@ pub fn fetch(
         tracing::info!("fetched {path} ({} bytes, {:?})", stored.size, recorded);
     }
     progress.finish();
+    if let Some(dir) = &opts.accepted_dir {
+        match transport::file_names(remote, dir) {
+            Ok(names) => store.record_accepted(&opts.profile, &names)?,
+            Err(e) => tracing::warn!("cannot list {dir} to track uploads: {e}"),
+        }
+    }
     store.finish_run(run_id, &report.counts)?;
     Ok(report)
 }
@@ -436,6 +445,7 @@ mod tests {
                 attempts: 0,
                 first_delay: Duration::from_millis(1),
             },
+            accepted_dir: None,
         }
     }
 

@@ -126,6 +126,18 @@ pub trait RemoteFs {
     }
 }
 
+/// The (UTF-8) file names in a remote folder; a missing folder has none.
+pub fn file_names(remote: &mut dyn RemoteFs, dir: &str) -> Result<Vec<String>, TransportError> {
+    match remote.list(dir) {
+        Ok(list) => Ok(list
+            .into_iter()
+            .filter_map(|e| String::from_utf8(e.name).ok())
+            .collect()),
+        Err(TransportError::NotFound { .. }) => Ok(vec![]),
+        Err(e) => Err(e),
+    }
+}
+
 /// Join a folder and a file name with `/`.
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() || dir == "." {

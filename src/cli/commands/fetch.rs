@@ -35,21 +35,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         dry_run: args.dry_run,
         max_file_size: profile.max_file_size,
         retry: Retry::from_profile(profile),
+        accepted_dir: Some(profile.accepted_dir.clone()),
     };
     let mut store = ctx.open_store()?;
     let mut remote = transport::open(&name, profile)?;
     let bar = Bar::new(ctx.quiet || args.dry_run);
     let report = sync::fetch(&mut store, remote.as_mut(), &opts, &bar)?;
-    if !args.dry_run {
-        // Track uploads: which batch names the registry has moved to the accepted folder.
-        if let Ok(list) = remote.list(&profile.accepted_dir) {
-            let names: Vec<String> = list
-                .into_iter()
-                .filter_map(|e| String::from_utf8(e.name).ok())
-                .collect();
-            store.record_accepted(&name, &names)?;
-        }
-    }
 
     if args.dry_run {
         for p in &report.plan {
