@@ -10,16 +10,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::{arg, list, median, timed, which};
 
 const HEADER: &str = "File Name,Message Control ID,Patient ID,HL7 Field,Severity,Code,Message\n";
 const FIELDS: [(&str, &str, &str); 6] = [
@@ -63,32 +56,6 @@ fn generate(dir: &Path, findings: u64, files: u64) -> std::io::Result<PathBuf> {
     }
     one.flush()?;
     Ok(all)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-fn timed(cmd: &mut Command) -> anyhow::Result<(f64, String)> {
-    let t = Instant::now();
-    let o = cmd.output()?;
-    let secs = t.elapsed().as_secs_f64();
-    anyhow::ensure!(
-        o.status.success(),
-        "{:?} failed: {}",
-        cmd,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    Ok((secs, String::from_utf8_lossy(&o.stderr).into_owned()))
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|p| p.exists())
-    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -143,20 +110,14 @@ fn main() -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&db);
     }
     let (ma, mb) = (median(a.clone()), median(b.clone()));
-    let fmt = |v: &[f64]| {
-        v.iter()
-            .map(|x| format!("{x:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     println!("\n| id | workload | median of {runs} | runs (s) |\n|---|---|---|---|");
     println!(
         "| B1 | immdqa import ({findings} findings, {files} files) | {ma:.2}s | {} |",
-        fmt(&a)
+        list(&a, 2)
     );
     println!(
         "| B1 ref | sqlite3 .import of the same rows as one CSV | {mb:.2}s | {} |",
-        fmt(&b)
+        list(&b, 2)
     );
     println!(
         "B1 ratio immdqa / sqlite3 = {:.2} (goal <= 1.5: {})",

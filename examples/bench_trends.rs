@@ -8,8 +8,11 @@
 //! `sqlite3` alternately, `--runs` times each, and prints medians and their ratio
 //! (goal: immdqa at most half the sqlite3 time).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+
+mod common;
+use common::{arg, list, median, timed, which};
 use std::time::Instant;
 
 use immdqa::store::Store;
@@ -17,15 +20,6 @@ use immdqa::store::Store;
 const SQL: &str = "SELECT date(r.report_date, '-' || ((CAST(strftime('%w', r.report_date) AS INTEGER) + 6) % 7) || ' days') AS week, \
 COALESCE(f.field, '(none)') AS field, f.severity, SUM(f.count) AS findings \
 FROM finding f JOIN report r ON r.id = f.report_id WHERE r.kind = 'dqa' GROUP BY 1, 2, 3;";
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 fn generate(dir: &Path, findings: u64) -> anyhow::Result<()> {
     let done = dir.join("generated.ok");
@@ -109,24 +103,6 @@ fn store_conn(store: &mut Store) -> &rusqlite::Connection {
     store.connection()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-fn time(cmd: &mut Command) -> anyhow::Result<f64> {
-    let t = Instant::now();
-    let o = cmd.output()?;
-    let secs = t.elapsed().as_secs_f64();
-    anyhow::ensure!(
-        o.status.success(),
-        "{:?} failed: {}",
-        cmd,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    Ok(secs)
-}
-
 fn main() -> anyhow::Result<()> {
     let findings = arg("--findings", 10_000_000);
     let runs = arg("--runs", 5).max(1) as usize;
@@ -171,26 +147,29 @@ fn main() -> anyhow::Result<()> {
         c
     };
     let _ = std::fs::remove_dir_all(dir.join("columnar"));
-    let cache = time(&mut trends())?;
+    let cache = timed(&mut trends())?.0;
     println!("immdqa columnar cache build (first run, once per new data): {cache:.2}s");
     let db = dir.join("history.sqlite");
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for _ in 0..runs {
-        a.push(time(&mut trends())?);
-        b.push(time(
-            Command::new(&sqlite3)
-                .arg(&db)
-                .arg(SQL)
-                .stdout(std::process::Stdio::null()),
-        )?);
+        a.push(timed(&mut trends())?.0);
+        b.push(
+            timed(
+                Command::new(&sqlite3)
+                    .arg(&db)
+                    .arg(SQL)
+                    .stdout(std::process::Stdio::null()),
+            )?
+            .0,
+        );
     }
     let (ma, mb) = (median(a.clone()), median(b.clone()));
     println!("\n| workload ({findings} findings) | median of {runs} | runs |");
     println!("|---|---|---|");
-    println!("| immdqa trends --by field | {ma:.3}s | {} |", fmt(&a));
+    println!("| immdqa trends --by field | {ma:.3}s | {} |", list(&a, 3));
     println!(
         "| sqlite3 GROUP BY (same database) | {mb:.3}s | {} |",
-        fmt(&b)
+        list(&b, 3)
     );
     println!(
         "\nratio immdqa / sqlite3 = {:.3} (goal <= 0.5: {})",
@@ -198,19 +177,4 @@ fn main() -> anyhow::Result<()> {
         if ma / mb <= 0.5 { "met" } else { "MISSED" }
     );
     Ok(())
-}
-
-fn fmt(v: &[f64]) -> String {
-    v.iter()
-        .map(|x| format!("{x:.3}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|p| p.exists())
-    })
 }
