@@ -58,12 +58,7 @@ fn first_fetch_then_noop_then_changed_file() {
     // same name, new content and mtime: both versions kept
     let p = ws.mailbox().join("Receive/ACMECLIN_CNF_20251028.csv");
     fs::write(&p, [&csv[..], b"ACMECLIN,x,2025-10-29,MRN9,A,B,,2000-01-01,F,TXA,20250101,CLR-100,No existing consent on file\n"].concat()).unwrap();
-    fs::File::options()
-        .write(true)
-        .open(&p)
-        .unwrap()
-        .set_modified(SystemTime::now() + Duration::from_secs(10))
-        .unwrap();
+    touch_later(&p);
     let o = ws.run(&["fetch"]);
     assert_code(&o, 0);
     assert!(
@@ -94,12 +89,7 @@ fn touched_file_with_same_content_is_not_a_new_version() {
     ws.local_config();
     assert_code(&ws.run(&["fetch"]), 0);
     let p = ws.mailbox().join("DQA-Reports/a.csv");
-    fs::File::options()
-        .write(true)
-        .open(&p)
-        .unwrap()
-        .set_modified(SystemTime::now() + Duration::from_secs(10))
-        .unwrap();
+    touch_later(&p);
     let o = ws.run(&["fetch"]);
     assert_code(&o, 0);
     assert!(
@@ -309,4 +299,14 @@ fn status_on_empty_history_says_what_to_do() {
         "{}",
         stdout(&o)
     );
+}
+
+/// Move a file's mtime 10 s into the future (a "changed" file for the manifest).
+fn touch_later(p: &std::path::Path) {
+    fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(SystemTime::now() + Duration::from_secs(10))
+        .unwrap();
 }

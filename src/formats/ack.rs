@@ -162,11 +162,7 @@ mod tests {
 
     #[test]
     fn specimen_counts() {
-        let data = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/specimens/ack/ACMECLIN25301.hl7.ack"
-        ))
-        .unwrap();
+        let data = crate::formats::specimen("ack/ACMECLIN25301.hl7.ack");
         let (s, c) = run(&data);
         assert_eq!(s.findings, 41);
         assert_eq!(s.by_severity, [11, 26, 4]);

@@ -188,11 +188,7 @@ mod tests {
 
     #[test]
     fn specimen_counts() {
-        let data = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/specimens/legacy-dqa/ACMECLIN25301.hl7.errors.txt"
-        ))
-        .unwrap();
+        let data = crate::formats::specimen("legacy-dqa/ACMECLIN25301.hl7.errors.txt");
         let mut c = Collect::all();
         let s = parse_bytes(
             &data,

@@ -230,11 +230,7 @@ mod tests {
 
     #[test]
     fn specimen_counts() {
-        let data = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/specimens/legacy-dqa/ACMECLIN25301.hl7.report.html"
-        ))
-        .unwrap();
+        let data = crate::formats::specimen("legacy-dqa/ACMECLIN25301.hl7.report.html");
         let mut c = Collect::all();
         let s = parse_bytes(&data, "r.report.html", &ParseOptions::default(), &mut c).unwrap();
         assert_eq!(s.submission_file.as_deref(), Some("ACMECLIN25301.hl7"));

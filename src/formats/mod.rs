@@ -510,6 +510,16 @@ pub(crate) fn read_line_bounded<R: BufRead>(
     Ok(Some(hl7::decode_text(buf).into_owned()))
 }
 
+/// A specimen file from tests/data/specimens (unit tests).
+#[cfg(test)]
+pub(crate) fn specimen(path: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/data/specimens/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.letter())

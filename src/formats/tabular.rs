@@ -813,16 +813,10 @@ pub fn parse_rows(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Collect, ConsentStatus, Format, Kind, ParseOptions, Severity, parse_bytes};
+    use super::super::{
+        Collect, ConsentStatus, Format, Kind, ParseOptions, Severity, parse_bytes, specimen,
+    };
     use super::*;
-
-    fn specimen(p: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/tests/data/specimens/{p}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
 
     fn run(data: &[u8], name: &str, hint: Option<Kind>) -> (Summary, Collect) {
         let mut c = Collect::all();

@@ -844,11 +844,7 @@ mod tests {
 
     #[test]
     fn specimen_batch_is_structurally_sound_but_shifted_by_one_in_pd1_and_rxa() {
-        let data = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/specimens/hl7/ACMECLIN25301.hl7"
-        ))
-        .unwrap();
+        let data = crate::formats::specimen("hl7/ACMECLIN25301.hl7");
         let r = check(&data, today());
         assert!(r.structure.is_empty(), "{:?}", r.structure);
         assert_eq!(r.messages, 40);
