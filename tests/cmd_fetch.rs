@@ -34,17 +34,7 @@ fn first_fetch_then_noop_then_changed_file() {
     );
     // the archive holds each file byte for byte
     let csv = fs::read(ws.mailbox().join("Receive/ACMECLIN_CNF_20251028.csv")).unwrap();
-    let sha: String = conn
-        .query_row(
-            "SELECT sha256 FROM remote_file WHERE name='ACMECLIN_CNF_20251028.csv'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(
-        fs::read(ws.store().join("archive").join(&sha[..2]).join(&sha)).unwrap(),
-        csv
-    );
+    assert_eq!(archived(&ws.store(), "ACMECLIN_CNF_20251028.csv"), csv);
 
     let o = ws.run(&["fetch"]);
     assert_code(&o, 0);

@@ -281,17 +281,7 @@ fn dropped_connection_mid_file_leaves_no_partial_file_and_rerun_completes() {
     let o = fetch(&ws);
     assert_code(&o, 0);
     assert!(server.stats.connections.load(Ordering::SeqCst) >= 2);
-    let sha: String = conn
-        .query_row(
-            "SELECT sha256 FROM remote_file WHERE name='BIG_REPORT.csv'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(
-        fs::read(ws.store().join("archive").join(&sha[..2]).join(&sha)).unwrap(),
-        data
-    );
+    assert_eq!(archived(&ws.store(), "BIG_REPORT.csv"), data);
     assert_store_consistent(&ws.store());
 }
 
@@ -317,18 +307,7 @@ fn dropped_connection_is_retried_within_one_run() {
         2,
         "one reconnect"
     );
-    let conn = db(&ws.store());
-    let sha: String = conn
-        .query_row(
-            "SELECT sha256 FROM remote_file WHERE name='BIG_REPORT.csv'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(
-        fs::read(ws.store().join("archive").join(&sha[..2]).join(&sha)).unwrap(),
-        data
-    );
+    assert_eq!(archived(&ws.store(), "BIG_REPORT.csv"), data);
 }
 
 #[test]

@@ -231,3 +231,15 @@ pub fn csv_report(seed: usize, size: usize) -> Vec<u8> {
     }
     out.into_bytes()
 }
+
+/// The archived bytes of the (latest) stored file with this remote name.
+pub fn archived(store: &Path, name: &str) -> Vec<u8> {
+    let sha: String = db(store)
+        .query_row(
+            "SELECT sha256 FROM remote_file WHERE name = ?1 ORDER BY id DESC LIMIT 1",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap();
+    fs::read(store.join("archive").join(&sha[..2]).join(&sha)).unwrap()
+}
