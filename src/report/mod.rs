@@ -213,9 +213,13 @@ pub fn build(
             top: None,
         },
     )?;
-    let mut subs = submissions::submissions(&h, Some(since))?;
-    subs.retain(|s| s.date.is_none_or(|d| d <= until));
+    // one pass over the findings; the period's rows are a filter of all of them
     let all_subs = submissions::submissions(&h, None)?;
+    let subs: Vec<_> = all_subs
+        .iter()
+        .filter(|s| s.date.is_none_or(|d| d >= since && d <= until))
+        .cloned()
+        .collect();
     let sev = trends::trends(
         &h,
         &TrendOptions {

@@ -38,21 +38,30 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = History::load(&store)?;
-    let trend = trends::trends(
-        &h,
-        &TrendOptions {
-            by: args.by,
-            since: args.since,
-            until: args.until,
-            top: None,
-        },
-    )?;
-    let mut subs = submissions::submissions(&h, args.since)?;
+    // Compute only what this kind of chart draws: each is a pass over the history.
+    let trend = match args.kind {
+        Kind::Trend | Kind::Top | Kind::Heatmap => trends::trends(
+            &h,
+            &TrendOptions {
+                by: args.by,
+                since: args.since,
+                until: args.until,
+                top: None,
+            },
+        )?,
+        _ => vec![],
+    };
+    let mut subs = match args.kind {
+        Kind::Acceptance => submissions::submissions(&h, args.since)?,
+        _ => vec![],
+    };
     if let Some(u) = args.until {
         subs.retain(|s| s.date.is_none_or(|d| d <= u));
     }
-    let today = chrono::Local::now().date_naive();
-    let mut weekly = consent::consent(&store, &h, today)?.weekly;
+    let mut weekly = match args.kind {
+        Kind::Consent => consent::consent(&store, &h, chrono::Local::now().date_naive())?.weekly,
+        _ => vec![],
+    };
     weekly.retain(|w| {
         args.since
             .is_none_or(|s| w.week >= crate::analytics::week_start(s))
