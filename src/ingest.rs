@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
 
-use crate::formats::{self, Kind, ParseError, ParseOptions, Summary};
+use crate::formats::{self, Kind, ParseError, ParseOptions, Records, Summary};
 use crate::store::{FetchedFile, Recorded, RemoteFileInfo, RunCounts, Store, StoreError};
 
 /// The profile name recorded for files brought in with `immdqa import`.
@@ -82,15 +82,9 @@ pub fn ingest_one(
     opts: &ParseOptions,
     replace: bool,
 ) -> Result<Ingested, IngestError> {
-    let file = store
-        .remote_file(remote_file_id)?
-        .ok_or(IngestError::Missing(remote_file_id))?;
-    if !replace && let Some(report_id) = store.report_for_sha(&file.sha256)? {
-        store.mark_parsed(&file.sha256)?;
-        return Ok(Ingested {
-            file,
-            outcome: Outcome::Duplicate { report_id },
-        });
+    let file = stored_file(store, remote_file_id)?;
+    if !replace && let Some(duplicate) = duplicate(store, &file)? {
+        return Ok(duplicate);
     }
     let path = store.archive().path_of(&file.sha256);
     let input = File::open(&path).map_err(|source| IngestError::Archive {
@@ -98,18 +92,70 @@ pub fn ingest_one(
         sha256: file.sha256.clone(),
         source,
     })?;
+    let file_opts = options_for(&file, opts);
+    let name = file.name.clone();
+    store_report(store, file, replace, |sink| {
+        formats::parse_threaded(input, &name, &file_opts, sink)
+    })
+}
+
+/// Like [`ingest_one`], with the records coming from a parser already running elsewhere on
+/// the same archived content, with [`options_for`] the file.
+fn ingest_records(
+    store: &mut Store,
+    file: RemoteFileInfo,
+    records: Records,
+    replace: bool,
+) -> Result<Ingested, IngestError> {
+    if !replace && let Some(duplicate) = duplicate(store, &file)? {
+        return Ok(duplicate); // dropping `records` stops that parser
+    }
+    let name = file.name.clone();
+    store_report(store, file, replace, |sink| records.drain_into(&name, sink))
+}
+
+fn stored_file(store: &Store, remote_file_id: i64) -> Result<RemoteFileInfo, IngestError> {
+    store
+        .remote_file(remote_file_id)?
+        .ok_or(IngestError::Missing(remote_file_id))
+}
+
+/// Content already parsed (any name): nothing to add.
+fn duplicate(store: &Store, file: &RemoteFileInfo) -> Result<Option<Ingested>, IngestError> {
+    let Some(report_id) = store.report_for_sha(&file.sha256)? else {
+        return Ok(None);
+    };
+    store.mark_parsed(&file.sha256)?;
+    Ok(Some(Ingested {
+        file: file.clone(),
+        outcome: Outcome::Duplicate { report_id },
+    }))
+}
+
+/// Parse options for one file: a file fetched from the consent folder is a consent file.
+fn options_for(file: &RemoteFileInfo, opts: &ParseOptions) -> ParseOptions {
     let mut file_opts = opts.clone();
     if file.profile != IMPORT_PROFILE && file.kind == "cnf" {
         file_opts.kind_hint = Some(Kind::Cnf);
     }
+    file_opts
+}
+
+/// Write what `parse` streams as one report, all or nothing: committed if it parses,
+/// rolled back and the file quarantined if its content is unreadable.
+fn store_report(
+    store: &mut Store,
+    file: RemoteFileInfo,
+    replace: bool,
+    parse: impl FnOnce(&mut dyn formats::Sink) -> Result<Summary, ParseError>,
+) -> Result<Ingested, IngestError> {
     let fallback_date = date_in_name(&file.name).or_else(|| {
         (file.mtime > 0)
             .then(|| DateTime::from_timestamp(file.mtime, 0).map(|d| d.date_naive()))
             .flatten()
     });
     let mut writer = store.begin_report(&file, replace)?;
-    let parsed = formats::parse(input, &file.name, &file_opts, &mut writer);
-    let outcome = match parsed {
+    let outcome = match parse(&mut writer) {
         Ok(summary) => {
             let report_id = writer.commit(&summary, fallback_date)?;
             if file.profile == IMPORT_PROFILE {
@@ -154,11 +200,44 @@ pub fn ingest_stored(
     retry_quarantined: bool,
 ) -> Result<Vec<Ingested>, IngestError> {
     let ids = store.files_to_parse(all, retry_quarantined)?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(ingest_one(store, id, opts, all)?);
-    }
-    Ok(out)
+    let files = ids
+        .into_iter()
+        .map(|id| stored_file(store, id))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A helper thread parses one file ahead of the one being stored here.
+    let jobs: Vec<(PathBuf, String, ParseOptions)> = files
+        .iter()
+        .map(|f| {
+            let path = store.archive().path_of(&f.sha256);
+            (path, f.name.clone(), options_for(f, opts))
+        })
+        .collect();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Records>>(1);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for (path, name, file_opts) in jobs {
+                let Ok(input) = File::open(&path) else {
+                    if tx.send(None).is_err() {
+                        break; // the store side stopped
+                    }
+                    continue; // the store side reports it
+                };
+                let (sender, records) = formats::records_channel();
+                if tx.send(Some(records)).is_err() {
+                    break;
+                }
+                sender.parse(input, &name, &file_opts);
+            }
+        });
+        let mut out = Vec::with_capacity(files.len());
+        for (file, records) in files.into_iter().zip(rx) {
+            out.push(match records {
+                Some(records) => ingest_records(store, file, records, all)?,
+                None => ingest_one(store, file.id, opts, all)?, // names the archive error
+            });
+        }
+        Ok(out)
+    })
 }
 
 /// Totals over a batch of ingests, for summaries.
@@ -223,8 +302,45 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>, bad: &mut Vec<(String, Str
     }
 }
 
+/// A local file copied into the archive (or why it could not be).
+struct Archived {
+    path: PathBuf,
+    copied: Result<(std::fs::Metadata, crate::store::Stored), ArchiveFailure>,
+}
+
+enum ArchiveFailure {
+    /// Could not be opened: reported, the run goes on.
+    Unreadable(std::io::Error),
+    /// Failed while copying into the store: the run stops.
+    Store(std::io::Error),
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn archive_local(archive: &crate::store::Archive, path: &Path) -> Archived {
+    let copied = std::fs::metadata(path)
+        .and_then(|m| File::open(path).map(|f| (m, f)))
+        .map_err(ArchiveFailure::Unreadable)
+        .and_then(|(meta, input)| {
+            archive
+                .store_copy(input)
+                .map(|stored| (meta, stored))
+                .map_err(ArchiveFailure::Store)
+        });
+    Archived {
+        path: path.to_path_buf(),
+        copied,
+    }
+}
+
 /// Bring local files or folders (recursively) into the history through the same pipeline as
-/// fetched files. Takes the store lock.
+/// fetched files. Takes the store lock. A helper thread works one file ahead: it copies the
+/// file into the archive (hash, fsync, rename) and parses the archived copy, streaming its
+/// records to this thread, which records the file and stores the records.
 pub fn import_paths(
     store: &mut Store,
     paths: &[PathBuf],
@@ -238,58 +354,91 @@ pub fn import_paths(
     }
     let run_id = store.begin_run(IMPORT_PROFILE, "local import")?;
     let mut counts = RunCounts::default();
-    for path in files {
-        let local = |source| IngestError::Local {
-            path: path.display().to_string(),
+    let archive =
+        crate::store::Archive::open(store.dir()).map_err(|source| IngestError::Local {
+            path: store.dir().display().to_string(),
             source,
-        };
-        let meta = std::fs::metadata(&path).map_err(local)?;
-        let input = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                report
-                    .unreadable
-                    .push((path.display().to_string(), e.to_string()));
-                counts.failed += 1;
+        })?;
+    // Imported files are parsed without a kind hint (see `options_for`).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Archived, Option<Records>)>(1);
+    std::thread::scope(|s| -> Result<(), IngestError> {
+        s.spawn(move || {
+            for path in files {
+                let archived = archive_local(&archive, &path);
+                let input = archived
+                    .copied
+                    .as_ref()
+                    .ok()
+                    .and_then(|(_, stored)| File::open(&stored.path).ok());
+                let name = file_name(&path);
+                let (sender, records) = match input {
+                    Some(_) => {
+                        let (sender, records) = formats::records_channel();
+                        (Some(sender), Some(records))
+                    }
+                    None => (None, None), // the store side reports it
+                };
+                if tx.send((archived, records)).is_err() {
+                    break; // the store side stopped
+                }
+                if let (Some(sender), Some(input)) = (sender, input) {
+                    sender.parse(input, &name, opts);
+                }
+            }
+        });
+        for (Archived { path, copied }, records) in rx {
+            let (meta, stored) = match copied {
+                Ok(c) => c,
+                Err(ArchiveFailure::Unreadable(e)) => {
+                    report
+                        .unreadable
+                        .push((path.display().to_string(), e.to_string()));
+                    counts.failed += 1;
+                    continue;
+                }
+                Err(ArchiveFailure::Store(source)) => {
+                    return Err(IngestError::Local {
+                        path: path.display().to_string(),
+                        source,
+                    });
+                }
+            };
+            let folder = path
+                .parent()
+                .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+                .unwrap_or_default()
+                .display()
+                .to_string();
+            use std::os::unix::fs::MetadataExt;
+            let (recorded, id) = store.record_fetched(&FetchedFile {
+                profile: IMPORT_PROFILE,
+                folder: &folder,
+                name: &file_name(&path),
+                kind: "dqa",
+                mtime: meta.mtime(),
+                stored: &stored,
+                run_id,
+            })?;
+            counts.bytes += stored.size;
+            match recorded {
+                Recorded::New => counts.new += 1,
+                Recorded::Changed => counts.changed += 1,
+                Recorded::Unchanged => counts.unchanged += 1,
+            }
+            let already = store
+                .remote_file(id)?
+                .is_some_and(|f| f.parse_status != "pending");
+            if recorded == Recorded::Unchanged && already {
+                report.unchanged += 1;
                 continue;
             }
-        };
-        let stored = store.archive().store_copy(input).map_err(local)?;
-        let folder = path
-            .parent()
-            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
-            .unwrap_or_default()
-            .display()
-            .to_string();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        use std::os::unix::fs::MetadataExt;
-        let (recorded, id) = store.record_fetched(&FetchedFile {
-            profile: IMPORT_PROFILE,
-            folder: &folder,
-            name: &name,
-            kind: "dqa",
-            mtime: meta.mtime(),
-            stored: &stored,
-            run_id,
-        })?;
-        counts.bytes += stored.size;
-        match recorded {
-            Recorded::New => counts.new += 1,
-            Recorded::Changed => counts.changed += 1,
-            Recorded::Unchanged => counts.unchanged += 1,
+            report.ingested.push(match records {
+                Some(records) => ingest_records(store, stored_file(store, id)?, records, false)?,
+                None => ingest_one(store, id, opts, false)?, // reports why it cannot be read
+            });
         }
-        let already = store
-            .remote_file(id)?
-            .is_some_and(|f| f.parse_status != "pending");
-        if recorded == Recorded::Unchanged && already {
-            report.unchanged += 1;
-            continue;
-        }
-        report.ingested.push(ingest_one(store, id, opts, false)?);
-    }
+        Ok(())
+    })?;
     store.finish_run(run_id, &counts)?;
     Ok(report)
 }

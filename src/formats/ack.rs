@@ -134,7 +134,7 @@ fn emit_err(
                 .map(|c| codes::severity_of_code(c, &part.text))
         });
         let loc = loc.clone().or_else(|| codes::field_in_text(&part.text));
-        out.finding(&Finding {
+        out.finding(Finding {
             message_control_id: control_id.clone(),
             message_index: (message_index > 0).then_some(message_index),
             patient_ref: None,

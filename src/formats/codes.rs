@@ -38,7 +38,11 @@ pub struct CodedText {
 /// returned separately. A cell with no `CODE::` marker is one piece without a code (a bare
 /// code inside it is still picked up).
 pub fn split_codes(cell: &str) -> (String, Vec<CodedText>) {
-    let starts: Vec<_> = CODE_START.find_iter(cell).collect();
+    let starts: Vec<_> = if cell.contains("::") {
+        CODE_START.find_iter(cell).collect()
+    } else {
+        Vec::new() // no `CODE::` marker: skip the regex (the common case, once per row)
+    };
     if starts.is_empty() {
         let t = cell.trim();
         if t.is_empty() {

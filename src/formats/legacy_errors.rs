@@ -141,7 +141,7 @@ pub(crate) fn parse<R: BufRead>(
                         .and_then(|i| i.field.as_deref())
                         .and_then(codes::normalize_field)
                 });
-                out.finding(&Finding {
+                out.finding(Finding {
                     message_control_id: control_id.clone(),
                     message_index: Some(index),
                     patient_ref: patient.clone(),

@@ -174,7 +174,7 @@ pub(crate) fn parse<R: Read>(
                 .or(table_sev)
                 .or_else(|| code.as_deref().map(|c| codes::severity_of_code(c, text)))
                 .unwrap_or_else(|| codes::severity_of_text(text));
-            out.finding(&Finding {
+            out.finding(Finding {
                 segment: loc.as_ref().map(|l| l.segment.clone()),
                 field: loc.map(|l| l.field),
                 code,

@@ -13,6 +13,8 @@ pub mod codes;
 pub mod consent;
 pub mod legacy_errors;
 pub mod legacy_html;
+mod pipe;
+pub use pipe::{RecordSender, Records, parse_threaded, records_channel};
 pub mod tabular;
 
 use std::fmt;
@@ -184,8 +186,8 @@ pub struct ConsentNotice {
 
 /// Receives records as a parser reads them.
 pub trait Sink {
-    fn finding(&mut self, f: &Finding) -> Result<(), SinkError>;
-    fn consent(&mut self, c: &ConsentNotice) -> Result<(), SinkError>;
+    fn finding(&mut self, f: Finding) -> Result<(), SinkError>;
+    fn consent(&mut self, c: ConsentNotice) -> Result<(), SinkError>;
 }
 
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
@@ -226,12 +228,12 @@ pub(crate) struct Tally<'a> {
 }
 
 impl Tally<'_> {
-    pub fn finding(&mut self, f: &Finding) -> Result<(), ParseFailure> {
+    pub fn finding(&mut self, f: Finding) -> Result<(), ParseFailure> {
         self.summary.findings += 1;
         self.summary.by_severity[f.severity().index()] += f.count;
         self.sink.finding(f).map_err(ParseFailure::Sink)
     }
-    pub fn consent(&mut self, c: &ConsentNotice) -> Result<(), ParseFailure> {
+    pub fn consent(&mut self, c: ConsentNotice) -> Result<(), ParseFailure> {
         self.summary.consent_rows += 1;
         self.sink.consent(c).map_err(ParseFailure::Sink)
     }
@@ -448,10 +450,10 @@ pub fn parse_bytes(
 /// A sink that keeps nothing (counts come from the summary).
 pub struct Discard;
 impl Sink for Discard {
-    fn finding(&mut self, _: &Finding) -> Result<(), SinkError> {
+    fn finding(&mut self, _: Finding) -> Result<(), SinkError> {
         Ok(())
     }
-    fn consent(&mut self, _: &ConsentNotice) -> Result<(), SinkError> {
+    fn consent(&mut self, _: ConsentNotice) -> Result<(), SinkError> {
         Ok(())
     }
 }
@@ -474,15 +476,15 @@ impl Collect {
 }
 
 impl Sink for Collect {
-    fn finding(&mut self, f: &Finding) -> Result<(), SinkError> {
+    fn finding(&mut self, f: Finding) -> Result<(), SinkError> {
         if self.findings.len() < self.limit {
-            self.findings.push(f.clone());
+            self.findings.push(f);
         }
         Ok(())
     }
-    fn consent(&mut self, c: &ConsentNotice) -> Result<(), SinkError> {
+    fn consent(&mut self, c: ConsentNotice) -> Result<(), SinkError> {
         if self.consent.len() < self.limit {
-            self.consent.push(c.clone());
+            self.consent.push(c);
         }
         Ok(())
     }

@@ -43,6 +43,40 @@ pub enum Role {
     Processed,
 }
 
+const ROLE_COUNT: usize = Role::Processed as usize + 1;
+
+/// A value per [`Role`]: an array indexed by the role (looked up for every cell of every
+/// row, so no hashing).
+#[derive(Debug, Clone)]
+struct RoleMap<T>([Option<T>; ROLE_COUNT]);
+
+impl<T> RoleMap<T> {
+    fn new() -> Self {
+        RoleMap(std::array::from_fn(|_| None))
+    }
+    fn get(&self, r: &Role) -> Option<&T> {
+        self.0[*r as usize].as_ref()
+    }
+    fn contains_key(&self, r: &Role) -> bool {
+        self.0[*r as usize].is_some()
+    }
+    fn insert(&mut self, r: Role, v: T) {
+        self.0[r as usize] = Some(v);
+    }
+    fn insert_if_absent(&mut self, r: Role, v: T) {
+        self.0[r as usize].get_or_insert(v);
+    }
+    fn remove(&mut self, r: &Role) {
+        self.0[*r as usize] = None;
+    }
+    fn clear(&mut self) {
+        self.0.iter_mut().for_each(|v| *v = None);
+    }
+    fn len(&self) -> usize {
+        self.0.iter().filter(|v| v.is_some()).count()
+    }
+}
+
 const ROLES: &[(Role, &str, &[&str])] = &[
     (
         Role::File,
@@ -358,7 +392,7 @@ const FIELD_SAMPLE_ROWS: usize = 50;
 /// Column layout found in a header row.
 #[derive(Debug, Clone)]
 struct Layout {
-    cols: HashMap<Role, usize>,
+    cols: RoleMap<usize>,
     kind: Kind,
 }
 
@@ -373,10 +407,10 @@ impl Layout {
 }
 
 fn find_layout(row: &[String], aliases: &Aliases, hint: Option<Kind>) -> Option<Layout> {
-    let mut cols = HashMap::new();
+    let mut cols = RoleMap::new();
     for (i, cell) in row.iter().enumerate() {
         if let Some(role) = aliases.role(cell) {
-            cols.entry(role).or_insert(i);
+            cols.insert_if_absent(role, i);
         }
     }
     let has = |r: Role| cols.contains_key(&r);
@@ -403,19 +437,38 @@ fn no_header_reason(hint: Option<Kind>) -> String {
     }
 }
 
+/// [`codes::normalize_field`] through a bounded cache.
+fn cached_field(
+    cache: &mut HashMap<String, Option<codes::Location>>,
+    cell: &str,
+) -> Option<codes::Location> {
+    if let Some(hit) = cache.get(cell) {
+        return hit.clone();
+    }
+    let loc = codes::normalize_field(cell);
+    if cache.len() < 4096 {
+        cache.insert(cell.to_string(), loc.clone());
+    }
+    loc
+}
+
 /// Re-join cells as a delimited line (quoting where needed): the row as received.
 fn raw_row(row: &[String], delim: u8) -> String {
     let d = delim as char;
-    row.iter()
-        .map(|c| {
-            if c.contains(d) || c.contains('"') || c.contains('\n') {
-                format!("\"{}\"", c.replace('"', "\"\""))
-            } else {
-                c.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(&d.to_string())
+    let mut out = String::with_capacity(row.iter().map(|c| c.len() + 1).sum());
+    for (i, c) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(d);
+        }
+        if c.contains(d) || c.contains('"') || c.contains('\n') {
+            out.push('"');
+            out.push_str(&c.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(c);
+        }
+    }
+    out
 }
 
 const IDENTITY: [Role; 8] = [
@@ -434,7 +487,9 @@ struct RowProcessor<'a> {
     layout: Layout,
     delim: u8,
     out: Tally<'a>,
-    previous_identity: HashMap<Role, String>,
+    previous_identity: RoleMap<String>,
+    /// Normalised locations of the field cells seen so far (a report repeats a few dozen).
+    field_cache: HashMap<String, Option<codes::Location>>,
     submission: Option<String>,
 }
 
@@ -518,10 +573,9 @@ impl RowProcessor<'_> {
                         .map(|c| codes::find_code(c).unwrap_or_else(|| c.to_string()))
                 })
                 .or_else(|| catalogue().code_for_text(&part.text).map(str::to_string));
-            let loc = l
-                .get(row, Role::Field)
-                .filter(|_| single)
-                .and_then(codes::normalize_field)
+            let cell = l.get(row, Role::Field).filter(|_| single);
+            let loc = cell
+                .and_then(|c| cached_field(&mut self.field_cache, c))
                 .or_else(|| codes::field_in_text(&part.text))
                 .or_else(|| {
                     code.as_deref()
@@ -550,7 +604,7 @@ impl RowProcessor<'_> {
                 raw: raw.clone(),
                 count: 1,
             };
-            self.out.finding(&f)?;
+            self.out.finding(f)?;
         }
         Ok(())
     }
@@ -600,7 +654,7 @@ impl RowProcessor<'_> {
             processed_on: l.get(row, Role::Processed).and_then(consent::parse_date),
             raw,
         };
-        self.out.consent(&notice)
+        self.out.consent(notice)
     }
 }
 
@@ -666,7 +720,8 @@ fn process(
             sink,
             summary: Summary::new(format, kind),
         },
-        previous_identity: HashMap::new(),
+        previous_identity: RoleMap::new(),
+        field_cache: HashMap::new(),
         submission: None,
     };
     for row in sample {

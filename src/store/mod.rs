@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use analytics::DateRange;
 pub use archive::{Archive, Stored};
 pub use lock::StoreLock;
 pub use reports::{PARSER_VERSION, RemoteFileInfo, ReportWriter};
@@ -169,8 +170,12 @@ impl Store {
         let mut conn = Connection::open(&db_path).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql)?;
+        // 16 KiB pages for a new store (no effect on an existing one): bulk ingest writes
+        // 12% faster than with 4 KiB pages (benchmark B1).
+        conn.pragma_update(None, "page_size", 16384).map_err(sql)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(sql)?;
+        // Every commit is fsynced, except inside a fetch or import run (see `begin_run`).
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -233,7 +238,14 @@ impl Store {
             .map_err(|e| self.sql_err(e))
     }
 
+    /// Start a fetch or import run. Until [`Store::finish_run`], commits are not fsynced one
+    /// by one (`synchronous=NORMAL`: still atomic and durable if the process dies; a power
+    /// cut can lose the run's last commits, which the next run redoes from the remote or the
+    /// archive, fsynced before any commit that names them). 10% of ingest time (B1).
     pub fn begin_run(&self, profile: &str, remote: &str) -> Result<i64, StoreError> {
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| self.sql_err(e))?;
         self.conn
             .execute(
                 include_str!("../../queries/store/run_begin.sql"),
@@ -258,6 +270,13 @@ impl Store {
                     c.bytes as i64
                 ],
             )
+            .map_err(|e| self.sql_err(e))?;
+        // The checkpoint fsyncs the log first: the whole run is durable from here on.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(|e| self.sql_err(e))?;
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
             .map_err(|e| self.sql_err(e))?;
         Ok(())
     }

@@ -32,35 +32,90 @@ pub struct ReportWriter<'s> {
     sha256: String,
     findings: u64,
     consent: u64,
+    /// Findings waiting to go in as one multi-row INSERT.
+    pending: Vec<Finding>,
 }
+
+/// Findings per multi-row INSERT: a quarter less SQLite time per row than one statement
+/// per row (benchmark B1). 11 parameters a row stay far below SQLite's limit.
+const FINDINGS_PER_INSERT: usize = 64;
+
+const FINDING_INSERT: &str = include_str!("../../queries/store/finding_insert.sql");
+
+/// `finding_insert.sql` with `FINDINGS_PER_INSERT` value rows.
+static FINDING_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let (head, _) = FINDING_INSERT
+        .split_once("VALUES")
+        .expect("finding_insert.sql has VALUES");
+    let row = format!("({})", ["?"; 11].join(", "));
+    format!(
+        "{head}VALUES {}",
+        vec![row; FINDINGS_PER_INSERT].join(",\n")
+    )
+});
 
 fn opt_date(d: Option<NaiveDate>) -> Option<String> {
     d.map(|d| d.to_string())
 }
 
+impl ReportWriter<'_> {
+    /// Insert the pending findings: one statement for a full batch, else one per row.
+    fn flush_findings(&mut self) -> rusqlite::Result<()> {
+        if self.pending.len() == FINDINGS_PER_INSERT {
+            let mut st = self.tx.prepare_cached(&FINDING_INSERT_MANY)?;
+            for (k, f) in self.pending.iter().enumerate() {
+                bind_finding(&mut st, k * 11, self.report_id, f)?;
+            }
+            st.raw_execute()?;
+        } else {
+            let mut st = self.tx.prepare_cached(FINDING_INSERT)?;
+            for f in &self.pending {
+                bind_finding(&mut st, 0, self.report_id, f)?;
+                st.raw_execute()?;
+            }
+        }
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+/// Bind a finding's 11 parameters (in `finding_insert.sql`'s order) after the first `offset`.
+fn bind_finding(
+    st: &mut rusqlite::Statement<'_>,
+    offset: usize,
+    report_id: i64,
+    f: &Finding,
+) -> rusqlite::Result<()> {
+    let values: [&dyn rusqlite::ToSql; 11] = [
+        &report_id,
+        &f.message_control_id,
+        &f.message_index.map(|i| i as i64),
+        &f.patient_ref,
+        &f.segment,
+        &f.field,
+        &f.code,
+        &f.severity().letter(),
+        &f.text,
+        &f.raw,
+        &(f.count as i64),
+    ];
+    for (i, v) in values.into_iter().enumerate() {
+        st.raw_bind_parameter(offset + i + 1, v)?;
+    }
+    Ok(())
+}
+
 impl Sink for ReportWriter<'_> {
-    fn finding(&mut self, f: &Finding) -> Result<(), SinkError> {
-        let mut st = self
-            .tx
-            .prepare_cached(include_str!("../../queries/store/finding_insert.sql"))?;
-        st.execute(params![
-            self.report_id,
-            f.message_control_id,
-            f.message_index.map(|i| i as i64),
-            f.patient_ref,
-            f.segment,
-            f.field,
-            f.code,
-            f.severity().letter(),
-            f.text,
-            f.raw,
-            f.count as i64
-        ])?;
+    fn finding(&mut self, f: Finding) -> Result<(), SinkError> {
+        self.pending.push(f);
+        if self.pending.len() == FINDINGS_PER_INSERT {
+            self.flush_findings()?;
+        }
         self.findings += 1;
         Ok(())
     }
 
-    fn consent(&mut self, c: &ConsentNotice) -> Result<(), SinkError> {
+    fn consent(&mut self, c: ConsentNotice) -> Result<(), SinkError> {
         let mut st = self
             .tx
             .prepare_cached(include_str!("../../queries/store/consent_insert.sql"))?;
@@ -91,10 +146,11 @@ impl ReportWriter<'_> {
     /// Complete the report (counts, submission link, date) and commit everything.
     /// `fallback_date` dates a report whose submission is unknown (the file's own date).
     pub fn commit(
-        self,
+        mut self,
         summary: &Summary,
         fallback_date: Option<NaiveDate>,
     ) -> Result<i64, rusqlite::Error> {
+        self.flush_findings()?;
         let sub = summary
             .submission_file
             .as_deref()
@@ -203,6 +259,7 @@ impl Store {
             sha256: file.sha256.clone(),
             findings: 0,
             consent: 0,
+            pending: Vec::with_capacity(FINDINGS_PER_INSERT),
         })
     }
 
