@@ -68,6 +68,15 @@ fn weekly_report_folder_and_exit_codes() {
         3,
         "header + the two batches up to week 42: {subs}"
     );
+    // findings.csv holds the report week's findings only (the week column is 2025-W42)
+    let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
+    let weeks: Vec<&str> = findings
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    assert!(!weeks.is_empty(), "{findings}");
+    assert!(weeks.iter().all(|w| *w == "2025-W42"), "{findings}");
 
     let out = ws.path().join("rep-w41");
     assert_code(

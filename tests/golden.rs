@@ -315,6 +315,41 @@ fn exports_have_the_documented_columns() {
     // every finding of every report, including the non-primary HTML summary
     assert_eq!(findings.lines().count() - 1, 2 + 3 + 1 + 2);
     assert!(findings.contains("2025-10-07,2025-W41,GOLD25280.hl7,hl7-ack,GOLD252800007,7,,PID,PID-7,IMR-100,E,1,Immunization rejected. Birth date invalid.,2025-10-06"), "{findings}");
+    // --since/--until keep the findings of reports dated in the range, both ends included
+    let out = dir.join("w41.csv");
+    let o = ws.run(&[
+        "export",
+        "findings",
+        "--since",
+        "2025-10-06",
+        "--until",
+        "2025-10-12",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_code(&o, 0);
+    let w41 = fs::read_to_string(&out).unwrap();
+    let expected: Vec<&str> = findings
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(2) == Some("2025-W41"))
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(w41.lines().skip(1).collect::<Vec<_>>(), expected);
+    let o = ws.run(&[
+        "export",
+        "trends",
+        "--since",
+        "2025-10-06",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_code(&o, 3);
+    assert!(
+        stderr(&o).contains("apply to `export findings` only"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -34,6 +34,7 @@ pub struct FollowUp {
     pub source_file: Option<String>,
 }
 
+#[derive(Default)]
 pub struct ConsentView {
     pub notices: Vec<ConsentRow>,
     pub weekly: Vec<WeeklyConsent>,

@@ -8,8 +8,8 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::{AnalyticsError, week_label, week_start};
-use crate::store::Store;
 use crate::store::analytics::ExportChunk;
+use crate::store::{DateRange, Store};
 use crate::table::Table;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -81,13 +81,14 @@ pub fn export_findings(
     store: &Store,
     out: &Path,
     format: ExportFormat,
+    range: DateRange,
 ) -> Result<u64, AnalyticsError> {
     let file = BufWriter::new(File::create(out)?);
     match format {
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(file);
             w.write_record(FINDINGS_COLUMNS).map_err(io_err)?;
-            let n = store.export_findings(100_000, |c| {
+            let n = store.export_findings(range, 100_000, |c| {
                 for i in 0..c.report_id.len() {
                     let d = c.report_date[i];
                     let s = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -121,7 +122,7 @@ pub fn export_findings(
             let mut writer: Option<polars::io::parquet::write::BatchedWriter<BufWriter<File>>> =
                 None;
             let mut file = Some(file);
-            let n = store.export_findings(500_000, |c| {
+            let n = store.export_findings(range, 500_000, |c| {
                 let df = chunk_frame(c).map_err(io_err)?;
                 if writer.is_none() {
                     let w = ParquetWriter::new(file.take().expect("file once"))

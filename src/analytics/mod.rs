@@ -171,13 +171,34 @@ impl History {
         Ok(df.lazy())
     }
 
-    /// Findings of primary reports in the date range, joined with their week.
+    /// Findings of primary reports in the date range, joined with their week. With a range,
+    /// the scan is first narrowed to the range's report ids: the cache is written in report
+    /// order, so Parquet row groups outside that id span are skipped unread.
     pub(crate) fn findings_with_week(
         &self,
         since: Option<NaiveDate>,
         until: Option<NaiveDate>,
     ) -> PolarsResult<LazyFrame> {
-        Ok(self.findings.clone().inner_join(
+        let mut findings = self.findings.clone();
+        if since.is_some() || until.is_some() {
+            let ids = self
+                .reports
+                .iter()
+                .filter(|r| r.primary)
+                .filter(|r| {
+                    r.row.date.is_some_and(|d| {
+                        since.is_none_or(|s| d >= s) && until.is_none_or(|u| d <= u)
+                    })
+                })
+                .map(|r| r.row.id as u32);
+            let (lo, hi) = ids.fold((u32::MAX, 0), |(lo, hi), id| (lo.min(id), hi.max(id)));
+            findings = findings.filter(
+                col("report_id")
+                    .gt_eq(lit(lo))
+                    .and(col("report_id").lt_eq(lit(hi))),
+            );
+        }
+        Ok(findings.inner_join(
             self.primary_frame(since, until)?,
             col("report_id"),
             col("report_id"),

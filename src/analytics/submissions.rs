@@ -109,8 +109,9 @@ pub fn submissions(
         }
     }
     // findings by severity and code from the primary reports (polars over the cache)
+    // (a submission's reports are dated from it: none before `since` is needed)
     let df = h
-        .findings_with_week(None, None)?
+        .findings_with_week(since, None)?
         .group_by([col("report_id"), col("severity"), col("code")])
         .agg([col("count").cast(DataType::Int64).sum().alias("n")])
         .collect()?;

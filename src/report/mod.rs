@@ -18,7 +18,7 @@ use crate::analytics::{
     History, changes, consent, export, submissions, trends, week_label, week_start,
 };
 use crate::charts::{self, ChartData, Kind};
-use crate::store::Store;
+use crate::store::{DateRange, Store};
 use crate::table::Table;
 
 /// A report definition.
@@ -213,9 +213,12 @@ pub fn build(
             top: None,
         },
     )?;
-    // one pass over the findings; the period's rows are a filter of all of them
-    let all_subs = submissions::submissions(&h, None)?;
-    let subs: Vec<_> = all_subs
+    // The thresholds look at the report week and the `rising_error_weeks` before it; the
+    // charts at the report's `weeks`. One pass over the findings of the longer window.
+    let checked_since = week - Duration::weeks(thresholds.rising_error_weeks as i64);
+    let window_since = since.min(checked_since);
+    let window_subs = submissions::submissions(&h, Some(window_since))?;
+    let subs: Vec<_> = window_subs
         .iter()
         .filter(|s| s.date.is_none_or(|d| d >= since && d <= until))
         .cloned()
@@ -224,11 +227,25 @@ pub fn build(
         &h,
         &TrendOptions {
             by: TrendBy::Severity,
-            ..Default::default()
+            since: Some(window_since),
+            until: Some(until),
+            top: None,
         },
     )?;
-    let verdict = crate::analytics::thresholds::evaluate(thresholds, &all_subs, &sev, Some(week));
-    let cview = consent::consent(store, &h, until)?;
+    let verdict =
+        crate::analytics::thresholds::evaluate(thresholds, &window_subs, &sev, Some(week));
+    // consent status reads every patient reference in the history: only when shown
+    let needs_consent = def.charts.contains(&Kind::Consent)
+        || def
+            .tables
+            .iter()
+            .any(|t| matches!(t, TableKind::ConsentOpen | TableKind::ConsentWeekly))
+        || def.exports.contains(&ExportKind::Consent);
+    let cview = if needs_consent {
+        consent::consent(store, &h, until)?
+    } else {
+        consent::ConsentView::default()
+    };
     let mut weekly = cview.weekly.clone();
     weekly.retain(|w| w.week >= since && w.week <= until);
 
@@ -343,7 +360,17 @@ pub fn build(
                 let p = out.join("findings.csv");
                 (
                     p.clone(),
-                    export::export_findings(store, &p, export::ExportFormat::Csv).map(|_| ()),
+                    // the report week's findings (the whole history is `immdqa export`'s job)
+                    export::export_findings(
+                        store,
+                        &p,
+                        export::ExportFormat::Csv,
+                        DateRange {
+                            since: Some(week),
+                            until: Some(until),
+                        },
+                    )
+                    .map(|_| ()),
                 )
             }
             ExportKind::Submissions => {

@@ -229,10 +229,19 @@ pub struct ExportChunk {
     pub text: Vec<String>,
 }
 
+/// Report dates from `since` to `until`, both included; None = open end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DateRange {
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+}
+
 impl Store {
-    /// Stream every finding with its report's context, `chunk_rows` at a time.
+    /// Stream the findings of reports dated within `range` (all when None; either end may be
+    /// open) with their report's context, `chunk_rows` at a time.
     pub fn export_findings(
         &self,
+        range: DateRange,
         chunk_rows: usize,
         mut each: impl FnMut(ExportChunk) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
@@ -240,7 +249,10 @@ impl Store {
             .conn
             .prepare(include_str!("../../queries/store/export_findings.sql"))
             .map_err(|e| self.sql_err(e))?;
-        let mut rows = st.query([]).map_err(|e| self.sql_err(e))?;
+        let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+        let mut rows = st
+            .query(params![day(range.since), day(range.until)])
+            .map_err(|e| self.sql_err(e))?;
         let mut c = ExportChunk::default();
         let mut total = 0;
         while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {

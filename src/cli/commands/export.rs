@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::analytics::export::{ExportFormat, export_findings, export_table};
 use crate::analytics::{History, consent, submissions, trends};
 use crate::cli::{Ctx, Exit};
+use crate::store::DateRange;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum What {
@@ -28,6 +29,12 @@ pub struct Args {
     /// csv (default) or parquet; taken from --out's extension when not given
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
+    /// Findings only: reports dated on or after this day (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<chrono::NaiveDate>,
+    /// Findings only: reports dated on or before this day (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<chrono::NaiveDate>,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
@@ -38,9 +45,18 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             ExportFormat::Csv
         }
     });
+    if args.what != What::Findings && (args.since.is_some() || args.until.is_some()) {
+        anyhow::bail!("--since and --until apply to `export findings` only");
+    }
     let store = ctx.open_store()?;
     let rows = match args.what {
-        What::Findings => export_findings(&store, &args.out, format)?,
+        What::Findings => {
+            let range = DateRange {
+                since: args.since,
+                until: args.until,
+            };
+            export_findings(&store, &args.out, format, range)?
+        }
         other => {
             let h = History::load(&store)?;
             let table = match other {
