@@ -300,3 +300,43 @@ fn touch_later(p: &std::path::Path) {
         .set_modified(SystemTime::now() + Duration::from_secs(10))
         .unwrap();
 }
+
+#[test]
+fn no_parse_archives_only_then_reparse_parses() {
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    let o = ws.run(&["fetch", "--no-parse"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("fetch: 6 new"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("parse:"), "{}", stdout(&o));
+    let conn = db(&ws.store());
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM remote_file WHERE parse_status='pending'"
+        ),
+        6
+    );
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM report"), 0);
+    // archived byte for byte all the same
+    let csv = fs::read(ws.mailbox().join("Receive/ACMECLIN_CNF_20251028.csv")).unwrap();
+    assert_eq!(archived(&ws.store(), "ACMECLIN_CNF_20251028.csv"), csv);
+    let o = ws.run(&["reparse"]);
+    assert_code(&o, 0);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM remote_file WHERE parse_status='parsed'"
+        ),
+        6
+    );
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM report WHERE kind='cnf'"),
+        1
+    );
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM consent_notice"), 9);
+    // a plain fetch afterwards has nothing new and nothing pending
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("nothing new"), "{}", stdout(&o));
+}

@@ -11,7 +11,8 @@ use crate::transport::{self, Retry};
 /// mtime) and downloads only what is new or changed. Every file is archived by its SHA-256;
 /// a file changed under the same name keeps both versions. Remote files are never modified.
 /// Downloaded files are then parsed into the history; a file no parser can read is
-/// quarantined with the reason (exit code 4) and kept in the archive.
+/// quarantined with the reason (exit code 4) and kept in the archive. With --no-parse the
+/// files wait, archived, until the next fetch or `immdqa reparse` parses them.
 ///
 /// Example: immdqa fetch --profile registry --dry-run
 #[derive(Debug, clap::Args)]
@@ -20,6 +21,9 @@ pub struct Args {
     /// Print what would be downloaded and change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Download and archive only; parse later (next fetch, or `immdqa reparse`)
+    #[arg(long)]
+    pub no_parse: bool,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
@@ -74,7 +78,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
     println!("{}", report.summary_line());
     let mut quarantined = 0;
-    if !args.dry_run {
+    if !args.dry_run && !args.no_parse {
         // Parse what was downloaded (and anything left pending by an interrupted run).
         let opts = ctx.parse_options()?;
         let _lock = store.lock()?;
