@@ -8,6 +8,7 @@
 //! - crash: SIGKILL at chosen and random points, then rerun
 
 mod sftp_server;
+mod sshd;
 mod util;
 mod xlsx;
 

@@ -130,11 +130,7 @@ pub fn assert_code(o: &Output, code: i32) {
 }
 
 /// A known_hosts line for 127.0.0.1:port with the given `.pub` key text.
-pub fn known_hosts_line(port: u16, pubkey: &str) -> String {
-    let mut parts = pubkey.split_whitespace();
-    let (t, k) = (parts.next().unwrap(), parts.next().unwrap());
-    format!("[127.0.0.1]:{port} {t} {k}\n")
-}
+pub use crate::sshd::known_hosts_line;
 
 /// Every file under `dir`, relative, sorted.
 pub fn tree(dir: &Path) -> Vec<String> {
