@@ -38,21 +38,28 @@ fn sigkill_at_each_point_then_rerun_is_consistent() {
             );
             let conn = db(&ws.store());
             let recorded = count(&conn, "SELECT COUNT(*) FROM remote_file");
-            let expect_recorded = if point == "store_after_commit" {
-                nth
+            let archive_stage = point == "after_temp_write" || point == "archive_before_rename";
+            if archive_stage {
+                // downloads run ahead of the archive helper, which runs ahead of the history:
+                // at most the files before this one are recorded
+                assert!(recorded <= nth as i64 - 1, "{spec}: {recorded} recorded");
             } else {
-                nth - 1
-            };
-            assert_eq!(recorded, expect_recorded as i64, "{spec}");
+                let expect = if point == "store_after_commit" {
+                    nth
+                } else {
+                    nth - 1
+                };
+                assert_eq!(recorded, expect as i64, "{spec}");
+            }
             drop(conn);
 
             let o = ws.run(&["fetch"]);
             assert_code(&o, 0);
-            let want = format!("{} new", 5 - expect_recorded);
+            let want = format!("{} new", 5 - recorded);
             assert!(stdout(&o).contains(&want), "{spec}: {}", stdout(&o));
-            if point == "after_temp_write" || point == "archive_before_rename" {
+            if archive_stage {
                 assert!(
-                    stderr(&o).contains("removed 1 incomplete download"),
+                    stderr(&o).contains("incomplete download"),
                     "{spec}: {}",
                     stderr(&o)
                 );

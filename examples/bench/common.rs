@@ -44,6 +44,9 @@ pub fn measure(cmd: &mut Command, log: &Path) -> anyhow::Result<Run> {
 pub fn measure_exit(cmd: &mut Command, log: &Path, ok: &[i32]) -> anyhow::Result<Run> {
     let err = std::fs::File::create(log)?;
     cmd.stdin(Stdio::null()).stderr(err);
+    // Start every run from the same state: no dirty pages from data generation or from
+    // deleting the previous run's output still being written back.
+    unsafe { libc::sync() };
     let t = Instant::now();
     let child = cmd.spawn().map_err(|e| anyhow::anyhow!("{cmd:?}: {e}"))?;
     let mut status = 0;

@@ -162,7 +162,10 @@ fn sh(cmd: &str) -> String {
 }
 
 fn machine(t: &Tools) -> String {
-    let sqlite = sh(&format!("{} --version | cut -d' ' -f1", t.sqlite3.display()));
+    let sqlite = sh(&format!(
+        "{} --version | cut -d' ' -f1",
+        t.sqlite3.display()
+    ));
     let polars = sh(&format!(
         "{} -c 'import polars; print(polars.__version__)' 2>/dev/null",
         t.python.display()

@@ -6,6 +6,11 @@
 //! removed or replaced (`reparse`). Parts and the manifest are written to a temp name and
 //! renamed, so a reader never sees half a file. Holds no patient data (report id, field, code,
 //! severity, count).
+//!
+//! Rows are summed per (report, field, code, severity): every analysis reads sums of `count`
+//! over subsets of those keys, so nothing is lost, and a report repeating the same issue on
+//! thousands of messages becomes a handful of rows (10 M findings: 125 k rows; weekly trends
+//! 6× faster, benchmark B2/B3).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,16 +20,22 @@ use serde::{Deserialize, Serialize};
 
 use super::AnalyticsError;
 use crate::store::Store;
-use crate::store::analytics::ReportRow;
+use crate::store::analytics::{FindingChunk, ReportRow};
 
 const CHUNK_ROWS: usize = 2_000_000;
+/// 2: rows summed per (report, field, code, severity); a cache of another version is rebuilt.
+const VERSION: u32 = 2;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Manifest {
     version: u32,
     report_count: i64,
     max_report_id: i64,
+    /// Findings read from the store.
     rows: u64,
+    /// Rows in the part files after summing (≤ `rows`).
+    #[serde(default)]
+    stored_rows: u64,
     parts: Vec<String>,
 }
 
@@ -50,6 +61,36 @@ fn write_atomic(
     Ok(())
 }
 
+/// Sum a chunk's counts per (report, field, code, severity), in first-seen (report) order.
+/// A report split across two chunks gets two partial rows, which sum the same.
+fn aggregate(chunk: FindingChunk) -> FindingChunk {
+    type Key = (u32, Option<String>, Option<String>, String);
+    let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    let mut out = FindingChunk::default();
+    let rows = chunk
+        .report_id
+        .into_iter()
+        .zip(chunk.field)
+        .zip(chunk.code)
+        .zip(chunk.severity)
+        .zip(chunk.count);
+    for ((((report_id, field), code), severity), count) in rows {
+        let key = (report_id, field, code, severity);
+        match index.get(&key) {
+            Some(&i) => out.count[i] = out.count[i].saturating_add(count),
+            None => {
+                index.insert(key.clone(), out.len());
+                out.report_id.push(key.0);
+                out.field.push(key.1);
+                out.code.push(key.2);
+                out.severity.push(key.3);
+                out.count.push(count);
+            }
+        }
+    }
+    out
+}
+
 /// The schema of a part file.
 pub fn schema() -> Schema {
     Schema::from_iter([
@@ -70,7 +111,9 @@ pub fn refresh(store: &Store, reports: &[ReportRow]) -> Result<Vec<PathBuf>, Ana
     let old: Option<Manifest> = fs::read(&manifest_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|m: &Manifest| m.version == 1 && m.parts.iter().all(|p| dir.join(p).exists()));
+        .filter(|m: &Manifest| {
+            m.version == VERSION && m.parts.iter().all(|p| dir.join(p).exists())
+        });
     let mut manifest = match old {
         Some(m)
             if m.max_report_id <= max_id
@@ -88,7 +131,7 @@ pub fn refresh(store: &Store, reports: &[ReportRow]) -> Result<Vec<PathBuf>, Ana
                 }
             }
             Manifest {
-                version: 1,
+                version: VERSION,
                 ..Manifest::default()
             }
         }
@@ -97,8 +140,11 @@ pub fn refresh(store: &Store, reports: &[ReportRow]) -> Result<Vec<PathBuf>, Ana
         let after = manifest.max_report_id;
         let mut seq = 0;
         let mut new_parts = Vec::new();
+        let mut stored = 0u64;
         let rows = store.finding_chunks(after, CHUNK_ROWS, |chunk| {
+            let chunk = aggregate(chunk);
             let n = chunk.len();
+            stored += n as u64;
             let mut df = DataFrame::new(
                 n,
                 vec![
@@ -128,6 +174,7 @@ pub fn refresh(store: &Store, reports: &[ReportRow]) -> Result<Vec<PathBuf>, Ana
         })?;
         manifest.parts.extend(new_parts);
         manifest.rows += rows;
+        manifest.stored_rows += stored;
         manifest.max_report_id = max_id;
         manifest.report_count = count;
         write_atomic(&manifest_path, |f| {

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
+use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::{AnalyticsError, week_label, week_start};
@@ -88,28 +89,39 @@ pub fn export_findings(
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(file);
             w.write_record(FINDINGS_COLUMNS).map_err(io_err)?;
+            // Rows come in report order: a report's date columns are formatted once.
+            let mut dates: (Option<NaiveDate>, [String; 3]) = (None, Default::default());
             let n = store.export_findings(range, 100_000, |c| {
                 for i in 0..c.report_id.len() {
                     let d = c.report_date[i];
-                    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+                    if dates.0 != d {
+                        dates = (
+                            d,
+                            [
+                                d.map(|d| d.to_string()).unwrap_or_default(),
+                                d.map(week_label).unwrap_or_default(),
+                                d.map(|d| week_start(d).to_string()).unwrap_or_default(),
+                            ],
+                        );
+                    }
+                    let [day, week, monday] = &dates.1;
+                    let index = c.message_index[i].map(|x| x.to_string());
                     w.write_record([
-                        c.report_id[i].to_string(),
-                        d.map(|d| d.to_string()).unwrap_or_default(),
-                        d.map(week_label).unwrap_or_default(),
-                        s(&c.submission[i]),
-                        c.format[i].clone(),
-                        s(&c.message_control_id[i]),
-                        c.message_index[i]
-                            .map(|x| x.to_string())
-                            .unwrap_or_default(),
-                        s(&c.patient_ref[i]),
-                        s(&c.segment[i]),
-                        s(&c.field[i]),
-                        s(&c.code[i]),
-                        c.severity[i].clone(),
-                        c.count[i].to_string(),
-                        c.text[i].clone(),
-                        d.map(|d| week_start(d).to_string()).unwrap_or_default(),
+                        c.report_id[i].to_string().as_str(),
+                        day,
+                        week,
+                        c.submission[i].as_deref().unwrap_or(""),
+                        &c.format[i],
+                        c.message_control_id[i].as_deref().unwrap_or(""),
+                        index.as_deref().unwrap_or(""),
+                        c.patient_ref[i].as_deref().unwrap_or(""),
+                        c.segment[i].as_deref().unwrap_or(""),
+                        c.field[i].as_deref().unwrap_or(""),
+                        c.code[i].as_deref().unwrap_or(""),
+                        &c.severity[i],
+                        c.count[i].to_string().as_str(),
+                        &c.text[i],
+                        monday,
                     ])
                     .map_err(io_err)?;
                 }

@@ -171,38 +171,69 @@ impl History {
         Ok(df.lazy())
     }
 
-    /// Findings of primary reports in the date range, joined with their week. With a range,
-    /// the scan is first narrowed to the range's report ids: the cache is written in report
-    /// order, so Parquet row groups outside that id span are skipped unread.
+    /// The cached findings, narrowed (when a range is given) to the report ids of primary
+    /// reports dated in the range: the cache is written in report order, so Parquet row
+    /// groups outside that id span are skipped unread. A superset: join or look up the
+    /// primary reports to finish the selection.
+    pub(crate) fn findings_in(
+        &self,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+    ) -> LazyFrame {
+        if since.is_none() && until.is_none() {
+            return self.findings.clone();
+        }
+        let ids = self
+            .reports
+            .iter()
+            .filter(|r| r.primary)
+            .filter(|r| {
+                r.row
+                    .date
+                    .is_some_and(|d| since.is_none_or(|s| d >= s) && until.is_none_or(|u| d <= u))
+            })
+            .map(|r| r.row.id as u32);
+        let (lo, hi) = ids.fold((u32::MAX, 0), |(lo, hi), id| (lo.min(id), hi.max(id)));
+        self.findings.clone().filter(
+            col("report_id")
+                .gt_eq(lit(lo))
+                .and(col("report_id").lt_eq(lit(hi))),
+        )
+    }
+
+    /// Findings of primary reports in the date range, joined with their week.
     pub(crate) fn findings_with_week(
         &self,
         since: Option<NaiveDate>,
         until: Option<NaiveDate>,
     ) -> PolarsResult<LazyFrame> {
-        let mut findings = self.findings.clone();
-        if since.is_some() || until.is_some() {
-            let ids = self
-                .reports
-                .iter()
-                .filter(|r| r.primary)
-                .filter(|r| {
-                    r.row.date.is_some_and(|d| {
-                        since.is_none_or(|s| d >= s) && until.is_none_or(|u| d <= u)
-                    })
-                })
-                .map(|r| r.row.id as u32);
-            let (lo, hi) = ids.fold((u32::MAX, 0), |(lo, hi), id| (lo.min(id), hi.max(id)));
-            findings = findings.filter(
-                col("report_id")
-                    .gt_eq(lit(lo))
-                    .and(col("report_id").lt_eq(lit(hi))),
-            );
-        }
-        Ok(findings.inner_join(
+        Ok(self.findings_in(since, until).inner_join(
             self.primary_frame(since, until)?,
             col("report_id"),
             col("report_id"),
         ))
+    }
+
+    /// Occurrences (`findings`) per report and `keys`, for primary reports in the range,
+    /// with each report's `week`. Summed per report before the join, so the join sees one
+    /// row per report and key instead of one per finding.
+    pub(crate) fn per_report_with_week(
+        &self,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+        keys: &[&str],
+    ) -> PolarsResult<LazyFrame> {
+        let mut group = vec![col("report_id")];
+        group.extend(keys.iter().map(|k| col(*k)));
+        Ok(self
+            .findings_in(since, until)
+            .group_by(group)
+            .agg([col("count").cast(DataType::Int64).sum().alias("findings")])
+            .inner_join(
+                self.primary_frame(since, until)?,
+                col("report_id"),
+                col("report_id"),
+            ))
     }
 
     /// Messages per week, counting each submission once (its largest reported count).

@@ -110,8 +110,9 @@ pub fn submissions(
     }
     // findings by severity and code from the primary reports (polars over the cache)
     // (a submission's reports are dated from it: none before `since` is needed)
+    // (primary reports are picked by `primary_of` below: no join needed)
     let df = h
-        .findings_with_week(since, None)?
+        .findings_in(since, None)
         .group_by([col("report_id"), col("severity"), col("code")])
         .agg([col("count").cast(DataType::Int64).sum().alias("n")])
         .collect()?;

@@ -58,10 +58,15 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
     if opts.by != TrendBy::Severity {
         group.push(col("severity"));
     }
+    let keys: &[&str] = if opts.by == TrendBy::Severity {
+        &["severity"]
+    } else {
+        &[key, "severity"]
+    };
     let df = h
-        .findings_with_week(opts.since, opts.until)?
+        .per_report_with_week(opts.since, opts.until, keys)?
         .group_by(group)
-        .agg([col("count").cast(DataType::Int64).sum().alias("findings")])
+        .agg([col("findings").sum()])
         .collect()?;
     let messages = h.messages_per_week();
     let mut rows = Vec::with_capacity(df.height());

@@ -255,10 +255,17 @@ impl Store {
             .map_err(|e| self.sql_err(e))?;
         let mut c = ExportChunk::default();
         let mut total = 0;
+        let (mut last_day, mut last_date): (Option<String>, Option<NaiveDate>) = (None, None);
         while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
             let mut push = || -> rusqlite::Result<()> {
                 c.report_id.push(r.get(0)?);
-                c.report_date.push(date(r.get(1)?));
+                // one report's rows share its date: parse it once per report
+                let day = r.get_ref(1)?.as_str_or_null()?;
+                if day != last_day.as_deref() {
+                    last_day = day.map(str::to_string);
+                    last_date = date(last_day.clone());
+                }
+                c.report_date.push(last_date);
                 c.submission.push(r.get(2)?);
                 c.format.push(r.get(3)?);
                 c.message_control_id.push(r.get(4)?);

@@ -12,7 +12,8 @@ pub mod names;
 use std::io::{Read, Write};
 
 use crate::config::FileKind;
-use crate::store::{FetchedFile, Recorded, RunCounts, Store, StoreError, Stored};
+use crate::store::archive::Incoming;
+use crate::store::{Archive, FetchedFile, Recorded, RunCounts, Store, StoreError, Stored};
 use crate::transport::{self, EntryKind, RemoteFs, Retry, TransportError};
 
 /// What to fetch and how.
@@ -246,7 +247,7 @@ fn download_once(
     path: &str,
     expected: u64,
     progress: &dyn Progress,
-) -> Result<Stored, DownloadError> {
+) -> Result<Incoming, DownloadError> {
     let mut incoming = store.archive().temp_file().map_err(DownloadError::Local)?;
     {
         let mut reader = remote.open_read(path).map_err(DownloadError::Remote)?;
@@ -287,10 +288,44 @@ fn download_once(
             transient: false,
         }));
     }
-    store
-        .archive()
-        .commit(incoming)
-        .map_err(DownloadError::Local)
+    Ok(incoming)
+}
+
+/// Record one durable download in the history.
+fn record_download(
+    store: &mut Store,
+    report: &mut FetchReport,
+    opts: &FetchOptions,
+    run_id: i64,
+    it: &PlanItem,
+    stored: &Stored,
+) -> Result<(), SyncError> {
+    let name = it.name.as_deref().expect("downloads have validated names");
+    let (recorded, id) = store.record_fetched(&FetchedFile {
+        profile: &opts.profile,
+        folder: &it.folder,
+        name,
+        kind: it.kind.as_str(),
+        mtime: it.mtime,
+        stored,
+        run_id,
+    })?;
+    report.counts.bytes += stored.size;
+    match recorded {
+        Recorded::New => report.counts.new += 1,
+        Recorded::Changed => report.counts.changed += 1,
+        Recorded::Unchanged => report.counts.unchanged += 1,
+    }
+    if recorded != Recorded::Unchanged {
+        report.recorded.push(id);
+    }
+    tracing::info!(
+        "fetched {} ({} bytes, {:?})",
+        transport::join(&it.folder, name),
+        stored.size,
+        recorded
+    );
+    Ok(())
 }
 
 /// Fetch the profile's folders into the store. Takes the store lock for the whole run.
@@ -354,66 +389,82 @@ pub fn fetch(
         .cloned()
         .collect();
     progress.start(todo.len() as u64, todo.iter().map(|p| p.size).sum());
-    // Set when a file failed because the connection broke: the next file reconnects first.
-    let mut broken = false;
-    for it in &todo {
-        let name = it.name.as_deref().expect("downloads have validated names");
-        let path = transport::join(&it.folder, name);
-        progress.file(&it.folder, name);
-        let result = opts.retry.run("download", |attempt| {
-            if attempt > 0 || broken {
-                remote.reconnect()?;
-                broken = false;
-            }
-            match download_once(store, remote, &path, it.size, progress) {
-                Ok(s) => Ok(Ok(s)),
-                Err(DownloadError::Remote(e)) => Err(e),
-                Err(DownloadError::Local(e)) => Ok(Err(e)),
+    // Downloads run here; a helper thread makes each one durable in the archive (fsync,
+    // rename, fsync of the folder) while the next one downloads. Files are recorded in the
+    // history in order, each only once its archive copy is durable.
+    let store_dir = store.dir().display().to_string();
+    let local = |source| SyncError::Local {
+        path: store_dir.clone(),
+        source,
+    };
+    let archive = Archive::open(store.dir()).map_err(local)?;
+    let (to_commit, commits) = std::sync::mpsc::sync_channel::<(usize, Incoming)>(4);
+    let (done, committed) = std::sync::mpsc::channel::<(usize, std::io::Result<Stored>)>();
+    std::thread::scope(|s| -> Result<(), SyncError> {
+        s.spawn(move || {
+            for (i, incoming) in commits {
+                if done.send((i, archive.commit(incoming))).is_err() {
+                    break; // the download side stopped
+                }
             }
         });
-        let stored = match result {
-            Ok(Ok(stored)) => stored,
-            Ok(Err(source)) => {
-                progress.finish();
-                return Err(SyncError::Local {
-                    path: store.dir().display().to_string(),
-                    source,
-                });
-            }
-            Err(e) => {
-                broken = e.is_transient();
-                let reason = e.to_string();
-                tracing::info!("failed {path}: {reason}");
-                report.counts.failed += 1;
-                store.record_event(run_id, &it.folder, &it.display_name, "failed", &reason)?;
-                report.failures.push(Failure {
-                    folder: it.folder.clone(),
-                    name: it.display_name.clone(),
-                    reason,
-                });
-                continue;
-            }
-        };
-        let (recorded, id) = store.record_fetched(&FetchedFile {
-            profile: &opts.profile,
-            folder: &it.folder,
-            name,
-            kind: it.kind.as_str(),
-            mtime: it.mtime,
-            stored: &stored,
-            run_id,
-        })?;
-        report.counts.bytes += stored.size;
-        match recorded {
-            Recorded::New => report.counts.new += 1,
-            Recorded::Changed => report.counts.changed += 1,
-            Recorded::Unchanged => report.counts.unchanged += 1,
+        macro_rules! record {
+            ($committed:expr) => {{
+                let (i, stored): (usize, std::io::Result<Stored>) = $committed;
+                let stored = stored.map_err(local)?;
+                record_download(store, &mut report, opts, run_id, &todo[i], &stored)?;
+            }};
         }
-        if recorded != Recorded::Unchanged {
-            report.recorded.push(id);
+        // Set when a file failed because the connection broke: the next file reconnects first.
+        let mut broken = false;
+        for (i, it) in todo.iter().enumerate() {
+            let name = it.name.as_deref().expect("downloads have validated names");
+            let path = transport::join(&it.folder, name);
+            progress.file(&it.folder, name);
+            let result = opts.retry.run("download", |attempt| {
+                if attempt > 0 || broken {
+                    remote.reconnect()?;
+                    broken = false;
+                }
+                match download_once(store, remote, &path, it.size, progress) {
+                    Ok(s) => Ok(Ok(s)),
+                    Err(DownloadError::Remote(e)) => Err(e),
+                    Err(DownloadError::Local(e)) => Ok(Err(e)),
+                }
+            });
+            match result {
+                Ok(Ok(incoming)) => {
+                    if to_commit.send((i, incoming)).is_err() {
+                        break; // cannot happen while the helper runs; reported below
+                    }
+                }
+                Ok(Err(source)) => {
+                    progress.finish();
+                    return Err(local(source));
+                }
+                Err(e) => {
+                    broken = e.is_transient();
+                    let reason = e.to_string();
+                    tracing::info!("failed {path}: {reason}");
+                    report.counts.failed += 1;
+                    store.record_event(run_id, &it.folder, &it.display_name, "failed", &reason)?;
+                    report.failures.push(Failure {
+                        folder: it.folder.clone(),
+                        name: it.display_name.clone(),
+                        reason,
+                    });
+                }
+            }
+            while let Ok(c) = committed.try_recv() {
+                record!(c);
+            }
         }
-        tracing::info!("fetched {path} ({} bytes, {:?})", stored.size, recorded);
-    }
+        drop(to_commit);
+        for c in committed.iter() {
+            record!(c);
+        }
+        Ok(())
+    })?;
     progress.finish();
     if let Some(dir) = &opts.accepted_dir {
         match transport::file_names(remote, dir) {
