@@ -121,3 +121,12 @@ pub fn config(dir: &Path, name: &str, store: &Path, extra: &str) -> anyhow::Resu
     std::fs::write(&cfg, format!("store = {store:?}\n{extra}"))?;
     Ok(cfg)
 }
+
+/// Print one run's times on stderr: `  B1 run 2: immdqa 2.310s, sqlite3 1.500s`.
+pub fn show_run(label: &str, r: usize, sides: &[(&str, &Series)]) {
+    let parts: Vec<String> = sides
+        .iter()
+        .map(|(name, s)| format!("{name} {:.3}s", s.runs[r].secs))
+        .collect();
+    eprintln!("  {label} run {}: {}", r + 1, parts.join(", "));
+}

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::{Series, config, measure};
+use crate::common::{Series, config, measure, show_run};
 use crate::ingest::{batch_of, write_report};
 use crate::{Bench, Row};
 
@@ -117,13 +117,15 @@ pub fn b4_b5(b: &Bench, files: u64) -> anyhow::Result<Vec<Row>> {
         )?);
         let got = std::fs::read_dir(&local)?.count() as u64;
         anyhow::ensure!(got == n, "sftp fetched {got} of {n} files");
-        eprintln!(
-            "  B4/B5 run {}: immdqa fetch --no-parse {:.2}s, fetch {:.2}s, again {:.3}s, sftp -b {:.2}s",
-            r + 1,
-            transfer.runs[r].secs,
-            full.runs[r].secs,
-            noop.runs[r].secs,
-            sftp.runs[r].secs
+        show_run(
+            "B4/B5",
+            r,
+            &[
+                ("immdqa fetch --no-parse", &transfer),
+                ("fetch", &full),
+                ("again", &noop),
+                ("sftp -b", &sftp),
+            ],
         );
     }
     let _ = std::fs::remove_dir_all(&work);

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{Series, config, measure};
+use crate::common::{Series, config, measure, show_run};
 use crate::{Bench, Row};
 
 const HEADER: &str = "File Name,Message Control ID,Patient ID,HL7 Field,Severity,Code,Message\n";
@@ -78,6 +78,17 @@ fn generate(dir: &Path, findings: u64, files: u64) -> anyhow::Result<(PathBuf, P
     Ok((reports, all))
 }
 
+/// `immdqa import PATH` into a fresh store under `dir`.
+fn import_fresh(b: &Bench, dir: &Path, path: &Path) -> anyhow::Result<crate::common::Run> {
+    let store = dir.join("store");
+    let _ = std::fs::remove_dir_all(&store);
+    let cfg = config(dir, "bench.toml", &store, "")?;
+    measure(
+        b.cli(&cfg, &["import", "-q"]).arg(path),
+        &dir.join("immdqa.log"),
+    )
+}
+
 /// immdqa import into a fresh store against sqlite3 .import into a fresh database,
 /// alternating, `runs` times each.
 fn compare(b: &Bench, findings: u64, files: u64) -> anyhow::Result<(Series, Series, u64)> {
@@ -86,17 +97,7 @@ fn compare(b: &Bench, findings: u64, files: u64) -> anyhow::Result<(Series, Seri
     let csv_bytes = std::fs::metadata(&all)?.len();
     let (mut ours, mut theirs) = (Series::default(), Series::default());
     for r in 0..b.runs {
-        let store = dir.join("store");
-        let _ = std::fs::remove_dir_all(&store);
-        let cfg = config(&dir, "bench.toml", &store, "")?;
-        ours.push(measure(
-            b.immdqa()
-                .arg("--config")
-                .arg(&cfg)
-                .args(["import", "-q"])
-                .arg(&reports),
-            &dir.join("immdqa.log"),
-        )?);
+        ours.push(import_fresh(b, &dir, &reports)?);
         let db = dir.join("reference.db");
         let _ = std::fs::remove_file(&db);
         theirs.push(measure(
@@ -105,11 +106,10 @@ fn compare(b: &Bench, findings: u64, files: u64) -> anyhow::Result<(Series, Seri
                 .arg(format!(".import --csv {} finding", all.display())),
             &dir.join("sqlite3.log"),
         )?);
-        eprintln!(
-            "  B1 {findings} run {}: immdqa {:.2}s, sqlite3 {:.2}s",
-            r + 1,
-            ours.runs[r].secs,
-            theirs.runs[r].secs
+        show_run(
+            &format!("B1 {findings}"),
+            r,
+            &[("immdqa", &ours), ("sqlite3", &theirs)],
         );
     }
     let _ = std::fs::remove_dir_all(dir.join("store"));
@@ -183,17 +183,7 @@ pub fn b7(b: &Bench, mib: u64) -> anyhow::Result<Row> {
     let rows = std::fs::read_to_string(dir.join("generated.ok"))?;
     let mut ours = Series::default();
     for r in 0..b.runs {
-        let store = dir.join("store");
-        let _ = std::fs::remove_dir_all(&store);
-        let cfg = config(&dir, "bench.toml", &store, "")?;
-        ours.push(measure(
-            b.immdqa()
-                .arg("--config")
-                .arg(&cfg)
-                .args(["import", "-q"])
-                .arg(&big),
-            &dir.join("immdqa.log"),
-        )?);
+        ours.push(import_fresh(b, &dir, &big)?);
         eprintln!(
             "  B7 run {}: {:.1}s, peak RSS {:.1} MiB",
             r + 1,

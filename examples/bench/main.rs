@@ -151,6 +151,13 @@ impl Bench {
         c.env(AS_IMMDQA, "1");
         c
     }
+
+    /// `immdqa --config CFG ARGS...`
+    pub fn cli(&self, cfg: &std::path::Path, args: &[&str]) -> Command {
+        let mut c = self.immdqa();
+        c.arg("--config").arg(cfg).args(args);
+        c
+    }
 }
 
 fn sh(cmd: &str) -> String {

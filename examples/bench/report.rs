@@ -1,7 +1,7 @@
 //! B6: the weekly report (every chart as PNG and SVG, the CSVs, the HTML page) over the B2
 //! history's 52 weeks, against B2's time for the trends alone.
 
-use crate::common::{Series, config, measure_exit};
+use crate::common::{Series, config, measure_exit, show_run};
 use crate::{Bench, Row};
 
 pub fn b6(b: &Bench, findings: u64, b2: &Series) -> anyhow::Result<Row> {
@@ -31,20 +31,15 @@ pub fn b6(b: &Bench, findings: u64, b2: &Series) -> anyhow::Result<Row> {
             let _ = std::fs::remove_dir_all(&out);
             // exit 1 or 2: thresholds warn or fail on generated data; the report is complete
             series.push(measure_exit(
-                b.immdqa()
-                    .arg("--config")
-                    .arg(&cfg)
-                    .args(["report", def, "-q", "--out"])
-                    .arg(&out),
+                b.cli(&cfg, &["report", def, "-q", "--out"]).arg(&out),
                 &dir.join("report.log"),
                 &[0, 1, 2],
             )?);
         }
-        eprintln!(
-            "  B6 run {}: {:.2}s (without the findings CSV {:.2}s)",
-            r + 1,
-            ours.runs[r].secs,
-            without.runs[r].secs
+        show_run(
+            "B6",
+            r,
+            &[("report", &ours), ("without findings.csv", &without)],
         );
     }
     let week_rows = std::fs::read_to_string(out.join("findings.csv"))

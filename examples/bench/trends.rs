@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use immdqa::store::Store;
 
-use crate::common::{Series, config, measure};
+use crate::common::{Series, config, measure, show_run};
 use crate::{Bench, Row};
 
 /// The same weekly GROUP BY immdqa computes (ISO week from the report date, findings by field
@@ -145,11 +145,10 @@ fn compare(b: &Bench, findings: u64) -> anyhow::Result<(Series, Series, f64)> {
                 .stdout(Stdio::null()),
             &dir.join("sqlite3.log"),
         )?);
-        eprintln!(
-            "  B2 {findings} run {}: immdqa {:.3}s, sqlite3 {:.3}s",
-            r + 1,
-            ours.runs[r].secs,
-            theirs.runs[r].secs
+        show_run(
+            &format!("B2 {findings}"),
+            r,
+            &[("immdqa", &ours), ("sqlite3", &theirs)],
         );
     }
     Ok((ours, theirs, cache))
@@ -180,11 +179,11 @@ pub fn b3(b: &Bench, findings: u64) -> anyhow::Result<Row> {
     let cfg = config(&dir, "bench.toml", &dir, "")?;
     let parquet = dir.join("findings.parquet");
     let export = measure(
-        b.immdqa()
-            .arg("--config")
-            .arg(&cfg)
-            .args(["export", "findings", "--format", "parquet", "--out"])
-            .arg(&parquet),
+        b.cli(
+            &cfg,
+            &["export", "findings", "--format", "parquet", "--out"],
+        )
+        .arg(&parquet),
         &dir.join("immdqa.log"),
     )?;
     let script = dir.join("trends.py");
@@ -200,12 +199,7 @@ pub fn b3(b: &Bench, findings: u64) -> anyhow::Result<Row> {
                 .arg("/dev/null"),
             &dir.join("python.log"),
         )?);
-        eprintln!(
-            "  B3 run {}: immdqa {:.3}s, python polars {:.3}s",
-            r + 1,
-            ours.runs[r].secs,
-            theirs.runs[r].secs
-        );
+        show_run("B3", r, &[("immdqa", &ours), ("python polars", &theirs)]);
     }
     let mut row = Row::ratio(
         "B3",
