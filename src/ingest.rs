@@ -204,7 +204,6 @@ pub fn ingest_stored(
         .into_iter()
         .map(|id| stored_file(store, id))
         .collect::<Result<Vec<_>, _>>()?;
-    // A helper thread parses one file ahead of the one being stored here.
     let jobs: Vec<(PathBuf, String, ParseOptions)> = files
         .iter()
         .map(|f| {
@@ -212,25 +211,23 @@ pub fn ingest_stored(
             (path, f.name.clone(), options_for(f, opts))
         })
         .collect();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Records>>(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<((), Option<Records>)>(1);
     std::thread::scope(|s| {
         s.spawn(move || {
-            for (path, name, file_opts) in jobs {
-                let Ok(input) = File::open(&path) else {
-                    if tx.send(None).is_err() {
-                        break; // the store side stopped
-                    }
-                    continue; // the store side reports it
-                };
-                let (sender, records) = formats::records_channel();
-                if tx.send(Some(records)).is_err() {
-                    break;
-                }
-                sender.parse(input, &name, &file_opts);
-            }
+            parse_ahead(
+                jobs,
+                |(path, name, file_opts)| {
+                    // a file that cannot be opened goes to the store side, which reports it
+                    (
+                        (),
+                        File::open(&path).ok().map(|input| (input, name, file_opts)),
+                    )
+                },
+                tx,
+            )
         });
         let mut out = Vec::with_capacity(files.len());
-        for (file, records) in files.into_iter().zip(rx) {
+        for (file, ((), records)) in files.into_iter().zip(rx) {
             out.push(match records {
                 Some(records) => ingest_records(store, file, records, all)?,
                 None => ingest_one(store, file.id, opts, all)?, // names the archive error
@@ -238,6 +235,31 @@ pub fn ingest_stored(
         }
         Ok(out)
     })
+}
+
+/// On a helper thread: `prepare` each item (what the store side receives, and the opened
+/// file with its name and parse options when there is something to parse), send it with the
+/// records channel of its parse, then parse into that channel. The parser thus works one file
+/// ahead of the file being stored. Stops when the store side hangs up.
+fn parse_ahead<T, U>(
+    items: impl IntoIterator<Item = T>,
+    prepare: impl Fn(T) -> (U, Option<(File, String, ParseOptions)>),
+    tx: std::sync::mpsc::SyncSender<(U, Option<Records>)>,
+) {
+    for item in items {
+        let (sent, input) = prepare(item);
+        let Some((input, name, file_opts)) = input else {
+            if tx.send((sent, None)).is_err() {
+                break;
+            }
+            continue;
+        };
+        let (sender, records) = formats::records_channel();
+        if tx.send((sent, Some(records))).is_err() {
+            break; // the store side stopped
+        }
+        sender.parse(input, &name, &file_opts);
+    }
 }
 
 /// Totals over a batch of ingests, for summaries.
@@ -363,28 +385,20 @@ pub fn import_paths(
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Archived, Option<Records>)>(1);
     std::thread::scope(|s| -> Result<(), IngestError> {
         s.spawn(move || {
-            for path in files {
-                let archived = archive_local(&archive, &path);
-                let input = archived
-                    .copied
-                    .as_ref()
-                    .ok()
-                    .and_then(|(_, stored)| File::open(&stored.path).ok());
-                let name = file_name(&path);
-                let (sender, records) = match input {
-                    Some(_) => {
-                        let (sender, records) = formats::records_channel();
-                        (Some(sender), Some(records))
-                    }
-                    None => (None, None), // the store side reports it
-                };
-                if tx.send((archived, records)).is_err() {
-                    break; // the store side stopped
-                }
-                if let (Some(sender), Some(input)) = (sender, input) {
-                    sender.parse(input, &name, opts);
-                }
-            }
+            parse_ahead(
+                files,
+                |path| {
+                    let archived = archive_local(&archive, &path);
+                    let input = archived
+                        .copied
+                        .as_ref()
+                        .ok()
+                        .and_then(|(_, stored)| File::open(&stored.path).ok())
+                        .map(|input| (input, file_name(&path), opts.clone()));
+                    (archived, input) // not archived: the store side reports it
+                },
+                tx,
+            )
         });
         for (Archived { path, copied }, records) in rx {
             let (meta, stored) = match copied {
