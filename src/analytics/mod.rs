@@ -134,19 +134,27 @@ impl History {
         Ok(History { reports, findings })
     }
 
+    /// Primary DQA reports dated within the range (both ends included; None = open).
+    fn primary_in(
+        &self,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+    ) -> impl Iterator<Item = &ReportInfo> {
+        self.reports.iter().filter(move |r| {
+            r.primary
+                && r.row
+                    .date
+                    .is_some_and(|d| since.is_none_or(|s| d >= s) && until.is_none_or(|u| d <= u))
+        })
+    }
+
     /// Primary DQA reports as a small frame: report_id, day (i32), week (i32, Monday).
     fn primary_frame(
         &self,
         since: Option<NaiveDate>,
         until: Option<NaiveDate>,
     ) -> PolarsResult<LazyFrame> {
-        let sel: Vec<&ReportInfo> = self
-            .reports
-            .iter()
-            .filter(|r| r.primary && r.row.date.is_some())
-            .filter(|r| since.is_none_or(|s| r.row.date.unwrap() >= s))
-            .filter(|r| until.is_none_or(|u| r.row.date.unwrap() <= u))
-            .collect();
+        let sel: Vec<&ReportInfo> = self.primary_in(since, until).collect();
         let df = DataFrame::new(
             sel.len(),
             vec![
@@ -183,16 +191,7 @@ impl History {
         if since.is_none() && until.is_none() {
             return self.findings.clone();
         }
-        let ids = self
-            .reports
-            .iter()
-            .filter(|r| r.primary)
-            .filter(|r| {
-                r.row
-                    .date
-                    .is_some_and(|d| since.is_none_or(|s| d >= s) && until.is_none_or(|u| d <= u))
-            })
-            .map(|r| r.row.id as u32);
+        let ids = self.primary_in(since, until).map(|r| r.row.id as u32);
         let (lo, hi) = ids.fold((u32::MAX, 0), |(lo, hi), id| (lo.min(id), hi.max(id)));
         self.findings.clone().filter(
             col("report_id")
@@ -241,7 +240,7 @@ impl History {
         let mut per_sub: HashMap<i64, (NaiveDate, i64)> = HashMap::new();
         let mut out: HashMap<NaiveDate, i64> = HashMap::new();
         for r in &self.reports {
-            let (Some(week), Some(m)) = (r.week, r.row.messages) else {
+            let (Some(week), Some(m)) = (r.week, r.row.counts.messages.map(|m| m as i64)) else {
                 continue;
             };
             match r.row.submission_id {
