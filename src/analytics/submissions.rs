@@ -7,17 +7,15 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::{AnalyticsError, History, int_at, str_at};
+use crate::formats::Counts;
 use crate::table::{Table, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubmissionRow {
     pub submission: String,
     pub date: Option<NaiveDate>,
-    pub messages: Option<i64>,
-    pub accepted: Option<i64>,
-    pub accepted_with_warnings: Option<i64>,
-    pub rejected: Option<i64>,
-    pub skipped: Option<i64>,
+    /// From the submission's report with the most complete counts.
+    pub counts: Counts,
     /// (accepted + accepted with warnings) / messages.
     pub acceptance_rate: Option<f64>,
     pub errors: i64,
@@ -45,11 +43,7 @@ impl SubmissionRow {
         SubmissionRow {
             submission,
             date,
-            messages: None,
-            accepted: None,
-            accepted_with_warnings: None,
-            rejected: None,
-            skipped: None,
+            counts: Counts::default(),
             acceptance_rate: None,
             errors: 0,
             warnings: 0,
@@ -97,12 +91,8 @@ pub fn submissions(
             e.report_formats.push(r.row.format.clone());
             e.report_formats.sort();
         }
-        if r.row.messages.unwrap_or(-1) > e.messages.unwrap_or(-1) {
-            e.messages = r.row.messages;
-            e.accepted = r.row.accepted;
-            e.accepted_with_warnings = r.row.accepted_with_warnings;
-            e.rejected = r.row.rejected;
-            e.skipped = r.row.skipped;
+        if r.row.counts.messages > e.counts.messages {
+            e.counts = r.row.counts;
         }
         if r.primary {
             primary_of.insert(r.row.id, name);
@@ -141,10 +131,11 @@ pub fn submissions(
     }
     let mut out: Vec<SubmissionRow> = subs.into_values().collect();
     for s in &mut out {
-        if let (Some(m), Some(a)) = (s.messages, s.accepted)
+        let c = &s.counts;
+        if let (Some(m), Some(a)) = (c.messages, c.accepted)
             && m > 0
         {
-            s.acceptance_rate = Some((a + s.accepted_with_warnings.unwrap_or(0)) as f64 / m as f64);
+            s.acceptance_rate = Some((a + c.accepted_with_warnings.unwrap_or(0)) as f64 / m as f64);
         }
         if let Some([e, w, i]) = sev.get(&s.submission) {
             (s.errors, s.warnings, s.info) = (*e, *w, *i);
@@ -178,7 +169,7 @@ pub fn with_uploads(
                 let overdue =
                     uploaded_day.is_some_and(|d| (today - d).num_days() > overdue_days as i64);
                 let mut row = SubmissionRow::new(u.remote_name.clone(), date, false);
-                row.messages = Some(u.messages as i64);
+                row.counts.messages = Some(u.messages);
                 row.uploaded_at = Some(u.uploaded_at.clone());
                 if u.accepted_seen_at.is_some() {
                     row.state = "accepted".into();
@@ -216,11 +207,11 @@ pub fn table(rows: &[SubmissionRow]) -> Table {
         t.push(vec![
             Value::text(&s.submission),
             s.date.map(Value::Date).unwrap_or(Value::Null),
-            Value::opt_int(s.messages),
-            Value::opt_int(s.accepted),
-            Value::opt_int(s.accepted_with_warnings),
-            Value::opt_int(s.rejected),
-            Value::opt_int(s.skipped),
+            Value::opt_count(s.counts.messages),
+            Value::opt_count(s.counts.accepted),
+            Value::opt_count(s.counts.accepted_with_warnings),
+            Value::opt_count(s.counts.rejected),
+            Value::opt_count(s.counts.skipped),
             Value::opt_float(s.acceptance_rate),
             Value::Int(s.errors),
             Value::Int(s.warnings),

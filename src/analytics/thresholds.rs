@@ -94,7 +94,7 @@ pub fn evaluate(
     // acceptance rate of the week's submissions
     let this_week: Vec<&SubmissionRow> = subs
         .iter()
-        .filter(|s| s.date.map(week_start) == Some(week) && s.messages.unwrap_or(0) > 0)
+        .filter(|s| s.date.map(week_start) == Some(week) && s.counts.messages.unwrap_or(0) > 0)
         .collect();
     if this_week.is_empty() {
         checks.push((
@@ -103,10 +103,13 @@ pub fn evaluate(
             format!("no submission with message counts in {label}"),
         ));
     } else {
-        let m: i64 = this_week.iter().map(|s| s.messages.unwrap_or(0)).sum();
-        let a: i64 = this_week
+        let m: u64 = this_week
             .iter()
-            .map(|s| s.accepted.unwrap_or(0) + s.accepted_with_warnings.unwrap_or(0))
+            .map(|s| s.counts.messages.unwrap_or(0))
+            .sum();
+        let a: u64 = this_week
+            .iter()
+            .map(|s| s.counts.accepted.unwrap_or(0) + s.counts.accepted_with_warnings.unwrap_or(0))
             .sum();
         let rate = a as f64 / m as f64;
         let msg = format!(

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use rusqlite::params;
 
 use super::{Store, StoreError};
+use crate::formats::Counts;
 
 /// Column names and rows (as text, NULL as None) of an ad-hoc query.
 pub type QueryRows = (Vec<String>, Vec<Vec<Option<String>>>);
@@ -18,11 +19,7 @@ pub struct ReportRow {
     pub submission_id: Option<i64>,
     pub submission_file: Option<String>,
     pub date: Option<NaiveDate>,
-    pub messages: Option<i64>,
-    pub accepted: Option<i64>,
-    pub accepted_with_warnings: Option<i64>,
-    pub rejected: Option<i64>,
-    pub skipped: Option<i64>,
+    pub counts: Counts,
 }
 
 /// A chunk of finding columns (same length each).
@@ -57,6 +54,11 @@ pub struct ConsentRow {
     pub source_file: Option<String>,
 }
 
+/// A stored message count (never negative).
+fn count(v: Option<i64>) -> Option<u64> {
+    v.map(|n| n.max(0) as u64)
+}
+
 fn date(s: Option<String>) -> Option<NaiveDate> {
     s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
 }
@@ -86,11 +88,13 @@ impl Store {
                 submission_id: r.get(3)?,
                 submission_file: r.get(4)?,
                 date: date(r.get(5)?),
-                messages: r.get(6)?,
-                accepted: r.get(7)?,
-                accepted_with_warnings: r.get(8)?,
-                rejected: r.get(9)?,
-                skipped: r.get(10)?,
+                counts: Counts {
+                    messages: count(r.get(6)?),
+                    accepted: count(r.get(7)?),
+                    accepted_with_warnings: count(r.get(8)?),
+                    rejected: count(r.get(9)?),
+                    skipped: count(r.get(10)?),
+                },
             })
         })
         .and_then(|rows| rows.collect())
