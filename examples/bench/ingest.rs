@@ -128,7 +128,7 @@ pub fn b1(b: &Bench, findings: u64, files: u64) -> anyhow::Result<(Row, Series)>
         ours.clone(),
         "sqlite3 .import of the same rows as one CSV",
         theirs,
-        1.5,
+        Some(1.5),
     );
     Ok((row, ours))
 }

@@ -55,7 +55,7 @@ pub fn b6(b: &Bench, findings: u64, b2: &Series) -> anyhow::Result<Row> {
         ours,
         "B2's immdqa trends time",
         b2.clone(),
-        2.0,
+        Some(2.0),
     );
     row.reference_is_immdqa = true;
     row.note = format!(

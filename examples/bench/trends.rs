@@ -162,7 +162,7 @@ pub fn b2(b: &Bench, findings: u64) -> anyhow::Result<(Row, Series)> {
         ours.clone(),
         "sqlite3 GROUP BY on the same database",
         theirs,
-        0.5,
+        Some(0.5),
     );
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(
         crate::trends::history(b, findings)?.join("columnar/manifest.json"),
@@ -207,7 +207,7 @@ pub fn b3(b: &Bench, findings: u64) -> anyhow::Result<Row> {
         ours,
         "Python polars over a Parquet export of the findings",
         theirs,
-        1.5,
+        Some(1.5),
     );
     row.note = format!(
         "export to Parquet (once, not timed in the medians): {:.1}s, {}",
