@@ -107,6 +107,21 @@ fn fonts() {
 
 type DrawResult = Result<(), String>;
 
+/// The series legend, in the same style on every chart.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(e)
+}
+
 fn e<E: std::fmt::Display>(err: E) -> String {
     err.to_string()
 }
@@ -286,14 +301,7 @@ fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -
             .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
             .map_err(e)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(e)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
@@ -414,14 +422,7 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
         .map_err(e)?
         .label(format!("threshold {threshold:.0}%"))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(e)
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
@@ -498,14 +499,7 @@ fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
             .label(status.replace('_', " "))
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(e)
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
