@@ -124,6 +124,29 @@ pub struct Profile {
     /// Flag an upload with no DQA report after this many days.
     #[serde(default = "default_report_overdue_days")]
     pub report_overdue_days: u32,
+    /// Whose lint rules apply: "texas" (ImmTrac2's, the default) or "generic" (CDC IG 1.5 only).
+    #[serde(default)]
+    pub registry: Registry,
+}
+
+/// Which registry's lint rules apply to a profile's batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Registry {
+    /// CDC HL7 2.5.1 Immunization IG release 1.5 rules only (every registry).
+    Generic,
+    /// ImmTrac2 (Texas): the generic rules plus consent, NK1, ORC-12, OBX-14 and address.
+    #[default]
+    Texas,
+}
+
+impl Registry {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registry::Generic => "generic",
+            Registry::Texas => "texas",
+        }
+    }
 }
 
 fn default_report_overdue_days() -> u32 {
@@ -181,6 +204,7 @@ impl Default for Profile {
             max_file_size: default_max_file_size(),
             same_day: Default::default(),
             report_overdue_days: default_report_overdue_days(),
+            registry: Registry::default(),
         }
     }
 }

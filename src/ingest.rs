@@ -13,7 +13,8 @@ use chrono::DateTime;
 use crate::formats::{self, Kind, ParseError, ParseOptions, Records, Summary};
 use crate::store::{FetchedFile, Recorded, RemoteFileInfo, RunCounts, Store, StoreError};
 
-/// The profile name recorded for files brought in with `immdqa import`.
+/// The profile name recorded for files brought in with `immdqa import` when no profile is
+/// selected (with one, imported files belong to it, like fetched ones).
 pub const IMPORT_PROFILE: &str = "import";
 
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +136,9 @@ fn duplicate(store: &Store, file: &RemoteFileInfo) -> Result<Option<Ingested>, I
 /// Parse options for one file: a file fetched from the consent folder is a consent file.
 fn options_for(file: &RemoteFileInfo, opts: &ParseOptions) -> ParseOptions {
     let mut file_opts = opts.clone();
-    if file.profile != IMPORT_PROFILE && file.kind == "cnf" {
+    // (imported files are recorded as `dqa` until parsed: no hint; a fetched file from the
+    // consent folder, or a re-parse of a file once parsed as consent, gets one)
+    if file.kind == "cnf" {
         file_opts.kind_hint = Some(Kind::Cnf);
     }
     file_opts
@@ -158,7 +161,7 @@ fn store_report(
     let outcome = match parse(&mut writer) {
         Ok(summary) => {
             let report_id = writer.commit(&summary, fallback_date)?;
-            if file.profile == IMPORT_PROFILE {
+            if file.kind != summary.kind.as_str() {
                 store.set_kind(file.id, summary.kind.as_str())?;
             }
             Outcome::Parsed { report_id, summary }
@@ -367,6 +370,7 @@ pub fn import_paths(
     store: &mut Store,
     paths: &[PathBuf],
     opts: &ParseOptions,
+    profile: &str,
 ) -> Result<ImportReport, IngestError> {
     let _lock = store.lock()?;
     let mut files = Vec::new();
@@ -374,7 +378,7 @@ pub fn import_paths(
     for p in paths {
         collect_files(p, &mut files, &mut report.unreadable);
     }
-    let run_id = store.begin_run(IMPORT_PROFILE, "local import")?;
+    let run_id = store.begin_run(profile, "local import")?;
     let mut counts = RunCounts::default();
     let archive =
         crate::store::Archive::open(store.dir()).map_err(|source| IngestError::Local {
@@ -425,7 +429,7 @@ pub fn import_paths(
                 .to_string();
             use std::os::unix::fs::MetadataExt;
             let (recorded, id) = store.record_fetched(&FetchedFile {
-                profile: IMPORT_PROFILE,
+                profile,
                 folder: &folder,
                 name: &file_name(&path),
                 kind: "dqa",

@@ -48,6 +48,8 @@ pub struct UploadOptions {
     pub retry: Retry,
     /// Refuse files larger than this.
     pub max_size: u64,
+    /// Whose lint rules apply.
+    pub registry: crate::config::Registry,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +155,7 @@ pub fn upload(
             continue;
         }
         let data = std::fs::read(path).map_err(local)?;
-        let report = lint::check(&data, opts.today);
+        let report = lint::check(&data, opts.today, opts.registry);
         let refuse = |reason: String, lint: LintReport| FileResult {
             path: path.clone(),
             lint,

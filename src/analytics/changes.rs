@@ -82,6 +82,32 @@ pub struct Changes {
 }
 
 /// The latest date in the history (the default "as of" for periods).
+/// One issue reported with its code in one period and as text only in the other (a legacy
+/// errors.txt names the field but not always the code): count the uncoded occurrences under
+/// the field's one code, so the issue is not listed as both new and resolved. A field with
+/// several codes keeps its uncoded row apart (which code it was cannot be told).
+fn merge_uncoded(m: &mut BTreeMap<(String, String), (i64, i64)>) {
+    let none = "(none)";
+    let uncoded: Vec<String> = m
+        .keys()
+        .filter(|(f, c)| c == none && f != none)
+        .map(|(f, _)| f.clone())
+        .collect();
+    for field in uncoded {
+        let coded: Vec<String> = m
+            .keys()
+            .filter(|(f, c)| *f == field && c != none)
+            .map(|(_, c)| c.clone())
+            .collect();
+        if let [code] = coded.as_slice() {
+            let (p, c) = m.remove(&(field.clone(), none.to_string())).unwrap_or_default();
+            let e = m.entry((field, code.clone())).or_default();
+            e.0 += p;
+            e.1 += c;
+        }
+    }
+}
+
 pub fn latest_date(h: &History) -> Option<NaiveDate> {
     h.reports.iter().filter_map(|r| r.row.date).max()
 }
@@ -113,6 +139,7 @@ pub fn changes(h: &History, period: Period, as_of: NaiveDate) -> Result<Changes,
             e.0 += n;
         }
     }
+    merge_uncoded(&mut m);
     let mut rows: Vec<ChangeRow> = m
         .into_iter()
         .map(|((field, code), (previous, current))| ChangeRow {
@@ -165,4 +192,26 @@ pub fn table(c: &Changes) -> Table {
         ]);
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn an_issue_coded_in_one_week_and_text_only_in_the_other_persists() {
+        let k = |f: &str, c: &str| (f.to_string(), c.to_string());
+        let mut m = BTreeMap::from([
+            (k("RXR-2", "IEE-575"), (0, 4)),
+            (k("RXR-2", "(none)"), (4, 0)),
+            (k("PID-11", "IEE-998"), (1, 0)),
+            (k("PID-11", "IEE-411"), (0, 1)),
+            (k("PID-11", "(none)"), (2, 0)),
+        ]);
+        super::merge_uncoded(&mut m);
+        assert_eq!(m.get(&k("RXR-2", "IEE-575")), Some(&(4, 4)));
+        assert!(!m.contains_key(&k("RXR-2", "(none)")));
+        // two codes on the field: which one the text meant is unknown, kept apart
+        assert_eq!(m.get(&k("PID-11", "(none)")), Some(&(2, 0)));
+    }
 }

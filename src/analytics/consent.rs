@@ -45,10 +45,10 @@ pub struct ConsentView {
 
 pub fn consent(
     store: &Store,
-    _h: &History,
+    h: &History,
     as_of: NaiveDate,
 ) -> Result<ConsentView, AnalyticsError> {
-    let notices = store.consent_rows()?;
+    let notices = store.consent_rows(h.profile.as_deref())?;
     let dated: Vec<&ConsentRow> = notices.iter().filter(|n| n.date.is_some()).collect();
     let df = DataFrame::new(
         dated.len(),
@@ -91,7 +91,7 @@ pub fn consent(
 
     // follow-ups
     let mut clean: HashMap<String, NaiveDate> = HashMap::new();
-    for (p, d, consent_related) in store.patient_appearances()? {
+    for (p, d, consent_related) in store.patient_appearances(h.profile.as_deref())? {
         if !consent_related {
             let e = clean.entry(p).or_insert(d);
             if d > *e {

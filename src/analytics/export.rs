@@ -20,7 +20,7 @@ pub enum ExportFormat {
 }
 
 /// Column order of the findings export (the documented schema).
-pub const FINDINGS_COLUMNS: [&str; 15] = [
+pub const FINDINGS_COLUMNS: [&str; 18] = [
     "report_id",
     "report_date",
     "week",
@@ -36,6 +36,9 @@ pub const FINDINGS_COLUMNS: [&str; 15] = [
     "count",
     "text",
     "week_start",
+    "hl7_error_code",
+    "app_error_code",
+    "profile",
 ];
 
 fn chunk_frame(c: ExportChunk) -> PolarsResult<DataFrame> {
@@ -66,6 +69,9 @@ fn chunk_frame(c: ExportChunk) -> PolarsResult<DataFrame> {
             Column::new("count".into(), c.count),
             Column::new("text".into(), c.text),
             Column::new("week_start".into(), starts).cast(&DataType::Date)?,
+            Column::new("hl7_error_code".into(), c.hl7_error_code),
+            Column::new("app_error_code".into(), c.app_error_code),
+            Column::new("profile".into(), c.profile),
         ],
     )
 }
@@ -122,6 +128,9 @@ pub fn export_findings(
                         c.count[i].to_string().as_str(),
                         &c.text[i],
                         monday,
+                        c.hl7_error_code[i].as_deref().unwrap_or(""),
+                        c.app_error_code[i].as_deref().unwrap_or(""),
+                        c.profile[i].as_deref().unwrap_or(""),
                     ])
                     .map_err(io_err)?;
                 }

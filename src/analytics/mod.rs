@@ -90,18 +90,48 @@ pub struct ReportInfo {
     pub primary: bool,
 }
 
-/// The loaded history: reports (in memory) and findings (a lazy scan of the cache).
+/// The loaded history: reports (in memory) and findings (a lazy scan of the cache), of one
+/// profile or of every profile.
 pub struct History {
     pub reports: Vec<ReportInfo>,
     findings: LazyFrame,
+    /// The profile the history is scoped to (None: every profile in the store).
+    pub profile: Option<String>,
+    /// Profiles with reports in this view (sorted).
+    pub profiles: Vec<String>,
 }
 
 impl History {
-    /// Load from the store, refreshing the columnar cache first.
+    /// Load every profile's history, refreshing the columnar cache first.
     pub fn load(store: &Store) -> Result<History, AnalyticsError> {
-        let rows = store.report_rows()?;
-        let parts = cache::refresh(store, &rows)?;
-        let findings = cache::scan(&parts)?;
+        History::load_scoped(store, None)
+    }
+
+    /// Load one profile's history (None: every profile), refreshing the columnar cache first.
+    pub fn load_scoped(store: &Store, profile: Option<&str>) -> Result<History, AnalyticsError> {
+        let all_rows = store.report_rows()?;
+        let parts = cache::refresh(store, &all_rows)?;
+        let mut findings = cache::scan(&parts)?;
+        let rows: Vec<ReportRow> = match profile {
+            None => all_rows,
+            Some(p) => all_rows
+                .into_iter()
+                .filter(|r| r.profile.as_deref() == Some(p))
+                .collect(),
+        };
+        if profile.is_some() {
+            let ids = DataFrame::new(
+                rows.len(),
+                vec![Column::new(
+                    "report_id".into(),
+                    rows.iter().map(|r| r.id as u32).collect::<Vec<_>>(),
+                )],
+            )?;
+            findings = findings.inner_join(ids.lazy(), col("report_id"), col("report_id"));
+        }
+        let mut profiles: Vec<String> = rows.iter().filter_map(|r| r.profile.clone()).collect();
+        profiles.sort();
+        profiles.dedup();
         // primary report per submission
         let mut best: HashMap<i64, (u8, i64)> = HashMap::new();
         for r in rows.iter().filter(|r| r.kind == "dqa") {
@@ -131,7 +161,12 @@ impl History {
                 }
             })
             .collect();
-        Ok(History { reports, findings })
+        Ok(History {
+            reports,
+            findings,
+            profile: profile.map(str::to_string),
+            profiles,
+        })
     }
 
     /// Primary DQA reports dated within the range (both ends included; None = open).

@@ -31,6 +31,12 @@ pub struct SubmissionRow {
     pub state: String,
     /// Uploaded, no report after the configured number of days.
     pub overdue: bool,
+    /// The report whose findings count for this submission (its primary DQA report).
+    pub primary_report: Option<i64>,
+    /// Messages in the batch as sent (from immdqa's upload record), when known.
+    pub sent_messages: Option<u64>,
+    /// The profile the submission's reports came from.
+    pub profile: Option<String>,
 }
 
 impl SubmissionRow {
@@ -59,6 +65,9 @@ impl SubmissionRow {
             }
             .into(),
             overdue: false,
+            primary_report: None,
+            sent_messages: None,
+            profile: None,
         }
     }
 }
@@ -95,7 +104,11 @@ pub fn submissions(
             e.counts = r.row.counts;
         }
         if r.primary {
+            e.primary_report = Some(r.row.id);
             primary_of.insert(r.row.id, name);
+        }
+        if e.profile.is_none() {
+            e.profile = r.row.profile.clone();
         }
     }
     // findings by severity and code from the primary reports (polars over the cache)
@@ -163,13 +176,18 @@ pub fn with_uploads(
             NaiveDate::parse_from_str(&u.uploaded_at[..10.min(u.uploaded_at.len())], "%Y-%m-%d")
                 .ok();
         match rows.iter_mut().find(|r| r.submission == u.remote_name) {
-            Some(r) => r.uploaded_at = Some(u.uploaded_at.clone()),
+            Some(r) => {
+                r.uploaded_at = Some(u.uploaded_at.clone());
+                r.sent_messages = Some(u.messages);
+            }
             None => {
                 let date = crate::batch_name::parse(&u.remote_name).map(|b| b.date);
                 let overdue =
                     uploaded_day.is_some_and(|d| (today - d).num_days() > overdue_days as i64);
                 let mut row = SubmissionRow::new(u.remote_name.clone(), date, false);
                 row.counts.messages = Some(u.messages);
+                row.sent_messages = Some(u.messages);
+                row.profile = Some(u.profile.clone());
                 row.uploaded_at = Some(u.uploaded_at.clone());
                 if u.accepted_seen_at.is_some() {
                     row.state = "accepted".into();
@@ -183,7 +201,23 @@ pub fn with_uploads(
     rows
 }
 
+/// The submissions as a table; with a `profile` column first when the rows come from several
+/// profiles (no profile selected in a store shared by several).
 pub fn table(rows: &[SubmissionRow]) -> Table {
+    let mut profiles: Vec<&str> = rows.iter().filter_map(|r| r.profile.as_deref()).collect();
+    profiles.sort_unstable();
+    profiles.dedup();
+    let mut t = plain_table(rows);
+    if profiles.len() > 1 {
+        t.columns.insert(0, "profile".into());
+        for (row, s) in t.rows.iter_mut().zip(rows) {
+            row.insert(0, Value::opt_text(s.profile.as_deref()));
+        }
+    }
+    t
+}
+
+fn plain_table(rows: &[SubmissionRow]) -> Table {
     let mut t = Table::new(&[
         "submission",
         "submitted_on",

@@ -2,10 +2,18 @@
 //!
 //! Defaults: a week's acceptance rate below 90% fails (the registry's onboarding bar); an
 //! error rate that rose in each of the last 3 weeks warns. Set in `[thresholds]`.
+//!
+//! Every check says what it was based on, and says `unknown` when the data cannot tell
+//! (README, "Verdicts"): a week whose reports carry no message counts has an unknown
+//! acceptance rate, unless its error findings alone prove a failure (each error names a
+//! rejected message; with the batch's size known from immdqa's upload record, the rejections
+//! bound the rate from above). A week with no report at all warns ("no data"), so a cron job
+//! with a broken fetch hears about it. Weeks without counts are skipped, and named, by the
+//! rising-error rule; they never reset its streak.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 
 use super::submissions::SubmissionRow;
@@ -30,9 +38,11 @@ impl Default for Thresholds {
     }
 }
 
+/// A check's outcome. `Unknown` (the data cannot tell) exits like a warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Ok,
+    Unknown,
     Warn,
     Fail,
 }
@@ -41,6 +51,7 @@ impl Level {
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Ok => "ok",
+            Level::Unknown => "unknown",
             Level::Warn => "warn",
             Level::Fail => "fail",
         }
@@ -54,131 +65,550 @@ pub struct Breach {
     pub message: String,
 }
 
+/// One evaluated check: its outcome, what it found, and what that was based on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub name: &'static str,
+    pub level: Level,
+    pub message: String,
+    pub basis: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Verdict {
+    /// The week evaluated (None: the history is empty).
     pub week: Option<NaiveDate>,
     pub level: Level,
+    /// Every check that is not OK, and per-submission details of failures.
     pub breaches: Vec<Breach>,
-    /// Every check that ran, with its outcome, for the report.
-    pub checks: Vec<(&'static str, Level, String)>,
+    /// Every check that ran, with its outcome and basis, in order.
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    fn from_checks(week: Option<NaiveDate>, checks: Vec<Check>, extra: Vec<Breach>) -> Verdict {
+        let mut breaches: Vec<Breach> = checks
+            .iter()
+            .filter(|c| c.level != Level::Ok)
+            .map(|c| Breach {
+                level: c.level,
+                check: c.name,
+                message: c.message.clone(),
+            })
+            .collect();
+        breaches.extend(extra);
+        let level = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
+        Verdict {
+            week,
+            level,
+            breaches,
+            checks,
+        }
+    }
+}
+
+/// Rejected messages per report, counted from error findings (distinct message control ids,
+/// else message indexes), for reports that carry no message counts.
+pub type RejectedEvidence = HashMap<i64, u64>;
+
+/// The primary reports of submissions in `week` that carry no message counts: what the
+/// caller should count rejections for (see [`RejectedEvidence`]).
+pub fn reports_needing_evidence(subs: &[SubmissionRow], week: NaiveDate) -> Vec<i64> {
+    subs.iter()
+        .filter(|s| s.report_received && s.date.map(week_start) == Some(week))
+        .filter(|s| !has_counts(s))
+        .filter_map(|s| s.primary_report)
+        .collect()
+}
+
+/// The week a verdict is about: the one holding `as_of`, else the latest week with data.
+pub fn target_week(
+    subs: &[SubmissionRow],
+    severity_trend: &[TrendRow],
+    as_of: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    as_of.map(week_start).or_else(|| {
+        subs.iter()
+            .filter(|s| s.report_received)
+            .filter_map(|s| s.date)
+            .chain(severity_trend.iter().map(|r| r.week))
+            .max()
+            .map(week_start)
+    })
+}
+
+/// Count rejected messages from the error findings of the week's reports without counts.
+pub fn gather_evidence(
+    store: &crate::store::Store,
+    subs: &[SubmissionRow],
+    week: Option<NaiveDate>,
+) -> Result<RejectedEvidence, crate::store::StoreError> {
+    let mut out = RejectedEvidence::new();
+    if let Some(week) = week {
+        for id in reports_needing_evidence(subs, week) {
+            out.insert(id, store.rejected_messages(id)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Evaluate the thresholds over a loaded history, with the upload records (batch sizes) and
+/// the rejection evidence of reports without counts: what `check` runs.
+pub fn evaluate_history(
+    store: &crate::store::Store,
+    h: &super::History,
+    t: &Thresholds,
+    as_of: Option<NaiveDate>,
+) -> Result<Verdict, super::AnalyticsError> {
+    let subs = super::submissions::submissions(h, None)?;
+    let subs = with_sent_sizes(subs, store, h.profile.as_deref())?;
+    let sev = super::trends::trends(
+        h,
+        &super::trends::TrendOptions {
+            by: super::trends::TrendBy::Severity,
+            ..Default::default()
+        },
+    )?;
+    let week = target_week(&subs, &sev, as_of);
+    let evidence = gather_evidence(store, &subs, week)?;
+    Ok(evaluate(t, &subs, &sev, week, &evidence))
+}
+
+/// Batch sizes from immdqa's upload records, for submissions whose reports carry no counts.
+pub fn with_sent_sizes(
+    mut subs: Vec<SubmissionRow>,
+    store: &crate::store::Store,
+    profile: Option<&str>,
+) -> Result<Vec<SubmissionRow>, crate::store::StoreError> {
+    for u in store.uploads()? {
+        if profile.is_some_and(|p| p != u.profile) {
+            continue;
+        }
+        if let Some(s) = subs.iter_mut().find(|s| s.submission == u.remote_name) {
+            s.sent_messages = Some(u.messages);
+        }
+    }
+    Ok(subs)
+}
+
+fn has_counts(s: &SubmissionRow) -> bool {
+    s.counts.messages.is_some_and(|m| m > 0) && s.counts.accepted.is_some()
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
 }
 
 /// Evaluate the thresholds for the week holding `as_of` (default: the latest week with data).
-/// `severity_trend` are trend rows by severity (E rows are used).
+/// `severity_trend` are trend rows by severity (E rows are used); `evidence` holds rejected
+/// message counts for reports without counts (see [`reports_needing_evidence`]).
 pub fn evaluate(
     t: &Thresholds,
     subs: &[SubmissionRow],
     severity_trend: &[TrendRow],
     as_of: Option<NaiveDate>,
+    evidence: &RejectedEvidence,
 ) -> Verdict {
-    let week = as_of.map(week_start).or_else(|| {
-        subs.iter()
-            .filter_map(|s| s.date)
-            .chain(severity_trend.iter().map(|r| r.week))
-            .max()
-            .map(week_start)
-    });
-    let mut breaches = Vec::new();
-    let mut checks = Vec::new();
-    let Some(week) = week else {
-        checks.push(("data", Level::Ok, "no data in the history yet".to_string()));
-        return Verdict {
-            week: None,
-            level: Level::Ok,
-            breaches,
-            checks,
+    let latest = target_week(subs, severity_trend, None);
+    let subs: Vec<&SubmissionRow> = subs.iter().filter(|s| s.report_received).collect();
+    let Some(week) = as_of.map(week_start).or(latest) else {
+        let check = Check {
+            name: "data",
+            level: Level::Warn,
+            message: "no data: the history holds no data quality report yet".into(),
+            basis: "no report in the history (has `immdqa fetch` run?)".into(),
         };
+        return Verdict::from_checks(None, vec![check], vec![]);
     };
     let label = week_label(week);
-
-    // acceptance rate of the week's submissions
+    let mut checks = Vec::new();
+    let mut extra = Vec::new();
     let this_week: Vec<&SubmissionRow> = subs
         .iter()
-        .filter(|s| s.date.map(week_start) == Some(week) && s.counts.messages.unwrap_or(0) > 0)
+        .copied()
+        .filter(|s| s.date.map(week_start) == Some(week))
         .collect();
-    if this_week.is_empty() {
-        checks.push((
-            "acceptance_rate",
-            Level::Ok,
-            format!("no submission with message counts in {label}"),
-        ));
+    let week_has_findings = severity_trend.iter().any(|r| r.week == week);
+    if this_week.is_empty() && !week_has_findings {
+        let mut message = format!("no data for {label}: no data quality report about it");
+        if let Some(l) = latest.filter(|l| *l < week) {
+            message.push_str(&format!(" (the latest report is from {})", week_label(l)));
+        } else if let Some(first) = subs.iter().filter_map(|s| s.date).min()
+            && week < week_start(first)
+        {
+            message.push_str(&format!(
+                " (the history starts in {})",
+                week_label(week_start(first))
+            ));
+        }
+        checks.push(Check {
+            name: "data",
+            level: Level::Warn,
+            message,
+            basis: "reports in the history dated in the week".into(),
+        });
     } else {
-        let m: u64 = this_week
-            .iter()
-            .map(|s| s.counts.messages.unwrap_or(0))
-            .sum();
-        let a: u64 = this_week
-            .iter()
-            .map(|s| s.counts.accepted.unwrap_or(0) + s.counts.accepted_with_warnings.unwrap_or(0))
-            .sum();
+        checks.push(acceptance(t, &this_week, &label, evidence, &mut extra));
+    }
+    if t.rising_error_weeks > 0 {
+        checks.push(rising(t, &subs, severity_trend, week));
+    }
+    Verdict::from_checks(Some(week), checks, extra)
+}
+
+/// The acceptance-rate check for one week's submissions.
+fn acceptance(
+    t: &Thresholds,
+    this_week: &[&SubmissionRow],
+    label: &str,
+    evidence: &RejectedEvidence,
+    extra: &mut Vec<Breach>,
+) -> Check {
+    let threshold = pct(t.min_acceptance_rate);
+    let (counted, uncounted): (Vec<&SubmissionRow>, Vec<&SubmissionRow>) =
+        this_week.iter().copied().partition(|s| has_counts(s));
+    let m: u64 = counted.iter().map(|s| s.counts.messages.unwrap_or(0)).sum();
+    let a: u64 = counted
+        .iter()
+        .map(|s| s.counts.accepted.unwrap_or(0) + s.counts.accepted_with_warnings.unwrap_or(0))
+        .sum();
+    if uncounted.is_empty() {
         let rate = a as f64 / m as f64;
-        let msg = format!(
-            "acceptance rate in {label}: {:.1}% ({a} of {m} messages; threshold {:.0}%)",
-            rate * 100.0,
-            t.min_acceptance_rate * 100.0
+        let message = format!(
+            "acceptance rate in {label}: {} ({a} of {m} messages; threshold {threshold})",
+            pct(rate)
+        );
+        let basis = format!(
+            "message counts of {} report(s): {}",
+            counted.len(),
+            names(&counted)
         );
         if rate < t.min_acceptance_rate {
-            breaches.push(Breach {
-                level: Level::Fail,
-                check: "acceptance_rate",
-                message: msg.clone(),
-            });
-            for s in &this_week {
+            for s in &counted {
                 if let Some(r) = s.acceptance_rate.filter(|r| *r < t.min_acceptance_rate) {
-                    breaches.push(Breach {
+                    extra.push(Breach {
                         level: Level::Fail,
                         check: "acceptance_rate",
-                        message: format!("{}: {:.1}% accepted", s.submission, r * 100.0),
+                        message: format!("{}: {} accepted", s.submission, pct(r)),
                     });
                 }
             }
-            checks.push(("acceptance_rate", Level::Fail, msg));
+            return Check {
+                name: "acceptance_rate",
+                level: Level::Fail,
+                message,
+                basis,
+            };
+        }
+        return Check {
+            name: "acceptance_rate",
+            level: Level::Ok,
+            message,
+            basis,
+        };
+    }
+    // Some reports carry no counts: count rejections from their error findings.
+    let rejected: u64 = uncounted
+        .iter()
+        .map(|s| s.primary_report.and_then(|r| evidence.get(&r)).copied().unwrap_or(0))
+        .sum();
+    let sent: Option<u64> = uncounted.iter().map(|s| s.sent_messages).sum();
+    let no_counts = format!(
+        "{} without message counts ({})",
+        names(&uncounted),
+        uncounted
+            .iter()
+            .map(|s| s.report_formats.join("/"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut basis = format!(
+        "{rejected} rejected message(s) counted from the error findings of {no_counts}"
+    );
+    if !counted.is_empty() {
+        basis.push_str(&format!(
+            "; message counts of {} report(s): {}",
+            counted.len(),
+            names(&counted)
+        ));
+    }
+    if let Some(sent) = sent.filter(|n| *n > 0) {
+        // Batch sizes known from the upload records: the rejections bound the rate above.
+        let total = m + sent;
+        let at_most = (a + sent.saturating_sub(rejected)) as f64 / total as f64;
+        basis.push_str(&format!("; {sent} message(s) sent, from the upload record(s)"));
+        let message = format!(
+            "acceptance rate in {label}: at most {} ({rejected} of {sent} messages without counts rejected; threshold {threshold})",
+            pct(at_most)
+        );
+        let level = if at_most < t.min_acceptance_rate {
+            Level::Fail
         } else {
-            checks.push(("acceptance_rate", Level::Ok, msg));
+            Level::Unknown
+        };
+        return Check {
+            name: "acceptance_rate",
+            level,
+            message,
+            basis,
+        };
+    }
+    let message = if rejected > 0 {
+        format!(
+            "acceptance rate in {label} unknown: {rejected} message(s) rejected, but the number of messages sent is not known (threshold {threshold})"
+        )
+    } else {
+        format!(
+            "acceptance rate in {label} unknown: the report(s) carry no message counts (threshold {threshold})"
+        )
+    };
+    Check {
+        name: "acceptance_rate",
+        level: Level::Unknown,
+        message,
+        basis,
+    }
+}
+
+fn names(subs: &[&SubmissionRow]) -> String {
+    subs.iter()
+        .map(|s| s.submission.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The rising-error-rate check: the error rate (errors per 1,000 messages) of the last
+/// `rising_error_weeks + 1` weeks with message counts up to `week`, each higher than the one
+/// before. Weeks without counts are skipped and named (they neither break nor extend the
+/// streak); at most as many weeks again may be skipped.
+fn rising(t: &Thresholds, subs: &[&SubmissionRow], trend: &[TrendRow], week: NaiveDate) -> Check {
+    let n = t.rising_error_weeks as usize;
+    let label = week_label(week);
+    // weeks with data: any report (findings or submissions)
+    let mut weeks: BTreeMap<NaiveDate, Option<f64>> = BTreeMap::new();
+    for s in subs {
+        if let Some(d) = s.date.map(week_start).filter(|d| *d <= week) {
+            weeks.entry(d).or_insert(None);
+        }
+    }
+    let mut rate: BTreeMap<NaiveDate, (f64, bool)> = BTreeMap::new(); // (errors per 1000, known)
+    for r in trend.iter().filter(|r| r.week <= week) {
+        weeks.entry(r.week).or_insert(None);
+        let e = rate.entry(r.week).or_insert((0.0, true));
+        match (r.severity.as_str(), r.per_1000) {
+            ("E", Some(v)) => e.0 += v,
+            (_, None) => e.1 = false,
+            _ => {}
+        }
+    }
+    // a week whose submissions carry counts but which had no finding at all: rate 0
+    for s in subs.iter().filter(|s| has_counts(s)) {
+        if let Some(d) = s.date.map(week_start).filter(|d| *d <= week) {
+            rate.entry(d).or_insert((0.0, true));
+        }
+    }
+    // weeks with a report but no counts (any submission without counts makes it unknown)
+    for s in subs.iter().filter(|s| !has_counts(s)) {
+        if let Some(d) = s.date.map(week_start).filter(|d| *d <= week) {
+            rate.entry(d).or_insert((0.0, false)).1 = false;
+        }
+    }
+    let window_start = week - Duration::weeks((2 * (n + 1)) as i64 - 1);
+    let mut known: Vec<(NaiveDate, f64)> = Vec::new();
+    let mut skipped: Vec<NaiveDate> = Vec::new();
+    let mut w = week;
+    while w >= window_start && known.len() < n + 1 {
+        match rate.get(&w) {
+            Some((v, true)) => known.push((w, *v)),
+            _ => skipped.push(w),
+        }
+        w -= Duration::weeks(1);
+    }
+    known.reverse();
+    skipped.reverse();
+    let skipped_note = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; skipped (no message counts or no report): {}",
+            skipped
+                .iter()
+                .map(|d| week_label(*d))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let series = known
+        .iter()
+        .map(|(w, v)| format!("{} {v:.1}", week_label(*w)))
+        .collect::<Vec<_>>()
+        .join(" → ");
+    let basis = format!("errors per 1,000 messages in weeks with message counts{skipped_note}");
+    if known.len() < n + 1 {
+        return Check {
+            name: "rising_error_rate",
+            level: Level::Unknown,
+            message: format!(
+                "cannot tell whether the error rate rose {n} weeks in a row up to {label}: only {} week(s) with message counts in the {} weeks up to it",
+                known.len(),
+                2 * (n + 1)
+            ),
+            basis,
+        };
+    }
+    if known.windows(2).all(|p| p[1].1 > p[0].1) {
+        Check {
+            name: "rising_error_rate",
+            level: Level::Warn,
+            message: format!("error rate rose {n} weeks in a row: {series}"),
+            basis,
+        }
+    } else {
+        Check {
+            name: "rising_error_rate",
+            level: Level::Ok,
+            message: format!("error rate did not rise {n} weeks in a row up to {label}: {series}"),
+            basis,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::Counts;
+
+    fn d(s: &str) -> NaiveDate {
+        super::super::parse_week(s).unwrap() + Duration::days(1)
+    }
+
+    fn sub(name: &str, week: &str, counts: Option<(u64, u64, u64)>, report: i64) -> SubmissionRow {
+        let mut s = SubmissionRow::new(name.into(), Some(d(week)), true);
+        if let Some((m, a, r)) = counts {
+            s.counts = Counts {
+                messages: Some(m),
+                accepted: Some(a),
+                accepted_with_warnings: Some(0),
+                rejected: Some(r),
+                ..Counts::default()
+            };
+            s.acceptance_rate = Some(a as f64 / m as f64);
+        } else {
+            s.report_formats = vec!["csv".into()];
+        }
+        s.primary_report = Some(report);
+        s
+    }
+
+    fn errors(week: &str, per_1000: Option<f64>) -> TrendRow {
+        TrendRow {
+            week: week_start(d(week)),
+            key: "E".into(),
+            severity: "E".into(),
+            findings: 1,
+            messages: per_1000.map(|_| 100),
+            per_1000,
         }
     }
 
-    // rising error rate
-    if t.rising_error_weeks > 0 {
-        let mut weekly: BTreeMap<NaiveDate, f64> = BTreeMap::new();
-        for r in severity_trend
-            .iter()
-            .filter(|r| r.severity == "E" && r.week <= week)
-        {
-            *weekly.entry(r.week).or_default() += r.per_1000.unwrap_or(r.findings as f64);
-        }
-        let n = t.rising_error_weeks as usize;
-        let last: Vec<(NaiveDate, f64)> = weekly.into_iter().rev().take(n + 1).collect();
-        let consecutive = last.len() == n + 1
-            && last
-                .windows(2)
-                .all(|w| (w[0].0 - w[1].0).num_days() == 7 && w[0].1 > w[1].1);
-        if consecutive {
-            let series: Vec<String> = last
-                .iter()
-                .rev()
-                .map(|(w, v)| format!("{} {v:.1}", week_label(*w)))
-                .collect();
-            let msg = format!("error rate rose {n} weeks in a row: {}", series.join(" → "));
-            breaches.push(Breach {
-                level: Level::Warn,
-                check: "rising_error_rate",
-                message: msg.clone(),
-            });
-            checks.push(("rising_error_rate", Level::Warn, msg));
-        } else {
-            checks.push((
-                "rising_error_rate",
-                Level::Ok,
-                format!("error rate did not rise {n} weeks in a row up to {label}"),
-            ));
-        }
+    #[test]
+    fn empty_history_warns_no_data() {
+        let v = evaluate(&Thresholds::default(), &[], &[], None, &HashMap::new());
+        assert_eq!(v.level, Level::Warn);
+        assert!(v.checks[0].message.contains("no data"), "{:?}", v.checks);
     }
-    let level = breaches.iter().map(|b| b.level).max().unwrap_or(Level::Ok);
-    Verdict {
-        week: Some(week),
-        level,
-        breaches,
-        checks,
+
+    #[test]
+    fn a_week_without_reports_warns_no_data_for_it() {
+        let subs = [sub("A26100.hl7", "2026-W15", Some((100, 99, 1)), 1)];
+        let v = evaluate(
+            &Thresholds::default(),
+            &subs,
+            &[],
+            Some(d("2026-W10")),
+            &HashMap::new(),
+        );
+        assert_eq!(v.level, Level::Warn);
+        assert!(
+            v.checks[0].message.starts_with("no data for 2026-W10"),
+            "{:?}",
+            v.checks[0]
+        );
+    }
+
+    #[test]
+    fn a_week_without_counts_is_unknown_and_names_its_rejections() {
+        let subs = [sub("A26211.hl7", "2026-W31", None, 7)];
+        let evidence = HashMap::from([(7, 32)]);
+        let t = Thresholds {
+            rising_error_weeks: 0,
+            ..Thresholds::default()
+        };
+        let v = evaluate(&t, &subs, &[], None, &evidence);
+        assert_eq!(v.level, Level::Unknown);
+        let c = &v.checks[0];
+        assert!(c.message.contains("unknown: 32 message(s) rejected"), "{c:?}");
+        assert!(c.basis.contains("counted from the error findings of A26211.hl7"), "{c:?}");
+    }
+
+    #[test]
+    fn findings_prove_a_failure_when_the_batch_size_is_known() {
+        let mut s = sub("A26211.hl7", "2026-W31", None, 7);
+        s.sent_messages = Some(50);
+        let evidence = HashMap::from([(7, 32)]);
+        let t = Thresholds {
+            rising_error_weeks: 0,
+            ..Thresholds::default()
+        };
+        let v = evaluate(&t, &[s.clone()], &[], None, &evidence);
+        assert_eq!(v.level, Level::Fail, "{:?}", v.checks);
+        assert!(v.checks[0].message.contains("at most 36.0%"));
+        // few rejections: still unknown (not every rejection need carry an error finding)
+        let v = evaluate(&t, &[s], &[], None, &HashMap::from([(7, 1)]));
+        assert_eq!(v.level, Level::Unknown);
+    }
+
+    #[test]
+    fn counted_weeks_pass_or_fail_on_the_rate() {
+        let t = Thresholds {
+            rising_error_weeks: 0,
+            ..Thresholds::default()
+        };
+        let ok = [sub("A.hl7", "2026-W31", Some((100, 95, 5)), 1)];
+        assert_eq!(evaluate(&t, &ok, &[], None, &HashMap::new()).level, Level::Ok);
+        let bad = [sub("A.hl7", "2026-W31", Some((100, 80, 20)), 1)];
+        let v = evaluate(&t, &bad, &[], None, &HashMap::new());
+        assert_eq!(v.level, Level::Fail);
+        assert!(v.breaches.iter().any(|b| b.message.starts_with("A.hl7: 80.0%")));
+    }
+
+    #[test]
+    fn rising_rule_skips_weeks_without_counts_and_runs_when_acceptance_fails() {
+        let subs = [
+            sub("A1.hl7", "2026-W10", Some((100, 99, 1)), 1),
+            sub("A2.hl7", "2026-W11", Some((100, 98, 2)), 2),
+            sub("A3.hl7", "2026-W12", None, 3),
+            sub("A4.hl7", "2026-W13", Some((100, 97, 3)), 4),
+            sub("A5.hl7", "2026-W14", Some((100, 80, 20)), 5),
+        ];
+        let trend = [
+            errors("2026-W10", Some(10.0)),
+            errors("2026-W11", Some(20.0)),
+            errors("2026-W12", None),
+            errors("2026-W13", Some(30.0)),
+            errors("2026-W14", Some(200.0)),
+        ];
+        let v = evaluate(&Thresholds::default(), &subs, &trend, None, &HashMap::new());
+        assert_eq!(v.level, Level::Fail);
+        let r = v.checks.iter().find(|c| c.name == "rising_error_rate").unwrap();
+        assert_eq!(r.level, Level::Warn, "{r:?}");
+        assert!(r.basis.contains("skipped (no message counts or no report): 2026-W12"));
+        assert!(v.breaches.iter().any(|b| b.check == "rising_error_rate"));
+        // a fall in between breaks the streak
+        let mut t2 = trend.clone();
+        t2[1].per_1000 = Some(5.0);
+        let v = evaluate(&Thresholds::default(), &subs, &t2, None, &HashMap::new());
+        let r = v.checks.iter().find(|c| c.name == "rising_error_rate").unwrap();
+        assert_eq!(r.level, Level::Ok, "{r:?}");
     }
 }

@@ -353,10 +353,12 @@ fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> 
 
 fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
     let title = "Acceptance rate per submission";
+    // Every batch with a report: those without message counts are drawn as grey bars
+    // marked "no counts" rather than left out.
     let subs: Vec<&SubmissionRow> = d
         .submissions
         .iter()
-        .filter(|s| s.acceptance_rate.is_some())
+        .filter(|s| s.acceptance_rate.is_some() || s.report_received)
         .collect();
     if subs.is_empty() {
         return no_data(root, title);
@@ -375,7 +377,7 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
         .margin(20)
         .x_label_area_size(70)
         .y_label_area_size(70)
-        .build_cartesian_2d((0..(n - 1).max(1)).into_segmented(), 0f64..105f64)
+        .build_cartesian_2d((0..(n - 1).max(1)).into_segmented(), 0f64..110f64)
         .map_err(e)?;
     chart
         .configure_mesh()
@@ -392,25 +394,46 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
         .draw()
         .map_err(e)?;
     let threshold = d.min_acceptance_rate * 100.0;
+    let bar = |i: usize, v: f64, style: ShapeStyle| {
+        let mut bar = Rectangle::new(
+            [
+                (SegmentValue::Exact(i), 0.0),
+                (SegmentValue::Exact(i + 1), v),
+            ],
+            style,
+        );
+        bar.set_margin(0, 0, 3, 3);
+        bar
+    };
     chart
-        .draw_series(subs.iter().enumerate().map(|(i, s)| {
-            let v = s.acceptance_rate.unwrap() * 100.0;
+        .draw_series(subs.iter().enumerate().filter_map(|(i, s)| {
+            let v = s.acceptance_rate? * 100.0;
             let color = if v < threshold {
                 PALETTE[3]
             } else {
                 PALETTE[2]
             };
-            let mut bar = Rectangle::new(
-                [
-                    (SegmentValue::Exact(i), 0.0),
-                    (SegmentValue::Exact(i + 1), v),
-                ],
-                color.filled(),
-            );
-            bar.set_margin(0, 0, 3, 3);
-            bar
+            Some(bar(i, v, color.filled()))
         }))
         .map_err(e)?;
+    let grey = RGBColor(200, 200, 200);
+    let unknown: Vec<usize> = (0..n).filter(|&i| subs[i].acceptance_rate.is_none()).collect();
+    if !unknown.is_empty() {
+        chart
+            .draw_series(unknown.iter().map(|&i| bar(i, 100.0, grey.filled())))
+            .map_err(e)?
+            .label(format!("no counts ({} of {n})", unknown.len()))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 24, y + 6)], grey.filled()));
+        chart
+            .draw_series(unknown.iter().map(|&i| {
+                Text::new(
+                    "?",
+                    (SegmentValue::CenterOf(i), 106.0),
+                    ("sans-serif", 14).into_font().color(&BLACK),
+                )
+            }))
+            .map_err(e)?;
+    }
     chart
         .draw_series(LineSeries::new(
             vec![

@@ -125,6 +125,36 @@ impl Ctx {
         })
     }
 
+    /// The profile every analysis is scoped to: the one named with --profile (an error when
+    /// neither the configuration nor the history knows it), else `default_profile`, else the
+    /// only profile; None (every profile, with the profile shown) when there are several and
+    /// none is selected.
+    pub fn analysis_profile(&self, store: &Store) -> anyhow::Result<Option<String>> {
+        if let Some(name) = &self.profile_flag {
+            if self.config.profiles.contains_key(name) || store.has_profile(name)? {
+                return Ok(Some(name.clone()));
+            }
+            // the configuration's own message (names the file and the profiles it has)
+            self.config.profile(Some(name))?;
+            unreachable!("an unknown profile is an error");
+        }
+        if let Some(d) = &self.config.default_profile {
+            return Ok(Some(d.clone()));
+        }
+        Ok((self.config.profiles.len() == 1)
+            .then(|| self.config.profiles.keys().next().cloned())
+            .flatten())
+    }
+
+    /// The history of the selected profile (every profile when none is selected).
+    pub fn history(&self, store: &Store) -> anyhow::Result<crate::analytics::History> {
+        let profile = self.analysis_profile(store)?;
+        Ok(crate::analytics::History::load_scoped(
+            store,
+            profile.as_deref(),
+        )?)
+    }
+
     /// Open (creating) the store.
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let path = self.store_path()?;

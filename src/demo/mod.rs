@@ -159,6 +159,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
         None,
         &o.out.join("report"),
         &crate::analytics::thresholds::Thresholds::default(),
+        None,
     )?;
     say(format!(
         "5. weekly report for {}: {} (thresholds: {})",

@@ -1,17 +1,160 @@
 //! HL7 acknowledgements (`*.ack`, or any file whose first segment is FHS/BHS/MSH with MSA/ERR).
 //!
-//! Streams segment by segment. Per message: MSA-1 (AA accepted, AE accepted with errors or
-//! warnings, AR rejected) and MSA-2 (the submitted message's MSH-10); per ERR: ERR-2 location
-//! (`RXR^1^2` → `RXR-2`, `NK1^^0` → `NK1`; ERR-1 for v2.3-style acks), ERR-4 severity, ERR-8
-//! user message `CODE-NNN::text` (several codes in one ERR-8 become several findings).
-//! Encoding characters come from each MSH/FHS/BHS; escapes are decoded.
+//! Streams message by message (a message is everything from one MSH to the next, so memory is
+//! bounded by the largest message). The status of each message comes from the whole
+//! acknowledgement, not MSA-1 alone (README, "Message status"):
+//!
+//! - AR (or CR) is a rejected message;
+//! - any finding of severity E rejects the message, whatever MSA-1 says (CDC table 0516:
+//!   E = "transaction was unsuccessful"; registries send AE + E, and some AA + "Record
+//!   Rejected" in MSA-3);
+//! - AE, or any W finding, with no E is accepted with warnings; AA with at most I findings is
+//!   accepted.
+//!
+//! Messages are counted by MSH, not by MSA (some registries repeat `MSA|AA|id|text` + ERR per
+//! issue under one MSH). Per ERR: location from ERR-2 (`RXR^1^2` → `RXR-2`, `RXA^1^11.4` →
+//! `RXA-11.4`, `NK1^^0` → `NK1`), else from each repetition of the v2.3.1 ERR-1 (ELD:
+//! `SEG^seq^field^code&text&table`, one finding per repetition); ERR-3 (HL7 table 0357) and
+//! ERR-5 (application error code, e.g. `DQA0314`) are kept; the text is ERR-8 (`CODE-NNN::text`,
+//! several codes become several findings), else MSA-3, else ERR-5's or ERR-3's text, else the
+//! ELD text; the severity is ERR-4, else the MSA-3 wording (Warning / Informational /
+//! Rejected / validation failed), else the registry code's class, else the message status.
+//! Without a registry code, ERR-5 groups the findings (it becomes the code).
+//!
+//! Query traffic in the same folder (`RSP^K11`, `ACK^Q21`, any message with QAK) is counted
+//! apart (`queries`) and never as accepted or rejected VXU messages; its ERRs are not data
+//! quality findings. Encoding characters come from each MSH/FHS/BHS; escapes are decoded.
 
 use std::io::BufRead;
 
 use super::codes::{self, catalogue};
-use super::{Finding, ParseFailure, Tally};
+use super::{Finding, ParseFailure, Severity, Tally};
 use crate::batch_name;
 use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape};
+
+/// MSA-1, worst last: a message with several MSAs takes the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum AckCode {
+    Accept,
+    Error,
+    Reject,
+}
+
+/// What a message's acknowledgement says about it, from MSA-1 and every ERR together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStatus {
+    Accepted,
+    AcceptedWithWarnings,
+    Rejected,
+}
+
+/// The status rule (README, "Message status"): AR, or any E finding, rejects; AE or any W
+/// finding (no E) is accepted with warnings; otherwise accepted.
+pub fn message_status(msa: Option<&str>, worst: Option<Severity>) -> MessageStatus {
+    let code = msa.map(|c| ack_code(c));
+    if code == Some(Some(AckCode::Reject)) || worst == Some(Severity::Error) {
+        MessageStatus::Rejected
+    } else if code == Some(Some(AckCode::Error)) || worst == Some(Severity::Warning) {
+        MessageStatus::AcceptedWithWarnings
+    } else {
+        MessageStatus::Accepted
+    }
+}
+
+fn ack_code(s: &str) -> Option<AckCode> {
+    match s.trim().to_ascii_uppercase().as_str() {
+        "AA" | "CA" => Some(AckCode::Accept),
+        "AE" | "CE" => Some(AckCode::Error),
+        "AR" | "CR" => Some(AckCode::Reject),
+        _ => None,
+    }
+}
+
+/// Severity from words in a text (MSA-3 or the issue's own text), when they say it clearly.
+fn severity_in_words(text: &str) -> Option<Severity> {
+    let t = text.trim_start().to_ascii_lowercase();
+    if t.is_empty() {
+        None
+    } else if t.starts_with("warn") {
+        Some(Severity::Warning)
+    } else if t.starts_with("info") {
+        Some(Severity::Info)
+    } else if t.contains("reject") || t.contains("validation failed") || t.starts_with("error") {
+        Some(Severity::Error)
+    } else {
+        None
+    }
+}
+
+/// One message of the acknowledgement, from its MSH to the next.
+#[derive(Default)]
+struct Message {
+    index: u64,
+    /// Not an acknowledgement of a VXU: a query response (RSP, ACK^Qnn, QAK) or another type.
+    query: bool,
+    control_id: Option<String>,
+    msa: Option<AckCode>,
+    msa_raw: Option<String>,
+    /// MSA-3 not yet given to an ERR (one MSA per error: the text belongs to the next ERR).
+    msa_text: Option<String>,
+    /// MSA-3 wording, kept for the severity of later ERRs.
+    msa_severity: Option<Severity>,
+    seen: bool,
+    findings: Vec<Finding>,
+}
+
+#[derive(Default)]
+struct Tallies {
+    accepted: u64,
+    warned: u64,
+    rejected: u64,
+    queries: u64,
+}
+
+impl Message {
+    fn start(index: u64, msh: &Segment<'_>) -> Message {
+        let kind = msh.component(9, 1).trim().to_ascii_uppercase();
+        let trigger = msh.component(9, 2).trim().to_ascii_uppercase();
+        let ack = kind.is_empty() || (kind == "ACK" && !trigger.starts_with('Q'));
+        Message {
+            index,
+            query: !ack,
+            ..Message::default()
+        }
+    }
+
+    /// Count the message and stream its findings (query traffic: counted apart, no findings).
+    fn finish(self, t: &mut Tallies, out: &mut Tally<'_>) -> Result<(), ParseFailure> {
+        if self.query {
+            t.queries += 1;
+            return Ok(());
+        }
+        if !self.seen {
+            return Ok(()); // an MSH with neither MSA nor ERR
+        }
+        let worst = self.findings.iter().map(Finding::severity).min();
+        let msa = self.msa_raw.as_deref();
+        match message_status(msa, worst) {
+            MessageStatus::Accepted => t.accepted += 1,
+            MessageStatus::AcceptedWithWarnings => t.warned += 1,
+            MessageStatus::Rejected => t.rejected += 1,
+        }
+        for f in self.findings {
+            out.finding(f)?;
+        }
+        Ok(())
+    }
+
+    /// Severity when neither ERR-4, the MSA-3 wording, the code nor the text says: from the
+    /// message status so far.
+    fn status_severity(&self) -> Severity {
+        match self.msa {
+            Some(AckCode::Reject) => Severity::Error,
+            Some(AckCode::Accept) => Severity::Info,
+            _ => Severity::Warning,
+        }
+    }
+}
 
 pub(crate) fn parse<R: BufRead>(
     input: R,
@@ -21,9 +164,9 @@ pub(crate) fn parse<R: BufRead>(
     let mut reader = SegmentReader::new(input);
     let mut buf = Vec::new();
     let mut sep = Separators::default();
-    let mut message_index: u64 = 0;
-    let mut control_id: Option<String> = None;
-    let (mut aa, mut ae, mut ar) = (0u64, 0u64, 0u64);
+    let mut index: u64 = 0;
+    let mut msg: Option<Message> = None;
+    let mut t = Tallies::default();
     let mut saw_msa = false;
     let mut file_name: Option<String> = None;
     let mut first = true;
@@ -47,34 +190,56 @@ pub(crate) fn parse<R: BufRead>(
                 }
             }
             "MSH" => {
-                message_index += 1;
-                control_id = None;
+                if let Some(m) = msg.take() {
+                    m.finish(&mut t, out)?;
+                }
+                index += 1;
+                msg = Some(Message::start(index, &seg));
+            }
+            "QAK" | "QPD" => {
+                if let Some(m) = msg.as_mut() {
+                    m.query = true;
+                }
             }
             "MSA" => {
                 saw_msa = true;
-                match seg.field(1) {
-                    "AA" | "CA" => aa += 1,
-                    "AE" | "CE" => ae += 1,
-                    "AR" | "CR" => ar += 1,
-                    _ => {}
+                let m = msg.get_or_insert_with(Message::default);
+                m.seen = true;
+                let code = ack_code(seg.field(1));
+                if code > m.msa {
+                    m.msa = code;
+                    m.msa_raw = Some(seg.field(1).trim().to_string());
                 }
                 let id = seg.text(2);
-                control_id = (!id.is_empty()).then_some(id);
+                if m.control_id.is_none() && !id.is_empty() {
+                    m.control_id = Some(id);
+                }
+                let text = seg.text(3);
+                m.msa_severity = severity_in_words(&text);
+                m.msa_text = (!text.trim().is_empty()).then(|| text.trim().to_string());
             }
-            "ERR" => emit_err(&seg, &line, message_index, &control_id, out)?,
+            "ERR" => {
+                let m = msg.get_or_insert_with(Message::default);
+                m.seen = true;
+                read_err(&seg, &line, m)?;
+            }
             _ => {}
         }
     }
-    if !saw_msa && out.summary.findings == 0 {
+    if let Some(m) = msg.take() {
+        m.finish(&mut t, out)?;
+    }
+    if !saw_msa && out.summary.findings == 0 && t.queries == 0 {
         return Err(ParseFailure::Invalid(
             "no MSA or ERR segment: not an acknowledgement".into(),
         ));
     }
     let s = &mut out.summary;
-    s.counts.messages = Some(aa + ae + ar);
-    s.counts.accepted = Some(aa);
-    s.counts.accepted_with_warnings = Some(ae);
-    s.counts.rejected = Some(ar);
+    s.counts.messages = Some(t.accepted + t.warned + t.rejected);
+    s.counts.accepted = Some(t.accepted);
+    s.counts.accepted_with_warnings = Some(t.warned);
+    s.counts.rejected = Some(t.rejected);
+    s.counts.queries = (t.queries > 0).then_some(t.queries);
     s.submission_file = file_name
         .as_deref()
         .and_then(batch_name::parse)
@@ -87,65 +252,104 @@ fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
-fn emit_err(
-    seg: &Segment<'_>,
-    raw: &str,
-    message_index: u64,
-    control_id: &Option<String>,
-    out: &mut Tally<'_>,
-) -> Result<(), ParseFailure> {
-    // ERR-2 (v2.5) location, else ERR-1 (v2.3: location^code...)
-    let mut loc = codes::err_location(
+/// The first non-empty of the components (identifier or alternate identifier of a CWE).
+fn first_of<'a>(seg: &Segment<'a>, field: usize, comps: &[usize]) -> Option<&'a str> {
+    comps
+        .iter()
+        .map(|&c| seg.component(field, c).trim())
+        .find(|s| !s.is_empty())
+}
+
+/// One ERR segment → findings (one per `CODE-NNN::` in ERR-8, one per ERR-1 repetition).
+fn read_err(seg: &Segment<'_>, raw: &str, m: &mut Message) -> Result<(), ParseFailure> {
+    let sep = &seg.sep;
+    let hl7_code = first_of(seg, 3, &[1, 4]).map(|s| unescape(s, sep));
+    let app_code = first_of(seg, 5, &[1, 4]).map(|s| unescape(s, sep));
+    let err4 = codes::severity_of_word(seg.component(4, 1));
+    let mut text = seg.text(8);
+    if text.trim().is_empty() {
+        text = m.msa_text.take().unwrap_or_default();
+    }
+    if text.trim().is_empty() {
+        text = first_of(seg, 5, &[2, 5])
+            .or_else(|| first_of(seg, 3, &[2, 5]))
+            .map(|s| unescape(s, sep))
+            .unwrap_or_default();
+    }
+    // (location, the ELD's own code and text) per issue: ERR-2, else each ERR-1 repetition
+    let mut places: Vec<(Option<codes::Location>, Option<String>, String)> = Vec::new();
+    let erl = codes::err_location(
         seg.component(2, 1),
         seg.component(2, 3),
         seg.component(2, 5),
     );
-    if loc.is_none() {
-        loc = codes::err_location(
-            seg.component(1, 1),
-            seg.component(1, 3),
-            seg.component(1, 5),
-        );
-    }
-    let severity = codes::severity_of_word(seg.field(4));
-    let mut message = seg.text(8);
-    if message.is_empty() {
-        message = unescape(seg.component(3, 2), &seg.sep);
-    }
-    if message.is_empty() {
-        message = unescape(seg.component(1, 4), &seg.sep);
-    }
-    let (_, parts) = codes::split_codes(&message);
-    let parts = if parts.is_empty() {
-        vec![codes::CodedText {
-            code: None,
-            text: String::new(),
-        }]
+    if erl.is_some() || seg.field(1).trim().is_empty() {
+        places.push((erl, None, String::new()));
     } else {
-        parts
-    };
-    for part in parts {
-        let code = part
-            .code
-            .clone()
-            .or_else(|| catalogue().code_for_text(&part.text).map(str::to_string));
-        let sev = severity.or_else(|| {
-            code.as_deref()
-                .map(|c| codes::severity_of_code(c, &part.text))
-        });
-        let loc = loc.clone().or_else(|| codes::field_in_text(&part.text));
-        out.finding(Finding {
-            message_control_id: control_id.clone(),
-            message_index: (message_index > 0).then_some(message_index),
-            patient_ref: None,
-            segment: loc.as_ref().map(|l| l.segment.clone()),
-            field: loc.map(|l| l.field),
-            code,
-            severity: sev.or(Some(codes::severity_of_text(&part.text))),
-            text: part.text,
-            raw: raw.to_string(),
-            count: 1,
-        })?;
+        for rep in seg.field(1).split(sep.repetition as char) {
+            if rep.trim().is_empty() {
+                continue;
+            }
+            let comp = |i: usize| rep.split(sep.component as char).nth(i - 1).unwrap_or("");
+            let loc = codes::err_location(comp(1), comp(3), "");
+            let ce = comp(4);
+            let mut sub = ce.split(sep.subcomponent as char);
+            let code = sub.next().map(|s| unescape(s.trim(), sep));
+            let eld_text = sub.next().map(|s| unescape(s.trim(), sep)).unwrap_or_default();
+            let eld_text = if eld_text.is_empty() {
+                unescape(ce, sep)
+            } else {
+                eld_text
+            };
+            places.push((loc, code.filter(|c| !c.is_empty()), eld_text));
+        }
+    }
+    for (loc, eld_code, eld_text) in places {
+        let message = if text.trim().is_empty() || eld_code.is_some() {
+            eld_text.clone()
+        } else {
+            text.clone()
+        };
+        let (_, parts) = codes::split_codes(&message);
+        let parts = if parts.is_empty() {
+            vec![codes::CodedText {
+                code: None,
+                text: String::new(),
+            }]
+        } else {
+            parts
+        };
+        for part in parts {
+            let registry_code = part
+                .code
+                .clone()
+                .or_else(|| catalogue().code_for_text(&part.text).map(str::to_string));
+            let severity = err4
+                .or(m.msa_severity)
+                .or_else(|| {
+                    registry_code
+                        .as_deref()
+                        .map(|c| codes::severity_of_code(c, &part.text))
+                })
+                .or_else(|| severity_in_words(&part.text))
+                .unwrap_or_else(|| m.status_severity());
+            let loc = loc.clone().or_else(|| codes::field_in_text(&part.text));
+            let hl7_error_code = eld_code.clone().or_else(|| hl7_code.clone());
+            m.findings.push(Finding {
+                message_control_id: m.control_id.clone(),
+                message_index: (m.index > 0).then_some(m.index),
+                patient_ref: None,
+                segment: loc.as_ref().map(|l| l.segment.clone()),
+                field: loc.map(|l| l.field),
+                code: registry_code.or_else(|| app_code.clone()),
+                severity: Some(severity),
+                text: part.text,
+                raw: raw.to_string(),
+                count: 1,
+                hl7_error_code,
+                app_error_code: app_code.clone(),
+            });
+        }
     }
     Ok(())
 }
@@ -160,16 +364,27 @@ mod tests {
         (s, c)
     }
 
+    /// (messages, accepted, with warnings, rejected)
+    fn status(s: &super::super::Summary) -> (u64, u64, u64, u64) {
+        let c = s.counts;
+        (
+            c.messages.unwrap(),
+            c.accepted.unwrap(),
+            c.accepted_with_warnings.unwrap(),
+            c.rejected.unwrap(),
+        )
+    }
+
     #[test]
     fn specimen_counts() {
         let data = crate::formats::specimen("ack/ACMECLIN25301.hl7.ack");
         let (s, c) = run(&data);
         assert_eq!(s.findings, 41);
         assert_eq!(s.by_severity, [11, 26, 4]);
-        assert_eq!(s.counts.messages, Some(40));
-        assert_eq!(s.counts.accepted, Some(17));
-        assert_eq!(s.counts.accepted_with_warnings, Some(15));
-        assert_eq!(s.counts.rejected, Some(8));
+        // 10 rejected: 8 AR, and 2 AE whose errors are E ("Immunization rejected",
+        // IMR-109 and IMR-111): AE + E is a rejection (CDC table 0516), not a warning.
+        assert_eq!(status(&s), (40, 17, 13, 10));
+        assert_eq!(s.counts.queries, None);
         assert_eq!(s.submission_file.as_deref(), Some("ACMECLIN25301.hl7"));
         let f = &c.findings[0];
         assert_eq!(f.message_control_id.as_deref(), Some("ACMECLIN253010001"));
@@ -180,6 +395,127 @@ mod tests {
         assert_eq!(f.text, "Warning. Invalid body site.");
         assert!(f.raw.starts_with("ERR||RXR^1^2|"));
         assert_eq!(f.message_index, Some(1));
+    }
+
+    #[test]
+    fn the_real_immtrac2_ack_keeps_err3_and_err5() {
+        let data = b"MSH|^~\\&|ImmTrac24.16|TEXIIS||BURL6343|20210415044526-0500||ACK^V04^ACK|7008167375|P|2.5.1|||NE|NE|||||Z23^CDCPHINVS|TEXIIS|BURL6343\r\
+MSA|AE|7008167375\r\
+ERR||NK1^^0|101^Required field missing^HL70357|W|4^Invalid value^HL70533|||IEE-519::Warning. NK1 Segment/Responsible person, missing.\r";
+        let (s, c) = run(data);
+        assert_eq!(status(&s), (1, 0, 1, 0));
+        let f = &c.findings[0];
+        assert_eq!(f.code.as_deref(), Some("IEE-519"));
+        assert_eq!(f.field.as_deref(), Some("NK1"));
+        assert_eq!(f.hl7_error_code.as_deref(), Some("101"));
+        assert_eq!(f.app_error_code.as_deref(), Some("4"));
+        assert_eq!(f.severity, Some(Severity::Warning));
+    }
+
+    #[test]
+    fn ae_with_an_e_severity_error_is_a_rejection() {
+        // California / NIST shape: AE + ERR-4 = E whose text says the message was rejected.
+        let data = b"MSH|^~\\&|CAIR|CAIR||X|20250101||ACK^V04^ACK|1|P|2.5.1\r\
+MSA|AE|M1\r\
+ERR||RXA^1^5|103^Table value not found^HL70357|E|5^Table value not found^HL70533|||Message rejected: vaccine code not recognised\r\
+ERR||PID^1^13|101^Required field missing^HL70357|W|7^Required data missing^HL70533|||Phone number missing\r\
+MSH|^~\\&|CAIR|CAIR||X|20250101||ACK^V04^ACK|2|P|2.5.1\r\
+MSA|AE|M2\r\
+ERR||PID^1^13|101^Required field missing^HL70357|W|7^Required data missing^HL70533|||Phone number missing\r\
+MSH|^~\\&|CAIR|CAIR||X|20250101||ACK^V04^ACK|3|P|2.5.1\r\
+MSA|AE|M3\r\
+ERR||PID^1^22|||||||\r\
+ERR||PID^1^10||I||||Race not stored\r\
+MSH|^~\\&|CAIR|CAIR||X|20250101||ACK^V04^ACK|4|P|2.5.1\r\
+MSA|AA|M4\r\
+ERR||PID^1^10||I||||Race not stored\r";
+        let (s, c) = run(data);
+        // M1 rejected (AE + E), M2 and M3 accepted with warnings (AE, W or no severity),
+        // M4 accepted (AA with information only).
+        assert_eq!(status(&s), (4, 1, 2, 1));
+        assert_eq!(c.findings[0].severity, Some(Severity::Error));
+        assert_eq!(c.findings[0].code.as_deref(), Some("5"));
+        assert_eq!(c.findings[0].hl7_error_code.as_deref(), Some("103"));
+    }
+
+    #[test]
+    fn one_msa_per_error_counts_messages_by_msh() {
+        // New Mexico shape: one MSH, an MSA + ERR pair per issue, the text and its severity
+        // word in MSA-3, ERR-4 and ERR-8 empty, MSA-1 AA even for a rejected record.
+        let data = b"MSH|^~\\&|NMSIIS|NMDOH||X|20250101||ACK^V04^ACK|1|P|2.5.1\r\
+MSA|AA|M1|WARNING: Patient phone number is missing\r\
+ERR||PID^1^13\r\
+MSA|AA|M1|Informational Message: Patient race not stored\r\
+ERR||PID^1^10\r\
+MSH|^~\\&|NMSIIS|NMDOH||X|20250101||ACK^V04^ACK|2|P|2.5.1\r\
+MSA|AA|M2|Record Rejected: vaccination date is before birth\r\
+ERR||RXA^1^3\r\
+MSH|^~\\&|NMSIIS|NMDOH||X|20250101||ACK^V04^ACK|3|P|2.5.1\r\
+MSA|AA|M3\r";
+        let (s, c) = run(data);
+        assert_eq!(status(&s), (3, 1, 1, 1));
+        assert_eq!(c.findings.len(), 3);
+        assert_eq!(c.findings[0].text, "WARNING: Patient phone number is missing");
+        assert_eq!(c.findings[0].severity, Some(Severity::Warning));
+        assert_eq!(c.findings[0].field.as_deref(), Some("PID-13"));
+        assert_eq!(c.findings[1].severity, Some(Severity::Info));
+        assert_eq!(c.findings[2].severity, Some(Severity::Error));
+        assert_eq!(c.findings[2].message_control_id.as_deref(), Some("M2"));
+        assert_eq!(c.findings[2].message_index, Some(2));
+    }
+
+    #[test]
+    fn v231_eld_repetitions_are_one_finding_each() {
+        let data = b"MSH|^~\\&|IIS|IIS||X|20250101||ACK^V04|1|P|2.3.1\r\
+MSA|AE|M1|Validation failed\r\
+ERR|MSH^1^5^1006&Required field missing&HL70357~RXA^1^4^1006&Required field missing&HL70357\r\
+MSH|^~\\&|IIS|IIS||X|20250101||ACK^V04|2|P|2.3.1\r\
+MSA|AA|M2\r";
+        let (s, c) = run(data);
+        assert_eq!(status(&s), (2, 1, 0, 1));
+        assert_eq!(c.findings.len(), 2);
+        assert_eq!(c.findings[0].field.as_deref(), Some("MSH-5"));
+        assert_eq!(c.findings[1].field.as_deref(), Some("RXA-4"));
+        assert_eq!(c.findings[1].text, "Required field missing");
+        assert_eq!(c.findings[1].hl7_error_code.as_deref(), Some("1006"));
+        assert!(c.findings.iter().all(|f| f.severity == Some(Severity::Error)));
+    }
+
+    #[test]
+    fn err5_application_codes_group_findings_and_erl_components_read() {
+        let data = b"MSH|^~\\&|WEBIZ|IIS||X|20250101||ACK^V04^ACK|1|P|2.5.1\r\
+MSA|AE|M1\r\
+ERR||RXA^1^11.4^1|101^Required field missing^HL70357|W|^^^DQA0314^Vaccination facility id is missing^HL70533|||\r\
+ERR||ORC^1^12||W|WEBIZ-AUTH-609|||Ordering provider not authorised\r";
+        let (s, c) = run(data);
+        assert_eq!(status(&s), (1, 0, 1, 0));
+        assert_eq!(c.findings[0].field.as_deref(), Some("RXA-11.4"));
+        assert_eq!(c.findings[0].code.as_deref(), Some("DQA0314"));
+        assert_eq!(c.findings[0].app_error_code.as_deref(), Some("DQA0314"));
+        assert_eq!(c.findings[0].text, "Vaccination facility id is missing");
+        assert_eq!(c.findings[1].code.as_deref(), Some("WEBIZ-AUTH-609"));
+        assert_eq!(c.findings[1].text, "Ordering provider not authorised");
+    }
+
+    #[test]
+    fn query_traffic_is_counted_apart() {
+        let data = b"MSH|^~\\&|IIS|IIS||X|20250101||RSP^K11^RSP_K11|1|P|2.5.1\r\
+MSA|AA|Q1\r\
+ERR||QPD^1^3|101||||||No match\r\
+QAK|Q1|NF\r\
+MSH|^~\\&|IIS|IIS||X|20250101||ACK^Q21|2|P|2.5.1\r\
+MSA|AE|Q2\r\
+MSH|^~\\&|IIS|IIS||X|20250101||ACK^V04^ACK|3|P|2.5.1\r\
+MSA|AR|M3\r\
+ERR||MSH^1^9|200||E||||Unsupported message type\r";
+        let (s, c) = run(data);
+        assert_eq!(status(&s), (1, 0, 0, 1));
+        assert_eq!(s.counts.queries, Some(2));
+        assert_eq!(c.findings.len(), 1, "query ERRs are not data quality findings");
+        let only_queries = b"MSH|^~\\&|IIS|IIS||X|20250101||RSP^K11^RSP_K11|1|P|2.5.1\rMSA|AA|Q1\rQAK|Q1|OK\r";
+        let (s, _) = run(only_queries);
+        assert_eq!(status(&s), (0, 0, 0, 0));
+        assert_eq!(s.counts.queries, Some(1));
     }
 
     #[test]

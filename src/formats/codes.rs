@@ -171,13 +171,18 @@ pub fn field_in_text(text: &str) -> Option<Location> {
     ))
 }
 
-/// ERR-2 (or ERR-1) location `SEG^seq^field^rep^component^sub` → location.
+/// ERR-2 (or ERR-1) location `SEG^seq^field^rep^component^sub` → location. A field written
+/// with its component in one piece (`RXA^1^11.4`) reads as `RXA-11.4`.
 pub fn err_location(seg: &str, field: &str, component: &str) -> Option<Location> {
     let s = seg.trim();
     if s.len() != 3 || !s.chars().all(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
-    Some(location(s, Some(field.trim()), Some(component.trim())))
+    let (field, component) = match field.trim().split_once('.') {
+        Some((f, c)) if component.trim().is_empty() => (f, c),
+        _ => (field.trim(), component.trim()),
+    };
+    Some(location(s, Some(field), Some(component)))
 }
 
 /// One entry of the code catalogue.
@@ -293,6 +298,7 @@ mod tests {
         assert_eq!(err_location("RXR", "2", "").unwrap().field, "RXR-2");
         assert_eq!(err_location("NK1", "0", "").unwrap().field, "NK1");
         assert_eq!(err_location("ORC", "12", "1").unwrap().field, "ORC-12.1");
+        assert_eq!(err_location("RXA", "11.4", "").unwrap().field, "RXA-11.4");
         assert_eq!(
             field_in_text("provided in ORC-12.1 is not").unwrap().field,
             "ORC-12.1"

@@ -152,6 +152,7 @@ pub(crate) fn parse<R: BufRead>(
                     text: text.to_string(),
                     raw: line.clone(),
                     count: 1,
+                    ..Finding::default()
                 })?;
             }
             Section::Other => {}

@@ -108,6 +108,9 @@ pub struct Counts {
     pub accepted_with_warnings: Option<u64>,
     pub rejected: Option<u64>,
     pub skipped: Option<u64>,
+    /// Query responses and other messages that are not acknowledgements of a VXU (`RSP^K11`,
+    /// `ACK^Q21`): counted apart, never as accepted or rejected.
+    pub queries: Option<u64>,
 }
 
 /// One data quality issue as reported by the registry.
@@ -129,6 +132,10 @@ pub struct Finding {
     pub raw: String,
     /// How many occurrences this row stands for (aggregated tables), 1 otherwise.
     pub count: u64,
+    /// ERR-3: the HL7 error code (table 0357, e.g. `101` required field missing).
+    pub hl7_error_code: Option<String>,
+    /// ERR-5: the application error code (table 0533 or the registry's own, e.g. `DQA0314`).
+    pub app_error_code: Option<String>,
 }
 
 impl Finding {
@@ -313,6 +320,15 @@ pub fn detect(name: &str, head: &[u8]) -> Result<Format, String> {
     let text = hl7::decode_text(head);
     let body = text.trim_start_matches('\u{feff}').trim_start();
     let first_line = body.lines().next().unwrap_or("").trim();
+    if (body.starts_with('{') || body.starts_with('['))
+        && serde_json::from_str::<serde::de::IgnoredAny>(prefix(body, SNIFF)).is_ok()
+        || body.starts_with("{\"")
+        || body.starts_with("[{")
+    {
+        return Err(
+            "a JSON document: no parser reads JSON reports (expected an HL7 acknowledgement, a legacy DQA file or a delimited/spreadsheet listing)".into(),
+        );
+    }
     if body.len() >= 4 && body.as_bytes().get(..3).is_some_and(hl7::is_header_id) {
         let has_msa = body.contains("\rMSA") || body.contains("\nMSA");
         let has_err = body.contains("\rERR") || body.contains("\nERR");

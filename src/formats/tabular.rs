@@ -603,6 +603,7 @@ impl RowProcessor<'_> {
                 text: part.text,
                 raw: raw.clone(),
                 count: 1,
+                ..Finding::default()
             };
             self.out.finding(f)?;
         }

@@ -125,6 +125,54 @@ pub fn definition(name: &str) -> Result<ReportDef, ReportError> {
     })
 }
 
+/// The verdict of a consent report: open follow-ups warn (someone has to act), none is OK,
+/// no consent data at all is unknown.
+fn consent_verdict(v: &consent::ConsentView, as_of: NaiveDate, week: NaiveDate) -> Verdict {
+    use crate::analytics::thresholds::{Breach, Check};
+    let oldest = v.open.iter().map(|f| f.age_days).max();
+    let (level, message) = if v.notices.is_empty() {
+        (
+            Level::Unknown,
+            "no consent notification in the history: nothing to follow up, or no CNF fetched yet"
+                .to_string(),
+        )
+    } else if v.open.is_empty() {
+        (Level::Ok, format!("no open follow-up as of {as_of}"))
+    } else {
+        (
+            Level::Warn,
+            format!(
+                "{} open follow-up(s) as of {as_of}, the oldest {} days old",
+                v.open.len(),
+                oldest.unwrap_or(0)
+            ),
+        )
+    };
+    let check = Check {
+        name: "consent_follow_ups",
+        level,
+        message: message.clone(),
+        basis: format!(
+            "{} consent notice(s); a follow-up closes when the patient appears later without a consent problem",
+            v.notices.len()
+        ),
+    };
+    Verdict {
+        week: Some(week),
+        level,
+        breaches: if level == Level::Ok {
+            vec![]
+        } else {
+            vec![Breach {
+                level,
+                check: "consent_follow_ups",
+                message,
+            }]
+        },
+        checks: vec![check],
+    }
+}
+
 /// What a built report contains.
 #[derive(Debug)]
 pub struct Built {
@@ -179,7 +227,7 @@ fn html_table(t: &Table, max_rows: usize) -> String {
 const CSS: &str = "body{font-family:DejaVu Sans,Verdana,sans-serif;margin:2em auto;max-width:1240px;color:#222}\
 h1{margin-bottom:0}.sub{color:#555;margin-top:.3em}table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}\
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f0f3f7}td.n{text-align:right}\
-.verdict{padding:.6em 1em;border-radius:4px;font-weight:bold;margin:1em 0}.ok{background:#e3f4e1}.warn{background:#fff3cd}.fail{background:#f8d7da}\
+.verdict{padding:.6em 1em;border-radius:4px;font-weight:bold;margin:1em 0}.ok{background:#e3f4e1}.unknown{background:#e2e3e5}.warn{background:#fff3cd}.fail{background:#f8d7da}\
 figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #eee}.note{color:#666;font-size:12px}nav a{margin-right:1em}";
 
 /// Build the report for the week holding `week` (default: the latest week with data).
@@ -190,13 +238,14 @@ pub fn build(
     week: Option<NaiveDate>,
     out: &Path,
     thresholds: &Thresholds,
+    profile: Option<&str>,
 ) -> Result<Built, ReportError> {
     let io = |source| ReportError::Io {
         path: out.to_path_buf(),
         source,
     };
     std::fs::create_dir_all(out).map_err(io)?;
-    let h = History::load(store)?;
+    let h = History::load_scoped(store, profile)?;
     let week = week
         .map(week_start)
         .or_else(|| changes::latest_date(&h).map(week_start))
@@ -217,7 +266,12 @@ pub fn build(
     // charts at the report's `weeks`. One pass over the findings of the longer window.
     let checked_since = week - Duration::weeks(thresholds.rising_error_weeks as i64);
     let window_since = since.min(checked_since);
-    let window_subs = submissions::submissions(&h, Some(window_since))?;
+    let window_subs = crate::analytics::thresholds::with_sent_sizes(
+        submissions::submissions(&h, Some(window_since))?,
+        store,
+        profile,
+    )
+    .map_err(crate::analytics::AnalyticsError::from)?;
     let subs: Vec<_> = window_subs
         .iter()
         .filter(|s| s.date.is_none_or(|d| d >= since && d <= until))
@@ -232,8 +286,15 @@ pub fn build(
             top: None,
         },
     )?;
-    let verdict =
-        crate::analytics::thresholds::evaluate(thresholds, &window_subs, &sev, Some(week));
+    let evidence = crate::analytics::thresholds::gather_evidence(store, &window_subs, Some(week))
+        .map_err(crate::analytics::AnalyticsError::from)?;
+    let mut verdict = crate::analytics::thresholds::evaluate(
+        thresholds,
+        &window_subs,
+        &sev,
+        Some(week),
+        &evidence,
+    );
     // consent status reads every patient reference in the history: only when shown
     let needs_consent = def.charts.contains(&Kind::Consent)
         || def
@@ -241,8 +302,12 @@ pub fn build(
             .iter()
             .any(|t| matches!(t, TableKind::ConsentOpen | TableKind::ConsentWeekly))
         || def.exports.contains(&ExportKind::Consent);
+    // One reference date for every follow-up age on the page and in consent.csv: the end of
+    // the report week, or today for the current week.
+    let today = chrono::Local::now().date_naive();
+    let consent_as_of = until.min(today);
     let cview = if needs_consent {
-        consent::consent(store, &h, until)?
+        consent::consent(store, &h, consent_as_of)?
     } else {
         consent::ConsentView::default()
     };
@@ -261,34 +326,89 @@ pub fn build(
         subtitle: subtitle.clone(),
     };
     let mut body = String::new();
-    let level_class = verdict.level.as_str();
+    // the weeks of the window that hold at least one report
+    let covered: std::collections::BTreeSet<NaiveDate> = h
+        .reports
+        .iter()
+        .filter_map(|r| r.week)
+        .filter(|w| *w >= since && *w <= week)
+        .collect();
+    let coverage = match (covered.first(), covered.last()) {
+        (Some(first), Some(last)) => format!(
+            "{} of {} weeks with reports ({} to {})",
+            covered.len(),
+            def.weeks,
+            week_label(*first),
+            week_label(*last)
+        ),
+        _ => format!("no reports in the {} weeks shown", def.weeks),
+    };
+    let scope = match (profile, h.profiles.len()) {
+        (Some(p), _) => format!(" · profile {}", esc(p)),
+        (None, n) if n > 1 => format!(" · profiles {}", esc(&h.profiles.join(", "))),
+        _ => String::new(),
+    };
     let _ = write!(
         body,
-        "<h1>{}</h1><p class=\"sub\">{} · week {} ({} to {}) · {} weeks of history · generated {}</p>",
+        "<h1>{}</h1><p class=\"sub\">{} · week {} ({} to {}){scope} · {coverage} · generated {}</p>",
         esc(&def.title),
         esc(&def.audience),
         week_label(week),
         week,
         until,
-        def.weeks,
         chrono::Local::now().format("%Y-%m-%d %H:%M")
     );
-    let _ = write!(
-        body,
-        "<div class=\"verdict {level_class}\">Thresholds: {}</div>",
+    // A report about consent only shows consent verdicts; the others the thresholds.
+    let consent_only = !def.tables.contains(&TableKind::Verdicts)
+        && def.charts.iter().all(|k| *k == Kind::Consent)
+        && needs_consent;
+    if consent_only {
+        verdict = consent_verdict(&cview, consent_as_of, week);
+    }
+    let level_class = verdict.level.as_str();
+    let banner = if consent_only {
+        verdict.checks[0].message.clone()
+    } else {
         match verdict.level {
             Level::Ok => "all checks pass".to_string(),
-            Level::Warn => format!("{} warning(s)", verdict.breaches.len()),
+            Level::Unknown => format!(
+                "unknown: {} check(s) cannot tell from the data (see below)",
+                verdict.checks.iter().filter(|c| c.level == Level::Unknown).count()
+            ),
+            Level::Warn => format!(
+                "{} warning(s)",
+                verdict.checks.iter().filter(|c| c.level == Level::Warn).count()
+            ),
             Level::Fail => format!(
                 "{} failure(s)",
-                verdict
-                    .breaches
-                    .iter()
-                    .filter(|b| b.level == Level::Fail)
-                    .count()
+                verdict.checks.iter().filter(|c| c.level == Level::Fail).count()
             ),
         }
+    };
+    let _ = write!(
+        body,
+        "<div class=\"verdict {level_class}\">{}: {}</div>",
+        if consent_only { "Consent" } else { "Thresholds" },
+        esc(&banner)
     );
+    if !consent_only {
+        for c in verdict.checks.iter().filter(|c| c.level != Level::Ok) {
+            let _ = write!(
+                body,
+                "<p class=\"note\">{}: {} — {} (basis: {})</p>",
+                c.level.as_str(),
+                esc(c.name),
+                esc(&c.message),
+                esc(&c.basis)
+            );
+        }
+    }
+    if needs_consent {
+        let _ = write!(
+            body,
+            "<p class=\"note\">Consent follow-up ages are counted to {consent_as_of}.</p>"
+        );
+    }
     let mut links = Vec::new();
     for kind in &def.charts {
         let png = out.join(format!("{}.png", kind.name()));
@@ -298,23 +418,28 @@ pub fn build(
         links.push(format!("<a href=\"{0}.png\">{0}.png</a>", kind.name()));
         let _ = write!(body, "<figure id=\"chart-{}\">{svg}</figure>", kind.name());
     }
-    let today = chrono::Local::now().date_naive();
     for t in &def.tables {
         let (title, table, rows) = match t {
             TableKind::Verdicts => {
-                let mut tb = Table::new(&["check", "result", "detail"]);
-                for (c, l, m) in &verdict.checks {
+                let mut tb = Table::new(&["check", "result", "detail", "basis"]);
+                for c in &verdict.checks {
                     tb.push(vec![
-                        crate::table::Value::text(*c),
-                        crate::table::Value::text(l.as_str()),
-                        crate::table::Value::text(m),
+                        crate::table::Value::text(c.name),
+                        crate::table::Value::text(c.level.as_str()),
+                        crate::table::Value::text(&c.message),
+                        crate::table::Value::text(&c.basis),
                     ]);
                 }
-                for b in verdict.breaches.iter().skip(1) {
+                for b in verdict
+                    .breaches
+                    .iter()
+                    .filter(|b| !verdict.checks.iter().any(|c| c.message == b.message))
+                {
                     tb.push(vec![
                         crate::table::Value::text(b.check),
                         crate::table::Value::text(b.level.as_str()),
                         crate::table::Value::text(&b.message),
+                        crate::table::Value::text(""),
                     ]);
                 }
                 ("Threshold checks", tb, 50)
@@ -368,6 +493,7 @@ pub fn build(
                         DateRange {
                             since: Some(week),
                             until: Some(until),
+                            profile: profile.map(str::to_string),
                         },
                     )
                     .map(|_| ()),
@@ -396,7 +522,7 @@ pub fn build(
                 (
                     p.clone(),
                     export::export_table(
-                        &consent::notices_table(&cview, today),
+                        &consent::notices_table(&cview, consent_as_of),
                         &p,
                         export::ExportFormat::Csv,
                     ),

@@ -20,6 +20,11 @@ pub struct ReportRow {
     pub submission_file: Option<String>,
     pub date: Option<NaiveDate>,
     pub counts: Counts,
+    /// The profile whose mailbox the file came from (`import` for local files imported
+    /// without a profile).
+    pub profile: Option<String>,
+    /// Content hash: the report's id across stores.
+    pub sha256: String,
 }
 
 /// A chunk of finding columns (same length each).
@@ -75,6 +80,29 @@ impl Store {
             .map_err(|e| self.sql_err(e))
     }
 
+    /// A lower bound on the messages a report rejected, counted from its error findings.
+    pub fn rejected_messages(&self, report_id: i64) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                include_str!("../../queries/store/rejected_messages.sql"),
+                [report_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// Whether the history holds files or uploads of this profile.
+    pub fn has_profile(&self, profile: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                include_str!("../../queries/store/profile_exists.sql"),
+                [profile],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql_err(e))
+    }
+
     pub fn report_rows(&self) -> Result<Vec<ReportRow>, StoreError> {
         let mut st = self
             .conn
@@ -94,7 +122,10 @@ impl Store {
                     accepted_with_warnings: count(r.get(8)?),
                     rejected: count(r.get(9)?),
                     skipped: count(r.get(10)?),
+                    queries: count(r.get(11)?),
                 },
+                profile: r.get(12)?,
+                sha256: r.get(13)?,
             })
         })
         .and_then(|rows| rows.collect())
@@ -136,12 +167,13 @@ impl Store {
         Ok(total)
     }
 
-    pub fn consent_rows(&self) -> Result<Vec<ConsentRow>, StoreError> {
+    /// Consent notices of one profile (None: every profile).
+    pub fn consent_rows(&self, profile: Option<&str>) -> Result<Vec<ConsentRow>, StoreError> {
         let mut st = self
             .conn
             .prepare(include_str!("../../queries/store/analytics_consent.sql"))
             .map_err(|e| self.sql_err(e))?;
-        st.query_map([], |r| {
+        st.query_map([profile], |r| {
             Ok(ConsentRow {
                 id: r.get(0)?,
                 report_id: r.get(1)?,
@@ -158,7 +190,10 @@ impl Store {
     }
 
     /// (patient_ref, date, consent-related) for every patient named in a DQA finding.
-    pub fn patient_appearances(&self) -> Result<Vec<(String, NaiveDate, bool)>, StoreError> {
+    pub fn patient_appearances(
+        &self,
+        profile: Option<&str>,
+    ) -> Result<Vec<(String, NaiveDate, bool)>, StoreError> {
         let mut st = self
             .conn
             .prepare(include_str!(
@@ -166,7 +201,7 @@ impl Store {
             ))
             .map_err(|e| self.sql_err(e))?;
         let rows: Vec<(String, Option<String>, i64)> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_map([profile], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.sql_err(e))?;
         Ok(rows
@@ -231,13 +266,18 @@ pub struct ExportChunk {
     pub severity: Vec<String>,
     pub count: Vec<i64>,
     pub text: Vec<String>,
+    pub hl7_error_code: Vec<Option<String>>,
+    pub app_error_code: Vec<Option<String>>,
+    pub profile: Vec<Option<String>>,
 }
 
-/// Report dates from `since` to `until`, both included; None = open end.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Report dates from `since` to `until`, both included; None = open end; and the profile
+/// (None = every profile).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DateRange {
     pub since: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
+    pub profile: Option<String>,
 }
 
 impl Store {
@@ -255,7 +295,7 @@ impl Store {
             .map_err(|e| self.sql_err(e))?;
         let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
         let mut rows = st
-            .query(params![day(range.since), day(range.until)])
+            .query(params![day(range.since), day(range.until), range.profile])
             .map_err(|e| self.sql_err(e))?;
         let mut c = ExportChunk::default();
         let mut total = 0;
@@ -281,6 +321,9 @@ impl Store {
                 c.severity.push(r.get(10)?);
                 c.count.push(r.get(11)?);
                 c.text.push(r.get(12)?);
+                c.hl7_error_code.push(r.get(13)?);
+                c.app_error_code.push(r.get(14)?);
+                c.profile.push(r.get(15)?);
                 Ok(())
             };
             push().map_err(|e| self.sql_err(e))?;

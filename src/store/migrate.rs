@@ -18,6 +18,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_create_uploads.sql",
         include_str!("../../queries/migrations/0003_create_uploads.sql"),
     ),
+    (
+        "0004_ack_details.sql",
+        include_str!("../../queries/migrations/0004_ack_details.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

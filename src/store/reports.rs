@@ -47,7 +47,7 @@ static FINDING_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::n
     let (head, _) = FINDING_INSERT
         .split_once("VALUES")
         .expect("finding_insert.sql has VALUES");
-    let row = format!("({})", ["?"; 11].join(", "));
+    let row = format!("({})", ["?"; FINDING_PARAMS].join(", "));
     format!(
         "{head}VALUES {}",
         vec![row; FINDINGS_PER_INSERT].join(",\n")
@@ -64,7 +64,7 @@ impl ReportWriter<'_> {
         if self.pending.len() == FINDINGS_PER_INSERT {
             let mut st = self.tx.prepare_cached(&FINDING_INSERT_MANY)?;
             for (k, f) in self.pending.iter().enumerate() {
-                bind_finding(&mut st, k * 11, self.report_id, f)?;
+                bind_finding(&mut st, k * FINDING_PARAMS, self.report_id, f)?;
             }
             st.raw_execute()?;
         } else {
@@ -79,14 +79,17 @@ impl ReportWriter<'_> {
     }
 }
 
-/// Bind a finding's 11 parameters (in `finding_insert.sql`'s order) after the first `offset`.
+/// Parameters per finding row in `finding_insert.sql`.
+const FINDING_PARAMS: usize = 13;
+
+/// Bind a finding's parameters (in `finding_insert.sql`'s order) after the first `offset`.
 fn bind_finding(
     st: &mut rusqlite::Statement<'_>,
     offset: usize,
     report_id: i64,
     f: &Finding,
 ) -> rusqlite::Result<()> {
-    let values: [&dyn rusqlite::ToSql; 11] = [
+    let values: [&dyn rusqlite::ToSql; FINDING_PARAMS] = [
         &report_id,
         &f.message_control_id,
         &f.message_index.map(|i| i as i64),
@@ -98,6 +101,8 @@ fn bind_finding(
         &f.text,
         &f.raw,
         &(f.count as i64),
+        &f.hl7_error_code,
+        &f.app_error_code,
     ];
     for (i, v) in values.into_iter().enumerate() {
         st.raw_bind_parameter(offset + i + 1, v)?;
@@ -180,7 +185,8 @@ impl ReportWriter<'_> {
                 n(c.rejected),
                 n(c.skipped),
                 self.findings as i64,
-                self.consent as i64
+                self.consent as i64,
+                n(c.queries)
             ],
         )?;
         self.tx.execute(

@@ -26,7 +26,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
-    let h = crate::analytics::History::load(&store)?;
+    let h = ctx.history(&store)?;
     let Some(as_of) = args.as_of.or_else(|| changes::latest_date(&h)) else {
         println!("the history is empty: run `immdqa fetch` or `immdqa import` first");
         return Ok(Exit::Ok);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::analytics::trends::{TrendBy, TrendOptions};
-use crate::analytics::{History, consent, submissions, trends};
+use crate::analytics::{consent, submissions, trends};
 use crate::charts::{self, ChartData, Kind};
 use crate::cli::output::parse_date;
 use crate::cli::{Ctx, Exit};
@@ -37,7 +37,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
-    let h = History::load(&store)?;
+    let h = ctx.history(&store)?;
     // Compute only what this kind of chart draws: each is a pass over the history.
     let trend = match args.kind {
         Kind::Trend | Kind::Top | Kind::Heatmap => trends::trends(

@@ -3,12 +3,13 @@
 use chrono::NaiveDate;
 
 use crate::analytics::thresholds::{self, Level};
-use crate::analytics::{History, submissions, trends};
 use crate::cli::output::parse_date;
 use crate::cli::{Ctx, Exit};
 
 /// Evaluate the data quality thresholds for the latest week (or --week) and exit 0 (ok),
-/// 1 (warn) or 2 (fail), printing one line per breach: for cron and CI.
+/// 1 (warn, or unknown: the data cannot tell) or 2 (fail), printing one line per check with
+/// what it was based on: for cron and CI. A week with no report at all, or an empty history,
+/// warns ("no data for 2026-W10").
 ///
 /// Thresholds come from `[thresholds]` in the config (defaults: acceptance rate below 90%
 /// fails; an error rate rising 3 weeks in a row warns).
@@ -22,40 +23,31 @@ pub struct Args {
     pub week: Option<NaiveDate>,
 }
 
-pub fn evaluate(
-    ctx: &Ctx,
-    h: &History,
-    week: Option<NaiveDate>,
-) -> anyhow::Result<thresholds::Verdict> {
-    let subs = submissions::submissions(h, None)?;
-    let sev = trends::trends(
-        h,
-        &trends::TrendOptions {
-            by: trends::TrendBy::Severity,
-            ..Default::default()
-        },
-    )?;
-    Ok(thresholds::evaluate(
-        &ctx.config.thresholds,
-        &subs,
-        &sev,
-        week,
-    ))
-}
-
 pub fn exit_of(level: Level) -> Exit {
     match level {
         Level::Ok => Exit::Ok,
-        Level::Warn => Exit::Warn,
+        Level::Unknown | Level::Warn => Exit::Warn,
         Level::Fail => Exit::Fail,
     }
 }
 
-pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
-    let store = ctx.open_store()?;
-    let h = History::load(&store)?;
-    let v = evaluate(ctx, &h, args.week)?;
-    for b in &v.breaches {
+/// One line per check (`OK: acceptance_rate: …`) with its basis, then the per-submission
+/// details of failures.
+pub fn print_verdict(v: &thresholds::Verdict) {
+    for c in &v.checks {
+        println!(
+            "{}: {}: {}",
+            c.level.as_str().to_uppercase(),
+            c.name,
+            c.message
+        );
+        println!("  basis: {}", c.basis);
+    }
+    for b in v
+        .breaches
+        .iter()
+        .filter(|b| !v.checks.iter().any(|c| c.name == b.check && c.message == b.message))
+    {
         println!(
             "{}: {}: {}",
             b.level.as_str().to_uppercase(),
@@ -63,10 +55,15 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             b.message
         );
     }
-    if v.breaches.is_empty() {
-        for (name, _, msg) in &v.checks {
-            println!("OK: {name}: {msg}");
-        }
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let store = ctx.open_store()?;
+    let h = ctx.history(&store)?;
+    let v = thresholds::evaluate_history(&store, &h, &ctx.config.thresholds, args.week)?;
+    if let Some(p) = &h.profile {
+        println!("profile: {p}");
     }
+    print_verdict(&v);
     Ok(exit_of(v.level))
 }

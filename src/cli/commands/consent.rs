@@ -26,7 +26,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
-    let h = crate::analytics::History::load(&store)?;
+    let h = ctx.history(&store)?;
     let as_of = args
         .as_of
         .unwrap_or_else(|| chrono::Local::now().date_naive());

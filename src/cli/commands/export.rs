@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::analytics::export::{ExportFormat, export_findings, export_table};
-use crate::analytics::{History, consent, submissions, trends};
+use crate::analytics::{consent, submissions, trends};
 use crate::cli::{Ctx, Exit};
 use crate::store::DateRange;
 
@@ -54,11 +54,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             let range = DateRange {
                 since: args.since,
                 until: args.until,
+                profile: ctx.analysis_profile(&store)?,
             };
             export_findings(&store, &args.out, format, range)?
         }
         other => {
-            let h = History::load(&store)?;
+            let h = ctx.history(&store)?;
             let table = match other {
                 What::Submissions => submissions::table(&submissions::submissions(&h, None)?),
                 What::Trends => {

@@ -10,6 +10,8 @@ use crate::ingest;
 /// For organisations whose EHR vendor already downloads the registry's files. Each file is
 /// archived by SHA-256; content already in the history adds nothing; a file no parser can read
 /// is quarantined with the reason (see `immdqa status`) and retried by `immdqa reparse`.
+/// Imported files belong to the selected profile (`--profile`, `default_profile` or the only
+/// profile), like fetched ones; with none selected, to the profile `import`.
 ///
 /// Example: immdqa import ~/Downloads/DQA-Reports ~/Downloads/ACMECLIN_CNF_20251028.csv
 #[derive(Debug, clap::Args)]
@@ -23,7 +25,11 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let opts = ctx.parse_options()?;
     let mut store = ctx.open_store()?;
-    let report = ingest::import_paths(&mut store, &args.paths, &opts)?;
+    // imported files belong to the selected profile (none selected: `import`)
+    let profile = ctx
+        .analysis_profile(&store)?
+        .unwrap_or_else(|| ingest::IMPORT_PROFILE.to_string());
+    let report = ingest::import_paths(&mut store, &args.paths, &opts, &profile)?;
     for (path, reason) in &report.unreadable {
         eprintln!("cannot import {path}: {reason}");
     }

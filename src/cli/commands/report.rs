@@ -10,7 +10,8 @@ use crate::cli::{Ctx, Exit};
 use crate::report;
 
 /// Build a report folder: index.html (threshold verdicts, charts inline as SVG, tables,
-/// links), the charts as PNG and the CSV exports. Exit code as `check`: 0 ok, 1 warn, 2 fail.
+/// links), the charts as PNG and the CSV exports. Exit code as `check`: 0 ok, 1 warn or unknown, 2 fail
+/// (the consent report: 1 while follow-ups are open).
 ///
 /// Reports: weekly (data quality officers; the default) and consent (compliance staff), from
 /// reports/*.toml; or a path to your own .toml definition.
@@ -33,6 +34,7 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let def = report::definition(&args.name)?;
     let store = ctx.open_store()?;
+    let profile = ctx.analysis_profile(&store)?;
     let built = report::build(
         &store,
         &def,
@@ -40,6 +42,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         args.week,
         &args.out,
         &ctx.config.thresholds,
+        profile.as_deref(),
     )?;
     for b in &built.verdict.breaches {
         println!(

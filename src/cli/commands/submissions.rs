@@ -23,7 +23,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
-    let h = crate::analytics::History::load(&store)?;
+    let h = ctx.history(&store)?;
     // Without a profile (a history read on its own), the default overdue period applies.
     let overdue_days = ctx
         .profile()

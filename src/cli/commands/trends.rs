@@ -33,7 +33,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
-    let h = crate::analytics::History::load(&store)?;
+    let h = ctx.history(&store)?;
     let rows = trends::trends(
         &h,
         &TrendOptions {

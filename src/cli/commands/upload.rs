@@ -56,6 +56,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         same_day: profile.same_day,
         retry: Retry::from_profile(profile),
         max_size: profile.max_file_size,
+        registry: profile.registry,
     };
     let store = ctx.open_store()?;
     let mut remote = transport::open(&name, profile)?;
