@@ -160,8 +160,10 @@ fn errors_a_person_can_act_on() {
         "{}",
         stdout(&o)
     );
+    // an empty history is no reason for an OK: it warns (a cron job with a broken fetch)
     let o = ws.run(&["check"]);
-    assert_code(&o, 0);
+    assert_code(&o, 1);
+    assert!(stdout(&o).contains("WARN: data: no data"), "{}", stdout(&o));
     // no config at all
     let o = immdqa()
         .args(["--config", "/nonexistent/x.toml", "fetch"])

@@ -99,11 +99,32 @@ fn weekly_report_folder_and_exit_codes() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_code(&o, 0);
+    // open follow-ups: the consent report warns (1), with a consent verdict, not the
+    // acceptance-rate thresholds
+    assert_code(&o, 1);
     let html = fs::read_to_string(out.join("index.html")).unwrap();
     assert!(
         html.contains("Open consent follow-ups") && html.contains("P2") && !html.contains(">P1<"),
         "{html}"
+    );
+    assert!(
+        html.contains("Consent: 1 open follow-up(s) as of 2025-10-26"),
+        "{html}"
+    );
+    assert!(!html.contains("Thresholds:") && !html.contains("acceptance"), "{html}");
+    // one reference date for the ages on the page and in consent.csv, printed on the page
+    assert!(html.contains("Consent follow-up ages are counted to 2025-10-26"));
+    let csv = fs::read_to_string(out.join("consent.csv")).unwrap();
+    let page_age = html
+        .split("<td>P2</td>")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap()
+        .to_string();
+    let csv_row = csv.lines().find(|l| l.contains("P2")).unwrap().to_string();
+    assert!(
+        page_age.contains(">19<") && csv_row.ends_with(",19"),
+        "page {page_age} / csv {csv_row}"
     );
     assert!(
         !html.contains("ROE") && !html.contains("2010-05-05"),

@@ -282,7 +282,7 @@ fn exports_have_the_documented_columns() {
     for (what, cols) in [
         (
             "findings",
-            "report_id,report_date,week,submission,report_format,message_control_id,message_index,patient_ref,segment,field,code,severity,count,text,week_start",
+            "report_id,report_date,week,submission,report_format,message_control_id,message_index,patient_ref,segment,field,code,severity,count,text,week_start,hl7_error_code,app_error_code,profile",
         ),
         (
             "submissions",

@@ -6,6 +6,7 @@
 //! - sftp_fetch: fetch over SFTP against the in-process server
 //! - openssh: interop with the real OpenSSH sshd on 127.0.0.1
 //! - crash: SIGKILL at chosen and random points, then rerun
+//! - trust: verdicts, profile scoping, ACK shapes and lint agreement (issue 11)
 
 mod sftp_server;
 mod sshd;
@@ -26,3 +27,4 @@ mod openssh;
 mod parsers;
 mod sftp_fetch;
 mod streaming;
+mod trust;

@@ -264,7 +264,7 @@ fn acceptance(
     evidence: &RejectedEvidence,
     extra: &mut Vec<Breach>,
 ) -> Check {
-    let threshold = pct(t.min_acceptance_rate);
+    let threshold = format!("{:.0}%", t.min_acceptance_rate * 100.0);
     let (counted, uncounted): (Vec<&SubmissionRow>, Vec<&SubmissionRow>) =
         this_week.iter().copied().partition(|s| has_counts(s));
     let m: u64 = counted.iter().map(|s| s.counts.messages.unwrap_or(0)).sum();
@@ -413,7 +413,9 @@ fn rising(t: &Thresholds, subs: &[&SubmissionRow], trend: &[TrendRow], week: Nai
             rate.entry(d).or_insert((0.0, false)).1 = false;
         }
     }
-    let window_start = week - Duration::weeks((2 * (n + 1)) as i64 - 1);
+    // weeks before the history starts are not "skipped": the history is just short
+    let first = weeks.keys().next().copied().unwrap_or(week);
+    let window_start = (week - Duration::weeks((2 * (n + 1)) as i64 - 1)).max(first);
     let mut known: Vec<(NaiveDate, f64)> = Vec::new();
     let mut skipped: Vec<NaiveDate> = Vec::new();
     let mut w = week;
@@ -444,14 +446,25 @@ fn rising(t: &Thresholds, subs: &[&SubmissionRow], trend: &[TrendRow], week: Nai
         .collect::<Vec<_>>()
         .join(" → ");
     let basis = format!("errors per 1,000 messages in weeks with message counts{skipped_note}");
+    if known.len() < n + 1 && skipped.is_empty() {
+        return Check {
+            name: "rising_error_rate",
+            level: Level::Ok,
+            message: format!(
+                "error rate did not rise {n} weeks in a row up to {label}: the history holds {} week(s)",
+                known.len()
+            ),
+            basis,
+        };
+    }
     if known.len() < n + 1 {
         return Check {
             name: "rising_error_rate",
             level: Level::Unknown,
             message: format!(
-                "cannot tell whether the error rate rose {n} weeks in a row up to {label}: only {} week(s) with message counts in the {} weeks up to it",
+                "cannot tell whether the error rate rose {n} weeks in a row up to {label}: only {} week(s) with message counts among the last {} week(s) of history",
                 known.len(),
-                2 * (n + 1)
+                known.len() + skipped.len()
             ),
             basis,
         };
@@ -566,6 +579,32 @@ mod tests {
         // few rejections: still unknown (not every rejection need carry an error finding)
         let v = evaluate(&t, &[s], &[], None, &HashMap::from([(7, 1)]));
         assert_eq!(v.level, Level::Unknown);
+    }
+
+    #[test]
+    fn a_short_history_has_not_risen_but_gaps_in_it_are_unknown() {
+        let subs = [
+            sub("A1.hl7", "2026-W10", Some((100, 99, 1)), 1),
+            sub("A2.hl7", "2026-W11", Some((100, 98, 2)), 2),
+        ];
+        let trend = [errors("2026-W10", Some(10.0)), errors("2026-W11", Some(20.0))];
+        let v = evaluate(&Thresholds::default(), &subs, &trend, None, &HashMap::new());
+        let r = v.checks.iter().find(|c| c.name == "rising_error_rate").unwrap();
+        assert_eq!(r.level, Level::Ok, "{r:?}");
+        assert!(r.message.contains("the history holds 2 week(s)"), "{r:?}");
+        let subs = [
+            sub("A1.hl7", "2026-W10", Some((100, 99, 1)), 1),
+            sub("A2.hl7", "2026-W11", None, 2),
+            sub("A3.hl7", "2026-W12", Some((100, 98, 2)), 3),
+        ];
+        let trend = [
+            errors("2026-W10", Some(10.0)),
+            errors("2026-W11", None),
+            errors("2026-W12", Some(20.0)),
+        ];
+        let v = evaluate(&Thresholds::default(), &subs, &trend, None, &HashMap::new());
+        let r = v.checks.iter().find(|c| c.name == "rising_error_rate").unwrap();
+        assert_eq!(r.level, Level::Unknown, "{r:?}");
     }
 
     #[test]

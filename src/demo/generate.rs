@@ -1,8 +1,12 @@
 //! A synthetic registry mailbox for one invented organisation over N weeks, deterministic per
 //! seed, with the patterns a data quality officer looks for planted in it:
 //!
-//! - PD1-13 consent date errors (CLR-105) climb week after week, then the EHR is fixed and
-//!   they fall to zero (at 70% of the period);
+//! - PD1-13 consent date errors (CLR-105) climb week after week (strictly: the error rate
+//!   rises every week until the rejected week interrupts it), then the EHR is fixed and they
+//!   fall to zero (at 70% of the period);
+//! - in the last five weeks a manufacturer (RXA-17) left empty (IMR-111) climbs from 4% to
+//!   20% of messages: the rising-error-rate rule fires on the latest week, and its acceptance
+//!   rate falls below 90%;
 //! - a new code, IEE-575 (RXR-2), appears half-way;
 //! - one week's batch is largely rejected (duplicates, IMR-109);
 //! - NK1 warnings (IEE-519) run at a steady rate throughout;
@@ -11,8 +15,10 @@
 //!
 //! The registry's answers come in a mix of shapes: HL7 acknowledgements most weeks, a tabular
 //! listing with patient ids every third week, a legacy errors.txt every fifth week, and
-//! consent notification CSV files in Receive. Each week's VXU batch is in Accepted. All
-//! patients are invented.
+//! consent notification CSV files in Receive. Each week's VXU batch is in Accepted and
+//! carries the faults its answer reports (an empty NK1, a PD1-13 date in the wrong format, an
+//! empty RXA-17), so `immdqa lint` predicts what the registry answered. All patients are
+//! invented.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -53,6 +59,10 @@ impl Options {
     /// The week whose batch is largely rejected.
     pub fn rejected_week(&self) -> u32 {
         (self.weeks / 3).max(1)
+    }
+    /// The first of the last five weeks, in which empty manufacturers (IMR-111) climb.
+    pub fn mvx_week(&self) -> u32 {
+        self.weeks.saturating_sub(5).max(self.fix_week())
     }
 }
 
@@ -142,6 +152,13 @@ const ORC12: Issue = (
     "W",
     "Warning. The license number (or NPI number) provided in ORC-12.1 is not associated to the prescribing authority in ImmTrac2.",
 );
+const MVX: Issue = (
+    "RXA-17",
+    "RXA^1^17",
+    "IMR-111",
+    "E",
+    "Immunization rejected. Manufacturer Code invalid.",
+);
 const SSN: Issue = (
     "PID-19",
     "PID^1^19",
@@ -159,10 +176,27 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
     let mut sum = Summary::default();
     // consent notices waiting to be resolved: (patient id, week of resolution)
     let mut to_resolve: Vec<(String, u32)> = Vec::new();
+    // the previous week's share of messages with a PD1-13 error, so it rises strictly
+    let mut pd113_rate = 0.0f64;
     for w in 0..o.weeks {
         let day = o.start + Duration::days(7 * w as i64 + 1); // Tuesdays
         let name = batch_name::format(&o.import_code, day, None);
         let n = 40 + rng.below(30) as usize;
+        // how many messages carry a PD1-13 error (climbing strictly until the fix) and an
+        // empty manufacturer (climbing in the last weeks)
+        let (mut pd113, mut mvx) = (0usize, 0usize);
+        if w < o.fix_week() {
+            let target = 0.02 + 0.33 * w as f64 / o.fix_week() as f64;
+            let k = ((target * n as f64).ceil() as usize)
+                .max((pd113_rate * n as f64).floor() as usize + 1)
+                .min(n / 2);
+            pd113 = k;
+            pd113_rate = k as f64 / n as f64;
+        }
+        if w >= o.mvx_week() && o.weeks >= 8 {
+            let p = 0.04 * (w - o.mvx_week() + 1) as f64;
+            mvx = (p * n as f64).ceil() as usize;
+        }
         let mut vxu = format!(
             "FHS|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{}||{name}\rBHS|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS\r",
             day.format("%Y%m%d")
@@ -189,22 +223,13 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
                 .cloned()
                 .unwrap_or_else(|| format!("MRN{:05}{i:03}", w));
             let (last, first) = (LAST[rng.below(10) as usize], FIRST[rng.below(10) as usize]);
-            let _ = write!(
-                vxu,
-                "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|20250101\rNK1|1|{last}^PARENT|MTH\rORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{d}|{d}|20^DTaP^CVX|0.5|mL||00||||||LOT{i}||PMC^^MVX|||CP|A\rOBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
-                d = day.format("%Y%m%d"),
-                m = 1 + rng.below(12),
-                dd = 1 + rng.below(28),
-            );
+            let (m, dd) = (1 + rng.below(12), 1 + rng.below(28));
             let mut issues: Vec<Issue> = Vec::new();
             if rng.chance(0.10) || (i <= resolving.len()) {
                 issues.push(NK1);
             }
             let resubmitted = i <= resolving.len(); // consent now fixed for these patients
-            if w < o.fix_week()
-                && rng.chance(0.01 + 0.35 * w as f64 / o.fix_week() as f64)
-                && !resubmitted
-            {
+            if !resubmitted && i - resolving.len() <= pd113 {
                 issues.push(PD113);
             }
             if w >= o.new_code_week() && rng.chance(0.08) {
@@ -213,13 +238,39 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
             if w == o.rejected_week() && rng.chance(0.45) {
                 issues.push(DUP);
             }
+            if i > n - mvx {
+                issues.push(MVX);
+            }
             for extra in [PHONE, ORC12, SSN] {
                 if rng.chance(0.03) {
                     issues.push(extra);
                 }
             }
-            let status = if issues.iter().any(|x| x.3 == "E") {
+            // the batch carries the faults its answer reports
+            let has = |x: &Issue| issues.iter().any(|y| y.2 == x.2);
+            let d = day.format("%Y%m%d");
+            let consent_date = if has(&PD113) { "2025-01-01" } else { "20250101" };
+            let nk1 = if has(&NK1) {
+                String::new()
+            } else {
+                format!("NK1|1|{last}^PARENT|MTH\r")
+            };
+            let mvx_code = if has(&MVX) { "" } else { "PMC^^MVX" };
+            let rxr = if has(&RXR2_NEW) {
+                "RXR|C28161^IM^NCIT|LT^Left Thigh^HL70163\r"
+            } else {
+                ""
+            };
+            let _ = write!(
+                vxu,
+                "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|{consent_date}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{d}|{d}|20^DTaP^CVX|0.5|mL||00||||||LOT{i}||{mvx_code}|||CP|A\r{rxr}OBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
+            );
+            // Duplicates come back as AE with an E-severity error (as several registries send
+            // rejections), other rejections as AR: both count as rejected.
+            let status = if issues.iter().any(|x| x.3 == "E" && x.2 != DUP.2) {
                 "AR"
+            } else if issues.iter().any(|x| x.3 == "E") {
+                "AE"
             } else if issues.is_empty() {
                 "AA"
             } else {

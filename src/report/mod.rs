@@ -536,15 +536,23 @@ pub fn build(
         ));
         files.push(file);
     }
+    let footer = if consent_only {
+        "consent follow-ups close when the patient appears later without a consent problem"
+            .to_string()
+    } else {
+        format!(
+            "thresholds: acceptance rate ≥ {:.0}%, error rate not rising {} weeks in a row",
+            thresholds.min_acceptance_rate * 100.0,
+            thresholds.rising_error_weeks
+        )
+    };
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>{CSS}</style></head><body>{body}<h2>Files</h2><nav>{}</nav><p class=\"note\">immdqa {} · report '{}' · thresholds: acceptance rate ≥ {:.0}%, error rate not rising {} weeks in a row.</p></body></html>\n",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>{CSS}</style></head><body>{body}<h2>Files</h2><nav>{}</nav><p class=\"note\">immdqa {} · report '{}' · {footer}.</p></body></html>\n",
         esc(&def.title),
         week_label(week),
         links.join(" "),
         env!("CARGO_PKG_VERSION"),
         esc(name),
-        thresholds.min_acceptance_rate * 100.0,
-        thresholds.rising_error_weeks
     );
     let index = out.join("index.html");
     std::fs::write(&index, html).map_err(io)?;

@@ -12,8 +12,10 @@ use crate::formats::{self, Collect, Kind};
 /// unknown), the format, message counts, findings by severity, consent rows, or why it cannot
 /// be read.
 ///
-/// --json prints one JSON array with an object per file (keys: file, kind, format, messages,
-/// findings, finding_rows, by_severity {E,W,I}, rows, submission, error).
+/// --json prints one JSON array with an object per file; every object carries every key
+/// (null when unknown): file, kind, format, messages, accepted, accepted_with_warnings,
+/// rejected, skipped, queries (query responses counted apart), findings, finding_rows,
+/// by_severity {E,W,I}, rows, submission, error.
 ///
 /// Example: immdqa inspect examples/mailbox/DQA-Reports/* --json
 #[derive(Debug, clap::Args)]
@@ -31,6 +33,53 @@ pub struct Args {
     #[arg(long)]
     pub cnf: bool,
 }
+
+/// One file's JSON object: every documented key, always present (null when unknown), so a
+/// script reading `inspect --json` never meets a missing key.
+fn summary_json(
+    path: &std::path::Path,
+    s: Option<&formats::Summary>,
+    error: Option<String>,
+) -> serde_json::Value {
+    let c = s.map(|s| s.counts).unwrap_or_default();
+    let sev = s.map(|s| s.by_severity).unwrap_or([0; 3]);
+    json!({
+        "file": path.display().to_string(),
+        "kind": s.map(|s| s.kind.as_str()).unwrap_or("unknown"),
+        "format": s.map(|s| s.format.as_str()),
+        "messages": c.messages,
+        "accepted": c.accepted,
+        "accepted_with_warnings": c.accepted_with_warnings,
+        "rejected": c.rejected,
+        "skipped": c.skipped,
+        "queries": c.queries,
+        "findings": sev.iter().sum::<u64>(),
+        "finding_rows": s.map(|s| s.findings).unwrap_or(0),
+        "by_severity": {"E": sev[0], "W": sev[1], "I": sev[2]},
+        "rows": s.map(|s| s.consent_rows).unwrap_or(0),
+        "submission": s.and_then(|s| s.submission_file.clone()),
+        "error": error,
+    })
+}
+
+/// The keys of every `inspect --json` object (README, "inspect").
+pub const JSON_KEYS: [&str; 15] = [
+    "file",
+    "kind",
+    "format",
+    "messages",
+    "accepted",
+    "accepted_with_warnings",
+    "rejected",
+    "skipped",
+    "queries",
+    "findings",
+    "finding_rows",
+    "by_severity",
+    "rows",
+    "submission",
+    "error",
+];
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let mut opts = ctx.parse_options()?;
@@ -52,45 +101,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             .map_err(|e| format!("{}: cannot open: {e}", path.display()))
             .and_then(|f| formats::parse(f, &name, &opts, &mut sink).map_err(|e| e.to_string()));
         match result {
-            Ok(s) => {
-                let total: u64 = s.by_severity.iter().sum();
-                docs.push((
-                    json!({
-                        "file": path.display().to_string(),
-                        "kind": s.kind.as_str(),
-                        "format": s.format.as_str(),
-                        "messages": s.counts.messages,
-                        "accepted": s.counts.accepted,
-                        "accepted_with_warnings": s.counts.accepted_with_warnings,
-                        "rejected": s.counts.rejected,
-                        "skipped": s.counts.skipped,
-                        "findings": total,
-                        "finding_rows": s.findings,
-                        "by_severity": {"E": s.by_severity[0], "W": s.by_severity[1], "I": s.by_severity[2]},
-                        "rows": s.consent_rows,
-                        "submission": s.submission_file,
-                        "error": null,
-                    }),
-                    sink,
-                ));
-            }
+            Ok(s) => docs.push((summary_json(path, Some(&s), None), sink)),
             Err(reason) => {
                 any_error = true;
-                docs.push((
-                    json!({
-                        "file": path.display().to_string(),
-                        "kind": "unknown",
-                        "format": null,
-                        "messages": null,
-                        "findings": 0,
-                        "finding_rows": 0,
-                        "by_severity": {"E": 0, "W": 0, "I": 0},
-                        "rows": 0,
-                        "submission": null,
-                        "error": reason,
-                    }),
-                    sink,
-                ));
+                docs.push((summary_json(path, None, Some(reason)), sink));
             }
         }
     }
