@@ -207,6 +207,14 @@ fn analysis_is_scoped_to_the_selected_profile() {
     let out = stdout(&o);
     assert!(out.starts_with("profile,submission"), "{out}");
     assert!(out.contains("acme,ACME25288.hl7") && out.contains("beta,BETA25302.hl7"), "{out}");
+    let o = ws.run(&["trends", "--by", "code", "--format", "csv"]);
+    let out = stdout(&o);
+    assert!(out.starts_with("profile,week"), "{out}");
+    assert!(out.contains("acme,2025-W42") && out.contains("beta,2025-W44"), "{out}");
+    // per 1,000 messages of each profile: acme 1 of 10, beta 5 of 10
+    assert!(out.contains(",1,10,100") && out.contains(",5,10,500"), "{out}");
+    let o = ws.run(&["--profile", "beta", "trends", "--format", "csv"]);
+    assert!(!stdout(&o).contains("acme") && stdout(&o).starts_with("week,"), "{}", stdout(&o));
     // check evaluates the selected profile's latest week: acme 90% passes, beta 50% fails
     let o = ws.run(&["--profile", "acme", "check"]);
     assert_code(&o, 0);

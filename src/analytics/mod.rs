@@ -183,14 +183,21 @@ impl History {
         })
     }
 
-    /// Primary DQA reports as a small frame: report_id, day (i32), week (i32, Monday).
+    /// Whether results show several profiles side by side (none selected, several present):
+    /// the profile becomes a column.
+    pub fn by_profile(&self) -> bool {
+        self.profile.is_none() && self.profiles.len() > 1
+    }
+
+    /// Primary DQA reports as a small frame: report_id, day (i32), week (i32, Monday), and
+    /// the profile (str) when [`History::by_profile`].
     fn primary_frame(
         &self,
         since: Option<NaiveDate>,
         until: Option<NaiveDate>,
     ) -> PolarsResult<LazyFrame> {
         let sel: Vec<&ReportInfo> = self.primary_in(since, until).collect();
-        let df = DataFrame::new(
+        let mut df = DataFrame::new(
             sel.len(),
             vec![
                 Column::new(
@@ -211,6 +218,14 @@ impl History {
                 ),
             ],
         )?;
+        if self.by_profile() {
+            df.with_column(Column::new(
+                "profile".into(),
+                sel.iter()
+                    .map(|r| r.row.profile.clone())
+                    .collect::<Vec<_>>(),
+            ))?;
+        }
         Ok(df.lazy())
     }
 
@@ -272,23 +287,34 @@ impl History {
 
     /// Messages per week, counting each submission once (its largest reported count).
     pub fn messages_per_week(&self) -> HashMap<NaiveDate, i64> {
-        let mut per_sub: HashMap<i64, (NaiveDate, i64)> = HashMap::new();
         let mut out: HashMap<NaiveDate, i64> = HashMap::new();
+        for ((_, week), m) in self.messages_per_profile_week() {
+            *out.entry(week).or_default() += m;
+        }
+        out
+    }
+
+    /// Messages per (profile, week), counting each submission once (its largest count).
+    pub fn messages_per_profile_week(&self) -> HashMap<(Option<String>, NaiveDate), i64> {
+        type Key = (Option<String>, NaiveDate);
+        let mut per_sub: HashMap<i64, (Key, i64)> = HashMap::new();
+        let mut out: HashMap<Key, i64> = HashMap::new();
         for r in &self.reports {
             let (Some(week), Some(m)) = (r.week, r.row.counts.messages.map(|m| m as i64)) else {
                 continue;
             };
+            let key = (r.row.profile.clone(), week);
             match r.row.submission_id {
                 Some(s) => {
-                    let e = per_sub.entry(s).or_insert((week, m));
+                    let e = per_sub.entry(s).or_insert((key, m));
                     e.1 = e.1.max(m);
                 }
-                None if r.primary => *out.entry(week).or_default() += m,
+                None if r.primary => *out.entry(key).or_default() += m,
                 None => {}
             }
         }
-        for (week, m) in per_sub.into_values() {
-            *out.entry(week).or_default() += m;
+        for (key, m) in per_sub.into_values() {
+            *out.entry(key).or_default() += m;
         }
         out
     }

@@ -515,6 +515,7 @@ mod tests {
 
     fn errors(week: &str, per_1000: Option<f64>) -> TrendRow {
         TrendRow {
+            profile: None,
             week: week_start(d(week)),
             key: "E".into(),
             severity: "E".into(),

@@ -34,10 +34,15 @@ pub struct TrendOptions {
     pub until: Option<NaiveDate>,
     /// Keep only the N keys with the most findings over the whole range.
     pub top: Option<usize>,
+    /// With several profiles in view (none selected), one row per profile (the `trends`
+    /// table and export) instead of their sum (charts, thresholds).
+    pub split_profiles: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendRow {
+    /// The profile, when several are shown side by side (none selected).
+    pub profile: Option<String>,
     /// Monday of the ISO week.
     pub week: NaiveDate,
     /// The field, code or severity (`(none)` when the report gave none).
@@ -58,6 +63,10 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
     if opts.by != TrendBy::Severity {
         group.push(col("severity"));
     }
+    let by_profile = h.by_profile() && opts.split_profiles;
+    if by_profile {
+        group.push(col("profile"));
+    }
     let keys: &[&str] = if opts.by == TrendBy::Severity {
         &["severity"]
     } else {
@@ -68,7 +77,8 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
         .group_by(group)
         .agg([col("findings").sum()])
         .collect()?;
-    let messages = h.messages_per_week();
+    let messages = h.messages_per_profile_week();
+    let week_messages = h.messages_per_week();
     let mut rows = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let week = from_days(int_at(&df, "week", i)?.unwrap_or(0) as i32);
@@ -79,8 +89,19 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
             str_at(&df, "severity", i)?.unwrap_or_default()
         };
         let findings = int_at(&df, "findings", i)?.unwrap_or(0);
-        let m = messages.get(&week).copied().filter(|m| *m > 0);
+        let profile = if by_profile {
+            str_at(&df, "profile", i)?
+        } else {
+            None
+        };
+        let m = if by_profile {
+            messages.get(&(profile.clone(), week)).copied()
+        } else {
+            week_messages.get(&week).copied()
+        }
+        .filter(|m| *m > 0);
         rows.push(TrendRow {
+            profile,
             week,
             key,
             severity,
@@ -109,6 +130,7 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
             .then(b.findings.cmp(&a.findings))
             .then(a.key.cmp(&b.key))
             .then(a.severity.cmp(&b.severity))
+            .then(a.profile.cmp(&b.profile))
     });
     Ok(rows)
 }
@@ -141,6 +163,12 @@ pub fn table(rows: &[TrendRow], by: TrendBy) -> Table {
             row.remove(3);
         }
         t.push(row);
+    }
+    if rows.iter().any(|r| r.profile.is_some()) {
+        t.columns.insert(0, "profile".into());
+        for (row, r) in t.rows.iter_mut().zip(rows) {
+            row.insert(0, Value::opt_text(r.profile.as_deref()));
+        }
     }
     t
 }

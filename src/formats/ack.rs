@@ -51,7 +51,7 @@ pub enum MessageStatus {
 /// The status rule (README, "Message status"): AR, or any E finding, rejects; AE or any W
 /// finding (no E) is accepted with warnings; otherwise accepted.
 pub fn message_status(msa: Option<&str>, worst: Option<Severity>) -> MessageStatus {
-    let code = msa.map(|c| ack_code(c));
+    let code = msa.map(ack_code);
     if code == Some(Some(AckCode::Reject)) || worst == Some(Severity::Error) {
         MessageStatus::Rejected
     } else if code == Some(Some(AckCode::Error)) || worst == Some(Severity::Warning) {

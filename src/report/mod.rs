@@ -260,6 +260,7 @@ pub fn build(
             since: Some(since),
             until: Some(until),
             top: None,
+            split_profiles: false,
         },
     )?;
     // The thresholds look at the report week and the `rising_error_weeks` before it; the
@@ -284,6 +285,7 @@ pub fn build(
             since: Some(window_since),
             until: Some(until),
             top: None,
+            split_profiles: false,
         },
     )?;
     let evidence = crate::analytics::thresholds::gather_evidence(store, &window_subs, Some(week))
@@ -369,20 +371,20 @@ pub fn build(
     let banner = if consent_only {
         verdict.checks[0].message.clone()
     } else {
-        match verdict.level {
-            Level::Ok => "all checks pass".to_string(),
-            Level::Unknown => format!(
-                "unknown: {} check(s) cannot tell from the data (see below)",
-                verdict.checks.iter().filter(|c| c.level == Level::Unknown).count()
-            ),
-            Level::Warn => format!(
-                "{} warning(s)",
-                verdict.checks.iter().filter(|c| c.level == Level::Warn).count()
-            ),
-            Level::Fail => format!(
-                "{} failure(s)",
-                verdict.checks.iter().filter(|c| c.level == Level::Fail).count()
-            ),
+        let n = |l: Level| verdict.checks.iter().filter(|c| c.level == l).count();
+        let parts: Vec<String> = [
+            (Level::Fail, "failure(s)"),
+            (Level::Warn, "warning(s)"),
+            (Level::Unknown, "unknown (the data cannot tell)"),
+        ]
+        .into_iter()
+        .filter(|(l, _)| n(*l) > 0)
+        .map(|(l, word)| format!("{} {word}", n(l)))
+        .collect();
+        if parts.is_empty() {
+            "all checks pass".to_string()
+        } else {
+            parts.join(", ")
         }
     };
     let _ = write!(

@@ -47,6 +47,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 since: args.since,
                 until: args.until,
                 top: None,
+                split_profiles: false,
             },
         )?,
         _ => vec![],

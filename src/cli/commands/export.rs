@@ -63,7 +63,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             let table = match other {
                 What::Submissions => submissions::table(&submissions::submissions(&h, None)?),
                 What::Trends => {
-                    let opts = trends::TrendOptions::default();
+                    let opts = trends::TrendOptions {
+                        split_profiles: true,
+                        ..Default::default()
+                    };
                     trends::table(&trends::trends(&h, &opts)?, opts.by)
                 }
                 What::Consent => {

@@ -41,6 +41,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             since: args.since,
             until: args.until,
             top: args.top,
+            split_profiles: true,
         },
     )?;
     if rows.is_empty()
