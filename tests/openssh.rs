@@ -111,3 +111,40 @@ fn openssh_changed_host_key_refused() {
     assert!(stderr(&o).contains("HOST KEY CHANGED"), "{}", stderr(&o));
     assert!(!sshd.log().contains("Accepted"), "{}", sshd.log());
 }
+
+/// `@revoked` is honoured as OpenSSH does: with a plain line for the same key present, the
+/// login is refused before any credential; with only the revoked line, `trust-host --yes`
+/// refuses to record it. A known_hosts entry without a port does not match a non-22 port.
+#[test]
+fn openssh_revoked_key_and_portless_entries() {
+    let Some(sshd) = start() else { return };
+    let ws = workspace(&sshd, false);
+    let kh = ws.path().join("known_hosts");
+    let plain = known_hosts_line(sshd.port, &sshd.host_pub());
+    let key = sshd.host_pub();
+    let key = key.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    let revoked = format!("@revoked [127.0.0.1]:{} {key}\n", sshd.port);
+    fs::write(&kh, format!("{plain}{revoked}")).unwrap();
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("REVOKED HOST KEY"), "{}", stderr(&o));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!sshd.log().contains("publickey"), "{}", sshd.log());
+    fs::write(&kh, &revoked).unwrap();
+    let o = ws.run(&["trust-host", "--yes"]);
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("REVOKED HOST KEY"), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&kh).unwrap(), revoked, "nothing recorded");
+    // a portless entry is for port 22 only; a cert-authority line trusts no plain key
+    fs::write(
+        &kh,
+        format!("127.0.0.1 {key}\n@cert-authority [127.0.0.1]:{} {key}\n", sshd.port),
+    )
+    .unwrap();
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("is not known"), "{}", stderr(&o));
+    // the right entry works
+    fs::write(&kh, &plain).unwrap();
+    assert_code(&ws.run(&["fetch"]), 0);
+}

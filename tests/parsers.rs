@@ -8,7 +8,7 @@ use immdqa::formats::{Collect, ConsentStatus, Discard, Format, Kind, ParseOption
 use proptest::prelude::*;
 
 use crate::util::SPECIMENS;
-use crate::xlsx::xlsx;
+use crate::xlsx::{xlsx, xlsx_stored};
 
 fn spec(p: &str) -> Vec<u8> {
     std::fs::read(Path::new(SPECIMENS).join(p)).unwrap()
@@ -313,6 +313,44 @@ fn mutated(specimen: &'static str) -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// A spreadsheet listing stored uncompressed, so mutations reach the cell XML.
+fn listing_xlsx() -> Vec<u8> {
+    fn col(i: usize) -> String {
+        ((b'A' + i as u8) as char).to_string()
+    }
+    let mut rows = vec![vec!["Field", "Severity", "Code", "Message"]];
+    for _ in 0..20 {
+        rows.push(vec!["PID-11", "Warning", "IEE-998", "Warning. Invalid address."]);
+    }
+    xlsx_stored(&rows, col)
+}
+
+/// A corrupted cell reference (`AAAAAAAAAAAAAAAA1`) makes calamine overflow (a panic in debug
+/// builds): the file is unreadable, with a reason, and the caller goes on.
+#[test]
+fn a_parser_panic_becomes_an_unreadable_file_with_a_reason() {
+    fn long_col(i: usize) -> String {
+        if i == 1 {
+            "A".repeat(16)
+        } else {
+            ((b'A' + i as u8) as char).to_string()
+        }
+    }
+    let data = xlsx_stored(
+        &[
+            vec!["Field", "Severity", "Code", "Message"],
+            vec!["PID-11", "Warning", "IEE-998", "x"],
+        ],
+        long_col,
+    );
+    let err = parse_bytes(&data, "bad.xlsx", &ParseOptions::default(), &mut Discard).unwrap_err();
+    assert!(err.is_quarantine(), "{err}");
+    let reason = err.to_string();
+    assert!(reason.starts_with("bad.xlsx: the parser failed on this file's content ("), "{reason}");
+    // the next file parses normally on the same thread
+    assert!(parse_bytes(&listing_xlsx(), "ok.xlsx", &ParseOptions::default(), &mut Discard).is_ok());
+}
+
 fn no_panic(data: &[u8], name: &str) {
     for hint in [None, Some(Kind::Cnf)] {
         let opts = ParseOptions {
@@ -356,7 +394,14 @@ proptest! {
         c in mutated("tabular/ACMECLIN25301_DQA.csv"),
         x in mutated("tabular/DQA_Report_2025-10-28.xlsx"),
         n in mutated("cnf/ACMECLIN_CNF_20251028.csv"),
+        flips in proptest::collection::vec((0usize..1_000_000, any::<u8>()), 1..8),
     ) {
+        let mut s = listing_xlsx();
+        let len = s.len();
+        for (i, v) in flips {
+            s[i % len] = v;
+        }
+        no_panic(&s, "s.xlsx");
         no_panic(&a, "a.ack");
         no_panic(&e, "e.errors.txt");
         no_panic(&h, "h.report.html");

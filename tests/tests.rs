@@ -23,6 +23,7 @@ mod cmd_report;
 mod cmd_upload;
 mod crash;
 mod golden;
+mod hardening;
 mod openssh;
 mod parsers;
 mod sftp_fetch;

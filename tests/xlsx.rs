@@ -21,6 +21,16 @@ fn esc(s: &str) -> String {
 
 /// An .xlsx file whose first sheet holds `rows` as text cells (empty strings are empty cells).
 pub fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
+    xlsx_with(rows, col, true)
+}
+
+/// An .xlsx file with its parts stored uncompressed (a flipped byte lands in the XML itself)
+/// and cell references made by `col_name` (to write corrupted ones).
+pub fn xlsx_stored(rows: &[Vec<&str>], col_name: fn(usize) -> String) -> Vec<u8> {
+    xlsx_with(rows, col_name, false)
+}
+
+fn xlsx_with(rows: &[Vec<&str>], col: fn(usize) -> String, deflate: bool) -> Vec<u8> {
     let mut sheet = String::from(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
     );
@@ -50,7 +60,11 @@ pub fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut out);
-        let opts = zip::write::SimpleFileOptions::default();
+        let opts = zip::write::SimpleFileOptions::default().compression_method(if deflate {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        });
         for (name, body) in files {
             z.start_file(name, opts).unwrap();
             z.write_all(body.as_bytes()).unwrap();

@@ -381,7 +381,79 @@ fn prefix(s: &str, n: usize) -> &str {
 }
 
 /// Parse a file (any shape) from a seekable reader.
+///
+/// A panic inside a parser (ours, or a library's such as calamine's on a corrupted
+/// spreadsheet) does not end the run: it becomes an unreadable file, quarantined with the
+/// reason, and the rows it had streamed are rolled back with the file's transaction. The
+/// panic message is kept for the reason instead of being printed.
 pub fn parse<R: Read + Seek>(
+    input: R,
+    name: &str,
+    opts: &ParseOptions,
+    sink: &mut dyn Sink,
+) -> Result<Summary, ParseError> {
+    contained(name, || parse_unguarded(input, name, opts, sink))
+}
+
+thread_local! {
+    /// Set while this thread runs a parser: its panics are caught and reported as a reason.
+    static IN_PARSER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static PANIC_MESSAGE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run a parser, turning a panic into [`ParseError::Unreadable`].
+fn contained(
+    name: &str,
+    f: impl FnOnce() -> Result<Summary, ParseError>,
+) -> Result<Summary, ParseError> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_PARSER.with(|p| p.get()) {
+                let msg = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                let place = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", short_path(l.file()), l.line()))
+                    .unwrap_or_default();
+                PANIC_MESSAGE.with(|m| *m.borrow_mut() = Some(format!("{msg}{place}")));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    let was = IN_PARSER.with(|p| p.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_PARSER.with(|p| p.set(was));
+    match result {
+        Ok(r) => r,
+        Err(_) => {
+            let what = PANIC_MESSAGE
+                .with(|m| m.borrow_mut().take())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::warn!("{name}: the parser failed on this file ({what}); quarantined");
+            Err(ParseError::Unreadable {
+                file: name.to_string(),
+                reason: format!(
+                    "the parser failed on this file's content ({what}): the file is probably corrupted"
+                ),
+            })
+        }
+    }
+}
+
+/// `calamine-0.38.0/src/xlsx/mod.rs` from a full registry path.
+fn short_path(p: &str) -> String {
+    let parts: Vec<&str> = p.rsplit('/').take(3).collect();
+    parts.into_iter().rev().collect::<Vec<_>>().join("/")
+}
+
+fn parse_unguarded<R: Read + Seek>(
     mut input: R,
     name: &str,
     opts: &ParseOptions,

@@ -6,6 +6,7 @@
 //! copy the files to a share, and tests). Paths are `/`-separated strings relative to the
 //! mailbox root (or absolute on the server). Uses: config.
 
+pub mod known_hosts;
 pub mod local;
 pub mod sftp;
 
@@ -62,6 +63,15 @@ pub enum TransportError {
         "@@@ HOST KEY CHANGED for {host} @@@\n  The server presented a {key_type} key with fingerprint {fingerprint}, which does NOT match the key recorded in {known_hosts}.\n  Someone may be intercepting the connection, or the registry replaced its key. Nothing was sent. Confirm the new key with the registry before editing {known_hosts}."
     )]
     HostKeyChanged {
+        host: String,
+        known_hosts: String,
+        key_type: String,
+        fingerprint: String,
+    },
+    #[error(
+        "@@@ REVOKED HOST KEY for {host} @@@\n  The server presented a {key_type} key with fingerprint {fingerprint}, which {known_hosts} marks @revoked. Nothing was sent. The key must never be accepted again: ask the registry which key it now uses."
+    )]
+    RevokedHostKey {
         host: String,
         known_hosts: String,
         key_type: String,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use ssh2::{
-    CheckResult, ErrorCode, HashType, HostKeyType, KnownHostFileKind, OpenFlags, OpenType, Session,
+    ErrorCode, HashType, HostKeyType, KnownHostFileKind, OpenFlags, OpenType, Session,
     Sftp,
 };
 
@@ -83,6 +83,8 @@ pub enum HostKeyStatus {
     Trusted,
     Unknown,
     Changed,
+    /// Marked `@revoked` in known_hosts: never accepted, never recorded.
+    Revoked,
 }
 
 /// An open SFTP session on the registry mailbox.
@@ -164,46 +166,27 @@ fn handshake(opts: &SftpOptions) -> Result<(Session, HostKey), TransportError> {
     ))
 }
 
-/// Check a host key against an OpenSSH known_hosts file (a missing file knows no hosts).
+/// Check a host key against an OpenSSH known_hosts file (a missing file knows no hosts), with
+/// OpenSSH's semantics ([`super::known_hosts`]): `@revoked` keys are refused, `@cert-authority`
+/// lines never trust a plain key, an entry without a port matches port 22 only.
 pub fn check_host_key(
-    session: &Session,
     known_hosts: &Path,
     host: &str,
     port: u16,
     key: &HostKey,
 ) -> Result<HostKeyStatus, TransportError> {
-    let mut kh = session
-        .known_hosts()
-        .map_err(|e| TransportError::KnownHosts {
+    use super::known_hosts::{Verdict, check_file};
+    let verdict = check_file(known_hosts, host, port, &key.key).map_err(|e| {
+        TransportError::KnownHosts {
             path: known_hosts.display().to_string(),
             message: e.to_string(),
-        })?;
-    match std::fs::metadata(known_hosts) {
-        Ok(_) => {
-            kh.read_file(known_hosts, KnownHostFileKind::OpenSSH)
-                .map_err(|e| TransportError::KnownHosts {
-                    path: known_hosts.display().to_string(),
-                    message: e.message().to_string(),
-                })?;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(TransportError::KnownHosts {
-                path: known_hosts.display().to_string(),
-                message: e.to_string(),
-            });
-        }
-    }
-    Ok(match kh.check_port(host, port, &key.key) {
-        CheckResult::Match => HostKeyStatus::Trusted,
-        CheckResult::Mismatch => HostKeyStatus::Changed,
-        CheckResult::NotFound => HostKeyStatus::Unknown,
-        CheckResult::Failure => {
-            return Err(TransportError::KnownHosts {
-                path: known_hosts.display().to_string(),
-                message: "libssh2 could not check the key".into(),
-            });
-        }
+    })?;
+    Ok(match verdict {
+        Verdict::Trusted => HostKeyStatus::Trusted,
+        Verdict::Unknown => HostKeyStatus::Unknown,
+        Verdict::Changed => HostKeyStatus::Changed,
+        Verdict::Revoked => HostKeyStatus::Revoked,
     })
 }
 
@@ -211,7 +194,7 @@ pub fn check_host_key(
 /// Used by `trust-host` and `config check`.
 pub fn probe_host_key(opts: &SftpOptions) -> Result<(HostKey, HostKeyStatus), TransportError> {
     let (session, key) = opts.retry.run("connect", |_| handshake(opts))?;
-    let status = check_host_key(&session, &opts.known_hosts, &opts.host, opts.port, &key)?;
+    let status = check_host_key(&opts.known_hosts, &opts.host, opts.port, &key)?;
     let _ = session.disconnect(None, "host key probe done", None);
     Ok((key, status))
 }
@@ -379,7 +362,7 @@ impl SftpFs {
 
     fn connect_once(opts: &SftpOptions) -> Result<(Session, Sftp), TransportError> {
         let (session, key) = handshake(opts)?;
-        let status = check_host_key(&session, &opts.known_hosts, &opts.host, opts.port, &key)?;
+        let status = check_host_key(&opts.known_hosts, &opts.host, opts.port, &key)?;
         let detail = |known_hosts: &Path| {
             (
                 opts.known_hosts_name(),
@@ -394,6 +377,16 @@ impl SftpFs {
                 let _ = session.disconnect(None, "unknown host key", None);
                 let (host, known_hosts, key_type, fingerprint) = detail(&opts.known_hosts);
                 return Err(TransportError::UnknownHostKey {
+                    host,
+                    known_hosts,
+                    key_type,
+                    fingerprint,
+                });
+            }
+            HostKeyStatus::Revoked => {
+                let _ = session.disconnect(None, "revoked host key", None);
+                let (host, known_hosts, key_type, fingerprint) = detail(&opts.known_hosts);
+                return Err(TransportError::RevokedHostKey {
                     host,
                     known_hosts,
                     key_type,

@@ -69,6 +69,15 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             );
             return Ok(Exit::Error);
         }
+        HostKeyStatus::Revoked => {
+            eprintln!(
+                "@@@ REVOKED HOST KEY for {who} @@@\nThe server presents {} {}, which {} marks @revoked.\nNot recording it: a revoked key is never trusted again, whatever --yes or --fingerprint say.",
+                key.type_name(),
+                key.fingerprint,
+                opts.known_hosts.display()
+            );
+            return Ok(Exit::Error);
+        }
         HostKeyStatus::Unknown => {}
     }
     println!("{who} presents a {} key:", key.type_name());
