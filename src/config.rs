@@ -115,6 +115,9 @@ pub struct Profile {
     /// First back-off delay in milliseconds; doubles on each retry.
     #[serde(default = "default_retry_delay_ms")]
     pub retry_delay_ms: u64,
+    /// Stop a run after this many files in a row failed on the connection (0 = never).
+    #[serde(default = "default_stop_after_failures")]
+    pub stop_after_failures: u32,
     /// Files larger than this many bytes are skipped and reported.
     #[serde(default = "default_max_file_size")]
     pub max_file_size: u64,
@@ -149,6 +152,9 @@ impl Registry {
     }
 }
 
+fn default_stop_after_failures() -> u32 {
+    3
+}
 fn default_report_overdue_days() -> u32 {
     3
 }
@@ -202,6 +208,7 @@ impl Default for Profile {
             retries: default_retries(),
             retry_delay_ms: default_retry_delay_ms(),
             max_file_size: default_max_file_size(),
+            stop_after_failures: default_stop_after_failures(),
             same_day: Default::default(),
             report_overdue_days: default_report_overdue_days(),
             registry: Registry::default(),

@@ -19,6 +19,7 @@
 //! - [`hl7`]: HL7 v2 reading (segments, escapes, delimiters).
 //! - [`formats`]: parsers for every known report shape, detection, the code catalogue.
 //! - [`ingest`]: archived files → parsers → normalised rows, quarantine, import.
+//! - [`rebuild`]: the history recreated from the archive and its index.
 //! - [`batch_name`]: `<ImportCode><YY><DDD>.hl7` names.
 //! - [`analytics`]: trends, submissions, changes, consent follow-ups, thresholds, exports.
 //! - [`table`]: result tables rendered as terminal text, CSV, JSON or HTML.
@@ -39,6 +40,7 @@ pub mod failpoint;
 pub mod formats;
 pub mod hl7;
 pub mod ingest;
+pub mod rebuild;
 pub mod report;
 pub mod store;
 pub mod sync;

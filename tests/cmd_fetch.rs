@@ -204,6 +204,13 @@ fn concurrent_fetch_is_refused_by_the_lock() {
         "{}",
         stderr(&o)
     );
+    // every command that writes the store says busy (5), not a failed run (3)
+    let f = ws.path().join("x.csv");
+    fs::write(&f, "Field,Message\nPID-7,Birth date missing\n").unwrap();
+    let o = ws.run(&["import", f.to_str().unwrap()]);
+    assert_code(&o, 5);
+    assert!(stderr(&o).contains("is in use by another immdqa process"), "{}", stderr(&o));
+    assert_code(&ws.run(&["reparse", "--all"]), 5);
     drop(held);
     assert_code(&ws.run(&["fetch"]), 0);
 }

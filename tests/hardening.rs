@@ -67,3 +67,84 @@ fn a_spreadsheet_that_panics_its_parser_is_quarantined_and_the_run_goes_on() {
     let o = ws.run(&["inspect", p.to_str().unwrap()]);
     assert_ne!(o.status.code(), Some(101));
 }
+
+fn findings_total(ws: &Workspace) -> i64 {
+    count(&db(&ws.store()), "SELECT COALESCE(SUM(count), 0) FROM finding")
+}
+
+#[test]
+fn a_lost_history_beside_a_full_archive_is_refused_then_rebuilt() {
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    assert_code(&ws.run(&["fetch"]), 0);
+    let before = findings_total(&ws);
+    assert!(before > 0);
+    let trends_before = stdout(&ws.run(&["trends", "--format", "csv"]));
+    // the index sits next to the archive, one line per archived version, no contents
+    let idx = fs::read_to_string(ws.store().join("archive.index.jsonl")).unwrap();
+    assert_eq!(idx.lines().count(), 6, "{idx}");
+    assert!(idx.contains("\"name\":\"ACMECLIN25301.hl7.ack\""), "{idx}");
+    // a 0-byte history.sqlite beside the archive
+    for f in ["history.sqlite-wal", "history.sqlite-shm"] {
+        let _ = fs::remove_file(ws.store().join(f));
+    }
+    fs::write(ws.store().join("history.sqlite"), b"").unwrap();
+    for cmd in [&["fetch"][..], &["trends"], &["status"]] {
+        let o = ws.run(cmd);
+        assert_code(&o, 3);
+        assert!(
+            stderr(&o).contains("the history was lost") && stderr(&o).contains("immdqa rebuild"),
+            "{cmd:?}: {}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(fs::metadata(ws.store().join("history.sqlite")).unwrap().len(), 0, "untouched");
+    let o = ws.run(&["rebuild"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("rebuild: 6 file version(s) from the archive index"), "{}", stdout(&o));
+    assert_eq!(findings_total(&ws), before);
+    assert_eq!(stdout(&ws.run(&["trends", "--format", "csv"])), trends_before);
+    // the manifest is back: the next fetch downloads nothing
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("nothing new (6 unchanged"), "{}", stdout(&o));
+    // a sound history is not replaced without --force
+    let o = ws.run(&["rebuild"]);
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("is sound"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_damaged_history_is_refused_before_writing_then_rebuilt() {
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    assert_code(&ws.run(&["fetch"]), 0);
+    let before = findings_total(&ws);
+    // overwrite pages in the middle of the database (the WAL was checkpointed at exit)
+    let p = ws.store().join("history.sqlite");
+    let mut data = fs::read(&p).unwrap();
+    let len = data.len();
+    assert!(len > 64 * 1024, "{len}");
+    for (i, b) in data[len / 2..len / 2 + 32 * 1024].iter_mut().enumerate() {
+        *b = (i * 7 + 13) as u8;
+    }
+    fs::write(&p, &data).unwrap();
+    let f = ws.path().join("more.csv");
+    fs::write(&f, "Field,Message\nPID-7,Birth date missing\n").unwrap();
+    let o = ws.run(&["import", f.to_str().unwrap()]);
+    assert_code(&o, 3);
+    assert!(
+        stderr(&o).contains("is damaged") && stderr(&o).contains("immdqa rebuild"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ws.run(&["rebuild"]);
+    assert_code(&o, 0);
+    let kept: Vec<String> = tree(&ws.store())
+        .into_iter()
+        .filter(|f| f.starts_with("history.sqlite.before-rebuild-"))
+        .collect();
+    assert!(!kept.is_empty(), "the damaged file is kept");
+    assert_eq!(findings_total(&ws), before);
+    assert_code(&ws.run(&["import", f.to_str().unwrap()]), 0);
+}

@@ -332,3 +332,49 @@ fn connection_refused_is_retried_then_reported() {
         "two back-offs of 20 and 40 ms"
     );
 }
+
+/// A server that fails every transfer: the run stops after `stop_after_failures` files in a
+/// row instead of retrying each of the remaining ones, says how many are left, exits 4; the
+/// next run, with the server back, fetches them.
+#[test]
+fn an_outage_stops_the_run_after_consecutive_failures() {
+    let ws = Workspace::new();
+    for i in 0..40 {
+        ws.write(
+            &format!("DQA-Reports/R{i:02}.csv"),
+            csv_report(i, 60_000),
+        );
+    }
+    let server = sftp_server::serve(
+        &ws,
+        |o| {
+            o.drop_after_bytes = Some(30_000);
+            o.drop_connections = 1_000;
+        },
+        "",
+    );
+    let kh = ws.path().join("known_hosts");
+    ws.sftp_config(
+        server.port(),
+        &pw_auth(),
+        &kh,
+        "retries = 1\nretry_delay_ms = 10\nstop_after_failures = 3",
+    );
+    let t = std::time::Instant::now();
+    let o = fetch(&ws);
+    assert_code(&o, 4);
+    let out = stdout(&o);
+    assert!(out.contains("3 failed"), "{out}");
+    assert!(
+        out.contains("stopped after repeated connection failures: 37 file(s) left for the next run"),
+        "{out}"
+    );
+    let warnings = stderr(&o).lines().filter(|l| l.contains("retry")).count();
+    assert!(warnings <= 3, "one retry warning per failed file: {}", stderr(&o));
+    assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+    assert!(
+        server.stats.connections.load(Ordering::SeqCst) <= 8,
+        "stopped reconnecting"
+    );
+    assert_store_consistent(&ws.store());
+}

@@ -77,6 +77,7 @@ pub enum Command {
     Inspect(commands::inspect::Args),
     Explain(commands::explain::Args),
     Reparse(commands::reparse::Args),
+    Rebuild(commands::rebuild::Args),
     Trends(commands::trends::Args),
     Submissions(commands::submissions::Args),
     Changes(commands::changes::Args),
@@ -179,15 +180,30 @@ fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
-/// Map an error to its exit code.
+/// Map an error to its exit code: a held store lock is 5 (busy), whichever layer's error
+/// wraps it (the store's errors travel transparently inside sync, ingest and upload errors,
+/// so the chain shows the wrapper, not the store error).
 fn exit_for(err: &anyhow::Error) -> Exit {
+    use crate::store::StoreError;
+    fn locked(e: Option<&StoreError>) -> bool {
+        matches!(e, Some(StoreError::Locked { .. }))
+    }
     for cause in err.chain() {
-        if let Some(crate::store::StoreError::Locked { .. }) = cause.downcast_ref() {
-            return Exit::Busy;
-        }
-        if let Some(crate::sync::SyncError::Store(crate::store::StoreError::Locked { .. })) =
-            cause.downcast_ref()
-        {
+        let store = cause
+            .downcast_ref::<StoreError>()
+            .or_else(|| match cause.downcast_ref() {
+                Some(crate::sync::SyncError::Store(e)) => Some(e),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref() {
+                Some(crate::ingest::IngestError::Store(e)) => Some(e),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref() {
+                Some(crate::upload::UploadError::Store(e)) => Some(e),
+                _ => None,
+            });
+        if locked(store) {
             return Exit::Busy;
         }
     }
@@ -277,6 +293,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Import(a) => commands::import::run(a, &ctx),
         Command::Inspect(a) => commands::inspect::run(a, &ctx),
         Command::Reparse(a) => commands::reparse::run(a, &ctx),
+        Command::Rebuild(a) => commands::rebuild::run(a, &ctx),
         Command::Trends(a) => commands::trends::run(a, &ctx),
         Command::Submissions(a) => commands::submissions::run(a, &ctx),
         Command::Changes(a) => commands::changes::run(a, &ctx),

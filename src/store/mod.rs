@@ -6,12 +6,20 @@
 //! <store>/archive/aa/<sha> every fetched file, content-addressed, read-only
 //! <store>/tmp/             downloads in progress (cleaned at the start of each fetch)
 //! <store>/immdqa.lock      held while a fetch runs
+//! <store>/archive.index.jsonl  append-only index of the archive (rebuild's source)
+//! <store>/integrity.ok     the database's size and mtime when last known sound
 //! ```
+//!
+//! Opening refuses a missing or empty database beside a non-empty archive (the history was
+//! lost: `immdqa rebuild` recreates it from the archive). Taking the write lock first checks
+//! the database (`PRAGMA quick_check`) unless it is unchanged since it was last known sound;
+//! a damaged database is an error naming the way back, never silently written to.
 //! The folder is created 0700 and the files 0600 (owner only): they hold patient data.
 //! [`Store`] has one method per query; the SQL lives in queries/store and is embedded.
 
 pub mod analytics;
 pub mod archive;
+pub mod index;
 pub mod lock;
 pub mod migrate;
 pub mod reports;
@@ -51,6 +59,29 @@ pub enum StoreError {
         "the store {path} is in use by another immdqa process{pid}; wait for it to finish (or remove nothing: the lock is released when that process ends)"
     )]
     Locked { path: PathBuf, pid: String },
+    #[error(
+        "the history database {path} is missing or empty, but the archive beside it holds the fetched files: the history was lost. Nothing was written. Run `immdqa rebuild` to recreate it from the archive"
+    )]
+    HistoryLost { path: PathBuf },
+    #[error(
+        "the history database {path} is damaged ({detail}). Nothing was written. Run `immdqa rebuild` to recreate it from the archive (the damaged file is kept beside it)"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+}
+
+/// A SQLite error, or [`StoreError::Corrupt`] when it says the file is damaged.
+fn sql_error(path: &Path, source: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match source.sqlite_error_code() {
+        Some(DatabaseCorrupt | NotADatabase) => StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: source.to_string(),
+        },
+        _ => StoreError::Sql {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
 }
 
 /// The manifest's view of one remote file at the last fetch.
@@ -124,9 +155,45 @@ pub struct Store {
     db_path: PathBuf,
     conn: Connection,
     archive: Archive,
+    /// The archive index, opened for appending on the first recorded file.
+    index: Option<fs::File>,
+    /// Recording versions read back from the index (not appended to it again).
+    rebuilding: bool,
+    /// Checked sound by this process ([`Store::verify`]): its state when the connection
+    /// closes is recorded as sound too, so the next run does not check again.
+    sound: std::cell::Cell<bool>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if self.sound.get() {
+            // close first: the last connection's close checkpoints the log into the file
+            if let Ok(mem) = Connection::open_in_memory() {
+                drop(std::mem::replace(&mut self.conn, mem));
+            }
+            self.mark_sound();
+        }
+    }
+}
+
+/// How [`Store::open_with`] treats an existing store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Refuse a lost history beside a non-empty archive.
+    Normal,
+    /// `immdqa rebuild`: a new, empty database beside the archive is expected.
+    Rebuild,
 }
 
 const DB_FILE: &str = "history.sqlite";
+
+/// A missing or empty database beside an archive that holds files (and no write-ahead log
+/// that could still hold the data).
+fn history_lost(dir: &Path, db_path: &Path) -> bool {
+    let len = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let wal = db_path.with_file_name(format!("{DB_FILE}-wal"));
+    len(db_path) == 0 && len(&wal) == 0 && index::archive_has_blobs(dir)
+}
 
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -135,14 +202,19 @@ pub(crate) fn now() -> String {
 impl Store {
     /// Open (creating if needed, owner-only) the store in `dir` and migrate its schema.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(dir, OpenMode::Normal)
+    }
+
+    /// Open the store; see [`OpenMode`].
+    pub fn open_with(dir: &Path, mode: OpenMode) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
         };
         archive::mkdir_private(dir).map_err(io)?;
         // Tighten a folder that exists with looser permissions.
-        let mode = fs::metadata(dir).map_err(io)?.permissions().mode();
-        if mode & 0o077 != 0 {
+        let perms = fs::metadata(dir).map_err(io)?.permissions().mode();
+        if perms & 0o077 != 0 {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
         }
         // Serialise opening (WAL switch, migrations) across processes: SQLite does not wait on
@@ -155,6 +227,9 @@ impl Store {
             .map_err(io)?;
         open_lock.lock().map_err(io)?;
         let db_path = dir.join(DB_FILE);
+        if mode == OpenMode::Normal && history_lost(dir, &db_path) {
+            return Err(StoreError::HistoryLost { path: db_path });
+        }
         // Create the database file 0600 before SQLite opens it; SQLite gives the -wal and
         // -shm files the same permissions as the database.
         fs::OpenOptions::new()
@@ -163,10 +238,7 @@ impl Store {
             .mode(0o600)
             .open(&db_path)
             .map_err(io)?;
-        let sql = |source| StoreError::Sql {
-            path: db_path.clone(),
-            source,
-        };
+        let sql = |source| sql_error(&db_path, source);
         let mut conn = Connection::open(&db_path).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql)?;
@@ -180,18 +252,111 @@ impl Store {
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
-        migrate::migrate(&mut conn).map_err(|source| StoreError::Migrate {
-            path: db_path.clone(),
-            source,
+        migrate::migrate(&mut conn).map_err(|source| match source {
+            migrate::MigrateError::Sql(e) => sql_error(&db_path, e),
+            source => StoreError::Migrate {
+                path: db_path.clone(),
+                source,
+            },
         })?;
         let archive = Archive::open(dir).map_err(io)?;
         drop(open_lock);
-        Ok(Store {
+        let mut store = Store {
             dir: dir.to_path_buf(),
             db_path,
             conn,
             archive,
+            index: None,
+            rebuilding: false,
+            sound: std::cell::Cell::new(false),
+        };
+        if mode == OpenMode::Normal && !index::path(dir).exists() {
+            store.backfill_index()?;
+        }
+        Ok(store)
+    }
+
+    /// Write the archive index from the history (a store from before the index existed).
+    fn backfill_index(&mut self) -> Result<(), StoreError> {
+        let rows = self.index_rows()?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let io = |source| StoreError::Io {
+            path: index::path(&self.dir),
+            source,
+        };
+        let mut f = index::open_append(&self.dir).map_err(io)?;
+        for e in &rows {
+            index::append(&mut f, e).map_err(io)?;
+        }
+        f.sync_all().map_err(io)
+    }
+
+    /// Every recorded file version, as index entries (from the history).
+    fn index_rows(&self) -> Result<Vec<index::IndexEntry>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(include_str!("../../queries/store/index_rows.sql"))
+            .map_err(|e| self.sql_err(e))?;
+        st.query_map([], |r| {
+            Ok(index::IndexEntry {
+                sha256: r.get(0)?,
+                size: r.get::<_, i64>(1)? as u64,
+                profile: r.get(2)?,
+                folder: r.get(3)?,
+                name: r.get(4)?,
+                kind: r.get(5)?,
+                mtime: r.get(6)?,
+                fetched_at: r.get(7)?,
+            })
         })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.sql_err(e))
+    }
+
+    /// The database file's (size, mtime in ns): what [`Store::lock`] compares with the
+    /// last known-sound state.
+    fn db_stamp(&self) -> Option<(u64, i128)> {
+        let m = fs::metadata(&self.db_path).ok()?;
+        let t = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some((m.len(), t.as_nanos() as i128))
+    }
+
+    fn integrity_marker(&self) -> PathBuf {
+        self.dir.join("integrity.ok")
+    }
+
+    /// Record the database's current state as sound (after a check, or at the end of our own
+    /// run, which started from a checked state).
+    fn mark_sound(&self) {
+        if let Some((len, mtime)) = self.db_stamp() {
+            let _ = fs::write(self.integrity_marker(), format!("{len} {mtime}\n"));
+        }
+    }
+
+    /// `PRAGMA quick_check` unless the database is unchanged since it was last known sound.
+    pub fn verify(&self) -> Result<(), StoreError> {
+        let known = fs::read_to_string(self.integrity_marker()).ok();
+        if let (Some(known), Some((len, mtime))) = (known, self.db_stamp())
+            && known.trim() == format!("{len} {mtime}")
+        {
+            self.sound.set(true);
+            return Ok(());
+        }
+        let verdict: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|e| self.sql_err(e))?;
+        if verdict != "ok" {
+            return Err(StoreError::Corrupt {
+                path: self.db_path.clone(),
+                detail: format!("quick_check: {verdict}"),
+            });
+        }
+        self.sound.set(true);
+        self.mark_sound();
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -205,15 +370,15 @@ impl Store {
     }
 
     fn sql_err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sql {
-            path: self.db_path.clone(),
-            source,
-        }
+        sql_error(&self.db_path, source)
     }
 
-    /// Take the store's exclusive lock (held until the guard is dropped or the process ends).
+    /// Take the store's exclusive lock (held until the guard is dropped or the process ends),
+    /// then check the database is sound before anything is written to it.
     pub fn lock(&self) -> Result<StoreLock, StoreError> {
-        StoreLock::acquire(&self.dir)
+        let lock = StoreLock::acquire(&self.dir)?;
+        self.verify()?;
+        Ok(lock)
     }
 
     pub fn manifest_get(
@@ -278,6 +443,13 @@ impl Store {
         self.conn
             .pragma_update(None, "synchronous", "FULL")
             .map_err(|e| self.sql_err(e))?;
+        if let Some(f) = &self.index {
+            f.sync_all().map_err(|source| StoreError::Io {
+                path: index::path(&self.dir),
+                source,
+            })?;
+        }
+        self.mark_sound();
         Ok(())
     }
 
@@ -353,12 +525,48 @@ impl Store {
             source: e,
         })?;
         crate::failpoint::hit("store_after_commit");
+        if !self.rebuilding && before.as_ref().is_none_or(|b| b.sha256 != f.stored.sha256) {
+            self.index_append(f, &at)?;
+        }
         let outcome = match before {
             None => Recorded::New,
             Some(b) if b.sha256 == f.stored.sha256 => Recorded::Unchanged,
             Some(_) => Recorded::Changed,
         };
         Ok((outcome, id))
+    }
+
+    /// Record a version read back from the archive index (`rebuild`): as
+    /// [`Store::record_fetched`], without appending to the index it came from.
+    pub fn record_rebuilt(&mut self, f: &FetchedFile<'_>) -> Result<(), StoreError> {
+        let index = self.index.take();
+        self.rebuilding = true;
+        let r = self.record_fetched(f);
+        self.rebuilding = false;
+        self.index = index;
+        r.map(|_| ())
+    }
+
+    /// Append a newly recorded version to the archive index (fsynced at the run's end).
+    fn index_append(&mut self, f: &FetchedFile<'_>, at: &str) -> Result<(), StoreError> {
+        let io = |source| StoreError::Io {
+            path: index::path(&self.dir),
+            source,
+        };
+        if self.index.is_none() {
+            self.index = Some(index::open_append(&self.dir).map_err(io)?);
+        }
+        let entry = index::IndexEntry {
+            sha256: f.stored.sha256.clone(),
+            size: f.stored.size,
+            profile: f.profile.to_string(),
+            folder: f.folder.to_string(),
+            name: f.name.to_string(),
+            kind: f.kind.to_string(),
+            mtime: f.mtime,
+            fetched_at: at.to_string(),
+        };
+        index::append(self.index.as_mut().expect("opened above"), &entry).map_err(io)
     }
 
     /// What the history holds.

@@ -71,6 +71,8 @@ pub struct FetchReport {
     pub plan: Vec<PlanItem>,
     pub counts: RunCounts,
     pub failures: Vec<Failure>,
+    /// Files not attempted because the run stopped after consecutive connection failures.
+    pub left: u64,
     /// remote_file ids of the versions recorded by this run (new or changed content).
     pub recorded: Vec<i64>,
     pub temp_files_cleaned: usize,
@@ -97,7 +99,7 @@ impl FetchReport {
                 c.unchanged, c.skipped, self.remote
             );
         }
-        format!(
+        let mut line = format!(
             "fetch: {} new, {} changed, {} unchanged, {} skipped, {} failed; {} downloaded from {}",
             c.new,
             c.changed,
@@ -106,7 +108,14 @@ impl FetchReport {
             c.failed,
             human_bytes(c.bytes),
             self.remote
-        )
+        );
+        if self.left > 0 {
+            line.push_str(&format!(
+                "; stopped after repeated connection failures: {} file(s) left for the next run",
+                self.left
+            ));
+        }
+        line
     }
 }
 
@@ -417,7 +426,25 @@ pub fn fetch(
         }
         // Set when a file failed because the connection broke: the next file reconnects first.
         let mut broken = false;
+        // Files in a row that failed on the connection: the run stops at the bound.
+        let mut consecutive = 0u32;
         for (i, it) in todo.iter().enumerate() {
+            let bound = opts.retry.stop_after_failures;
+            if bound > 0 && consecutive >= bound {
+                let left = (todo.len() - i) as u64;
+                report.left = left;
+                let reason = format!(
+                    "stopped after {consecutive} files in a row failed on the connection (stop_after_failures): {left} file(s) left for the next run"
+                );
+                tracing::warn!("{reason}");
+                store.record_event(run_id, &it.folder, "", "failed", &reason)?;
+                report.failures.push(Failure {
+                    folder: it.folder.clone(),
+                    name: String::new(),
+                    reason,
+                });
+                break;
+            }
             let name = it.name.as_deref().expect("downloads have validated names");
             let path = transport::join(&it.folder, name);
             progress.file(&it.folder, name);
@@ -434,6 +461,7 @@ pub fn fetch(
             });
             match result {
                 Ok(Ok(incoming)) => {
+                    consecutive = 0;
                     if to_commit.send((i, incoming)).is_err() {
                         break; // cannot happen while the helper runs; reported below
                     }
@@ -444,6 +472,7 @@ pub fn fetch(
                 }
                 Err(e) => {
                     broken = e.is_transient();
+                    consecutive = if broken { consecutive + 1 } else { 0 };
                     let reason = e.to_string();
                     tracing::info!("failed {path}: {reason}");
                     report.counts.failed += 1;
@@ -493,6 +522,7 @@ mod tests {
             dry_run: false,
             max_file_size: 1000,
             retry: Retry {
+                stop_after_failures: 3,
                 attempts: 0,
                 first_delay: Duration::from_millis(1),
             },

@@ -164,6 +164,10 @@ pub fn join(dir: &str, name: &str) -> String {
 pub struct Retry {
     pub attempts: u32,
     pub first_delay: Duration,
+    /// Stop the run after this many files in a row failed on the connection (after their
+    /// retries): the server is down, and retrying every remaining file would take hours.
+    /// 0 = never stop.
+    pub stop_after_failures: u32,
 }
 
 impl Retry {
@@ -171,6 +175,7 @@ impl Retry {
         Retry {
             attempts: p.retries,
             first_delay: Duration::from_millis(p.retry_delay_ms),
+            stop_after_failures: p.stop_after_failures,
         }
     }
 
@@ -241,6 +246,7 @@ mod tests {
         let r = Retry {
             attempts: 2,
             first_delay: Duration::from_millis(1),
+            stop_after_failures: 3,
         };
         let mut calls = 0;
         let res: Result<(), _> = r.run("x", |_| {

@@ -14,6 +14,7 @@ pub mod init;
 pub mod inspect;
 pub mod lint;
 pub mod query;
+pub mod rebuild;
 pub mod reparse;
 pub mod report;
 pub mod status;

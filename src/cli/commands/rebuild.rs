@@ -1,0 +1,65 @@
+//! `immdqa rebuild`: recreate the history from the archive (after it was lost or damaged).
+
+use crate::cli::{Ctx, Exit};
+use crate::store::{Store, StoreError};
+
+/// Recreate the history (history.sqlite) from the archive alone: every fetched or imported
+/// file is there under its content hash, and the archive's index says where each came from.
+///
+/// Use it when immdqa says the history was lost (an empty or missing history.sqlite beside a
+/// full archive) or is damaged. The old database is moved aside, never deleted; upload
+/// records are not in the archive and are not recovered. A sound history is only replaced
+/// with --force.
+///
+/// Example: immdqa rebuild
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Rebuild even though the history is sound (it is moved aside)
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let dir = ctx.store_path()?;
+    if !args.force {
+        match Store::open(&dir).and_then(|s| s.verify().map(|_| s)) {
+            Ok(_) => anyhow::bail!(
+                "the history in {} is sound: nothing to rebuild (use --force to rebuild it anyway; the current database is kept beside it)",
+                dir.display()
+            ),
+            Err(StoreError::HistoryLost { .. } | StoreError::Corrupt { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let opts = ctx.parse_options()?;
+    let r = crate::rebuild::rebuild(&dir, &opts)?;
+    if let Some(old) = &r.moved_aside {
+        println!("the old database was moved to {}", old.display());
+    }
+    println!(
+        "rebuild: {} file version(s) from the archive index, {} archived file(s) it does not name (profile '{}'); parsed {} reports: {} findings, {} consent notices, {} quarantined",
+        r.from_index,
+        r.unindexed,
+        crate::rebuild::UNINDEXED_PROFILE,
+        r.parsed.parsed,
+        r.parsed.findings,
+        r.parsed.consent_rows,
+        r.parsed.quarantined
+    );
+    if !r.missing.is_empty() {
+        eprintln!(
+            "{} indexed file(s) are missing from the archive and could not be recovered",
+            r.missing.len()
+        );
+    }
+    if r.torn_lines > 0 {
+        eprintln!("{} damaged index line(s) skipped", r.torn_lines);
+    }
+    println!("upload records are not kept in the archive and were not recovered");
+    Ok(if r.parsed.quarantined > 0 || !r.missing.is_empty() {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
+}

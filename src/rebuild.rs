@@ -1,0 +1,144 @@
+//! `immdqa rebuild`: recreate the history from the archive alone, when `history.sqlite` was
+//! lost (missing or empty beside a full archive) or damaged.
+//!
+//! The archive holds every fetched or imported file under its content hash, and its index
+//! (`archive.index.jsonl`, see [`crate::store::index`]) says where each came from. Rebuild
+//! moves the old database aside (never deletes it), creates a new one, records every indexed
+//! version in index order (so the manifest ends as the last fetch left it and the next fetch
+//! downloads nothing again), records archived files the index does not name under the profile
+//! `rebuild`, then parses everything. Upload records are not in the archive and are not
+//! recovered. Uses: store, ingest.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::formats::ParseOptions;
+use crate::ingest::{self, IngestError, IngestTotals};
+use crate::store::index::{self, IndexEntry};
+use crate::store::{FetchedFile, OpenMode, RunCounts, Store, StoreError, Stored};
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Default)]
+pub struct RebuildReport {
+    /// Where the old database went (None: there was none).
+    pub moved_aside: Option<PathBuf>,
+    /// Versions recorded from the index.
+    pub from_index: u64,
+    /// Archived files the index does not name (recorded under the profile `rebuild`).
+    pub unindexed: u64,
+    /// Index entries whose file is missing from the archive.
+    pub missing: Vec<IndexEntry>,
+    /// Damaged index lines skipped.
+    pub torn_lines: usize,
+    pub parsed: IngestTotals,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The profile recorded for archived files the index does not name.
+pub const UNINDEXED_PROFILE: &str = "rebuild";
+
+/// Move the database and its WAL files aside as `history.sqlite.before-rebuild-<time>`.
+fn move_aside(dir: &Path) -> Result<Option<PathBuf>, RebuildError> {
+    let db = dir.join("history.sqlite");
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let mut moved = None;
+    for suffix in ["", "-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", db.display()));
+        if !from.exists() {
+            continue;
+        }
+        let to = PathBuf::from(format!("{}.before-rebuild-{stamp}{suffix}", db.display()));
+        fs::rename(&from, &to).map_err(|source| RebuildError::Io {
+            path: from.clone(),
+            source,
+        })?;
+        if suffix.is_empty() {
+            moved = Some(to);
+        }
+    }
+    for stale in ["integrity.ok"] {
+        let _ = fs::remove_file(dir.join(stale));
+    }
+    let _ = fs::remove_dir_all(dir.join("columnar")); // rebuilt from the new history
+    Ok(moved)
+}
+
+/// Rebuild the history in `dir` from its archive. The caller decides whether the current
+/// database may be replaced (see `immdqa rebuild --force`).
+pub fn rebuild(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, RebuildError> {
+    let _lock = crate::store::StoreLock::acquire(dir)?;
+    let mut report = RebuildReport {
+        moved_aside: move_aside(dir)?,
+        ..RebuildReport::default()
+    };
+    let mut store = Store::open_with(dir, OpenMode::Rebuild)?;
+    let io = |path: PathBuf| move |source| RebuildError::Io { path, source };
+    let (entries, torn) = index::read(dir).map_err(io(index::path(dir)))?;
+    report.torn_lines = torn;
+    let blobs = index::archive_blobs(dir).map_err(io(dir.join("archive")))?;
+    let in_archive: std::collections::HashMap<&str, u64> =
+        blobs.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+    let run_id = store.begin_run(UNINDEXED_PROFILE, "archive (rebuild)")?;
+    let mut counts = RunCounts::default();
+    let mut named = std::collections::HashSet::new();
+    for e in &entries {
+        let Some(&size) = in_archive.get(e.sha256.as_str()) else {
+            report.missing.push(e.clone());
+            continue;
+        };
+        let stored = Stored {
+            sha256: e.sha256.clone(),
+            size,
+            path: store.archive().path_of(&e.sha256),
+        };
+        store.record_rebuilt(&FetchedFile {
+            profile: &e.profile,
+            folder: &e.folder,
+            name: &e.name,
+            kind: &e.kind,
+            mtime: e.mtime,
+            stored: &stored,
+            run_id,
+        })?;
+        named.insert(e.sha256.as_str());
+        report.from_index += 1;
+        counts.new += 1;
+    }
+    for (sha, size) in &blobs {
+        if named.contains(sha.as_str()) {
+            continue;
+        }
+        let stored = Stored {
+            sha256: sha.clone(),
+            size: *size,
+            path: store.archive().path_of(sha),
+        };
+        store.record_rebuilt(&FetchedFile {
+            profile: UNINDEXED_PROFILE,
+            folder: "archive",
+            name: sha,
+            kind: "dqa",
+            mtime: 0,
+            stored: &stored,
+            run_id,
+        })?;
+        report.unindexed += 1;
+        counts.new += 1;
+    }
+    store.finish_run(run_id, &counts)?;
+    let items = ingest::ingest_stored(&mut store, opts, false, false)?;
+    report.parsed = ingest::totals(&items);
+    Ok(report)
+}
