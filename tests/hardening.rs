@@ -148,3 +148,38 @@ fn a_damaged_history_is_refused_before_writing_then_rebuilt() {
     assert_eq!(findings_total(&ws), before);
     assert_code(&ws.run(&["import", f.to_str().unwrap()]), 0);
 }
+
+#[test]
+fn a_sub_folder_in_a_mailbox_folder_is_reported_as_skipped() {
+    let ws = Workspace::new().with_specimens();
+    ws.write("DQA-Reports/2024/old.csv", "Field,Message\nPID-7,x\n");
+    ws.local_config();
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("6 new, 0 changed, 0 unchanged, 1 skipped"), "{}", stdout(&o));
+    let o = ws.run(&["status"]);
+    assert!(stdout(&o).contains("a sub-folder"), "{}", stdout(&o));
+}
+
+#[test]
+fn reports_and_exports_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    assert_code(&ws.run(&["fetch"]), 0);
+    let out = ws.path().join("rep");
+    fs::create_dir(&out).unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o755)).unwrap();
+    ws.run(&["report", "--out", out.to_str().unwrap()]);
+    let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out), 0o700);
+    for f in fs::read_dir(&out).unwrap() {
+        let p = f.unwrap().path();
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    for (what, file) in [("findings", "f.csv"), ("consent", "c.parquet"), ("submissions", "s.csv")] {
+        let p = ws.path().join(file);
+        assert_code(&ws.run(&["export", what, "--out", p.to_str().unwrap()]), 0);
+        assert_eq!(mode(&p), 0o600, "{file}");
+    }
+}

@@ -217,6 +217,12 @@ pub fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Everything immdqa writes may hold patient references (reports, exports, worklists,
+    // the store): owner-only, like the store (README, "Security notes").
+    // SAFETY: setting the process's file mode mask at start-up, before any thread exists.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let code = match run(cli) {

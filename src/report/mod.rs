@@ -245,6 +245,12 @@ pub fn build(
         source,
     };
     std::fs::create_dir_all(out).map_err(io)?;
+    // the folder holds patient references (findings.csv, consent.csv): owner-only, even when
+    // it existed with wider permissions
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
     let h = History::load_scoped(store, profile)?;
     let week = week
         .map(week_start)

@@ -218,7 +218,13 @@ pub fn plan(
                 action: Action::Unchanged,
             };
             if e.kind == EntryKind::Dir {
-                continue; // sub-folders are not part of the mailbox's report folders
+                // reported, not silently passed over: a registry that starts filing reports
+                // in sub-folders must be noticed
+                item.action = Action::Skip(
+                    "a sub-folder: immdqa reads the files of the folder itself, not of its sub-folders".into(),
+                );
+                items.push(item);
+                continue;
             }
             let name = match names::validate(&e.name) {
                 Ok(n) => n.to_string(),
