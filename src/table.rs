@@ -62,17 +62,63 @@ impl Value {
     }
 }
 
+/// A column's declared type: what typed exports (Parquet) write, empty or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    /// Not declared: inferred from the cells (integers, else text).
+    Auto,
+    Int,
+    Float,
+    Text,
+    Date,
+    Bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Value>>,
+    /// One per column.
+    pub types: Vec<ColType>,
 }
 
 impl Table {
+    /// A table whose column types are inferred when exported.
     pub fn new(columns: &[&str]) -> Table {
         Table {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows: Vec::new(),
+            types: vec![ColType::Auto; columns.len()],
+        }
+    }
+
+    /// A table with a fixed schema (a documented export).
+    pub fn typed(columns: &[(&str, ColType)]) -> Table {
+        Table {
+            columns: columns.iter().map(|(c, _)| c.to_string()).collect(),
+            rows: Vec::new(),
+            types: columns.iter().map(|(_, t)| *t).collect(),
+        }
+    }
+
+    /// Insert a column at `at` with one value per row.
+    pub fn insert_column(&mut self, at: usize, name: &str, ty: ColType, values: Vec<Value>) {
+        debug_assert_eq!(values.len(), self.rows.len());
+        self.columns.insert(at, name.to_string());
+        self.types.insert(at, ty);
+        for (row, v) in self.rows.iter_mut().zip(values) {
+            row.insert(at, v);
+        }
+    }
+
+    /// Remove a column by name (no-op when absent).
+    pub fn remove_column(&mut self, name: &str) {
+        if let Some(i) = self.col(name) {
+            self.columns.remove(i);
+            self.types.remove(i);
+            for r in &mut self.rows {
+                r.remove(i);
+            }
         }
     }
 

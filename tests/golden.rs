@@ -72,6 +72,20 @@ fn setup() -> Workspace {
     ws
 }
 
+/// `trends` as CSV without its scope columns (profile, import code), after checking them.
+fn trend_csv(ws: &Workspace, args: &[&str]) -> Vec<Vec<String>> {
+    let mut t = csv(ws, args);
+    let n = t[0].len();
+    assert_eq!(t[0][n - 2..].to_vec(), s(&["profile", "import_code"]));
+    for r in &t[1..] {
+        assert_eq!(r[n - 2..].to_vec(), s(&["t", "GOLD"]), "{r:?}");
+    }
+    for r in &mut t {
+        r.truncate(n - 2);
+    }
+    t
+}
+
 fn csv(ws: &Workspace, args: &[&str]) -> Vec<Vec<String>> {
     let mut a = args.to_vec();
     a.extend(["--format", "csv"]);
@@ -95,7 +109,7 @@ fn s(v: &[&str]) -> Vec<String> {
 fn golden_trends_submissions_changes_consent_and_check() {
     let ws = setup();
 
-    let t = csv(&ws, &["trends"]);
+    let t = trend_csv(&ws, &["trends"]);
     assert_eq!(
         t[0],
         s(&[
@@ -120,7 +134,7 @@ fn golden_trends_submissions_changes_consent_and_check() {
         ],
         "the HTML summary of GOLD25287 must not be counted twice"
     );
-    let t = csv(
+    let t = trend_csv(
         &ws,
         &["trends", "--by", "severity", "--since", "2025-10-13"],
     );
@@ -132,7 +146,7 @@ fn golden_trends_submissions_changes_consent_and_check() {
             s(&["2025-W43", "2025-10-20", "W", "2", "", ""]),
         ]
     );
-    let t = csv(&ws, &["trends", "--by", "code", "--top", "1"]);
+    let t = trend_csv(&ws, &["trends", "--by", "code", "--top", "1"]);
     assert!(t[1..].iter().all(|r| r[2] == "IEE-519"), "{t:?}");
 
     let t = csv(&ws, &["submissions"]);
@@ -275,41 +289,92 @@ fn rising_error_rate_warns() {
     );
 }
 
+/// A Parquet file's columns and their types (`i64`, `f64`, `str`, `date`, `bool`).
+fn parquet_schema(p: &std::path::Path) -> Vec<(&'static str, &'static str)> {
+    use polars::prelude::*;
+    let df = ParquetReader::new(fs::File::open(p).unwrap()).finish().unwrap();
+    df.columns()
+        .iter()
+        .map(|c| {
+            let name: &'static str = Box::leak(c.name().to_string().into_boxed_str());
+            let ty = match c.dtype() {
+                DataType::Int64 => "i64",
+                DataType::Float64 => "f64",
+                DataType::String => "str",
+                DataType::Date => "date",
+                DataType::Boolean => "bool",
+                other => Box::leak(format!("{other:?}").into_boxed_str()),
+            };
+            (name, ty)
+        })
+        .collect()
+}
+
 #[test]
 fn exports_have_the_documented_columns() {
     let ws = setup();
     let dir = ws.path();
-    for (what, cols) in [
+    // The documented schemas (README, "Export schemas"): name and Parquet type, the same
+    // for an empty history.
+    let schemas: [(&str, &[(&str, &str)]); 4] = [
         (
             "findings",
-            "report_id,report_date,week,submission,report_format,message_control_id,message_index,patient_ref,segment,field,code,severity,count,text,week_start,hl7_error_code,app_error_code,profile",
+            &[
+                ("report_id", "i64"), ("report_date", "date"), ("week", "str"),
+                ("submission", "str"), ("report_format", "str"), ("message_control_id", "str"),
+                ("message_index", "i64"), ("patient_ref", "str"), ("segment", "str"),
+                ("field", "str"), ("code", "str"), ("severity", "str"), ("count", "i64"),
+                ("text", "str"), ("week_start", "date"), ("hl7_error_code", "str"),
+                ("app_error_code", "str"), ("profile", "str"), ("import_code", "str"),
+                ("report_hash", "str"),
+            ],
         ),
         (
             "submissions",
-            "submission,submitted_on,messages,accepted,accepted_with_warnings,rejected,skipped,acceptance_rate,errors,warnings,info,top_codes,report_formats,report_received,uploaded_at,state,overdue",
+            &[
+                ("submission", "str"), ("submitted_on", "date"), ("messages", "i64"),
+                ("accepted", "i64"), ("accepted_with_warnings", "i64"), ("rejected", "i64"),
+                ("skipped", "i64"), ("acceptance_rate", "f64"), ("errors", "i64"),
+                ("warnings", "i64"), ("info", "i64"), ("top_codes", "str"),
+                ("report_formats", "str"), ("report_received", "bool"), ("uploaded_at", "str"),
+                ("state", "str"), ("overdue", "bool"), ("profile", "str"),
+                ("import_code", "str"), ("report_hash", "str"),
+            ],
         ),
         (
             "trends",
-            "week,week_start,field,severity,findings,messages,per_1000_messages",
+            &[
+                ("week", "str"), ("week_start", "date"), ("field", "str"), ("severity", "str"),
+                ("findings", "i64"), ("messages", "i64"), ("per_1000_messages", "f64"),
+                ("profile", "str"), ("import_code", "str"),
+            ],
         ),
         (
             "consent",
-            "notice_id,notice_date,week,patient_ref,status,reason_code,consent_code,source_file,follow_up_open,follow_up_age_days",
+            &[
+                ("notice_id", "i64"), ("notice_date", "date"), ("week", "str"),
+                ("patient_ref", "str"), ("status", "str"), ("reason_code", "str"),
+                ("consent_code", "str"), ("source_file", "str"), ("follow_up_open", "bool"),
+                ("follow_up_age_days", "i64"), ("profile", "str"), ("import_code", "str"),
+                ("report_hash", "str"),
+            ],
         ),
-    ] {
+    ];
+    let empty = Workspace::new();
+    empty.local_config();
+    for (what, schema) in schemas {
+        let cols: Vec<&str> = schema.iter().map(|(c, _)| *c).collect();
         let out = dir.join(format!("{what}.csv"));
         let o = ws.run(&["export", what, "--out", out.to_str().unwrap()]);
         assert_code(&o, 0);
         let text = fs::read_to_string(&out).unwrap();
-        assert_eq!(text.lines().next().unwrap(), cols, "{what}");
-        let pq = dir.join(format!("{what}.parquet"));
-        let o = ws.run(&["export", what, "--out", pq.to_str().unwrap()]);
-        assert_code(&o, 0);
-        let bytes = fs::read(&pq).unwrap();
-        assert!(
-            bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
-            "{what}: not parquet"
-        );
+        assert_eq!(text.lines().next().unwrap(), cols.join(","), "{what}");
+        for (w, label) in [(&ws, "with data"), (&empty, "empty")] {
+            let pq = w.path().join(format!("{what}.parquet"));
+            let o = w.run(&["export", what, "--out", pq.to_str().unwrap()]);
+            assert_code(&o, 0);
+            assert_eq!(parquet_schema(&pq), schema, "{what} {label}");
+        }
     }
     let findings = fs::read_to_string(dir.join("findings.csv")).unwrap();
     // every finding of every report, including the non-primary HTML summary
@@ -336,20 +401,24 @@ fn exports_have_the_documented_columns() {
         .collect();
     assert!(!expected.is_empty());
     assert_eq!(w41.lines().skip(1).collect::<Vec<_>>(), expected);
+    // ISO weeks everywhere: trends of weeks 41 to 42 (the whole of week 42)
     let o = ws.run(&[
         "export",
         "trends",
         "--since",
-        "2025-10-06",
+        "2025-W41",
+        "--until",
+        "2025-W42",
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("apply to `export findings` only"),
-        "{}",
-        stderr(&o)
-    );
+    assert_code(&o, 0);
+    let t = fs::read_to_string(&out).unwrap();
+    assert!(t.contains("2025-W41") && t.contains("2025-W42") && !t.contains("2025-W43"), "{t}");
+    // a format contradicting the extension is refused
+    let o = ws.run(&["export", "trends", "--format", "parquet", "--out", out.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("contradicts the extension"), "{}", stderr(&o));
 }
 
 #[test]

@@ -183,3 +183,43 @@ fn reports_and_exports_are_owner_only() {
         assert_eq!(mode(&p), 0o600, "{file}");
     }
 }
+
+#[test]
+fn exports_stack_across_sites_partition_and_pseudonymize() {
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    assert_code(&ws.run(&["fetch"]), 0);
+    // Hive-partitioned by import code: import_code=ACMECLIN/data.parquet
+    let dir = ws.path().join("findings");
+    let o = ws.run(&["export", "findings", "--partition-by", "import-code", "--out", dir.to_str().unwrap()]);
+    assert_code(&o, 0);
+    let parts: Vec<String> = tree(&dir);
+    assert!(parts.contains(&"import_code=ACMECLIN/data.parquet".to_string()), "{parts:?}");
+    let bytes = fs::read(dir.join("import_code=ACMECLIN/data.parquet")).unwrap();
+    assert!(bytes.starts_with(b"PAR1"));
+    // an existing, non-empty folder is refused
+    let o = ws.run(&["export", "findings", "--partition-by", "import-code", "--out", dir.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("is not empty"), "{}", stderr(&o));
+    // pseudonymized: no patient reference left, the same reference maps to the same value
+    let plain = ws.path().join("plain.csv");
+    assert_code(&ws.run(&["export", "findings", "--out", plain.to_str().unwrap()]), 0);
+    let plain = fs::read_to_string(plain).unwrap();
+    assert!(plain.contains("MRN"), "the specimen listing names patients");
+    let out = ws.path().join("pseudo.csv");
+    let o = ws.run(&["export", "findings", "--pseudonymize", "--out", out.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(0), "no key: refused");
+    assert!(stderr(&o).contains("IMMDQA_PSEUDONYM_KEY"), "{}", stderr(&o));
+    let key = [("IMMDQA_PSEUDONYM_KEY", "a-long-test-key-0123456789")];
+    let args = ["export", "findings", "--pseudonymize", "--out", out.to_str().unwrap()];
+    assert_code(&ws.run_env(&args, &key), 0);
+    let a = fs::read_to_string(&out).unwrap();
+    assert!(!a.contains("MRN"), "{a}");
+    assert!(!a.contains("a-long-test-key"), "the key never lands in the file");
+    assert_code(&ws.run_env(&args, &key), 0);
+    assert_eq!(fs::read_to_string(&out).unwrap(), a, "stable pseudonyms");
+    assert_eq!(a.lines().count(), plain.lines().count());
+    let o = ws.run_env(&["export", "consent", "--pseudonymize", "--out", "-"], &key);
+    assert_code(&o, 0);
+    assert!(!stdout(&o).contains("MRN") && stdout(&o).lines().count() > 1, "{}", stdout(&o));
+}

@@ -5,7 +5,7 @@
 -- findings found through finding_by_report, already in (report_id, id) order.
 SELECT f.report_id, r.report_date, s.file_name, r.format, f.message_control_id, f.message_index,
        f.patient_ref, f.segment, f.field, f.code, f.severity, f.count, f.text,
-       f.hl7_error_code, f.app_error_code, rf.profile
+       f.hl7_error_code, f.app_error_code, rf.profile, s.import_code, r.sha256
 FROM report r
 CROSS JOIN finding f ON f.report_id = r.id
 LEFT JOIN submission s ON s.id = r.submission_id

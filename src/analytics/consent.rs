@@ -190,19 +190,28 @@ pub fn open_table(v: &ConsentView) -> Table {
 pub fn notices_table(v: &ConsentView, as_of: NaiveDate) -> Table {
     let open: HashMap<&str, &FollowUp> =
         v.open.iter().map(|f| (f.patient_ref.as_str(), f)).collect();
-    let mut t = Table::new(&[
-        "notice_id",
-        "notice_date",
-        "week",
-        "patient_ref",
-        "status",
-        "reason_code",
-        "consent_code",
-        "source_file",
-        "follow_up_open",
-        "follow_up_age_days",
+    use crate::table::ColType::{Bool, Date, Int, Text};
+    let mut t = Table::typed(&[
+        ("notice_id", Int),
+        ("notice_date", Date),
+        ("week", Text),
+        ("patient_ref", Text),
+        ("status", Text),
+        ("reason_code", Text),
+        ("consent_code", Text),
+        ("source_file", Text),
+        ("follow_up_open", Bool),
+        ("follow_up_age_days", Int),
+        ("profile", Text),
+        ("import_code", Text),
+        ("report_hash", Text),
     ]);
     for n in &v.notices {
+        let import_code = n
+            .source_file
+            .as_deref()
+            .and_then(crate::batch_name::parse)
+            .map(|b| b.import_code);
         let f = n.patient_ref.as_deref().and_then(|p| open.get(p));
         t.push(vec![
             Value::Int(n.id),
@@ -218,6 +227,9 @@ pub fn notices_table(v: &ConsentView, as_of: NaiveDate) -> Table {
             Value::Bool(f.is_some()),
             f.map(|f| Value::Int((as_of - f.opened).num_days().max(0)))
                 .unwrap_or(Value::Null),
+            Value::opt_text(n.profile.as_deref()),
+            Value::opt_text(import_code.as_deref()),
+            Value::text(&n.report_hash),
         ]);
     }
     t

@@ -19,8 +19,125 @@ pub enum ExportFormat {
     Parquet,
 }
 
+impl ExportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Parquet => "parquet",
+        }
+    }
+}
+
+/// How an export is written.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub format: ExportFormat,
+    /// Report dates and the profile.
+    pub range: DateRange,
+    /// With a key, patient references become a keyed HMAC ([`pseudonym`]).
+    pub pseudonym_key: Option<Vec<u8>>,
+}
+
+/// The environment variable holding the pseudonymisation key.
+pub const PSEUDONYM_KEY_ENV: &str = "IMMDQA_PSEUDONYM_KEY";
+
+/// The key for `--pseudonymize`, from [`PSEUDONYM_KEY_ENV`] (at least 16 bytes; never
+/// printed).
+pub fn pseudonym_key_from_env() -> Result<Vec<u8>, AnalyticsError> {
+    match std::env::var(PSEUDONYM_KEY_ENV) {
+        Ok(k) if k.len() >= 16 => Ok(k.into_bytes()),
+        Ok(_) => Err(AnalyticsError::Usage(format!(
+            "{PSEUDONYM_KEY_ENV} is shorter than 16 characters: use a long random key (e.g. `openssl rand -hex 32`) and keep it to map pseudonyms back"
+        ))),
+        Err(_) => Err(AnalyticsError::Usage(format!(
+            "--pseudonymize needs a key in the environment variable {PSEUDONYM_KEY_ENV} (e.g. `export {PSEUDONYM_KEY_ENV}=$(openssl rand -hex 32)`)"
+        ))),
+    }
+}
+
+/// A patient reference's pseudonym: HMAC-SHA256 under the key, first 16 bytes as hex. The
+/// same reference and key give the same pseudonym (exports stay joinable); without the key
+/// it cannot be reversed or recomputed.
+pub fn pseudonym(key: &[u8], patient_ref: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(patient_ref.as_bytes());
+    mac.finalize().into_bytes()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Pseudonymise a table's `patient_ref` column in place (no key: unchanged).
+pub fn pseudonymize_table(t: &mut Table, key: Option<&[u8]>) {
+    let (Some(key), Some(i)) = (key, t.col("patient_ref")) else {
+        return;
+    };
+    for r in &mut t.rows {
+        if let crate::table::Value::Text(p) = &r[i] {
+            r[i] = crate::table::Value::Text(pseudonym(key, p));
+        }
+    }
+}
+
+/// Split a Parquet file into a Hive-partitioned folder `out/COLUMN=VALUE/data.parquet` (a
+/// null value goes to `COLUMN=__HIVE_DEFAULT_PARTITION__`). `out` must be new or empty.
+/// Returns the number of partitions.
+pub fn partition_parquet(src: &Path, column: &str, out: &Path) -> Result<usize, AnalyticsError> {
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        return Err(AnalyticsError::Usage(format!(
+            "{} exists and is not empty: --partition-by writes a new folder",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out)?;
+    let scan = || {
+        LazyFrame::scan_parquet(
+            PlRefPath::new(src.display().to_string()),
+            ScanArgsParquet::default(),
+        )
+    };
+    let values = scan()?.select([col(column)]).unique(None, UniqueKeepStrategy::First).collect()?;
+    let values = values.column(column)?.str()?.clone();
+    let values: Vec<Option<String>> = (0..values.len())
+        .map(|i| values.get(i).map(str::to_string))
+        .collect();
+    for v in &values {
+        let (dir, filter) = match v {
+            Some(v) => (
+                format!("{column}={}", hive_escape(v)),
+                col(column).eq(lit(v.clone())),
+            ),
+            None => (
+                format!("{column}=__HIVE_DEFAULT_PARTITION__"),
+                col(column).is_null(),
+            ),
+        };
+        let dir = out.join(dir);
+        std::fs::create_dir_all(&dir)?;
+        // the partition column lives in the folder name (Hive), not in the file
+        let mut df = scan()?.filter(filter).drop(by_name([column], true, false)).collect()?;
+        ParquetWriter::new(BufWriter::new(File::create(dir.join("data.parquet"))?))
+            .finish(&mut df)?;
+    }
+    Ok(values.len())
+}
+
+/// A value safe as a folder name (`%XX` for anything but letters, digits, `-` and `_`).
+fn hive_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Column order of the findings export (the documented schema).
-pub const FINDINGS_COLUMNS: [&str; 18] = [
+pub const FINDINGS_COLUMNS: [&str; 20] = [
     "report_id",
     "report_date",
     "week",
@@ -39,6 +156,8 @@ pub const FINDINGS_COLUMNS: [&str; 18] = [
     "hl7_error_code",
     "app_error_code",
     "profile",
+    "import_code",
+    "report_hash",
 ];
 
 fn chunk_frame(c: ExportChunk) -> PolarsResult<DataFrame> {
@@ -72,6 +191,8 @@ fn chunk_frame(c: ExportChunk) -> PolarsResult<DataFrame> {
             Column::new("hl7_error_code".into(), c.hl7_error_code),
             Column::new("app_error_code".into(), c.app_error_code),
             Column::new("profile".into(), c.profile),
+            Column::new("import_code".into(), c.import_code),
+            Column::new("report_hash".into(), c.report_hash),
         ],
     )
 }
@@ -87,11 +208,13 @@ fn io_err(e: impl std::fmt::Display) -> crate::store::StoreError {
 pub fn export_findings(
     store: &Store,
     out: &Path,
-    format: ExportFormat,
-    range: DateRange,
+    opts: &ExportOptions,
 ) -> Result<u64, AnalyticsError> {
     let file = BufWriter::new(File::create(out)?);
-    match format {
+    let range = opts.range.clone();
+    let key = opts.pseudonym_key.as_deref();
+    let pseudo = |p: Option<String>| p.map(|p| key.map(|k| pseudonym(k, &p)).unwrap_or(p));
+    match opts.format {
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(file);
             w.write_record(FINDINGS_COLUMNS).map_err(io_err)?;
@@ -112,6 +235,7 @@ pub fn export_findings(
                     }
                     let [day, week, monday] = &dates.1;
                     let index = c.message_index[i].map(|x| x.to_string());
+                    let patient = pseudo(c.patient_ref[i].clone());
                     w.write_record([
                         c.report_id[i].to_string().as_str(),
                         day,
@@ -120,7 +244,7 @@ pub fn export_findings(
                         &c.format[i],
                         c.message_control_id[i].as_deref().unwrap_or(""),
                         index.as_deref().unwrap_or(""),
-                        c.patient_ref[i].as_deref().unwrap_or(""),
+                        patient.as_deref().unwrap_or(""),
                         c.segment[i].as_deref().unwrap_or(""),
                         c.field[i].as_deref().unwrap_or(""),
                         c.code[i].as_deref().unwrap_or(""),
@@ -131,6 +255,8 @@ pub fn export_findings(
                         c.hl7_error_code[i].as_deref().unwrap_or(""),
                         c.app_error_code[i].as_deref().unwrap_or(""),
                         c.profile[i].as_deref().unwrap_or(""),
+                        c.import_code[i].as_deref().unwrap_or(""),
+                        &c.report_hash[i],
                     ])
                     .map_err(io_err)?;
                 }
@@ -143,7 +269,13 @@ pub fn export_findings(
             let mut writer: Option<polars::io::parquet::write::BatchedWriter<BufWriter<File>>> =
                 None;
             let mut file = Some(file);
-            let n = store.export_findings(range, 500_000, |c| {
+            let n = store.export_findings(range, 500_000, |mut c| {
+                if key.is_some() {
+                    c.patient_ref = std::mem::take(&mut c.patient_ref)
+                        .into_iter()
+                        .map(pseudo)
+                        .collect();
+                }
                 let df = chunk_frame(c).map_err(io_err)?;
                 if writer.is_none() {
                     let w = ParquetWriter::new(file.take().expect("file once"))
@@ -168,7 +300,80 @@ pub fn export_findings(
     }
 }
 
-/// Write a result table as CSV or Parquet (all columns as text except numbers).
+/// One table column as a typed polars column: the declared type (a fixed schema, the same
+/// for an empty table), else inferred (integers, else text).
+fn typed_column(t: &Table, i: usize) -> PolarsResult<Column> {
+    use crate::table::{ColType, Value};
+    let name = t.columns[i].as_str().into();
+    let cells = || t.rows.iter().map(move |r| &r[i]);
+    let ty = match t.types.get(i).copied().unwrap_or(ColType::Auto) {
+        ColType::Auto if !t.rows.is_empty() && cells().all(|v| matches!(v, Value::Int(_) | Value::Null)) => {
+            ColType::Int
+        }
+        ColType::Auto => ColType::Text,
+        ty => ty,
+    };
+    Ok(match ty {
+        ColType::Int => Column::new(
+            name,
+            cells()
+                .map(|v| match v {
+                    Value::Int(x) => Some(*x),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        ColType::Float => Column::new(
+            name,
+            cells()
+                .map(|v| match v {
+                    Value::Float(x) => Some(*x),
+                    Value::Int(x) => Some(*x as f64),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        ColType::Bool => Column::new(
+            name,
+            cells()
+                .map(|v| match v {
+                    Value::Bool(b) => Some(*b),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        ColType::Date => Column::new(
+            name,
+            cells()
+                .map(|v| match v {
+                    Value::Date(d) => Some(super::days(*d)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        )
+        .cast(&DataType::Date)?,
+        ColType::Text | ColType::Auto => Column::new(
+            name,
+            cells()
+                .map(|v| match v {
+                    Value::Null => None,
+                    v => Some(v.render()),
+                })
+                .collect::<Vec<_>>(),
+        ),
+    })
+}
+
+/// A table as a typed data frame (the Parquet export).
+pub fn table_frame(t: &Table) -> PolarsResult<DataFrame> {
+    let cols = (0..t.columns.len())
+        .map(|i| typed_column(t, i))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(t.rows.len(), cols)
+}
+
+/// Write a result table as CSV or Parquet (typed columns: Int64, Float64, Boolean, Date,
+/// String, as each export's documented schema says).
 pub fn export_table(t: &Table, out: &Path, format: ExportFormat) -> Result<(), AnalyticsError> {
     match format {
         ExportFormat::Csv => {
@@ -176,41 +381,7 @@ pub fn export_table(t: &Table, out: &Path, format: ExportFormat) -> Result<(), A
                 .map_err(io_err)?;
         }
         ExportFormat::Parquet => {
-            let n = t.rows.len();
-            let mut cols = Vec::new();
-            for (i, name) in t.columns.iter().enumerate() {
-                let numeric = t.rows.iter().all(|r| {
-                    matches!(
-                        r[i],
-                        crate::table::Value::Int(_) | crate::table::Value::Null
-                    )
-                });
-                let col = if numeric && n > 0 {
-                    Column::new(
-                        name.as_str().into(),
-                        t.rows
-                            .iter()
-                            .map(|r| match r[i] {
-                                crate::table::Value::Int(x) => Some(x),
-                                _ => None,
-                            })
-                            .collect::<Vec<_>>(),
-                    )
-                } else {
-                    Column::new(
-                        name.as_str().into(),
-                        t.rows
-                            .iter()
-                            .map(|r| match &r[i] {
-                                crate::table::Value::Null => None,
-                                v => Some(v.render()),
-                            })
-                            .collect::<Vec<_>>(),
-                    )
-                };
-                cols.push(col);
-            }
-            let mut df = DataFrame::new(n, cols)?;
+            let mut df = table_frame(t)?;
             ParquetWriter::new(BufWriter::new(File::create(out)?)).finish(&mut df)?;
         }
     }

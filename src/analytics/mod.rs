@@ -37,6 +37,9 @@ pub enum AnalyticsError {
     Polars(#[from] PolarsError),
     #[error("analytics cache: {0}")]
     Io(#[from] std::io::Error),
+    /// A request that cannot be carried out as asked (the message says what to change).
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Monday of the ISO week holding `d`.
@@ -283,6 +286,31 @@ impl History {
                 col("report_id"),
                 col("report_id"),
             ))
+    }
+
+    /// The import code of each profile, from the batch names its reports are about (the
+    /// most frequent one).
+    pub fn import_codes(&self) -> HashMap<String, String> {
+        let mut n: HashMap<(String, String), usize> = HashMap::new();
+        for r in &self.reports {
+            if let (Some(p), Some(b)) = (
+                &r.row.profile,
+                r.row
+                    .submission_file
+                    .as_deref()
+                    .and_then(crate::batch_name::parse),
+            ) {
+                *n.entry((p.clone(), b.import_code)).or_default() += 1;
+            }
+        }
+        let mut best: HashMap<String, (usize, String)> = HashMap::new();
+        for ((p, code), k) in n {
+            let e = best.entry(p).or_insert((0, String::new()));
+            if (k, &code) > (e.0, &e.1) {
+                *e = (k, code);
+            }
+        }
+        best.into_iter().map(|(p, (_, c))| (p, c)).collect()
     }
 
     /// Messages per week, counting each submission once (its largest reported count).

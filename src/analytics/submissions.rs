@@ -37,6 +37,8 @@ pub struct SubmissionRow {
     pub sent_messages: Option<u64>,
     /// The profile the submission's reports came from.
     pub profile: Option<String>,
+    /// The primary report's content hash: its id across stores.
+    pub report_hash: Option<String>,
 }
 
 impl SubmissionRow {
@@ -68,6 +70,7 @@ impl SubmissionRow {
             primary_report: None,
             sent_messages: None,
             profile: None,
+            report_hash: None,
         }
     }
 }
@@ -105,6 +108,7 @@ pub fn submissions(
         }
         if r.primary {
             e.primary_report = Some(r.row.id);
+            e.report_hash = Some(r.row.sha256.clone());
             primary_of.insert(r.row.id, name);
         }
         if e.profile.is_none() {
@@ -201,41 +205,31 @@ pub fn with_uploads(
     rows
 }
 
-/// The submissions as a table; with a `profile` column first when the rows come from several
-/// profiles (no profile selected in a store shared by several).
+/// The submissions as a table: the documented, typed schema of `export submissions`
+/// (README, "Export schemas"), the same whether or not it has rows.
 pub fn table(rows: &[SubmissionRow]) -> Table {
-    let mut profiles: Vec<&str> = rows.iter().filter_map(|r| r.profile.as_deref()).collect();
-    profiles.sort_unstable();
-    profiles.dedup();
-    let mut t = plain_table(rows);
-    if profiles.len() > 1 {
-        t.columns.insert(0, "profile".into());
-        for (row, s) in t.rows.iter_mut().zip(rows) {
-            row.insert(0, Value::opt_text(s.profile.as_deref()));
-        }
-    }
-    t
-}
-
-fn plain_table(rows: &[SubmissionRow]) -> Table {
-    let mut t = Table::new(&[
-        "submission",
-        "submitted_on",
-        "messages",
-        "accepted",
-        "accepted_with_warnings",
-        "rejected",
-        "skipped",
-        "acceptance_rate",
-        "errors",
-        "warnings",
-        "info",
-        "top_codes",
-        "report_formats",
-        "report_received",
-        "uploaded_at",
-        "state",
-        "overdue",
+    use crate::table::ColType::{Bool, Date, Float, Int, Text};
+    let mut t = Table::typed(&[
+        ("submission", Text),
+        ("submitted_on", Date),
+        ("messages", Int),
+        ("accepted", Int),
+        ("accepted_with_warnings", Int),
+        ("rejected", Int),
+        ("skipped", Int),
+        ("acceptance_rate", Float),
+        ("errors", Int),
+        ("warnings", Int),
+        ("info", Int),
+        ("top_codes", Text),
+        ("report_formats", Text),
+        ("report_received", Bool),
+        ("uploaded_at", Text),
+        ("state", Text),
+        ("overdue", Bool),
+        ("profile", Text),
+        ("import_code", Text),
+        ("report_hash", Text),
     ]);
     for s in rows {
         t.push(vec![
@@ -262,6 +256,13 @@ fn plain_table(rows: &[SubmissionRow]) -> Table {
             Value::opt_text(s.uploaded_at.as_deref()),
             Value::text(&s.state),
             Value::Bool(s.overdue),
+            Value::opt_text(s.profile.as_deref()),
+            Value::opt_text(
+                crate::batch_name::parse(&s.submission)
+                    .map(|b| b.import_code)
+                    .as_deref(),
+            ),
+            Value::opt_text(s.report_hash.as_deref()),
         ]);
     }
     t

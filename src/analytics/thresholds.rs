@@ -516,6 +516,7 @@ mod tests {
     fn errors(week: &str, per_1000: Option<f64>) -> TrendRow {
         TrendRow {
             profile: None,
+            import_code: None,
             week: week_start(d(week)),
             key: "E".into(),
             severity: "E".into(),

@@ -41,8 +41,11 @@ pub struct TrendOptions {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendRow {
-    /// The profile, when several are shown side by side (none selected).
+    /// The profile of the row: the selected one, each one when several are shown side by
+    /// side, None when several are summed.
     pub profile: Option<String>,
+    /// The profile's import code (from its batch names), when known.
+    pub import_code: Option<String>,
     /// Monday of the ISO week.
     pub week: NaiveDate,
     /// The field, code or severity (`(none)` when the report gave none).
@@ -78,6 +81,7 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
         .agg([col("findings").sum()])
         .collect()?;
     let messages = h.messages_per_profile_week();
+    let codes = h.import_codes();
     let week_messages = h.messages_per_week();
     let mut rows = Vec::with_capacity(df.height());
     for i in 0..df.height() {
@@ -92,8 +96,9 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
         let profile = if by_profile {
             str_at(&df, "profile", i)?
         } else {
-            None
+            h.profile.clone()
         };
+        let import_code = profile.as_deref().and_then(|p| codes.get(p).cloned());
         let m = if by_profile {
             messages.get(&(profile.clone(), week)).copied()
         } else {
@@ -102,6 +107,7 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
         .filter(|m| *m > 0);
         rows.push(TrendRow {
             profile,
+            import_code,
             week,
             key,
             severity,
@@ -135,20 +141,25 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
     Ok(rows)
 }
 
-/// The trend rows as a table (CSV schema documented in the README).
+/// The trend rows as a table: the documented, typed schema of `export trends` (README,
+/// "Export schemas"), the same whether or not it has rows.
 pub fn table(rows: &[TrendRow], by: TrendBy) -> Table {
-    let mut t = Table::new(&[
-        "week",
-        "week_start",
-        by.column(),
-        "severity",
-        "findings",
-        "messages",
-        "per_1000_messages",
-    ]);
+    use crate::table::ColType::{Date, Float, Int, Text};
+    let mut cols = vec![
+        ("week", Text),
+        ("week_start", Date),
+        (by.column(), Text),
+        ("severity", Text),
+        ("findings", Int),
+        ("messages", Int),
+        ("per_1000_messages", Float),
+        ("profile", Text),
+        ("import_code", Text),
+    ];
     if by == TrendBy::Severity {
-        t.columns.remove(3);
+        cols.remove(3);
     }
+    let mut t = Table::typed(&cols);
     for r in rows {
         let mut row = vec![
             Value::text(week_label(r.week)),
@@ -158,17 +169,13 @@ pub fn table(rows: &[TrendRow], by: TrendBy) -> Table {
             Value::Int(r.findings),
             Value::opt_int(r.messages),
             Value::opt_float(r.per_1000),
+            Value::opt_text(r.profile.as_deref()),
+            Value::opt_text(r.import_code.as_deref()),
         ];
         if by == TrendBy::Severity {
             row.remove(3);
         }
         t.push(row);
-    }
-    if rows.iter().any(|r| r.profile.is_some()) {
-        t.columns.insert(0, "profile".into());
-        for (row, r) in t.rows.iter_mut().zip(rows) {
-            row.insert(0, Value::opt_text(r.profile.as_deref()));
-        }
     }
     t
 }

@@ -46,6 +46,15 @@ impl OutputArgs {
 }
 
 /// Parse a `--since`/`--until` date (YYYY-MM-DD or an ISO week like 2025-W44).
+/// The end of a range: a date, or an ISO week's Sunday (`--until 2025-W44` includes the whole
+/// week).
+pub fn parse_date_end(s: &str) -> Result<chrono::NaiveDate, String> {
+    if s.contains(['W', 'w']) {
+        return parse_date(s).map(|monday| monday + chrono::Duration::days(6));
+    }
+    parse_date(s)
+}
+
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()

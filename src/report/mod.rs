@@ -497,11 +497,14 @@ pub fn build(
                     export::export_findings(
                         store,
                         &p,
-                        export::ExportFormat::Csv,
-                        DateRange {
-                            since: Some(week),
-                            until: Some(until),
-                            profile: profile.map(str::to_string),
+                        &export::ExportOptions {
+                            format: export::ExportFormat::Csv,
+                            range: DateRange {
+                                since: Some(week),
+                                until: Some(until),
+                                profile: profile.map(str::to_string),
+                            },
+                            pseudonym_key: None,
                         },
                     )
                     .map(|_| ()),

@@ -57,6 +57,9 @@ pub struct ConsentRow {
     pub reason_code: Option<String>,
     pub consent_code: Option<String>,
     pub source_file: Option<String>,
+    pub profile: Option<String>,
+    /// The content hash of the report the notice came from.
+    pub report_hash: String,
 }
 
 /// A stored message count (never negative).
@@ -183,6 +186,8 @@ impl Store {
                 reason_code: r.get(5)?,
                 consent_code: r.get(6)?,
                 source_file: r.get(7)?,
+                profile: r.get(8)?,
+                report_hash: r.get(9)?,
             })
         })
         .and_then(|rows| rows.collect())
@@ -269,6 +274,8 @@ pub struct ExportChunk {
     pub hl7_error_code: Vec<Option<String>>,
     pub app_error_code: Vec<Option<String>>,
     pub profile: Vec<Option<String>>,
+    pub import_code: Vec<Option<String>>,
+    pub report_hash: Vec<String>,
 }
 
 /// Report dates from `since` to `until`, both included; None = open end; and the profile
@@ -324,6 +331,8 @@ impl Store {
                 c.hl7_error_code.push(r.get(13)?);
                 c.app_error_code.push(r.get(14)?);
                 c.profile.push(r.get(15)?);
+                c.import_code.push(r.get(16)?);
+                c.report_hash.push(r.get(17)?);
                 Ok(())
             };
             push().map_err(|e| self.sql_err(e))?;

@@ -61,7 +61,7 @@ fn wildcard(pattern: &[u8], name: &[u8]) -> bool {
 
 /// A hashed host field `|1|base64(salt)|base64(hmac-sha1(salt, name))`.
 fn hashed_match(field: &str, name: &str) -> bool {
-    use hmac::{Hmac, KeyInit, Mac};
+    use hmac::{Hmac, Mac};
     let mut parts = field.trim_start_matches("|1|").splitn(2, '|');
     let (Some(salt), Some(hash)) = (parts.next(), parts.next()) else {
         return false;
@@ -70,7 +70,7 @@ fn hashed_match(field: &str, name: &str) -> bool {
     let (Ok(salt), Ok(hash)) = (b64.decode(salt), b64.decode(hash)) else {
         return false;
     };
-    let Ok(mut mac) = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(&salt) else {
+    let Ok(mut mac) = <Hmac<sha1::Sha1> as Mac>::new_from_slice(&salt) else {
         return false;
     };
     mac.update(name.as_bytes());
@@ -215,10 +215,10 @@ mod tests {
 
     #[test]
     fn hashed_names() {
-        use hmac::{Hmac, KeyInit, Mac};
+        use hmac::{Hmac, Mac};
         let k = blob("ssh-ed25519", b"key-one");
         let salt = b"0123456789abcdefghij";
-        let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(salt).unwrap();
+        let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(salt).unwrap();
         mac.update(b"[127.0.0.1]:2222");
         let hash = mac.finalize().into_bytes();
         let f = format!("|1|{}|{} ssh-ed25519 {}\n", b64(salt), b64(&hash), b64(&k));

@@ -22,7 +22,7 @@ pub struct Args {
     pub kind: Kind,
     #[arg(long, value_parser = parse_date)]
     pub since: Option<NaiveDate>,
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = crate::cli::output::parse_date_end)]
     pub until: Option<NaiveDate>,
     /// Break findings down by field (default) or code
     #[arg(long, value_enum, default_value_t = TrendBy::Field)]

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::analytics::export::{ExportFormat, export_findings, export_table};
+use crate::analytics::export::{self, ExportFormat, ExportOptions};
 use crate::analytics::{consent, submissions, trends};
+use crate::cli::output::{parse_date, parse_date_end};
 use crate::cli::{Ctx, Exit};
 use crate::store::DateRange;
 
@@ -15,70 +16,156 @@ pub enum What {
     Consent,
 }
 
-/// Export the history for analysts: one row per fact, stable column names, ISO dates
-/// (schemas in the README). Parquet for DuckDB, Spark or polars on larger histories.
+/// A column to split a Parquet export by (Hive-style folders `COLUMN=VALUE/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PartitionBy {
+    ImportCode,
+}
+
+/// Export the history for analysts: one row per fact, stable column names and types, ISO
+/// dates (schemas in the README). Every export carries the profile, the import code and (per
+/// report) the report's content hash, so exports of several sites stack. Parquet for DuckDB,
+/// Spark or polars on larger histories.
 ///
-/// Example: immdqa export findings --format parquet --out findings.parquet
+/// Example: immdqa export findings --out findings.parquet
+///          immdqa export findings --partition-by import-code --out findings/
+///          IMMDQA_PSEUDONYM_KEY=... immdqa export findings --pseudonymize --out f.csv
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
     #[arg(value_enum)]
     pub what: What,
+    /// Output file (`-`: standard output, CSV), or a folder with --partition-by
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// csv (default) or parquet; taken from --out's extension when not given
+    /// csv or parquet [default: from --out's extension, else csv]
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
-    /// Findings only: reports dated on or after this day (YYYY-MM-DD)
-    #[arg(long, value_name = "DATE")]
+    /// Reports (findings, submissions) or weeks (trends, consent) on or after this day or ISO week
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub since: Option<chrono::NaiveDate>,
-    /// Findings only: reports dated on or before this day (YYYY-MM-DD)
-    #[arg(long, value_name = "DATE")]
+    /// Reports or weeks on or before this day, or up to the end of this ISO week
+    #[arg(long, value_name = "DATE", value_parser = parse_date_end)]
     pub until: Option<chrono::NaiveDate>,
+    /// Write a Hive-partitioned Parquet folder, one sub-folder per import code
+    #[arg(long, value_enum, value_name = "COLUMN")]
+    pub partition_by: Option<PartitionBy>,
+    /// Replace patient references by a keyed HMAC-SHA256 (key from IMMDQA_PSEUDONYM_KEY), for
+    /// exports leaving the organisation
+    #[arg(long)]
+    pub pseudonymize: bool,
+}
+
+/// The format: --format, else the extension; a contradiction is an error.
+fn format_of(args: &Args) -> anyhow::Result<ExportFormat> {
+    let ext = args
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let from_ext = match ext.as_deref() {
+        Some("parquet") | Some("pq") => Some(ExportFormat::Parquet),
+        Some("csv") | Some("txt") => Some(ExportFormat::Csv),
+        _ => None,
+    };
+    match (args.format, from_ext) {
+        (Some(f), Some(e)) if f != e => anyhow::bail!(
+            "--format {} contradicts the extension of {} (a {} file): change one of them",
+            f.as_str(),
+            args.out.display(),
+            e.as_str()
+        ),
+        (Some(f), _) => Ok(f),
+        (None, Some(e)) => Ok(e),
+        (None, None) if args.partition_by.is_some() => Ok(ExportFormat::Parquet),
+        (None, None) => Ok(ExportFormat::Csv),
+    }
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
-    let format = args.format.unwrap_or_else(|| {
-        if args.out.extension().is_some_and(|e| e == "parquet") {
-            ExportFormat::Parquet
-        } else {
-            ExportFormat::Csv
-        }
-    });
-    if args.what != What::Findings && (args.since.is_some() || args.until.is_some()) {
-        anyhow::bail!("--since and --until apply to `export findings` only");
+    let format = format_of(&args)?;
+    let to_stdout = args.out.as_os_str() == "-";
+    if to_stdout && (format == ExportFormat::Parquet || args.partition_by.is_some()) {
+        anyhow::bail!("--out - writes CSV to standard output: Parquet and --partition-by need a path");
     }
+    if args.partition_by.is_some() && format != ExportFormat::Parquet {
+        anyhow::bail!("--partition-by writes a Parquet folder: use --format parquet (or leave it out)");
+    }
+    let key = if args.pseudonymize {
+        Some(export::pseudonym_key_from_env()?)
+    } else {
+        None
+    };
     let store = ctx.open_store()?;
+    let profile = ctx.analysis_profile(&store)?;
+    let opts = ExportOptions {
+        format,
+        range: DateRange {
+            since: args.since,
+            until: args.until,
+            profile: profile.clone(),
+        },
+        pseudonym_key: key,
+    };
+    // Partitioned: write the whole export to a temporary file, then split it.
+    let tmp = tempfile::Builder::new()
+        .suffix(".parquet")
+        .tempfile_in(ctx.store_path()?)?;
+    let target: PathBuf = if args.partition_by.is_some() {
+        tmp.path().to_path_buf()
+    } else if to_stdout {
+        PathBuf::from("/dev/stdout")
+    } else {
+        args.out.clone()
+    };
     let rows = match args.what {
-        What::Findings => {
-            let range = DateRange {
-                since: args.since,
-                until: args.until,
-                profile: ctx.analysis_profile(&store)?,
-            };
-            export_findings(&store, &args.out, format, range)?
-        }
+        What::Findings => export::export_findings(&store, &target, &opts)?,
         other => {
             let h = ctx.history(&store)?;
-            let table = match other {
-                What::Submissions => submissions::table(&submissions::submissions(&h, None)?),
+            let mut table = match other {
+                What::Submissions => {
+                    let mut rows = submissions::submissions(&h, args.since)?;
+                    rows.retain(|s| args.until.is_none_or(|u| s.date.is_none_or(|d| d <= u)));
+                    submissions::table(&rows)
+                }
                 What::Trends => {
-                    let opts = trends::TrendOptions {
-                        split_profiles: true,
-                        ..Default::default()
-                    };
-                    trends::table(&trends::trends(&h, &opts)?, opts.by)
+                    let t = trends::trends(
+                        &h,
+                        &trends::TrendOptions {
+                            since: args.since,
+                            until: args.until,
+                            split_profiles: true,
+                            ..Default::default()
+                        },
+                    )?;
+                    trends::table(&t, trends::TrendBy::Field)
                 }
                 What::Consent => {
                     let today = chrono::Local::now().date_naive();
-                    consent::notices_table(&consent::consent(&store, &h, today)?, today)
+                    let mut v = consent::consent(&store, &h, today)?;
+                    v.notices.retain(|n| {
+                        n.date.is_none_or(|d| {
+                            args.since.is_none_or(|s| d >= s) && args.until.is_none_or(|u| d <= u)
+                        })
+                    });
+                    consent::notices_table(&v, today)
                 }
                 What::Findings => unreachable!(),
             };
-            export_table(&table, &args.out, format)?;
+            export::pseudonymize_table(&mut table, opts.pseudonym_key.as_deref());
+            export::export_table(&table, &target, format)?;
             table.rows.len() as u64
         }
     };
-    println!("exported {rows} rows to {}", args.out.display());
+    if args.partition_by.is_some() {
+        let parts = export::partition_parquet(tmp.path(), "import_code", &args.out)?;
+        if !ctx.quiet {
+            println!(
+                "exported {rows} rows to {} ({parts} partition(s) by import_code)",
+                args.out.display()
+            );
+        }
+    } else if !to_stdout && !ctx.quiet {
+        println!("exported {rows} rows to {}", args.out.display());
+    }
     Ok(Exit::Ok)
 }

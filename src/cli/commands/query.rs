@@ -115,6 +115,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         .query_text(&sql, &params)
         .map_err(|e| anyhow::anyhow!("query '{name}': {e} (only read-only SELECT queries run)"))?;
     let mut t = Table {
+        types: vec![crate::table::ColType::Auto; cols.len()],
         columns: cols,
         rows: Vec::new(),
     };

@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_date)]
     pub since: Option<NaiveDate>,
     /// Last date (inclusive)
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = crate::cli::output::parse_date_end)]
     pub until: Option<NaiveDate>,
     /// Only the N fields/codes with the most findings
     #[arg(long)]
