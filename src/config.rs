@@ -22,7 +22,7 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {source}{}", if source.kind() == std::io::ErrorKind::NotFound { " (create one with `immdqa init`)" } else { "" })]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -487,7 +487,7 @@ impl Config {
                 path: self.source_label(),
                 count: self.profiles.len(),
                 available: if self.profiles.is_empty() {
-                    "none; run `immdqa config default` for an example".into()
+                    "none; create one with `immdqa init`, or see `immdqa config default`".into()
                 } else {
                     available()
                 },

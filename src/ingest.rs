@@ -161,6 +161,19 @@ fn store_report(
     let outcome = match parse(&mut writer) {
         Ok(summary) => {
             let report_id = writer.commit(&summary, fallback_date)?;
+            tracing::info!(
+                "parsed {}: {} ({}), {} finding rows, {} consent rows, messages {}",
+                file.name,
+                summary.format.as_str(),
+                summary.kind.as_str(),
+                summary.findings,
+                summary.consent_rows,
+                summary
+                    .counts
+                    .messages
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| "unknown".into())
+            );
             if file.kind != summary.kind.as_str() {
                 store.set_kind(file.id, summary.kind.as_str())?;
             }

@@ -160,11 +160,23 @@ impl Table {
         )
     }
 
-    /// A terminal table.
+    /// A terminal table: boxed and wrapped to the terminal's width on a terminal, plain
+    /// space-aligned columns (no box drawing, no wrapping) when piped.
     pub fn to_terminal(&self) -> String {
+        use std::io::IsTerminal;
+        self.render_table(std::io::stdout().is_terminal())
+    }
+
+    fn render_table(&self, terminal: bool) -> String {
         let mut t = comfy_table::Table::new();
-        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-            .set_header(self.columns.clone());
+        if terminal {
+            t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        } else {
+            t.load_preset(comfy_table::presets::NOTHING)
+                .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        }
+        t.set_header(self.columns.clone());
         for r in &self.rows {
             t.add_row(r.iter().map(Value::render).collect::<Vec<_>>());
         }
@@ -196,6 +208,10 @@ mod tests {
             serde_json::json!([{"week": "2025-10-27", "n": 3, "rate": 0.925, "note": null}])
         );
         assert_eq!(Value::Float(1.0).render(), "1");
+        let plain = t.render_table(false);
+        assert!(!plain.contains('│') && !plain.contains('─'), "{plain}");
+        assert!(plain.contains("2025-10-27") && plain.contains("0.925"));
+        assert!(t.render_table(true).contains('│'));
         assert_eq!(Value::Float(0.0).render(), "0");
     }
 }

@@ -75,27 +75,54 @@ fn init_writes_an_owner_only_valid_config_without_secrets() {
         stderr(&o)
     );
     assert!(!other.exists());
-    // a local-folder profile
+    // a local-folder profile: the folder must exist
     let local = dir.path().join("local.toml");
+    let mailbox = dir.path().join("mailbox");
+    let init_local = |folder: &std::path::Path, code: &str| {
+        immdqa()
+            .args([
+                "--config",
+                local.to_str().unwrap(),
+                "init",
+                "--local-dir",
+                folder.to_str().unwrap(),
+                "--import-code",
+                code,
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = init_local(&mailbox, "X");
+    assert_code(&o, 64);
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+    fs::create_dir(&mailbox).unwrap();
+    // an empty import code or user is refused
+    let o = init_local(&mailbox, " ");
+    assert_code(&o, 64);
+    assert!(stderr(&o).contains("the import code cannot be empty"), "{}", stderr(&o));
+    assert!(!local.exists());
     let o = immdqa()
-        .args([
-            "--config",
-            local.to_str().unwrap(),
-            "init",
-            "--local-dir",
-            "/srv/mailbox",
-            "--import-code",
-            "X",
-        ])
+        .args(["--config", other.to_str().unwrap(), "init", "--host", "h", "--user", "", "--import-code", "X", "--password-env", "P"])
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
+    assert_code(&o, 64);
+    assert!(stderr(&o).contains("the user (account) cannot be empty"), "{}", stderr(&o));
+    let o = init_local(&mailbox, "X");
     assert_code(&o, 0);
     assert!(
         fs::read_to_string(&local)
             .unwrap()
-            .contains("local_dir = \"/srv/mailbox\"")
+            .contains(&format!("local_dir = {:?}", mailbox.canonicalize().unwrap().display().to_string()))
     );
+    // with no config at all, errors point to `immdqa init`
+    let o = immdqa()
+        .args(["--config", dir.path().join("none.toml").to_str().unwrap(), "fetch"])
+        .output()
+        .unwrap();
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("immdqa init"), "{}", stderr(&o));
 }
 
 #[test]

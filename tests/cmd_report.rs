@@ -123,7 +123,7 @@ fn weekly_report_folder_and_exit_codes() {
         .to_string();
     let csv_row = csv.lines().find(|l| l.contains("P2")).unwrap().to_string();
     assert!(
-        page_age.contains(">19<") && csv_row.ends_with(",19"),
+        page_age.contains(">19<") && csv_row.contains(",true,19,"),
         "page {page_age} / csv {csv_row}"
     );
     assert!(

@@ -223,3 +223,77 @@ fn exports_stack_across_sites_partition_and_pseudonymize() {
     assert_code(&o, 0);
     assert!(!stdout(&o).contains("MRN") && stdout(&o).lines().count() > 1, "{}", stdout(&o));
 }
+
+/// Command-line habits cron and scripts rely on.
+#[test]
+fn cli_conventions() {
+    let ws = Workspace::new().with_specimens();
+    ws.local_config();
+    // usage errors have their own exit code, apart from "thresholds fail" (2)
+    for bad in [&["fetch", "--no-such-flag"][..], &["trends", "--since", "yesterday"], &["export", "nonsense", "--out", "x"]] {
+        assert_code(&ws.run(bad), 64);
+    }
+    assert_code(&ws.run(&["--help"]), 0);
+    // -q prints nothing on success
+    let o = ws.run(&["-q", "fetch"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o), "", "fetch -q");
+    assert_eq!(stderr(&o), "");
+    let out = ws.path().join("rep");
+    let o = ws.run(&["-q", "report", "--week", "2025-W44", "--out", out.to_str().unwrap()]);
+    // (this week fails: the breaches are what cron should mail, the summary line is not)
+    assert_code(&o, 2);
+    assert!(!stdout(&o).contains("written to"), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("FAIL: acceptance_rate"), "{}", stdout(&o));
+    // -v explains the fetch's decisions; -vv each entry; never file contents
+    let o = ws.run(&["-vv", "fetch"]);
+    let err = stderr(&o);
+    assert!(err.contains("listed 2 folder(s)"), "{err}");
+    assert!(err.contains("unchanged (size and mtime as in the manifest)"), "{err}");
+    assert!(!err.contains("IEE-519::"), "file contents in the log: {err}");
+    // no colour codes when not on a terminal, unless asked
+    assert!(!err.contains('\x1b'));
+    let o = ws.run(&["-v", "--color", "always", "fetch"]);
+    assert!(stderr(&o).contains('\x1b'), "{}", stderr(&o));
+    // `-` is standard input for inspect, import and lint
+    let ack = fs::read(std::path::Path::new(SPECIMENS).join("ack/ACMECLIN25301.hl7.ack")).unwrap();
+    let run_stdin = |args: &[&str], input: &[u8]| {
+        use std::io::Write;
+        let mut c = immdqa();
+        c.arg("--config").arg(ws.config()).args(args);
+        c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = run_stdin(&["inspect", "--json", "-"], &ack);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("\"finding_rows\": 41"), "{}", stdout(&o));
+    let batch = fs::read(std::path::Path::new(SPECIMENS).join("hl7/ACMECLIN25301.hl7")).unwrap();
+    assert_code(&run_stdin(&["lint", "-"], &batch), 0);
+    let csv = b"Field,Message,Code\nPID-7,Birth date invalid,IMR-100\n";
+    let o = run_stdin(&["import", "-"], csv);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("1 parsed"), "{}", stdout(&o));
+    // `--out -` is standard output
+    let o = ws.run(&["trends", "--format", "csv", "--out", "-"]);
+    assert!(stdout(&o).starts_with("week,"), "{}", stdout(&o));
+    // status and check speak JSON
+    let o = ws.run(&["status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["parsed"]["reports"].as_i64().unwrap() >= 6, "{v}");
+    let o = ws.run(&["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["exit"].as_i64(), o.status.code().map(i64::from));
+    assert!(v["checks"][0]["basis"].is_string(), "{v}");
+    // man pages for every subcommand the main page refers to
+    let dir = ws.path().join("man");
+    assert_code(&ws.run(&["man", "--out", dir.to_str().unwrap()]), 0);
+    let main = fs::read_to_string(dir.join("immdqa.1")).unwrap();
+    for r in main.split("immdqa\\-").skip(1) {
+        let page = format!("immdqa-{}.1", r.split('(').next().unwrap().replace("\\-", "-"));
+        if r.split('(').nth(1).is_some_and(|x| x.starts_with("1)")) {
+            assert!(dir.join(&page).exists(), "{page} referenced but missing");
+        }
+    }
+}

@@ -14,7 +14,7 @@ pub fn print(verb: &str, items: &[Ingested]) -> u64 {
     if items.is_empty() {
         return 0;
     }
-    println!(
+    crate::cli::say!(
         "{verb}: {} parsed ({} findings, {} consent notices), {} already known, {} quarantined",
         t.parsed, t.findings, t.consent_rows, t.duplicates, t.quarantined
     );

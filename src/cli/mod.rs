@@ -4,6 +4,19 @@
 //! `Args` and a `run(args, &Ctx)` that turns them into library options and calls one library
 //! entry point. Exit codes are a contract (README, "Exit codes"): see [`Exit`].
 
+/// `-q`: summaries of successful work are not printed (errors and failures still are).
+pub(crate) static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `println!` unless `-q`: the summary lines of fetch, import, report, upload, ….
+macro_rules! say {
+    ($($t:tt)*) => {
+        if !$crate::cli::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            println!($($t)*);
+        }
+    };
+}
+pub(crate) use say;
+
 pub mod commands;
 mod ingest_summary;
 pub mod output;
@@ -31,14 +44,40 @@ pub enum Exit {
     Partial = 4,
     /// Another immdqa process holds the store lock.
     Busy = 5,
+    /// The command line is wrong (unknown option, missing value, contradicting options):
+    /// nothing was done. EX_USAGE from sysexits.h, so cron can tell a typo from a failing week.
+    Usage = 64,
+}
+
+/// A command line that cannot be carried out as written (exit [`Exit::Usage`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Return a [`UsageError`] from a command.
+macro_rules! usage {
+    ($($t:tt)*) => {
+        return Err($crate::cli::UsageError(format!($($t)*)).into())
+    };
+}
+pub(crate) use usage;
+
+/// When to colour log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless NO_COLOR is set
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Parser)]
 #[command(
     name = "immdqa",
     version,
+    disable_help_subcommand = true,
     about = "Fetch, parse and chart ImmTrac2 data quality reports and consent notifications",
-    after_help = "Exit codes: 0 ok, 1 thresholds warn, 2 thresholds fail, 3 run failed, 4 some files failed, 5 store busy.\nConfiguration: immdqa config default > ~/.config/immdqa/config.toml"
+    after_help = "Examples:\n  immdqa init                                 create a configuration (asks for what it needs)\n  immdqa fetch                                download new registry files and parse them\n  immdqa check || mail -s 'ImmTrac2 data quality' dq@example.org\n  immdqa report --out reports/this-week       the weekly report folder\n  immdqa trends --since 2025-W40 --format csv --out trends.csv\n\nExit codes: 0 ok, 1 warn or unknown, 2 fail, 3 run failed, 4 some files failed, 5 store busy, 64 usage error.\nConfiguration: immdqa init, or immdqa config default > ~/.config/immdqa/config.toml"
 )]
 pub struct Cli {
     /// Configuration file [default: the user's config dir, immdqa/config.toml]
@@ -59,9 +98,12 @@ pub struct Cli {
     /// More log output (-v info, -vv debug); IMMDQA_LOG=... overrides
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors
+    /// Print nothing on success (errors and failures still go to stderr): for cron
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Colour in log lines: auto (only on a terminal, and not with NO_COLOR), always, never
+    #[arg(long, value_enum, global = true, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -70,6 +112,7 @@ pub struct Cli {
 pub enum Command {
     Fetch(commands::fetch::Args),
     Status(commands::status::Args),
+    /// Show, check or print the configuration (config check, config default, config path)
     #[command(subcommand)]
     Config(commands::config::ConfigCmd),
     TrustHost(commands::trust_host::Args),
@@ -163,7 +206,8 @@ impl Ctx {
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8, quiet: bool, color: Color) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
@@ -172,8 +216,14 @@ fn init_logging(verbose: u8, quiet: bool) {
         _ => "immdqa=debug",
     };
     let filter = EnvFilter::try_from_env("IMMDQA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let ansi = match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
@@ -189,6 +239,14 @@ fn exit_for(err: &anyhow::Error) -> Exit {
         matches!(e, Some(StoreError::Locked { .. }))
     }
     for cause in err.chain() {
+        if cause.downcast_ref::<UsageError>().is_some()
+            || matches!(
+                cause.downcast_ref(),
+                Some(crate::analytics::AnalyticsError::Usage(_))
+            )
+        {
+            return Exit::Usage;
+        }
         let store = cause
             .downcast_ref::<StoreError>()
             .or_else(|| match cause.downcast_ref() {
@@ -223,8 +281,16 @@ pub fn main() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    let cli = Cli::parse();
-    init_logging(cli.verbose, cli.quiet);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; anything else is a usage error
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { Exit::Usage } else { Exit::Ok } as u8);
+        }
+    };
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    init_logging(cli.verbose, cli.quiet, cli.color);
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -271,7 +337,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Explain(a) => return commands::explain::run(a),
         Command::Demo(a) => return commands::demo::run(a),
         Command::Completions(a) => return commands::completions::run(a),
-        Command::Man(_) => return commands::completions::man(),
+        Command::Man(a) => return commands::completions::man(a),
         Command::Init(_) => {
             let Command::Init(a) = cli.command else {
                 unreachable!()
@@ -316,5 +382,35 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         | Command::Completions(_)
         | Command::Man(_)
         | Command::Init(_) => unreachable!("handled before the config is loaded"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command says what it does (help, man pages).
+    #[test]
+    fn no_option_without_a_description() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(format!("{path} {} (no about)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "immdqa", &mut missing);
+        assert!(missing.is_empty(), "without a description: {missing:#?}");
     }
 }

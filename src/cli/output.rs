@@ -17,7 +17,7 @@ pub struct OutputArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Write to this file instead of standard output
+    /// Write to this file instead of standard output (`-`: standard output)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -33,7 +33,7 @@ impl OutputArgs {
             }
             Format::Json => serde_json::to_string_pretty(&t.to_json())? + "\n",
         };
-        match &self.out {
+        match self.out.as_ref().filter(|p| p.as_os_str() != "-") {
             Some(p) => {
                 std::fs::write(p, text)
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
@@ -43,6 +43,24 @@ impl OutputArgs {
         }
         Ok(())
     }
+}
+
+/// Read a whole file, or standard input for `-` (returns the name to show for it).
+pub fn read_input(path: &std::path::Path) -> anyhow::Result<(String, Vec<u8>)> {
+    use std::io::Read;
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?;
+        return Ok(("stdin".into(), buf));
+    }
+    let data = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    Ok((name, data))
 }
 
 /// Parse a `--since`/`--until` date (YYYY-MM-DD or an ISO week like 2025-W44).

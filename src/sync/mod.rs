@@ -250,6 +250,16 @@ pub fn plan(
                     Some(_) => Action::Changed,
                 }
             };
+            tracing::debug!(
+                "{folder}/{}: {}",
+                item.display_name,
+                match &item.action {
+                    Action::New => "new: download".to_string(),
+                    Action::Changed => "changed (size or mtime differ from the manifest): download".into(),
+                    Action::Unchanged => "unchanged (size and mtime as in the manifest): skip".into(),
+                    Action::Skip(why) => format!("skipped: {why}"),
+                }
+            );
             items.push(item);
         }
     }
@@ -370,7 +380,14 @@ pub fn fetch(
                     source,
                 })?;
     }
+    let listed = std::time::Instant::now();
     let (items, folder_failures) = plan(store, remote, opts)?;
+    tracing::info!(
+        "listed {} folder(s) in {:.0?}: {} entries",
+        opts.folders.len(),
+        listed.elapsed(),
+        items.len()
+    );
     for it in &items {
         match it.action {
             Action::Unchanged => report.counts.unchanged += 1,
@@ -501,6 +518,12 @@ pub fn fetch(
         Ok(())
     })?;
     progress.finish();
+    tracing::info!(
+        "downloaded {} file(s), {} in {:.1?}",
+        report.counts.new + report.counts.changed,
+        human_bytes(report.counts.bytes),
+        listed.elapsed()
+    );
     if let Some(dir) = &opts.accepted_dir {
         match transport::file_names(remote, dir) {
             Ok(names) => store.record_accepted(&opts.profile, &names)?,

@@ -128,6 +128,10 @@ fn handshake(opts: &SftpOptions) -> Result<(Session, HostKey), TransportError> {
                 .unwrap_or_else(|| "no address".into()),
         )
     })?;
+    let started = std::time::Instant::now();
+    if let Ok(peer) = tcp.peer_addr() {
+        tracing::info!("connected to {peer} ({})", opts.label());
+    }
     let _ = tcp.set_read_timeout(Some(opts.timeout));
     let _ = tcp.set_write_timeout(Some(opts.timeout));
     let _ = tcp.set_nodelay(true);
@@ -155,6 +159,14 @@ fn handshake(opts: &SftpOptions) -> Result<(Session, HostKey), TransportError> {
     let fingerprint = format!(
         "SHA256:{}",
         base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash)
+    );
+    tracing::info!(
+        "SSH handshake in {:.0?}: cipher {} / {}, key exchange {}, host key {} {fingerprint}",
+        started.elapsed(),
+        session.methods(ssh2::MethodType::CryptCs).unwrap_or("?"),
+        session.methods(ssh2::MethodType::CryptSc).unwrap_or("?"),
+        session.methods(ssh2::MethodType::Kex).unwrap_or("?"),
+        key_type_name(key_type)
     );
     Ok((
         session,

@@ -15,6 +15,7 @@ use crate::cli::{Ctx, Exit};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
+    /// Compare weeks or months
     #[arg(long, value_enum, default_value_t = Period::Week)]
     pub period: Period,
     /// A date inside the period to look at (default: the latest report's date)

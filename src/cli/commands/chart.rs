@@ -18,10 +18,13 @@ use crate::cli::{Ctx, Exit};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
+    /// Which chart to draw
     #[arg(value_enum)]
     pub kind: Kind,
+    /// From this day or ISO week (2025-W40)
     #[arg(long, value_parser = parse_date)]
     pub since: Option<NaiveDate>,
+    /// Up to this day, or the end of this ISO week
     #[arg(long, value_parser = crate::cli::output::parse_date_end)]
     pub until: Option<NaiveDate>,
     /// Break findings down by field (default) or code

@@ -21,6 +21,25 @@ pub struct Args {
     /// The week to evaluate (2025-W44 or a date in it; default: the latest week with data)
     #[arg(long, value_parser = parse_date)]
     pub week: Option<NaiveDate>,
+    /// text (default) or json: {profile, week, level, exit, checks: [{name, level, message,
+    /// basis}], breaches: [...]}
+    #[arg(long, value_enum, default_value_t = crate::cli::commands::status::TextOrJson::Text)]
+    pub format: crate::cli::commands::status::TextOrJson,
+}
+
+fn json(v: &thresholds::Verdict, profile: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "profile": profile,
+        "week": v.week.map(crate::analytics::week_label),
+        "level": v.level.as_str(),
+        "exit": exit_of(v.level) as u8,
+        "checks": v.checks.iter().map(|c| serde_json::json!({
+            "name": c.name, "level": c.level.as_str(), "message": c.message, "basis": c.basis,
+        })).collect::<Vec<_>>(),
+        "breaches": v.breaches.iter().map(|b| serde_json::json!({
+            "check": b.check, "level": b.level.as_str(), "message": b.message,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 pub fn exit_of(level: Level) -> Exit {
@@ -61,9 +80,16 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
     let v = thresholds::evaluate_history(&store, &h, &ctx.config.thresholds, args.week)?;
-    if let Some(p) = &h.profile {
-        println!("profile: {p}");
+    if args.format == crate::cli::commands::status::TextOrJson::Json {
+        println!("{}", serde_json::to_string_pretty(&json(&v, h.profile.as_deref()))?);
+        return Ok(exit_of(v.level));
     }
-    print_verdict(&v);
+    // -q: nothing when every check passes; the checks otherwise (what cron mails)
+    if !ctx.quiet || v.level != Level::Ok {
+        if let Some(p) = &h.profile {
+            println!("profile: {p}");
+        }
+        print_verdict(&v);
+    }
     Ok(exit_of(v.level))
 }

@@ -10,6 +10,7 @@ use crate::cli::{Cli, Exit};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
+    /// The shell to write completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }
@@ -20,15 +21,31 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Print the man page (roff).
+/// Print the man page (roff), or with --out write it and one page per subcommand
+/// (immdqa-fetch.1, …; the main page's SEE ALSO refers to them).
 ///
-/// Example: immdqa man > /usr/local/share/man/man1/immdqa.1
+/// Example: immdqa man --out /usr/local/share/man/man1
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
-pub struct ManArgs {}
+pub struct ManArgs {
+    /// Write immdqa.1 and every immdqa-COMMAND.1 into this folder
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+}
 
-pub fn man() -> anyhow::Result<Exit> {
-    let page = clap_mangen::Man::new(Cli::command());
-    page.render(&mut std::io::stdout())?;
+pub fn man(args: &ManArgs) -> anyhow::Result<Exit> {
+    match &args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(Cli::command(), dir)
+                .map_err(|e| anyhow::anyhow!("writing man pages to {}: {e}", dir.display()))?;
+            let n = std::fs::read_dir(dir)?.count();
+            crate::cli::say!("wrote {n} man pages to {}", dir.display());
+        }
+        None => {
+            let page = clap_mangen::Man::new(Cli::command());
+            page.render(&mut std::io::stdout())?;
+        }
+    }
     Ok(Exit::Ok)
 }

@@ -33,6 +33,7 @@ pub enum PartitionBy {
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
+    /// What to export (schemas in the README)
     #[arg(value_enum)]
     pub what: What,
     /// Output file (`-`: standard output, CSV), or a folder with --partition-by
@@ -68,7 +69,7 @@ fn format_of(args: &Args) -> anyhow::Result<ExportFormat> {
         _ => None,
     };
     match (args.format, from_ext) {
-        (Some(f), Some(e)) if f != e => anyhow::bail!(
+        (Some(f), Some(e)) if f != e => crate::cli::usage!(
             "--format {} contradicts the extension of {} (a {} file): change one of them",
             f.as_str(),
             args.out.display(),
@@ -85,10 +86,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let format = format_of(&args)?;
     let to_stdout = args.out.as_os_str() == "-";
     if to_stdout && (format == ExportFormat::Parquet || args.partition_by.is_some()) {
-        anyhow::bail!("--out - writes CSV to standard output: Parquet and --partition-by need a path");
+        crate::cli::usage!("--out - writes CSV to standard output: Parquet and --partition-by need a path");
     }
     if args.partition_by.is_some() && format != ExportFormat::Parquet {
-        anyhow::bail!("--partition-by writes a Parquet folder: use --format parquet (or leave it out)");
+        crate::cli::usage!("--partition-by writes a Parquet folder: use --format parquet (or leave it out)");
     }
     let key = if args.pseudonymize {
         Some(export::pseudonym_key_from_env()?)

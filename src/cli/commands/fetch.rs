@@ -76,7 +76,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             report.temp_files_cleaned
         );
     }
-    println!("{}", report.summary_line());
+    crate::cli::say!("{}", report.summary_line());
     let mut quarantined = 0;
     if !args.dry_run && !args.no_parse {
         // Parse what was downloaded (and anything left pending by an interrupted run).

@@ -17,9 +17,27 @@ use crate::ingest;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Files or folders to import
+    /// Files or folders to import (`-`: standard input, recorded as `stdin`)
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+/// Standard input spooled to a file named `stdin` in a temporary folder (kept until the
+/// import ends), so it goes through the same archive and parse path as a file.
+fn spool_stdin(paths: &[PathBuf]) -> anyhow::Result<(Option<tempfile::TempDir>, Vec<PathBuf>)> {
+    if !paths.iter().any(|p| p.as_os_str() == "-") {
+        return Ok((None, paths.to_vec()));
+    }
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("stdin");
+    let mut out = std::fs::File::create(&file)?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut out)
+        .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?;
+    let paths = paths
+        .iter()
+        .map(|p| if p.as_os_str() == "-" { file.clone() } else { p.clone() })
+        .collect();
+    Ok((Some(dir), paths))
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
@@ -29,13 +47,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let profile = ctx
         .analysis_profile(&store)?
         .unwrap_or_else(|| ingest::IMPORT_PROFILE.to_string());
-    let report = ingest::import_paths(&mut store, &args.paths, &opts, &profile)?;
+    let (_spool, paths) = spool_stdin(&args.paths)?;
+    let report = ingest::import_paths(&mut store, &paths, &opts, &profile)?;
     for (path, reason) in &report.unreadable {
         eprintln!("cannot import {path}: {reason}");
     }
     let quarantined = ingest_summary::print("import", &report.ingested);
     if report.ingested.is_empty() {
-        println!(
+        crate::cli::say!(
             "import: nothing new ({} file(s) already in the history)",
             report.unchanged
         );

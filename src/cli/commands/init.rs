@@ -16,21 +16,25 @@ use crate::cli::Exit;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
+    /// SFTP host of the registry mailbox [asked; default immtrac-ftps1.dshs.state.tx.us]
     #[arg(long)]
     pub host: Option<String>,
+    /// SFTP port
     #[arg(long, default_value_t = 22)]
     pub port: u16,
+    /// Account (login) name on the mailbox [asked]
     #[arg(long)]
     pub user: Option<String>,
+    /// Your import code: the prefix of batch names, <ImportCode><YY><DDD>.hl7 [asked]
     #[arg(long)]
     pub import_code: Option<String>,
-    /// Log in with this private key
+    /// Log in with this private key (it must exist)
     #[arg(long, conflicts_with = "password_env")]
     pub key_file: Option<PathBuf>,
     /// Log in with the password held in this environment variable
     #[arg(long)]
     pub password_env: Option<String>,
-    /// Use a local or mounted folder instead of SFTP
+    /// Use a local or mounted folder instead of SFTP (it must exist)
     #[arg(long, conflicts_with_all = ["host", "key_file", "password_env"])]
     pub local_dir: Option<PathBuf>,
     /// Overwrite an existing config file
@@ -62,6 +66,28 @@ fn toml_str(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// A value that may not be empty (given as a flag or answered).
+fn required(what: &str, v: String) -> anyhow::Result<String> {
+    let v = v.trim().to_string();
+    if v.is_empty() {
+        crate::cli::usage!("{what} cannot be empty");
+    }
+    Ok(v)
+}
+
+/// A path that must exist (an absolute path is written, so the config works from anywhere).
+fn existing(what: &str, p: &std::path::Path, dir: bool) -> anyhow::Result<PathBuf> {
+    let ok = if dir { p.is_dir() } else { p.is_file() };
+    if !ok {
+        crate::cli::usage!(
+            "{what} {} does not exist{}",
+            p.display(),
+            if dir { " (or is not a folder)" } else { "" }
+        );
+    }
+    Ok(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+}
+
 pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow::Result<Exit> {
     let profile = profile.unwrap_or_else(|| "registry".into());
     if config_path.exists() && !args.force {
@@ -75,7 +101,20 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
         toml_str(&profile),
         profile
     );
-    if let Some(dir) = &args.local_dir {
+    // interactively, offer the other ways a mailbox is reached
+    let interactive = std::io::stdin().is_terminal();
+    let mut local_dir = args.local_dir.clone();
+    if local_dir.is_none() && args.host.is_none() && interactive {
+        let how = ask(
+            "mailbox: (s)ftp, or a (l)ocal or mounted folder your EHR vendor fills",
+            Some("s"),
+        )?;
+        if how.starts_with(['l', 'L']) {
+            local_dir = Some(PathBuf::from(ask("mailbox folder", None)?));
+        }
+    }
+    if let Some(dir) = &local_dir {
+        let dir = existing("local_dir", dir, true)?;
         body.push_str(&format!(
             "local_dir = {}\n",
             toml_str(&dir.display().to_string())
@@ -85,22 +124,52 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
             Some(h) => h,
             None => ask("SFTP host", Some("immtrac-ftps1.dshs.state.tx.us"))?,
         };
-        let user = match args.user {
-            Some(u) => u,
-            None => ask("user (account)", None)?,
-        };
+        let user = required(
+            "the user (account)",
+            match args.user {
+                Some(u) => u,
+                None => ask("user (account)", None)?,
+            },
+        )?;
         body.push_str(&format!(
             "host = {}\nport = {}\nuser = {}\n",
             toml_str(&host),
             args.port,
             toml_str(&user)
         ));
-        match (args.key_file, args.password_env) {
-            (Some(k), _) => body.push_str(&format!(
-                "key_file = {}\n",
-                toml_str(&k.display().to_string())
+        let key_file = match (args.key_file, &args.password_env) {
+            (Some(k), _) => Some(k),
+            (None, None) if interactive => {
+                let how = ask(
+                    "log in with (k)ey file, or (p)assword held in an environment variable",
+                    Some("p"),
+                )?;
+                if how.starts_with(['k', 'K']) {
+                    Some(PathBuf::from(ask("private key file", Some("~/.ssh/id_ed25519"))?))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        match (key_file, args.password_env) {
+            (Some(k), _) => {
+                let k = match k.to_str().and_then(|s| s.strip_prefix("~/")) {
+                    Some(rest) => directories::BaseDirs::new()
+                        .map(|b| b.home_dir().join(rest))
+                        .unwrap_or(k),
+                    None => k,
+                };
+                let k = existing("key_file", &k, false)?;
+                body.push_str(&format!(
+                    "key_file = {}\n",
+                    toml_str(&k.display().to_string())
+                ))
+            }
+            (None, Some(v)) => body.push_str(&format!(
+                "password_env = {}\n",
+                toml_str(&required("--password-env", v)?)
             )),
-            (None, Some(v)) => body.push_str(&format!("password_env = {}\n", toml_str(&v))),
             (None, None) => {
                 let v = ask(
                     "environment variable that will hold the password",
@@ -111,13 +180,14 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
         }
         body.push_str("known_hosts = \"known_hosts\"\n");
     }
-    let code = match args.import_code {
-        Some(c) => c,
-        None => ask("import code (batch name prefix)", None).unwrap_or_default(),
-    };
-    if !code.is_empty() {
-        body.push_str(&format!("import_code = {}\n", toml_str(&code)));
-    }
+    let code = required(
+        "the import code",
+        match args.import_code {
+            Some(c) => c,
+            None => ask("import code (batch name prefix)", None)?,
+        },
+    )?;
+    body.push_str(&format!("import_code = {}\n", toml_str(&code)));
     body.push_str("dqa_dir = \"DQA-Reports\"\nreceive_dir = \"Receive\"\naccepted_dir = \"Accepted\"\ndropoff_dir = \"HL7-Dropoff\"\n");
     // validate before writing
     crate::config::Config::from_toml(&body, &config_path)?;
@@ -132,7 +202,7 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
         .open(&config_path)?;
     f.write_all(body.as_bytes())?;
     println!("wrote {} (mode 600)", config_path.display());
-    if args.local_dir.is_none() && std::io::stdin().is_terminal() {
+    if local_dir.is_none() && interactive {
         let answer = ask(
             "Connect now (no credentials are sent) to show the server's host key fingerprint and record it? [Y/n]",
             Some("y"),
@@ -154,7 +224,7 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
             );
         }
     }
-    if args.local_dir.is_none() {
+    if local_dir.is_none() {
         println!(
             "next: record the server's host key after checking its fingerprint with the registry:\n  immdqa --config {} trust-host\nthen: immdqa --config {} fetch",
             config_path.display(),

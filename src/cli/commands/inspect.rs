@@ -21,6 +21,7 @@ use crate::formats::{self, Collect, Kind};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
+    /// Report files (`-`: standard input)
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// One JSON document instead of tables
@@ -89,17 +90,29 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let mut docs = Vec::new();
     let mut any_error = false;
     for path in &args.files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
         let mut sink = Collect {
             limit: args.show,
             ..Collect::default()
         };
-        let result = std::fs::File::open(path)
-            .map_err(|e| format!("{}: cannot open: {e}", path.display()))
-            .and_then(|f| formats::parse(f, &name, &opts, &mut sink).map_err(|e| e.to_string()));
+        // `-` reads standard input (into memory); files stream from disk
+        let result = if path.as_os_str() == "-" {
+            crate::cli::output::read_input(path)
+                .map_err(|e| e.to_string())
+                .and_then(|(name, data)| {
+                    formats::parse_bytes(&data, &name, &opts, &mut sink)
+                        .map_err(|e| e.to_string())
+                })
+        } else {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string());
+            std::fs::File::open(path)
+                .map_err(|e| format!("{}: cannot open: {e}", path.display()))
+                .and_then(|f| {
+                    formats::parse(f, &name, &opts, &mut sink).map_err(|e| e.to_string())
+                })
+        };
         match result {
             Ok(s) => docs.push((summary_json(path, Some(&s), None), sink)),
             Err(reason) => {

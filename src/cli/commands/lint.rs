@@ -20,7 +20,7 @@ use crate::hl7::lint;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Batch files to check
+    /// Batch files to check (`-`: standard input)
     #[arg(required_unless_present = "list_rules")]
     pub files: Vec<PathBuf>,
     /// table (default) or json
@@ -83,7 +83,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let mut docs = Vec::new();
     let mut worst = Exit::Ok;
     for f in &args.files {
-        let data = std::fs::read(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        let (_, data) = crate::cli::output::read_input(f)?;
         let r = lint::check(&data, today, registry);
         if !r.structure.is_empty() || r.errors() > 0 {
             worst = Exit::Fail;

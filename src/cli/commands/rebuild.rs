@@ -35,9 +35,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let opts = ctx.parse_options()?;
     let r = crate::rebuild::rebuild(&dir, &opts)?;
     if let Some(old) = &r.moved_aside {
-        println!("the old database was moved to {}", old.display());
+        crate::cli::say!("the old database was moved to {}", old.display());
     }
-    println!(
+    crate::cli::say!(
         "rebuild: {} file version(s) from the archive index, {} archived file(s) it does not name (profile '{}'); parsed {} reports: {} findings, {} consent notices, {} quarantined",
         r.from_index,
         r.unindexed,
@@ -56,7 +56,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     if r.torn_lines > 0 {
         eprintln!("{} damaged index line(s) skipped", r.torn_lines);
     }
-    println!("upload records are not kept in the archive and were not recovered");
+    crate::cli::say!("upload records are not kept in the archive and were not recovered");
     Ok(if r.parsed.quarantined > 0 || !r.missing.is_empty() {
         Exit::Partial
     } else {

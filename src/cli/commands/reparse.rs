@@ -39,7 +39,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         out
     };
     if items.is_empty() {
-        println!("reparse: nothing to do (no pending or quarantined files)");
+        crate::cli::say!("reparse: nothing to do (no pending or quarantined files)");
         return Ok(Exit::Ok);
     }
     let q = ingest_summary::print("reparse", &items);

@@ -52,7 +52,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             b.message
         );
     }
-    println!(
+    crate::cli::say!(
         "report '{}' for {} written to {} ({} files)",
         args.name,
         crate::analytics::week_label(built.week),

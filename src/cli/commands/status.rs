@@ -14,11 +14,55 @@ pub struct Args {
     /// Also run SQLite's integrity check on the database
     #[arg(long)]
     pub check: bool,
+    /// text (default) or json (one object: store, files, last_fetch, parsed, quarantined,
+    /// size, integrity)
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+}
+
+/// `--format` of commands that print a summary rather than a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+fn json(store: &crate::store::Store, st: &crate::store::StoreStatus, check: bool) -> anyhow::Result<(serde_json::Value, bool)> {
+    let (reports, submissions, findings, notices) = store.report_totals()?;
+    let integrity = if check { Some(store.integrity_check()?) } else { None };
+    let ok = integrity.as_deref().is_none_or(|v| v == "ok");
+    let v = serde_json::json!({
+        "store": st.path.display().to_string(),
+        "files": st.files.iter().map(|(p, k, s, n, b)| serde_json::json!({
+            "profile": p, "kind": k, "parse_status": s, "files": n, "bytes": b,
+        })).collect::<Vec<_>>(),
+        "last_fetch": st.last_run.as_ref().map(|r| serde_json::json!({
+            "id": r.id, "profile": r.profile, "remote": r.remote,
+            "started_at": r.started_at, "finished_at": r.finished_at,
+            "new": r.counts.new, "changed": r.counts.changed, "unchanged": r.counts.unchanged,
+            "skipped": r.counts.skipped, "failed": r.counts.failed, "bytes": r.counts.bytes,
+            "events": r.events.iter().map(|(f, n, o, why)| serde_json::json!({
+                "folder": f, "name": n, "outcome": o, "reason": why,
+            })).collect::<Vec<_>>(),
+        })),
+        "parsed": {"reports": reports, "submissions": submissions, "findings": findings, "consent_notices": notices},
+        "quarantined": store.quarantined()?.iter().map(|(f, n, why)| serde_json::json!({
+            "folder": f, "name": n, "reason": why,
+        })).collect::<Vec<_>>(),
+        "size": {"database": st.db_bytes, "archive": st.archive_bytes},
+        "integrity": integrity,
+    });
+    Ok((v, ok))
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let st = store.status()?;
+    if args.format == TextOrJson::Json {
+        let (v, ok) = json(&store, &st, args.check)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(if ok { Exit::Ok } else { Exit::Error });
+    }
     println!("store: {}", st.path.display());
     if st.files.is_empty() {
         println!(

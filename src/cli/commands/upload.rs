@@ -22,6 +22,7 @@ use crate::upload::{self, Outcome, UploadOptions};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
+    /// HL7 VXU batch files to send
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Name the batch for this date instead of today
@@ -81,7 +82,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 i.message
             );
         }
-        println!("{}", upload::describe(r));
+        crate::cli::say!("{}", upload::describe(r));
         if matches!(r.outcome, Outcome::Refused { .. } | Outcome::Failed { .. }) {
             worst = Exit::Partial;
         }
