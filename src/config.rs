@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::domain::Kind;
+
 /// The registry's recommended network timeout, in seconds.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 65;
 /// Files larger than this are not downloaded (reported instead).
@@ -326,36 +328,11 @@ impl Profile {
     }
 
     /// The remote folders fetched, with the kind of file each holds.
-    pub fn fetch_folders(&self) -> [(FileKind, &str); 2] {
+    pub fn fetch_folders(&self) -> [(Kind, &str); 2] {
         [
-            (FileKind::Dqa, self.dqa_dir.as_str()),
-            (FileKind::Cnf, self.receive_dir.as_str()),
+            (Kind::Dqa, self.dqa_dir.as_str()),
+            (Kind::Cnf, self.receive_dir.as_str()),
         ]
-    }
-}
-
-/// What a fetched file is expected to be, from the folder it came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FileKind {
-    /// A data quality assessment report (DQA-Reports folder).
-    Dqa,
-    /// A consent notification file (Receive folder).
-    Cnf,
-}
-
-impl FileKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileKind::Dqa => "dqa",
-            FileKind::Cnf => "cnf",
-        }
-    }
-    pub fn parse(s: &str) -> Option<FileKind> {
-        match s {
-            "dqa" => Some(FileKind::Dqa),
-            "cnf" => Some(FileKind::Cnf),
-            _ => None,
-        }
     }
 }
 

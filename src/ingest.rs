@@ -138,7 +138,7 @@ fn options_for(file: &RemoteFileInfo, opts: &ParseOptions) -> ParseOptions {
     let mut file_opts = opts.clone();
     // (imported files are recorded as `dqa` until parsed: no hint; a fetched file from the
     // consent folder, or a re-parse of a file once parsed as consent, gets one)
-    if file.kind == "cnf" {
+    if file.kind == Kind::Cnf {
         file_opts.kind_hint = Some(Kind::Cnf);
     }
     file_opts
@@ -174,8 +174,8 @@ fn store_report(
                     .map(|m| m.to_string())
                     .unwrap_or_else(|| "unknown".into())
             );
-            if file.kind != summary.kind.as_str() {
-                store.set_kind(file.id, summary.kind.as_str())?;
+            if file.kind != summary.kind {
+                store.set_kind(file.id, summary.kind)?;
             }
             Outcome::Parsed { report_id, summary }
         }
@@ -445,7 +445,7 @@ pub fn import_paths(
                 profile,
                 folder: &folder,
                 name: &file_name(&path),
-                kind: "dqa",
+                kind: Kind::Dqa,
                 mtime: meta.mtime(),
                 stored: &stored,
                 run_id,
@@ -458,7 +458,7 @@ pub fn import_paths(
             }
             let already = store
                 .remote_file(id)?
-                .is_some_and(|f| f.parse_status != "pending");
+                .is_some_and(|f| f.parse_status != crate::domain::ParseStatus::Pending);
             if recorded == Recorded::Unchanged && already {
                 report.unchanged += 1;
                 continue;

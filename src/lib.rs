@@ -36,6 +36,7 @@ pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod domain;
 pub mod failpoint;
 pub mod formats;
 pub mod hl7;

@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, Duration, NaiveDate};
 use polars::prelude::*;
 
+use crate::domain::Kind;
 use crate::store::analytics::ReportRow;
 use crate::store::{Store, StoreError};
 
@@ -71,17 +72,6 @@ pub(crate) fn days(d: NaiveDate) -> i32 {
 
 pub(crate) fn from_days(n: i32) -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + Duration::days(n as i64)
-}
-
-fn format_rank(format: &str) -> u8 {
-    match format {
-        "hl7-ack" => 0,
-        "csv" | "tsv" | "pipe-delimited" | "semicolon-delimited" => 1,
-        "legacy-errors-txt" => 2,
-        "xlsx" | "xls" => 3,
-        "legacy-report-html" => 4,
-        _ => 5,
-    }
 }
 
 /// A report with what the pipelines derive from it.
@@ -137,9 +127,9 @@ impl History {
         profiles.dedup();
         // primary report per submission
         let mut best: HashMap<i64, (u8, i64)> = HashMap::new();
-        for r in rows.iter().filter(|r| r.kind == "dqa") {
+        for r in rows.iter().filter(|r| r.kind == Kind::Dqa) {
             if let Some(s) = r.submission_id {
-                let cand = (format_rank(&r.format), -r.id);
+                let cand = (r.format.rank(), -r.id);
                 best.entry(s)
                     .and_modify(|b| {
                         if cand < *b {
@@ -152,7 +142,7 @@ impl History {
         let reports = rows
             .into_iter()
             .map(|row| {
-                let primary = row.kind == "dqa"
+                let primary = row.kind == Kind::Dqa
                     && match row.submission_id {
                         Some(s) => best.get(&s).is_some_and(|b| b.1 == -row.id),
                         None => true,

@@ -87,7 +87,7 @@ pub fn submissions(
         let (Some(_), Some(name)) = (r.row.submission_id, r.row.submission_file.clone()) else {
             continue;
         };
-        if r.row.kind != "dqa" {
+        if r.row.kind != crate::domain::Kind::Dqa {
             continue;
         }
         let date = crate::batch_name::parse(&name)
@@ -99,8 +99,9 @@ pub fn submissions(
         let e = subs
             .entry((date, name.clone()))
             .or_insert_with(|| SubmissionRow::new(name.clone(), date, true));
-        if !e.report_formats.contains(&r.row.format) {
-            e.report_formats.push(r.row.format.clone());
+        let format = r.row.format.as_str().to_string();
+        if !e.report_formats.contains(&format) {
+            e.report_formats.push(format);
             e.report_formats.sort();
         }
         if r.row.counts.messages > e.counts.messages {

@@ -43,23 +43,8 @@ impl Severity {
     }
 }
 
-/// What a report is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Data quality findings.
-    Dqa,
-    /// Consent notification rows.
-    Cnf,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Dqa => "dqa",
-            Kind::Cnf => "cnf",
-        }
-    }
-}
+/// What a report is about (the same type as a fetched file's expected kind).
+pub use crate::domain::Kind;
 
 /// The concrete file shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +61,34 @@ pub enum Format {
 }
 
 impl Format {
+    pub const ALL: [Format; 9] = [
+        Format::Ack,
+        Format::LegacyErrors,
+        Format::LegacyHtml,
+        Format::Csv,
+        Format::Tsv,
+        Format::Pipe,
+        Format::Semicolon,
+        Format::Xlsx,
+        Format::Xls,
+    ];
+
+    pub fn parse(s: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    /// Which report counts for a submission described by several (lower wins): the most
+    /// detailed shape, per message, first. Exhaustive: a new format must be ranked here.
+    pub fn rank(self) -> u8 {
+        match self {
+            Format::Ack => 0,
+            Format::Csv | Format::Tsv | Format::Pipe | Format::Semicolon => 1,
+            Format::LegacyErrors => 2,
+            Format::Xlsx | Format::Xls => 3,
+            Format::LegacyHtml => 4,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Ack => "hl7-ack",

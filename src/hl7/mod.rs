@@ -242,12 +242,18 @@ pub fn unescape(s: &str, sep: &Separators) -> String {
     out
 }
 
-/// Decode bytes as UTF-8, falling back to Windows-1252/Latin-1 byte-per-char (registry and EHR
-/// exports are not always UTF-8). Never fails.
+/// Decode bytes as UTF-8, falling back to Windows-1252 (registry and EHR exports are not
+/// always UTF-8; Windows-1252 maps 0x80–0x9F to the curly quotes, dashes and € that Windows
+/// programs write, where Latin-1 would give control characters). Never fails.
 pub fn decode_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
-        Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|&b| b as char).collect()),
+        Err(_) => std::borrow::Cow::Owned(
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned(),
+        ),
     }
 }
 
@@ -325,6 +331,8 @@ mod tests {
     #[test]
     fn latin1_fallback() {
         assert_eq!(decode_text(b"caf\xe9"), "café");
+        // 0x93/0x94 are curly quotes and 0x80 the euro sign in Windows-1252, not controls
+        assert_eq!(decode_text(b"\x93Smith\x94 \x80"), "\u{201c}Smith\u{201d} \u{20ac}");
         assert_eq!(decode_text("café".as_bytes()), "café");
     }
 }

@@ -14,8 +14,8 @@ pub type QueryRows = (Vec<String>, Vec<Vec<Option<String>>>);
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportRow {
     pub id: i64,
-    pub kind: String,
-    pub format: String,
+    pub kind: crate::domain::Kind,
+    pub format: crate::formats::Format,
     pub submission_id: Option<i64>,
     pub submission_file: Option<String>,
     pub date: Option<NaiveDate>,

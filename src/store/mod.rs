@@ -69,6 +69,38 @@ pub enum StoreError {
     Corrupt { path: PathBuf, detail: String },
 }
 
+/// Domain values are stored under their one spelling (`as_str`), and read back typed: a
+/// spelling the code does not know is an error, never a silent default.
+macro_rules! sql_text_enum {
+    ($($t:ty => $parse:expr),* $(,)?) => {$(
+        impl rusqlite::ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+        impl rusqlite::types::FromSql for $t {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                let s = v.as_str()?;
+                ($parse)(s).ok_or_else(|| {
+                    rusqlite::types::FromSqlError::Other(
+                        format!("unknown {} '{s}' in the store", stringify!($t)).into(),
+                    )
+                })
+            }
+        }
+    )*};
+}
+sql_text_enum!(
+    crate::domain::Kind => crate::domain::Kind::parse,
+    crate::domain::ParseStatus => crate::domain::ParseStatus::parse,
+    crate::domain::EventOutcome => |s: &str| match s {
+        "skipped" => Some(crate::domain::EventOutcome::Skipped),
+        "failed" => Some(crate::domain::EventOutcome::Failed),
+        _ => None,
+    },
+    crate::formats::Format => crate::formats::Format::parse,
+);
+
 /// A SQLite error, or [`StoreError::Corrupt`] when it says the file is damaged.
 fn sql_error(path: &Path, source: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
@@ -99,7 +131,7 @@ pub struct FetchedFile<'a> {
     pub profile: &'a str,
     pub folder: &'a str,
     pub name: &'a str,
-    pub kind: &'a str,
+    pub kind: crate::domain::Kind,
     pub mtime: i64,
     pub stored: &'a Stored,
     pub run_id: i64,
@@ -365,7 +397,10 @@ impl Store {
     pub fn archive(&self) -> &Archive {
         &self.archive
     }
-    pub fn connection(&self) -> &Connection {
+    /// The raw connection, for the crate's own tests (everything else goes through a method
+    /// with its SQL in queries/).
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &Connection {
         &self.conn
     }
 
@@ -458,7 +493,7 @@ impl Store {
         run_id: i64,
         folder: &str,
         name: &str,
-        outcome: &str,
+        outcome: crate::domain::EventOutcome,
         reason: &str,
     ) -> Result<(), StoreError> {
         self.conn
@@ -562,7 +597,7 @@ impl Store {
             profile: f.profile.to_string(),
             folder: f.folder.to_string(),
             name: f.name.to_string(),
-            kind: f.kind.to_string(),
+            kind: f.kind.as_str().to_string(),
             mtime: f.mtime,
             fetched_at: at.to_string(),
         };
@@ -685,7 +720,7 @@ mod tests {
                 profile: "p",
                 folder: "DQA-Reports",
                 name: "a.csv",
-                kind: "dqa",
+                kind: crate::domain::Kind::Dqa,
                 mtime,
                 stored,
                 run_id,

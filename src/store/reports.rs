@@ -18,11 +18,11 @@ pub struct RemoteFileInfo {
     pub profile: String,
     pub folder: String,
     pub name: String,
-    pub kind: String,
+    pub kind: crate::domain::Kind,
     pub size: u64,
     pub mtime: i64,
     pub sha256: String,
-    pub parse_status: String,
+    pub parse_status: crate::domain::ParseStatus,
 }
 
 /// Rows of one report being written inside a transaction.
@@ -191,7 +191,7 @@ impl ReportWriter<'_> {
         )?;
         self.tx.execute(
             include_str!("../../queries/store/parse_status_set.sql"),
-            params![self.sha256, "parsed", Option::<String>::None],
+            params![self.sha256, crate::domain::ParseStatus::Parsed, Option::<String>::None],
         )?;
         crate::failpoint::hit("ingest_before_commit");
         self.tx.commit()?;
@@ -226,9 +226,11 @@ impl Store {
     /// The report already parsed from this content, if any.
     pub fn report_for_sha(&self, sha256: &str) -> Result<Option<i64>, StoreError> {
         self.conn
-            .query_row("SELECT id FROM report WHERE sha256 = ?1", [sha256], |r| {
-                r.get(0)
-            })
+            .query_row(
+                include_str!("../../queries/store/report_for_sha.sql"),
+                [sha256],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.sql_err(e))
     }
@@ -250,7 +252,10 @@ impl Store {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sql)?;
         if replace {
-            tx.execute("DELETE FROM report WHERE sha256 = ?1", [&file.sha256])
+            tx.execute(
+                include_str!("../../queries/store/report_delete.sql"),
+                [&file.sha256],
+            )
                 .map_err(sql)?;
         }
         tx.execute(
@@ -274,7 +279,7 @@ impl Store {
         self.conn
             .execute(
                 include_str!("../../queries/store/parse_status_set.sql"),
-                params![sha256, "parsed", Option::<String>::None],
+                params![sha256, crate::domain::ParseStatus::Parsed, Option::<String>::None],
             )
             .map(|_| ())
             .map_err(|e| self.sql_err(e))
@@ -285,17 +290,17 @@ impl Store {
         self.conn
             .execute(
                 include_str!("../../queries/store/parse_status_set.sql"),
-                params![sha256, "quarantined", reason],
+                params![sha256, crate::domain::ParseStatus::Quarantined, reason],
             )
             .map(|_| ())
             .map_err(|e| self.sql_err(e))
     }
 
     /// Record what a local import's content turned out to be.
-    pub fn set_kind(&self, remote_file_id: i64, kind: &str) -> Result<(), StoreError> {
+    pub fn set_kind(&self, remote_file_id: i64, kind: crate::domain::Kind) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE remote_file SET kind = ?2 WHERE id = ?1",
+                include_str!("../../queries/store/kind_set.sql"),
                 params![remote_file_id, kind],
             )
             .map(|_| ())
@@ -309,18 +314,11 @@ impl Store {
         all: bool,
         retry_quarantined: bool,
     ) -> Result<Vec<i64>, StoreError> {
-        let filter = if all {
-            "1"
-        } else if retry_quarantined {
-            "parse_status IN ('pending', 'quarantined')"
-        } else {
-            "parse_status = 'pending'"
-        };
-        let sql = format!(
-            "SELECT MIN(id) FROM remote_file WHERE {filter} GROUP BY sha256 ORDER BY MIN(id)"
-        );
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.sql_err(e))?;
-        st.query_map([], |r| r.get(0))
+        let mut st = self
+            .conn
+            .prepare(include_str!("../../queries/store/files_to_parse.sql"))
+            .map_err(|e| self.sql_err(e))?;
+        st.query_map(params![all, retry_quarantined], |r| r.get(0))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.sql_err(e))
     }
@@ -329,9 +327,7 @@ impl Store {
     pub fn files_named(&self, name: &str) -> Result<Vec<i64>, StoreError> {
         let mut st = self
             .conn
-            .prepare(
-                "SELECT MIN(id) FROM remote_file WHERE name = ?1 OR (length(?1) >= 8 AND sha256 LIKE ?1 || '%') GROUP BY sha256 ORDER BY MIN(id)",
-            )
+            .prepare(include_str!("../../queries/store/files_named.sql"))
             .map_err(|e| self.sql_err(e))?;
         st.query_map([name], |r| r.get(0))
             .and_then(|rows| rows.collect())

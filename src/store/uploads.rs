@@ -25,7 +25,7 @@ impl Store {
     pub fn record_upload(&self, u: &UploadRow) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "INSERT INTO upload (profile, local_path, remote_dir, remote_name, size, sha256, uploaded_at, messages, lint_errors, lint_warnings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                include_str!("../../queries/store/upload_insert.sql"),
                 params![u.profile, u.local_path, u.remote_dir, u.remote_name, u.size as i64, u.sha256, u.uploaded_at, u.messages as i64, u.lint_errors as i64, u.lint_warnings as i64],
             )
             .map(|_| ())
@@ -36,7 +36,7 @@ impl Store {
     pub fn upload_names(&self, profile: &str) -> Result<Vec<String>, StoreError> {
         let mut st = self
             .conn
-            .prepare("SELECT remote_name FROM upload WHERE profile = ?1")
+            .prepare(include_str!("../../queries/store/upload_names.sql"))
             .map_err(|e| self.sql_err(e))?;
         st.query_map([profile], |r| r.get(0))
             .and_then(|rows| rows.collect())
@@ -51,7 +51,7 @@ impl Store {
     ) -> Result<Option<(String, String)>, StoreError> {
         self.conn
             .query_row(
-                "SELECT remote_name, uploaded_at FROM upload WHERE profile = ?1 AND sha256 = ?2 ORDER BY id DESC LIMIT 1",
+                include_str!("../../queries/store/upload_of_content.sql"),
                 params![profile, sha256],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -62,10 +62,7 @@ impl Store {
     pub fn uploads(&self) -> Result<Vec<UploadRow>, StoreError> {
         let mut st = self
             .conn
-            .prepare(
-                "SELECT u.profile, u.local_path, u.remote_dir, u.remote_name, u.size, u.sha256, u.uploaded_at, u.messages, u.lint_errors, u.lint_warnings, a.first_seen_at
-                 FROM upload u LEFT JOIN accepted_seen a ON a.profile = u.profile AND a.name = u.remote_name ORDER BY u.id",
-            )
+            .prepare(include_str!("../../queries/store/uploads.sql"))
             .map_err(|e| self.sql_err(e))?;
         st.query_map([], |r| {
             Ok(UploadRow {
@@ -91,7 +88,7 @@ impl Store {
         let now = super::now();
         let mut st = self
             .conn
-            .prepare_cached("INSERT INTO accepted_seen (profile, name, first_seen_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+            .prepare_cached(include_str!("../../queries/store/accepted_insert.sql"))
             .map_err(|e| self.sql_err(e))?;
         for n in names {
             st.execute(params![profile, n, now])

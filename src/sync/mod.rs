@@ -11,7 +11,7 @@ pub mod names;
 
 use std::io::{Read, Write};
 
-use crate::config::FileKind;
+use crate::domain::{EventOutcome, Kind as FileKind};
 use crate::store::archive::Incoming;
 use crate::store::{Archive, FetchedFile, Recorded, RunCounts, Store, StoreError, Stored};
 use crate::transport::{self, EntryKind, RemoteFs, Retry, TransportError};
@@ -330,7 +330,7 @@ fn record_download(
         profile: &opts.profile,
         folder: &it.folder,
         name,
-        kind: it.kind.as_str(),
+        kind: it.kind,
         mtime: it.mtime,
         stored,
         run_id,
@@ -407,11 +407,11 @@ pub fn fetch(
     for it in &report.plan {
         if let Action::Skip(reason) = &it.action {
             tracing::info!("skipped {}/{}: {reason}", it.folder, it.display_name);
-            store.record_event(run_id, &it.folder, &it.display_name, "skipped", reason)?;
+            store.record_event(run_id, &it.folder, &it.display_name, EventOutcome::Skipped, reason)?;
         }
     }
     for f in &report.failures {
-        store.record_event(run_id, &f.folder, &f.name, "failed", &f.reason)?;
+        store.record_event(run_id, &f.folder, &f.name, EventOutcome::Failed, &f.reason)?;
     }
 
     let todo: Vec<PlanItem> = report
@@ -460,7 +460,7 @@ pub fn fetch(
                     "stopped after {consecutive} files in a row failed on the connection (stop_after_failures): {left} file(s) left for the next run"
                 );
                 tracing::warn!("{reason}");
-                store.record_event(run_id, &it.folder, "", "failed", &reason)?;
+                store.record_event(run_id, &it.folder, "", EventOutcome::Failed, &reason)?;
                 report.failures.push(Failure {
                     folder: it.folder.clone(),
                     name: String::new(),
@@ -499,7 +499,7 @@ pub fn fetch(
                     let reason = e.to_string();
                     tracing::info!("failed {path}: {reason}");
                     report.counts.failed += 1;
-                    store.record_event(run_id, &it.folder, &it.display_name, "failed", &reason)?;
+                    store.record_event(run_id, &it.folder, &it.display_name, EventOutcome::Failed, &reason)?;
                     report.failures.push(Failure {
                         folder: it.folder.clone(),
                         name: it.display_name.clone(),
