@@ -135,7 +135,9 @@ pub struct Profile {
 }
 
 /// Which registry's lint rules apply to a profile's batches.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Registry {
     /// CDC HL7 2.5.1 Immunization IG release 1.5 rules only (every registry).

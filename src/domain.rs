@@ -80,7 +80,11 @@ mod tests {
         for k in [Kind::Dqa, Kind::Cnf] {
             assert_eq!(Kind::parse(k.as_str()), Some(k));
         }
-        for p in [ParseStatus::Pending, ParseStatus::Parsed, ParseStatus::Quarantined] {
+        for p in [
+            ParseStatus::Pending,
+            ParseStatus::Parsed,
+            ParseStatus::Quarantined,
+        ] {
             assert_eq!(ParseStatus::parse(p.as_str()), Some(p));
         }
         assert_eq!(Kind::parse("x"), None);

@@ -7,8 +7,7 @@ use crate::util::*;
 
 #[test]
 fn first_fetch_then_noop_then_changed_file() {
-    let ws = Workspace::new().with_specimens();
-    ws.local_config();
+    let ws = Workspace::local();
     let o = ws.run(&["fetch"]);
     assert_code(&o, 0);
     assert!(
@@ -98,8 +97,7 @@ fn touched_file_with_same_content_is_not_a_new_version() {
 
 #[test]
 fn dry_run_prints_plan_and_changes_nothing() {
-    let ws = Workspace::new().with_specimens();
-    ws.local_config();
+    let ws = Workspace::local();
     let o = ws.run(&["fetch", "--dry-run"]);
     assert_code(&o, 0);
     let out = stdout(&o);
@@ -187,9 +185,7 @@ fn missing_remote_folder_fails_with_exit_4_and_names_the_setting() {
 
 #[test]
 fn concurrent_fetch_is_refused_by_the_lock() {
-    let ws = Workspace::new().with_specimens();
-    ws.local_config();
-    assert_code(&ws.run(&["fetch"]), 0);
+    let ws = Workspace::fetched();
     let store = immdqa::store::Store::open(&ws.store()).unwrap();
     let held = store.lock().unwrap();
     let o = ws.run(&["fetch"]);
@@ -209,7 +205,11 @@ fn concurrent_fetch_is_refused_by_the_lock() {
     fs::write(&f, "Field,Message\nPID-7,Birth date missing\n").unwrap();
     let o = ws.run(&["import", f.to_str().unwrap()]);
     assert_code(&o, 5);
-    assert!(stderr(&o).contains("is in use by another immdqa process"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is in use by another immdqa process"),
+        "{}",
+        stderr(&o)
+    );
     assert_code(&ws.run(&["reparse", "--all"]), 5);
     drop(held);
     assert_code(&ws.run(&["fetch"]), 0);
@@ -260,9 +260,7 @@ fn two_processes_at_once_one_waits_out() {
 #[test]
 fn store_is_owner_only() {
     use std::os::unix::fs::MetadataExt;
-    let ws = Workspace::new().with_specimens();
-    ws.local_config();
-    assert_code(&ws.run(&["fetch"]), 0);
+    let ws = Workspace::fetched();
     assert_eq!(fs::metadata(ws.store()).unwrap().mode() & 0o777, 0o700);
     for f in [
         "history.sqlite",
@@ -310,8 +308,7 @@ fn touch_later(p: &std::path::Path) {
 
 #[test]
 fn no_parse_archives_only_then_reparse_parses() {
-    let ws = Workspace::new().with_specimens();
-    ws.local_config();
+    let ws = Workspace::local();
     let o = ws.run(&["fetch", "--no-parse"]);
     assert_code(&o, 0);
     assert!(stdout(&o).contains("fetch: 6 new"), "{}", stdout(&o));

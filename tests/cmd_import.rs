@@ -8,8 +8,7 @@ use crate::util::*;
 
 #[test]
 fn fetch_parses_what_it_downloads_into_the_normalised_model() {
-    let ws = Workspace::new().with_specimens();
-    ws.local_config();
+    let ws = Workspace::local();
     let o = ws.run(&["fetch"]);
     assert_code(&o, 0);
     assert!(
@@ -223,8 +222,7 @@ fn unreadable_file_is_quarantined_then_reparsed_after_aliases_are_added() {
 
 #[test]
 fn killed_during_ingest_leaves_no_partial_report_and_rerun_parses() {
-    let ws = Workspace::new().with_specimens();
-    ws.local_config();
+    let ws = Workspace::local();
     let o = ws.run_env(&["fetch"], &[("IMMDQA_KILL_AT", "ingest_before_commit:3")]);
     assert_eq!(o.status.signal(), Some(9), "{}", stderr(&o));
     let conn = db(&ws.store());

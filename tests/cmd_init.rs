@@ -100,25 +100,48 @@ fn init_writes_an_owner_only_valid_config_without_secrets() {
     // an empty import code or user is refused
     let o = init_local(&mailbox, " ");
     assert_code(&o, 64);
-    assert!(stderr(&o).contains("the import code cannot be empty"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the import code cannot be empty"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!local.exists());
     let o = immdqa()
-        .args(["--config", other.to_str().unwrap(), "init", "--host", "h", "--user", "", "--import-code", "X", "--password-env", "P"])
+        .args([
+            "--config",
+            other.to_str().unwrap(),
+            "init",
+            "--host",
+            "h",
+            "--user",
+            "",
+            "--import-code",
+            "X",
+            "--password-env",
+            "P",
+        ])
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert_code(&o, 64);
-    assert!(stderr(&o).contains("the user (account) cannot be empty"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the user (account) cannot be empty"),
+        "{}",
+        stderr(&o)
+    );
     let o = init_local(&mailbox, "X");
     assert_code(&o, 0);
-    assert!(
-        fs::read_to_string(&local)
-            .unwrap()
-            .contains(&format!("local_dir = {:?}", mailbox.canonicalize().unwrap().display().to_string()))
-    );
+    assert!(fs::read_to_string(&local).unwrap().contains(&format!(
+        "local_dir = {:?}",
+        mailbox.canonicalize().unwrap().display().to_string()
+    )));
     // with no config at all, errors point to `immdqa init`
     let o = immdqa()
-        .args(["--config", dir.path().join("none.toml").to_str().unwrap(), "fetch"])
+        .args([
+            "--config",
+            dir.path().join("none.toml").to_str().unwrap(),
+            "fetch",
+        ])
         .output()
         .unwrap();
     assert_code(&o, 3);

@@ -111,7 +111,10 @@ fn weekly_report_folder_and_exit_codes() {
         html.contains("Consent: 1 open follow-up(s) as of 2025-10-26"),
         "{html}"
     );
-    assert!(!html.contains("Thresholds:") && !html.contains("acceptance"), "{html}");
+    assert!(
+        !html.contains("Thresholds:") && !html.contains("acceptance"),
+        "{html}"
+    );
     // one reference date for the ages on the page and in consent.csv, printed on the page
     assert!(html.contains("Consent follow-up ages are counted to 2025-10-26"));
     let csv = fs::read_to_string(out.join("consent.csv")).unwrap();

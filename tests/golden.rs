@@ -292,7 +292,9 @@ fn rising_error_rate_warns() {
 /// A Parquet file's columns and their types (`i64`, `f64`, `str`, `date`, `bool`).
 fn parquet_schema(p: &std::path::Path) -> Vec<(&'static str, &'static str)> {
     use polars::prelude::*;
-    let df = ParquetReader::new(fs::File::open(p).unwrap()).finish().unwrap();
+    let df = ParquetReader::new(fs::File::open(p).unwrap())
+        .finish()
+        .unwrap();
     df.columns()
         .iter()
         .map(|c| {
@@ -320,42 +322,82 @@ fn exports_have_the_documented_columns() {
         (
             "findings",
             &[
-                ("report_id", "i64"), ("report_date", "date"), ("week", "str"),
-                ("submission", "str"), ("report_format", "str"), ("message_control_id", "str"),
-                ("message_index", "i64"), ("patient_ref", "str"), ("segment", "str"),
-                ("field", "str"), ("code", "str"), ("severity", "str"), ("count", "i64"),
-                ("text", "str"), ("week_start", "date"), ("hl7_error_code", "str"),
-                ("app_error_code", "str"), ("profile", "str"), ("import_code", "str"),
+                ("report_id", "i64"),
+                ("report_date", "date"),
+                ("week", "str"),
+                ("submission", "str"),
+                ("report_format", "str"),
+                ("message_control_id", "str"),
+                ("message_index", "i64"),
+                ("patient_ref", "str"),
+                ("segment", "str"),
+                ("field", "str"),
+                ("code", "str"),
+                ("severity", "str"),
+                ("count", "i64"),
+                ("text", "str"),
+                ("week_start", "date"),
+                ("hl7_error_code", "str"),
+                ("app_error_code", "str"),
+                ("profile", "str"),
+                ("import_code", "str"),
                 ("report_hash", "str"),
             ],
         ),
         (
             "submissions",
             &[
-                ("submission", "str"), ("submitted_on", "date"), ("messages", "i64"),
-                ("accepted", "i64"), ("accepted_with_warnings", "i64"), ("rejected", "i64"),
-                ("skipped", "i64"), ("acceptance_rate", "f64"), ("errors", "i64"),
-                ("warnings", "i64"), ("info", "i64"), ("top_codes", "str"),
-                ("report_formats", "str"), ("report_received", "bool"), ("uploaded_at", "str"),
-                ("state", "str"), ("overdue", "bool"), ("profile", "str"),
-                ("import_code", "str"), ("report_hash", "str"),
+                ("submission", "str"),
+                ("submitted_on", "date"),
+                ("messages", "i64"),
+                ("accepted", "i64"),
+                ("accepted_with_warnings", "i64"),
+                ("rejected", "i64"),
+                ("skipped", "i64"),
+                ("acceptance_rate", "f64"),
+                ("errors", "i64"),
+                ("warnings", "i64"),
+                ("info", "i64"),
+                ("top_codes", "str"),
+                ("report_formats", "str"),
+                ("report_received", "bool"),
+                ("uploaded_at", "str"),
+                ("state", "str"),
+                ("overdue", "bool"),
+                ("profile", "str"),
+                ("import_code", "str"),
+                ("report_hash", "str"),
             ],
         ),
         (
             "trends",
             &[
-                ("week", "str"), ("week_start", "date"), ("field", "str"), ("severity", "str"),
-                ("findings", "i64"), ("messages", "i64"), ("per_1000_messages", "f64"),
-                ("profile", "str"), ("import_code", "str"),
+                ("week", "str"),
+                ("week_start", "date"),
+                ("field", "str"),
+                ("severity", "str"),
+                ("findings", "i64"),
+                ("messages", "i64"),
+                ("per_1000_messages", "f64"),
+                ("profile", "str"),
+                ("import_code", "str"),
             ],
         ),
         (
             "consent",
             &[
-                ("notice_id", "i64"), ("notice_date", "date"), ("week", "str"),
-                ("patient_ref", "str"), ("status", "str"), ("reason_code", "str"),
-                ("consent_code", "str"), ("source_file", "str"), ("follow_up_open", "bool"),
-                ("follow_up_age_days", "i64"), ("profile", "str"), ("import_code", "str"),
+                ("notice_id", "i64"),
+                ("notice_date", "date"),
+                ("week", "str"),
+                ("patient_ref", "str"),
+                ("status", "str"),
+                ("reason_code", "str"),
+                ("consent_code", "str"),
+                ("source_file", "str"),
+                ("follow_up_open", "bool"),
+                ("follow_up_age_days", "i64"),
+                ("profile", "str"),
+                ("import_code", "str"),
                 ("report_hash", "str"),
             ],
         ),
@@ -414,11 +456,25 @@ fn exports_have_the_documented_columns() {
     ]);
     assert_code(&o, 0);
     let t = fs::read_to_string(&out).unwrap();
-    assert!(t.contains("2025-W41") && t.contains("2025-W42") && !t.contains("2025-W43"), "{t}");
+    assert!(
+        t.contains("2025-W41") && t.contains("2025-W42") && !t.contains("2025-W43"),
+        "{t}"
+    );
     // a format contradicting the extension is refused
-    let o = ws.run(&["export", "trends", "--format", "parquet", "--out", out.to_str().unwrap()]);
+    let o = ws.run(&[
+        "export",
+        "trends",
+        "--format",
+        "parquet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_ne!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains("contradicts the extension"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("contradicts the extension"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

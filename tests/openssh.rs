@@ -134,11 +134,18 @@ fn openssh_revoked_key_and_portless_entries() {
     let o = ws.run(&["trust-host", "--yes"]);
     assert_code(&o, 3);
     assert!(stderr(&o).contains("REVOKED HOST KEY"), "{}", stderr(&o));
-    assert_eq!(fs::read_to_string(&kh).unwrap(), revoked, "nothing recorded");
+    assert_eq!(
+        fs::read_to_string(&kh).unwrap(),
+        revoked,
+        "nothing recorded"
+    );
     // a portless entry is for port 22 only; a cert-authority line trusts no plain key
     fs::write(
         &kh,
-        format!("127.0.0.1 {key}\n@cert-authority [127.0.0.1]:{} {key}\n", sshd.port),
+        format!(
+            "127.0.0.1 {key}\n@cert-authority [127.0.0.1]:{} {key}\n",
+            sshd.port
+        ),
     )
     .unwrap();
     let o = ws.run(&["fetch"]);

@@ -320,7 +320,12 @@ fn listing_xlsx() -> Vec<u8> {
     }
     let mut rows = vec![vec!["Field", "Severity", "Code", "Message"]];
     for _ in 0..20 {
-        rows.push(vec!["PID-11", "Warning", "IEE-998", "Warning. Invalid address."]);
+        rows.push(vec![
+            "PID-11",
+            "Warning",
+            "IEE-998",
+            "Warning. Invalid address.",
+        ]);
     }
     xlsx_stored(&rows, col)
 }
@@ -346,9 +351,20 @@ fn a_parser_panic_becomes_an_unreadable_file_with_a_reason() {
     let err = parse_bytes(&data, "bad.xlsx", &ParseOptions::default(), &mut Discard).unwrap_err();
     assert!(err.is_quarantine(), "{err}");
     let reason = err.to_string();
-    assert!(reason.starts_with("bad.xlsx: the parser failed on this file's content ("), "{reason}");
+    assert!(
+        reason.starts_with("bad.xlsx: the parser failed on this file's content ("),
+        "{reason}"
+    );
     // the next file parses normally on the same thread
-    assert!(parse_bytes(&listing_xlsx(), "ok.xlsx", &ParseOptions::default(), &mut Discard).is_ok());
+    assert!(
+        parse_bytes(
+            &listing_xlsx(),
+            "ok.xlsx",
+            &ParseOptions::default(),
+            &mut Discard
+        )
+        .is_ok()
+    );
 }
 
 fn no_panic(data: &[u8], name: &str) {

@@ -340,10 +340,7 @@ fn connection_refused_is_retried_then_reported() {
 fn an_outage_stops_the_run_after_consecutive_failures() {
     let ws = Workspace::new();
     for i in 0..40 {
-        ws.write(
-            &format!("DQA-Reports/R{i:02}.csv"),
-            csv_report(i, 60_000),
-        );
+        ws.write(&format!("DQA-Reports/R{i:02}.csv"), csv_report(i, 60_000));
     }
     let server = sftp_server::serve(
         &ws,
@@ -366,11 +363,17 @@ fn an_outage_stops_the_run_after_consecutive_failures() {
     let out = stdout(&o);
     assert!(out.contains("3 failed"), "{out}");
     assert!(
-        out.contains("stopped after repeated connection failures: 37 file(s) left for the next run"),
+        out.contains(
+            "stopped after repeated connection failures: 37 file(s) left for the next run"
+        ),
         "{out}"
     );
     let warnings = stderr(&o).lines().filter(|l| l.contains("retry")).count();
-    assert!(warnings <= 3, "one retry warning per failed file: {}", stderr(&o));
+    assert!(
+        warnings <= 3,
+        "one retry warning per failed file: {}",
+        stderr(&o)
+    );
     assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
     assert!(
         server.stats.connections.load(Ordering::SeqCst) <= 8,

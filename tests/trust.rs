@@ -68,11 +68,16 @@ fn a_week_answered_only_by_a_listing_without_counts_is_unknown_with_its_rejectio
     assert_code(&o, 1);
     let out = stdout(&o);
     assert!(
-        out.contains(&format!("UNKNOWN: acceptance_rate: acceptance rate in {label} unknown:")),
+        out.contains(&format!(
+            "UNKNOWN: acceptance_rate: acceptance rate in {label} unknown:"
+        )),
         "{out}"
     );
     assert!(out.contains("message(s) rejected"), "{out}");
-    assert!(out.contains("counted from the error findings of DEMOCLIN"), "{out}");
+    assert!(
+        out.contains("counted from the error findings of DEMOCLIN"),
+        "{out}"
+    );
     assert!(!out.contains("OK: acceptance_rate"), "{out}");
     // every tabular week says unknown, none OK
     for w in (2..WEEKS).step_by(3) {
@@ -96,7 +101,11 @@ fn a_week_before_the_history_warns_no_data() {
         "{}",
         stdout(&o)
     );
-    assert!(stdout(&o).contains("the history starts in"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("the history starts in"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -113,7 +122,9 @@ fn rising_errors_fire_in_the_demo_even_when_acceptance_fails() {
     // the tabular week inside the streak is skipped and named, not a reset
     let skipped = week_label(demo_week(23));
     assert!(
-        out.contains(&format!("skipped (no message counts or no report): {skipped}")),
+        out.contains(&format!(
+            "skipped (no message counts or no report): {skipped}"
+        )),
         "{out}"
     );
     // and during the PD1-13 climb too
@@ -129,8 +140,14 @@ fn rising_errors_fire_in_the_demo_even_when_acceptance_fails() {
 fn the_demo_report_shows_every_batch_and_the_weeks_it_covers() {
     let html = fs::read_to_string(demo_dir().join("report/index.html")).unwrap();
     // 12 weeks shown, 4 of them answered by a listing without counts
-    assert!(html.contains("no counts (4 of 12)"), "acceptance chart marks them");
-    assert!(html.contains("12 of 12 weeks with reports"), "coverage stated");
+    assert!(
+        html.contains("no counts (4 of 12)"),
+        "acceptance chart marks them"
+    );
+    assert!(
+        html.contains("12 of 12 weeks with reports"),
+        "coverage stated"
+    );
     assert!(!html.contains("all checks pass"));
     assert!(html.contains("basis"), "each check's basis on the page");
 }
@@ -201,21 +218,42 @@ fn analysis_is_scoped_to_the_selected_profile() {
 
     let o = ws.run(&["--profile", "acme", "submissions", "--format", "csv"]);
     assert_code(&o, 0);
-    assert!(stdout(&o).contains("ACME25288.hl7") && !stdout(&o).contains("BETA"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ACME25288.hl7") && !stdout(&o).contains("BETA"),
+        "{}",
+        stdout(&o)
+    );
     // no profile selected, two profiles: both, with the profile as a column
     let o = ws.run(&["submissions", "--format", "csv"]);
     let out = stdout(&o);
     let header: Vec<&str> = out.lines().next().unwrap().split(',').collect();
-    let at = header.iter().position(|c| *c == "profile").expect("a profile column");
-    let profiles: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').nth(at).unwrap()).collect();
+    let at = header
+        .iter()
+        .position(|c| *c == "profile")
+        .expect("a profile column");
+    let profiles: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(at).unwrap())
+        .collect();
     assert_eq!(profiles, ["acme", "beta"], "{out}");
     let o = ws.run(&["trends", "--by", "code", "--format", "csv"]);
     let out = stdout(&o);
-    assert!(out.starts_with("week,") && out.lines().next().unwrap().contains(",profile,"), "{out}");
+    assert!(
+        out.starts_with("week,") && out.lines().next().unwrap().contains(",profile,"),
+        "{out}"
+    );
     // per 1,000 messages of each profile: acme 1 of 10, beta 5 of 10
-    assert!(out.contains(",1,10,100,acme,ACME") && out.contains(",5,10,500,beta,BETA"), "{out}");
+    assert!(
+        out.contains(",1,10,100,acme,ACME") && out.contains(",5,10,500,beta,BETA"),
+        "{out}"
+    );
     let o = ws.run(&["--profile", "beta", "trends", "--format", "csv"]);
-    assert!(!stdout(&o).contains("acme") && stdout(&o).contains(",beta,BETA"), "{}", stdout(&o));
+    assert!(
+        !stdout(&o).contains("acme") && stdout(&o).contains(",beta,BETA"),
+        "{}",
+        stdout(&o)
+    );
     // check evaluates the selected profile's latest week: acme 90% passes, beta 50% fails
     let o = ws.run(&["--profile", "acme", "check"]);
     assert_code(&o, 0);
@@ -224,7 +262,14 @@ fn analysis_is_scoped_to_the_selected_profile() {
     // findings export of one profile
     let f = ws.path().join("f.csv");
     assert_code(
-        &ws.run(&["--profile", "acme", "export", "findings", "--out", f.to_str().unwrap()]),
+        &ws.run(&[
+            "--profile",
+            "acme",
+            "export",
+            "findings",
+            "--out",
+            f.to_str().unwrap(),
+        ]),
         0,
     );
     let csv = fs::read_to_string(&f).unwrap();
@@ -309,7 +354,10 @@ fn lint_rules_are_listed_and_scoped_by_registry() {
     let p = ws.path().join("b.hl7");
     fs::write(&p, batch).unwrap();
     assert_code(&ws.run(&["lint", p.to_str().unwrap()]), 1);
-    assert_code(&ws.run(&["lint", p.to_str().unwrap(), "--registry", "generic"]), 0);
+    assert_code(
+        &ws.run(&["lint", p.to_str().unwrap(), "--registry", "generic"]),
+        0,
+    );
     // the profile's registry key selects the rules too
     ws.write_config(&format!(
         "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nregistry = \"generic\"\n",
@@ -329,7 +377,8 @@ fn demo_batches_carry_the_faults_their_answers_report() {
         if w % 3 == 2 || w % 5 == 4 {
             continue; // answered by a listing or an errors.txt
         }
-        let name = immdqa::batch_name::format("DEMOCLIN", demo_week(w) + chrono::Duration::days(1), None);
+        let name =
+            immdqa::batch_name::format("DEMOCLIN", demo_week(w) + chrono::Duration::days(1), None);
         let batch = fs::read(root.join("Accepted").join(&name)).unwrap();
         let lint = immdqa::hl7::lint::check(&batch, today(), immdqa::config::Registry::Texas);
         let mut predicted: HashMap<&str, usize> = HashMap::new();

@@ -46,6 +46,27 @@ impl Workspace {
         }
         self
     }
+    /// The usual start of a command test: the specimens in a local-folder mailbox and a
+    /// config for it (ripgrep's `rgtest!` set-up, as a constructor).
+    pub fn local() -> Workspace {
+        let ws = Workspace::new().with_specimens();
+        ws.local_config();
+        ws
+    }
+
+    /// [`Workspace::local`] after a successful first fetch.
+    pub fn fetched() -> Workspace {
+        let ws = Workspace::local();
+        ws.cmd(&["fetch"]).code(0);
+        ws
+    }
+
+    /// Run a command and return it for chained assertions (ripgrep's `TestCommand`).
+    #[track_caller]
+    pub fn cmd(&self, args: &[&str]) -> Run {
+        Run(self.run(args))
+    }
+
     pub fn write(&self, rel: &str, data: impl AsRef<[u8]>) {
         let p = self.mailbox().join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -94,6 +115,34 @@ impl Workspace {
             c.env(k, v);
         }
         c.output().unwrap()
+    }
+}
+
+/// A finished command, for chained assertions: `ws.cmd(&["fetch"]).code(0).out_has("6 new")`.
+pub struct Run(pub Output);
+
+impl Run {
+    /// The exit code is `code` (both streams shown when it is not).
+    #[track_caller]
+    pub fn code(self, code: i32) -> Run {
+        assert_code(&self.0, code);
+        self
+    }
+    #[track_caller]
+    pub fn out_has(self, s: &str) -> Run {
+        assert!(stdout(&self.0).contains(s), "stdout lacks {s:?}:\n{}", stdout(&self.0));
+        self
+    }
+    #[track_caller]
+    pub fn err_has(self, s: &str) -> Run {
+        assert!(stderr(&self.0).contains(s), "stderr lacks {s:?}:\n{}", stderr(&self.0));
+        self
+    }
+    pub fn out(&self) -> String {
+        stdout(&self.0)
+    }
+    pub fn err(&self) -> String {
+        stderr(&self.0)
     }
 }
 

@@ -100,7 +100,9 @@ fn merge_uncoded(m: &mut BTreeMap<(String, String), (i64, i64)>) {
             .map(|(_, c)| c.clone())
             .collect();
         if let [code] = coded.as_slice() {
-            let (p, c) = m.remove(&(field.clone(), none.to_string())).unwrap_or_default();
+            let (p, c) = m
+                .remove(&(field.clone(), none.to_string()))
+                .unwrap_or_default();
             let e = m.entry((field, code.clone())).or_default();
             e.0 += p;
             e.1 += c;

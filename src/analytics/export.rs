@@ -97,7 +97,10 @@ pub fn partition_parquet(src: &Path, column: &str, out: &Path) -> Result<usize, 
             ScanArgsParquet::default(),
         )
     };
-    let values = scan()?.select([col(column)]).unique(None, UniqueKeepStrategy::First).collect()?;
+    let values = scan()?
+        .select([col(column)])
+        .unique(None, UniqueKeepStrategy::First)
+        .collect()?;
     let values = values.column(column)?.str()?.clone();
     let values: Vec<Option<String>> = (0..values.len())
         .map(|i| values.get(i).map(str::to_string))
@@ -116,7 +119,10 @@ pub fn partition_parquet(src: &Path, column: &str, out: &Path) -> Result<usize, 
         let dir = out.join(dir);
         std::fs::create_dir_all(&dir)?;
         // the partition column lives in the folder name (Hive), not in the file
-        let mut df = scan()?.filter(filter).drop(by_name([column], true, false)).collect()?;
+        let mut df = scan()?
+            .filter(filter)
+            .drop(by_name([column], true, false))
+            .collect()?;
         ParquetWriter::new(BufWriter::new(File::create(dir.join("data.parquet"))?))
             .finish(&mut df)?;
     }
@@ -307,7 +313,9 @@ fn typed_column(t: &Table, i: usize) -> PolarsResult<Column> {
     let name = t.columns[i].as_str().into();
     let cells = || t.rows.iter().map(move |r| &r[i]);
     let ty = match t.types.get(i).copied().unwrap_or(ColType::Auto) {
-        ColType::Auto if !t.rows.is_empty() && cells().all(|v| matches!(v, Value::Int(_) | Value::Null)) => {
+        ColType::Auto
+            if !t.rows.is_empty() && cells().all(|v| matches!(v, Value::Int(_) | Value::Null)) =>
+        {
             ColType::Int
         }
         ColType::Auto => ColType::Text,

@@ -310,7 +310,12 @@ fn acceptance(
     // Some reports carry no counts: count rejections from their error findings.
     let rejected: u64 = uncounted
         .iter()
-        .map(|s| s.primary_report.and_then(|r| evidence.get(&r)).copied().unwrap_or(0))
+        .map(|s| {
+            s.primary_report
+                .and_then(|r| evidence.get(&r))
+                .copied()
+                .unwrap_or(0)
+        })
         .sum();
     let sent: Option<u64> = uncounted.iter().map(|s| s.sent_messages).sum();
     let no_counts = format!(
@@ -322,9 +327,8 @@ fn acceptance(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut basis = format!(
-        "{rejected} rejected message(s) counted from the error findings of {no_counts}"
-    );
+    let mut basis =
+        format!("{rejected} rejected message(s) counted from the error findings of {no_counts}");
     if !counted.is_empty() {
         basis.push_str(&format!(
             "; message counts of {} report(s): {}",
@@ -336,7 +340,9 @@ fn acceptance(
         // Batch sizes known from the upload records: the rejections bound the rate above.
         let total = m + sent;
         let at_most = (a + sent.saturating_sub(rejected)) as f64 / total as f64;
-        basis.push_str(&format!("; {sent} message(s) sent, from the upload record(s)"));
+        basis.push_str(&format!(
+            "; {sent} message(s) sent, from the upload record(s)"
+        ));
         let message = format!(
             "acceptance rate in {label}: at most {} ({rejected} of {sent} messages without counts rejected; threshold {threshold})",
             pct(at_most)
@@ -562,8 +568,15 @@ mod tests {
         let v = evaluate(&t, &subs, &[], None, &evidence);
         assert_eq!(v.level, Level::Unknown);
         let c = &v.checks[0];
-        assert!(c.message.contains("unknown: 32 message(s) rejected"), "{c:?}");
-        assert!(c.basis.contains("counted from the error findings of A26211.hl7"), "{c:?}");
+        assert!(
+            c.message.contains("unknown: 32 message(s) rejected"),
+            "{c:?}"
+        );
+        assert!(
+            c.basis
+                .contains("counted from the error findings of A26211.hl7"),
+            "{c:?}"
+        );
     }
 
     #[test]
@@ -589,9 +602,16 @@ mod tests {
             sub("A1.hl7", "2026-W10", Some((100, 99, 1)), 1),
             sub("A2.hl7", "2026-W11", Some((100, 98, 2)), 2),
         ];
-        let trend = [errors("2026-W10", Some(10.0)), errors("2026-W11", Some(20.0))];
+        let trend = [
+            errors("2026-W10", Some(10.0)),
+            errors("2026-W11", Some(20.0)),
+        ];
         let v = evaluate(&Thresholds::default(), &subs, &trend, None, &HashMap::new());
-        let r = v.checks.iter().find(|c| c.name == "rising_error_rate").unwrap();
+        let r = v
+            .checks
+            .iter()
+            .find(|c| c.name == "rising_error_rate")
+            .unwrap();
         assert_eq!(r.level, Level::Ok, "{r:?}");
         assert!(r.message.contains("the history holds 2 week(s)"), "{r:?}");
         let subs = [
@@ -605,7 +625,11 @@ mod tests {
             errors("2026-W12", Some(20.0)),
         ];
         let v = evaluate(&Thresholds::default(), &subs, &trend, None, &HashMap::new());
-        let r = v.checks.iter().find(|c| c.name == "rising_error_rate").unwrap();
+        let r = v
+            .checks
+            .iter()
+            .find(|c| c.name == "rising_error_rate")
+            .unwrap();
         assert_eq!(r.level, Level::Unknown, "{r:?}");
     }
 
@@ -616,11 +640,18 @@ mod tests {
             ..Thresholds::default()
         };
         let ok = [sub("A.hl7", "2026-W31", Some((100, 95, 5)), 1)];
-        assert_eq!(evaluate(&t, &ok, &[], None, &HashMap::new()).level, Level::Ok);
+        assert_eq!(
+            evaluate(&t, &ok, &[], None, &HashMap::new()).level,
+            Level::Ok
+        );
         let bad = [sub("A.hl7", "2026-W31", Some((100, 80, 20)), 1)];
         let v = evaluate(&t, &bad, &[], None, &HashMap::new());
         assert_eq!(v.level, Level::Fail);
-        assert!(v.breaches.iter().any(|b| b.message.starts_with("A.hl7: 80.0%")));
+        assert!(
+            v.breaches
+                .iter()
+                .any(|b| b.message.starts_with("A.hl7: 80.0%"))
+        );
     }
 
     #[test]
@@ -641,15 +672,26 @@ mod tests {
         ];
         let v = evaluate(&Thresholds::default(), &subs, &trend, None, &HashMap::new());
         assert_eq!(v.level, Level::Fail);
-        let r = v.checks.iter().find(|c| c.name == "rising_error_rate").unwrap();
+        let r = v
+            .checks
+            .iter()
+            .find(|c| c.name == "rising_error_rate")
+            .unwrap();
         assert_eq!(r.level, Level::Warn, "{r:?}");
-        assert!(r.basis.contains("skipped (no message counts or no report): 2026-W12"));
+        assert!(
+            r.basis
+                .contains("skipped (no message counts or no report): 2026-W12")
+        );
         assert!(v.breaches.iter().any(|b| b.check == "rising_error_rate"));
         // a fall in between breaks the streak
         let mut t2 = trend.clone();
         t2[1].per_1000 = Some(5.0);
         let v = evaluate(&Thresholds::default(), &subs, &t2, None, &HashMap::new());
-        let r = v.checks.iter().find(|c| c.name == "rising_error_rate").unwrap();
+        let r = v
+            .checks
+            .iter()
+            .find(|c| c.name == "rising_error_rate")
+            .unwrap();
         assert_eq!(r.level, Level::Ok, "{r:?}");
     }
 }

@@ -417,7 +417,9 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
         }))
         .map_err(e)?;
     let grey = RGBColor(200, 200, 200);
-    let unknown: Vec<usize> = (0..n).filter(|&i| subs[i].acceptance_rate.is_none()).collect();
+    let unknown: Vec<usize> = (0..n)
+        .filter(|&i| subs[i].acceptance_rate.is_none())
+        .collect();
     if !unknown.is_empty() {
         chart
             .draw_series(unknown.iter().map(|&i| bar(i, 100.0, grey.filled())))

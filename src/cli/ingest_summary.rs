@@ -16,7 +16,11 @@ pub fn print(verb: &str, items: &[Ingested]) -> u64 {
     }
     crate::cli::say!(
         "{verb}: {} parsed ({} findings, {} consent notices), {} already known, {} quarantined",
-        t.parsed, t.findings, t.consent_rows, t.duplicates, t.quarantined
+        t.parsed,
+        t.findings,
+        t.consent_rows,
+        t.duplicates,
+        t.quarantined
     );
     t.quarantined
 }

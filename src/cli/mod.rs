@@ -286,7 +286,11 @@ pub fn main() -> ExitCode {
         Err(e) => {
             // --help and --version print to stdout and succeed; anything else is a usage error
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { Exit::Usage } else { Exit::Ok } as u8);
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            } as u8);
         }
     };
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);

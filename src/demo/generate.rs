@@ -249,7 +249,11 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
             // the batch carries the faults its answer reports
             let has = |x: &Issue| issues.iter().any(|y| y.2 == x.2);
             let d = day.format("%Y%m%d");
-            let consent_date = if has(&PD113) { "2025-01-01" } else { "20250101" };
+            let consent_date = if has(&PD113) {
+                "2025-01-01"
+            } else {
+                "20250101"
+            };
             let nk1 = if has(&NK1) {
                 String::new()
             } else {

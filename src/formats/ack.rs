@@ -295,7 +295,10 @@ fn read_err(seg: &Segment<'_>, raw: &str, m: &mut Message) -> Result<(), ParseFa
             let ce = comp(4);
             let mut sub = ce.split(sep.subcomponent as char);
             let code = sub.next().map(|s| unescape(s.trim(), sep));
-            let eld_text = sub.next().map(|s| unescape(s.trim(), sep)).unwrap_or_default();
+            let eld_text = sub
+                .next()
+                .map(|s| unescape(s.trim(), sep))
+                .unwrap_or_default();
             let eld_text = if eld_text.is_empty() {
                 unescape(ce, sep)
             } else {
@@ -455,7 +458,10 @@ MSA|AA|M3\r";
         let (s, c) = run(data);
         assert_eq!(status(&s), (3, 1, 1, 1));
         assert_eq!(c.findings.len(), 3);
-        assert_eq!(c.findings[0].text, "WARNING: Patient phone number is missing");
+        assert_eq!(
+            c.findings[0].text,
+            "WARNING: Patient phone number is missing"
+        );
         assert_eq!(c.findings[0].severity, Some(Severity::Warning));
         assert_eq!(c.findings[0].field.as_deref(), Some("PID-13"));
         assert_eq!(c.findings[1].severity, Some(Severity::Info));
@@ -478,7 +484,11 @@ MSA|AA|M2\r";
         assert_eq!(c.findings[1].field.as_deref(), Some("RXA-4"));
         assert_eq!(c.findings[1].text, "Required field missing");
         assert_eq!(c.findings[1].hl7_error_code.as_deref(), Some("1006"));
-        assert!(c.findings.iter().all(|f| f.severity == Some(Severity::Error)));
+        assert!(
+            c.findings
+                .iter()
+                .all(|f| f.severity == Some(Severity::Error))
+        );
     }
 
     #[test]
@@ -511,8 +521,13 @@ ERR||MSH^1^9|200||E||||Unsupported message type\r";
         let (s, c) = run(data);
         assert_eq!(status(&s), (1, 0, 0, 1));
         assert_eq!(s.counts.queries, Some(2));
-        assert_eq!(c.findings.len(), 1, "query ERRs are not data quality findings");
-        let only_queries = b"MSH|^~\\&|IIS|IIS||X|20250101||RSP^K11^RSP_K11|1|P|2.5.1\rMSA|AA|Q1\rQAK|Q1|OK\r";
+        assert_eq!(
+            c.findings.len(),
+            1,
+            "query ERRs are not data quality findings"
+        );
+        let only_queries =
+            b"MSH|^~\\&|IIS|IIS||X|20250101||RSP^K11^RSP_K11|1|P|2.5.1\rMSA|AA|Q1\rQAK|Q1|OK\r";
         let (s, _) = run(only_queries);
         assert_eq!(status(&s), (0, 0, 0, 0));
         assert_eq!(s.counts.queries, Some(1));

@@ -534,7 +534,11 @@ fn rule_address_city(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>)
         && !pid.field(11).trim().is_empty()
         && pid.component(11, 3).trim().is_empty()
     {
-        out.push((*n, "PID", "PID-11.3 city is missing from the address".into()));
+        out.push((
+            *n,
+            "PID",
+            "PID-11.3 city is missing from the address".into(),
+        ));
     }
 }
 
@@ -1046,7 +1050,11 @@ mod tests {
             r.lint
         );
         let g = super::check(&data, today(), Registry::Generic);
-        assert!(g.lint.iter().all(|i| rule(i.rule).scope == Registry::Generic));
+        assert!(
+            g.lint
+                .iter()
+                .all(|i| rule(i.rule).scope == Registry::Generic)
+        );
     }
 
     fn rule(id: &str) -> &'static Rule {
@@ -1089,10 +1097,10 @@ mod tests {
             (
                 "consent-age",
                 vec![("PD1", "PD1||||||||||||TXA|20250101")],
-                vec![(
-                    "PID",
-                    "PID|1||M^^^A^MR||X^Y||20071027|F|||1 A^^AUSTIN^TX",
-                ), ("PD1", "PD1||||||||||||TXA|20250101")],
+                vec![
+                    ("PID", "PID|1||M^^^A^MR||X^Y||20071027|F|||1 A^^AUSTIN^TX"),
+                    ("PD1", "PD1||||||||||||TXA|20250101"),
+                ],
             ),
             (
                 "consent-date",
@@ -1169,7 +1177,11 @@ mod tests {
                 "patient data in {}",
                 hit.message
             );
-            let passing = if pass.is_empty() { clean.clone() } else { msg(1, pass) };
+            let passing = if pass.is_empty() {
+                clean.clone()
+            } else {
+                msg(1, pass)
+            };
             let r = check(&batch(&[passing]), today());
             assert!(
                 !r.lint.iter().any(|i| i.rule == *id),
@@ -1192,7 +1204,10 @@ mod tests {
                 ("PD1", "PD1||||||||||||XYZ|2025-01-01"),
                 ("NK1", ""),
                 ("ORC", "ORC|RE||X^ACME"),
-                ("OBX", "OBX|1|CE|64994-7^Eligibility^LN|1|V02^VFC^HL70064||||||F"),
+                (
+                    "OBX",
+                    "OBX|1|CE|64994-7^Eligibility^LN|1|V02^VFC^HL70064||||||F",
+                ),
                 (
                     "RXA",
                     "RXA|0|1|20251027|20251027|20^DTaP^CVX|0.5|mL||00||||||LOT1|||||CP|A",

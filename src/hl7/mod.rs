@@ -332,7 +332,10 @@ mod tests {
     fn latin1_fallback() {
         assert_eq!(decode_text(b"caf\xe9"), "café");
         // 0x93/0x94 are curly quotes and 0x80 the euro sign in Windows-1252, not controls
-        assert_eq!(decode_text(b"\x93Smith\x94 \x80"), "\u{201c}Smith\u{201d} \u{20ac}");
+        assert_eq!(
+            decode_text(b"\x93Smith\x94 \x80"),
+            "\u{201c}Smith\u{201d} \u{20ac}"
+        );
         assert_eq!(decode_text("café".as_bytes()), "café");
     }
 }

@@ -396,7 +396,11 @@ pub fn build(
     let _ = write!(
         body,
         "<div class=\"verdict {level_class}\">{}: {}</div>",
-        if consent_only { "Consent" } else { "Thresholds" },
+        if consent_only {
+            "Consent"
+        } else {
+            "Thresholds"
+        },
         esc(&banner)
     );
     if !consent_only {

@@ -351,7 +351,11 @@ impl Store {
     /// last known-sound state.
     fn db_stamp(&self) -> Option<(u64, i128)> {
         let m = fs::metadata(&self.db_path).ok()?;
-        let t = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+        let t = m
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
         Some((m.len(), t.as_nanos() as i128))
     }
 

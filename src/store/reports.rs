@@ -191,7 +191,11 @@ impl ReportWriter<'_> {
         )?;
         self.tx.execute(
             include_str!("../../queries/store/parse_status_set.sql"),
-            params![self.sha256, crate::domain::ParseStatus::Parsed, Option::<String>::None],
+            params![
+                self.sha256,
+                crate::domain::ParseStatus::Parsed,
+                Option::<String>::None
+            ],
         )?;
         crate::failpoint::hit("ingest_before_commit");
         self.tx.commit()?;
@@ -256,7 +260,7 @@ impl Store {
                 include_str!("../../queries/store/report_delete.sql"),
                 [&file.sha256],
             )
-                .map_err(sql)?;
+            .map_err(sql)?;
         }
         tx.execute(
             include_str!("../../queries/store/report_insert.sql"),
@@ -279,7 +283,11 @@ impl Store {
         self.conn
             .execute(
                 include_str!("../../queries/store/parse_status_set.sql"),
-                params![sha256, crate::domain::ParseStatus::Parsed, Option::<String>::None],
+                params![
+                    sha256,
+                    crate::domain::ParseStatus::Parsed,
+                    Option::<String>::None
+                ],
             )
             .map(|_| ())
             .map_err(|e| self.sql_err(e))
@@ -297,7 +305,11 @@ impl Store {
     }
 
     /// Record what a local import's content turned out to be.
-    pub fn set_kind(&self, remote_file_id: i64, kind: crate::domain::Kind) -> Result<(), StoreError> {
+    pub fn set_kind(
+        &self,
+        remote_file_id: i64,
+        kind: crate::domain::Kind,
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 include_str!("../../queries/store/kind_set.sql"),

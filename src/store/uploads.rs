@@ -26,7 +26,18 @@ impl Store {
         self.conn
             .execute(
                 include_str!("../../queries/store/upload_insert.sql"),
-                params![u.profile, u.local_path, u.remote_dir, u.remote_name, u.size as i64, u.sha256, u.uploaded_at, u.messages as i64, u.lint_errors as i64, u.lint_warnings as i64],
+                params![
+                    u.profile,
+                    u.local_path,
+                    u.remote_dir,
+                    u.remote_name,
+                    u.size as i64,
+                    u.sha256,
+                    u.uploaded_at,
+                    u.messages as i64,
+                    u.lint_errors as i64,
+                    u.lint_warnings as i64
+                ],
             )
             .map(|_| ())
             .map_err(|e| self.sql_err(e))

@@ -255,8 +255,10 @@ pub fn plan(
                 item.display_name,
                 match &item.action {
                     Action::New => "new: download".to_string(),
-                    Action::Changed => "changed (size or mtime differ from the manifest): download".into(),
-                    Action::Unchanged => "unchanged (size and mtime as in the manifest): skip".into(),
+                    Action::Changed =>
+                        "changed (size or mtime differ from the manifest): download".into(),
+                    Action::Unchanged =>
+                        "unchanged (size and mtime as in the manifest): skip".into(),
                     Action::Skip(why) => format!("skipped: {why}"),
                 }
             );
@@ -407,7 +409,13 @@ pub fn fetch(
     for it in &report.plan {
         if let Action::Skip(reason) = &it.action {
             tracing::info!("skipped {}/{}: {reason}", it.folder, it.display_name);
-            store.record_event(run_id, &it.folder, &it.display_name, EventOutcome::Skipped, reason)?;
+            store.record_event(
+                run_id,
+                &it.folder,
+                &it.display_name,
+                EventOutcome::Skipped,
+                reason,
+            )?;
         }
     }
     for f in &report.failures {
@@ -499,7 +507,13 @@ pub fn fetch(
                     let reason = e.to_string();
                     tracing::info!("failed {path}: {reason}");
                     report.counts.failed += 1;
-                    store.record_event(run_id, &it.folder, &it.display_name, EventOutcome::Failed, &reason)?;
+                    store.record_event(
+                        run_id,
+                        &it.folder,
+                        &it.display_name,
+                        EventOutcome::Failed,
+                        &reason,
+                    )?;
                     report.failures.push(Failure {
                         folder: it.folder.clone(),
                         name: it.display_name.clone(),

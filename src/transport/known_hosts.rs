@@ -152,7 +152,12 @@ pub fn check_text(text: &str, host: &str, port: u16, key: &[u8]) -> Verdict {
 /// Check against a file (a missing file knows no hosts).
 pub fn check_file(path: &Path, host: &str, port: u16, key: &[u8]) -> std::io::Result<Verdict> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(check_text(&String::from_utf8_lossy(&bytes), host, port, key)),
+        Ok(bytes) => Ok(check_text(
+            &String::from_utf8_lossy(&bytes),
+            host,
+            port,
+            key,
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Verdict::Unknown),
         Err(e) => Err(e),
     }
@@ -197,7 +202,11 @@ mod tests {
             format!("{revoked}{}", line("reg.example", &k)),
             revoked.clone(),
         ] {
-            assert_eq!(check_text(&f, "reg.example", 22, &k), Verdict::Revoked, "{f}");
+            assert_eq!(
+                check_text(&f, "reg.example", 22, &k),
+                Verdict::Revoked,
+                "{f}"
+            );
         }
         // a cert-authority line never trusts a plain key
         let f = format!("@cert-authority *.example ssh-ed25519 {}\n", b64(&k));

@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use ssh2::{
-    ErrorCode, HashType, HostKeyType, KnownHostFileKind, OpenFlags, OpenType, Session,
-    Sftp,
+    ErrorCode, HashType, HostKeyType, KnownHostFileKind, OpenFlags, OpenType, Session, Sftp,
 };
 
 use super::{EntryKind, RemoteEntry, RemoteFs, Retry, TransportError};
@@ -188,12 +187,11 @@ pub fn check_host_key(
     key: &HostKey,
 ) -> Result<HostKeyStatus, TransportError> {
     use super::known_hosts::{Verdict, check_file};
-    let verdict = check_file(known_hosts, host, port, &key.key).map_err(|e| {
-        TransportError::KnownHosts {
+    let verdict =
+        check_file(known_hosts, host, port, &key.key).map_err(|e| TransportError::KnownHosts {
             path: known_hosts.display().to_string(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     Ok(match verdict {
         Verdict::Trusted => HostKeyStatus::Trusted,
         Verdict::Unknown => HostKeyStatus::Unknown,
@@ -375,46 +373,46 @@ impl SftpFs {
     fn connect_once(opts: &SftpOptions) -> Result<(Session, Sftp), TransportError> {
         let (session, key) = handshake(opts)?;
         let status = check_host_key(&opts.known_hosts, &opts.host, opts.port, &key)?;
-        let detail = |known_hosts: &Path| {
-            (
+        type Refusal = fn(String, String, String, String) -> TransportError;
+        let refused: Option<(&str, Refusal)> = match status {
+            HostKeyStatus::Trusted => None,
+            HostKeyStatus::Unknown => Some((
+                "unknown host key",
+                |host, known_hosts, key_type, fingerprint| TransportError::UnknownHostKey {
+                    host,
+                    known_hosts,
+                    key_type,
+                    fingerprint,
+                },
+            )),
+            HostKeyStatus::Revoked => Some((
+                "revoked host key",
+                |host, known_hosts, key_type, fingerprint| TransportError::RevokedHostKey {
+                    host,
+                    known_hosts,
+                    key_type,
+                    fingerprint,
+                },
+            )),
+            HostKeyStatus::Changed => Some((
+                "host key mismatch",
+                |host, known_hosts, key_type, fingerprint| TransportError::HostKeyChanged {
+                    host,
+                    known_hosts,
+                    key_type,
+                    fingerprint,
+                },
+            )),
+        };
+        if let Some((why, error)) = refused {
+            // nothing but the key exchange has happened: no user name, no credential
+            let _ = session.disconnect(None, why, None);
+            return Err(error(
                 opts.known_hosts_name(),
-                known_hosts.display().to_string(),
+                opts.known_hosts.display().to_string(),
                 key.type_name().to_string(),
                 key.fingerprint.clone(),
-            )
-        };
-        match status {
-            HostKeyStatus::Trusted => {}
-            HostKeyStatus::Unknown => {
-                let _ = session.disconnect(None, "unknown host key", None);
-                let (host, known_hosts, key_type, fingerprint) = detail(&opts.known_hosts);
-                return Err(TransportError::UnknownHostKey {
-                    host,
-                    known_hosts,
-                    key_type,
-                    fingerprint,
-                });
-            }
-            HostKeyStatus::Revoked => {
-                let _ = session.disconnect(None, "revoked host key", None);
-                let (host, known_hosts, key_type, fingerprint) = detail(&opts.known_hosts);
-                return Err(TransportError::RevokedHostKey {
-                    host,
-                    known_hosts,
-                    key_type,
-                    fingerprint,
-                });
-            }
-            HostKeyStatus::Changed => {
-                let _ = session.disconnect(None, "host key mismatch", None);
-                let (host, known_hosts, key_type, fingerprint) = detail(&opts.known_hosts);
-                return Err(TransportError::HostKeyChanged {
-                    host,
-                    known_hosts,
-                    key_type,
-                    fingerprint,
-                });
-            }
+            ));
         }
         authenticate(&session, opts)?;
         let sftp = session.sftp().map_err(|e| TransportError::Connect {

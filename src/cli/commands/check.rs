@@ -62,11 +62,11 @@ pub fn print_verdict(v: &thresholds::Verdict) {
         );
         println!("  basis: {}", c.basis);
     }
-    for b in v
-        .breaches
-        .iter()
-        .filter(|b| !v.checks.iter().any(|c| c.name == b.check && c.message == b.message))
-    {
+    for b in v.breaches.iter().filter(|b| {
+        !v.checks
+            .iter()
+            .any(|c| c.name == b.check && c.message == b.message)
+    }) {
         println!(
             "{}: {}: {}",
             b.level.as_str().to_uppercase(),
@@ -81,7 +81,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let h = ctx.history(&store)?;
     let v = thresholds::evaluate_history(&store, &h, &ctx.config.thresholds, args.week)?;
     if args.format == crate::cli::commands::status::TextOrJson::Json {
-        println!("{}", serde_json::to_string_pretty(&json(&v, h.profile.as_deref()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&v, h.profile.as_deref()))?
+        );
         return Ok(exit_of(v.level));
     }
     // -q: nothing when every check passes; the checks otherwise (what cron mails)

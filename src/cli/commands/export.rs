@@ -86,10 +86,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let format = format_of(&args)?;
     let to_stdout = args.out.as_os_str() == "-";
     if to_stdout && (format == ExportFormat::Parquet || args.partition_by.is_some()) {
-        crate::cli::usage!("--out - writes CSV to standard output: Parquet and --partition-by need a path");
+        crate::cli::usage!(
+            "--out - writes CSV to standard output: Parquet and --partition-by need a path"
+        );
     }
     if args.partition_by.is_some() && format != ExportFormat::Parquet {
-        crate::cli::usage!("--partition-by writes a Parquet folder: use --format parquet (or leave it out)");
+        crate::cli::usage!(
+            "--partition-by writes a Parquet folder: use --format parquet (or leave it out)"
+        );
     }
     let key = if args.pseudonymize {
         Some(export::pseudonym_key_from_env()?)

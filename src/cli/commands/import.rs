@@ -35,7 +35,13 @@ fn spool_stdin(paths: &[PathBuf]) -> anyhow::Result<(Option<tempfile::TempDir>, 
         .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?;
     let paths = paths
         .iter()
-        .map(|p| if p.as_os_str() == "-" { file.clone() } else { p.clone() })
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                file.clone()
+            } else {
+                p.clone()
+            }
+        })
         .collect();
     Ok((Some(dir), paths))
 }

@@ -145,7 +145,10 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
                     Some("p"),
                 )?;
                 if how.starts_with(['k', 'K']) {
-                    Some(PathBuf::from(ask("private key file", Some("~/.ssh/id_ed25519"))?))
+                    Some(PathBuf::from(ask(
+                        "private key file",
+                        Some("~/.ssh/id_ed25519"),
+                    )?))
                 } else {
                     None
                 }

@@ -99,8 +99,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             crate::cli::output::read_input(path)
                 .map_err(|e| e.to_string())
                 .and_then(|(name, data)| {
-                    formats::parse_bytes(&data, &name, &opts, &mut sink)
-                        .map_err(|e| e.to_string())
+                    formats::parse_bytes(&data, &name, &opts, &mut sink).map_err(|e| e.to_string())
                 })
         } else {
             let name = path
@@ -109,9 +108,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 .unwrap_or_else(|| path.display().to_string());
             std::fs::File::open(path)
                 .map_err(|e| format!("{}: cannot open: {e}", path.display()))
-                .and_then(|f| {
-                    formats::parse(f, &name, &opts, &mut sink).map_err(|e| e.to_string())
-                })
+                .and_then(|f| formats::parse(f, &name, &opts, &mut sink).map_err(|e| e.to_string()))
         };
         match result {
             Ok(s) => docs.push((summary_json(path, Some(&s), None), sink)),

@@ -36,11 +36,8 @@ pub struct Args {
 
 /// The registry whose rules apply: --registry, else the selected profile's, else texas.
 fn registry(args: &Args, ctx: &Ctx) -> Registry {
-    args.registry.unwrap_or_else(|| {
-        ctx.profile()
-            .map(|(_, p)| p.registry)
-            .unwrap_or_default()
-    })
+    args.registry
+        .unwrap_or_else(|| ctx.profile().map(|(_, p)| p.registry).unwrap_or_default())
 }
 
 fn list_rules(registry: Registry, format: &str) -> anyhow::Result<Exit> {

@@ -27,9 +27,17 @@ pub enum TextOrJson {
     Json,
 }
 
-fn json(store: &crate::store::Store, st: &crate::store::StoreStatus, check: bool) -> anyhow::Result<(serde_json::Value, bool)> {
+fn json(
+    store: &crate::store::Store,
+    st: &crate::store::StoreStatus,
+    check: bool,
+) -> anyhow::Result<(serde_json::Value, bool)> {
     let (reports, submissions, findings, notices) = store.report_totals()?;
-    let integrity = if check { Some(store.integrity_check()?) } else { None };
+    let integrity = if check {
+        Some(store.integrity_check()?)
+    } else {
+        None
+    };
     let ok = integrity.as_deref().is_none_or(|v| v == "ok");
     let v = serde_json::json!({
         "store": st.path.display().to_string(),
