@@ -68,9 +68,7 @@ fn move_aside(dir: &Path) -> Result<Option<PathBuf>, RebuildError> {
             moved = Some(to);
         }
     }
-    for stale in ["integrity.ok"] {
-        let _ = fs::remove_file(dir.join(stale));
-    }
+    let _ = fs::remove_file(dir.join("integrity.ok"));
     let _ = fs::remove_dir_all(dir.join("columnar")); // rebuilt from the new history
     Ok(moved)
 }

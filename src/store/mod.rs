@@ -373,6 +373,9 @@ impl Store {
 
     /// `PRAGMA quick_check` unless the database is unchanged since it was last known sound.
     pub fn verify(&self) -> Result<(), StoreError> {
+        if self.sound.get() {
+            return Ok(()); // checked by this process already; its own writes since are sound
+        }
         let known = fs::read_to_string(self.integrity_marker()).ok();
         if let (Some(known), Some((len, mtime))) = (known, self.db_stamp())
             && known.trim() == format!("{len} {mtime}")
