@@ -102,3 +102,14 @@ mod tests {
         assert_eq!(format("ACME", d, Some(3)), "ACME26001.3.hl7");
     }
 }
+
+/// A second upload on the same day: how its name is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SameDay {
+    /// `CODE25301.1.hl7`, `CODE25301.2.hl7`, …
+    #[default]
+    Sequence,
+    /// Refuse a second upload on the same day.
+    Refuse,
+}

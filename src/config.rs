@@ -69,7 +69,7 @@ pub struct Config {
     pub aliases: BTreeMap<String, Vec<String>>,
     /// Data quality thresholds (`check`, `report`).
     #[serde(default)]
-    pub thresholds: crate::analytics::thresholds::Thresholds,
+    pub thresholds: Thresholds,
     /// Extra folder of named SQL queries for `immdqa query` (default: `queries/` next to the
     /// config file).
     pub queries_dir: Option<PathBuf>,
@@ -82,9 +82,21 @@ pub struct Config {
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    /// `sftp` (default) or `ftps`.
+    #[serde(default)]
+    pub protocol: Protocol,
     pub host: Option<String>,
-    #[serde(default = "default_port")]
-    pub port: u16,
+    /// Default: 22 for SFTP, 990 for implicit FTPS, 21 for explicit FTPS.
+    pub port: Option<u16>,
+    /// FTPS: `implicit` (default) or `explicit`.
+    #[serde(default)]
+    pub tls: Tls,
+    /// FTPS: the server certificate's SHA-256 fingerprint (`SHA256:base64` or the colon hex
+    /// `openssl x509 -fingerprint -sha256` prints). Enough on its own (a self-signed
+    /// certificate works when pinned); a different certificate stops the run.
+    pub tls_fingerprint: Option<String>,
+    /// FTPS: extra trusted root certificates (PEM), besides the system's.
+    pub ca_file: Option<PathBuf>,
     pub user: Option<String>,
     /// Private key for SSH public-key login.
     pub key_file: Option<PathBuf>,
@@ -125,7 +137,7 @@ pub struct Profile {
     pub max_file_size: u64,
     /// A second upload on the same day: "sequence" (.1, .2, …) or "refuse".
     #[serde(default)]
-    pub same_day: crate::upload::SameDay,
+    pub same_day: crate::batch_name::SameDay,
     /// Flag an upload with no DQA report after this many days.
     #[serde(default = "default_report_overdue_days")]
     pub report_overdue_days: u32,
@@ -163,9 +175,6 @@ fn default_report_overdue_days() -> u32 {
     3
 }
 
-fn default_port() -> u16 {
-    22
-}
 fn default_dqa_dir() -> String {
     "DQA-Reports".into()
 }
@@ -194,8 +203,12 @@ fn default_max_file_size() -> u64 {
 impl Default for Profile {
     fn default() -> Self {
         Profile {
+            protocol: Protocol::default(),
             host: None,
-            port: default_port(),
+            port: None,
+            tls: Tls::default(),
+            tls_fingerprint: None,
+            ca_file: None,
             user: None,
             key_file: None,
             key_passphrase_env: None,
@@ -238,97 +251,7 @@ impl fmt::Debug for Profile {
     }
 }
 
-/// How a profile reaches its mailbox, after validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Auth {
-    KeyFile {
-        path: PathBuf,
-        passphrase_env: Option<String>,
-    },
-    PasswordEnv(String),
-    /// A password written in the config file itself.
-    Password(Secret),
-}
-
-/// A secret string whose `Debug` never shows the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// The transport a profile resolves to.
-#[derive(Debug, Clone)]
-pub enum Endpoint {
-    Local {
-        root: PathBuf,
-    },
-    Sftp {
-        host: String,
-        port: u16,
-        user: String,
-        auth: Auth,
-        known_hosts: PathBuf,
-    },
-}
-
 impl Profile {
-    /// Decide which transport this profile uses and check that its keys fit together.
-    pub fn endpoint(&self, name: &str) -> Result<Endpoint, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
-            profile: name.to_string(),
-            message,
-        };
-        if let Some(root) = &self.local_dir {
-            if self.host.is_some() {
-                return Err(invalid(
-                    "set either local_dir or host, not both".to_string(),
-                ));
-            }
-            return Ok(Endpoint::Local { root: root.clone() });
-        }
-        let host = self
-            .host
-            .clone()
-            .ok_or_else(|| invalid("missing `host` (or `local_dir` for a local mailbox)".into()))?;
-        let user = self
-            .user
-            .clone()
-            .ok_or_else(|| invalid("missing `user`".into()))?;
-        let auth = match (&self.key_file, &self.password_env, &self.password) {
-            (Some(path), None, None) => Auth::KeyFile {
-                path: path.clone(),
-                passphrase_env: self.key_passphrase_env.clone(),
-            },
-            (None, Some(var), None) => Auth::PasswordEnv(var.clone()),
-            (None, None, Some(pw)) => Auth::Password(Secret(pw.clone())),
-            (None, None, None) => {
-                return Err(invalid(
-                    "no credentials: set `key_file` or `password_env` (the name of an environment variable holding the password)".into(),
-                ));
-            }
-            _ => {
-                return Err(invalid(
-                    "set only one of `key_file`, `password_env`, `password`".into(),
-                ));
-            }
-        };
-        let known_hosts = self
-            .known_hosts
-            .clone()
-            .ok_or_else(|| invalid("missing `known_hosts`".into()))?;
-        Ok(Endpoint::Sftp {
-            host,
-            port: self.port,
-            user,
-            auth,
-            known_hosts,
-        })
-    }
-
     /// The remote folders fetched, with the kind of file each holds.
     pub fn fetch_folders(&self) -> [(Kind, &str); 2] {
         [
@@ -336,6 +259,83 @@ impl Profile {
             (Kind::Cnf, self.receive_dir.as_str()),
         ]
     }
+}
+
+/// The `[thresholds]` behind `check` and the report's verdicts (the analytics evaluate them).
+///
+/// Defaults: a week's acceptance rate below 90% fails (the registry's onboarding bar); an
+/// error rate that rose in each of the last 3 weeks warns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// A week whose acceptance rate is below this fails (0.90 = 90%).
+    pub min_acceptance_rate: f64,
+    /// Warn when the weekly error rate rose this many weeks in a row (0 = off).
+    pub rising_error_weeks: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            min_acceptance_rate: 0.90,
+            rising_error_weeks: 3,
+        }
+    }
+}
+
+/// How a profile reaches its mailbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// SFTP (SSH), the host key checked against known_hosts.
+    #[default]
+    Sftp,
+    /// FTP over TLS, the certificate checked against the system roots or a pinned fingerprint.
+    Ftps,
+}
+
+/// How an FTPS connection starts TLS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    /// TLS from the first byte (port 990; the registry's setting).
+    #[default]
+    Implicit,
+    /// `AUTH TLS` on a plain connection (port 21).
+    Explicit,
+}
+
+/// Pin an FTPS certificate: write `tls_fingerprint = "…"` into `[profiles.NAME]` of the
+/// config file (right after its header line; the rest of the file, comments included, is kept).
+/// The result is parsed before it replaces the file, which keeps its permissions.
+pub fn pin_tls_fingerprint(path: &Path, profile: &str, fingerprint: &str) -> Result<(), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let header = |l: &str| {
+        let t = l.trim();
+        t == format!("[profiles.{profile}]") || t == format!("[profiles.\"{profile}\"]")
+    };
+    let Some(at) = text.lines().position(header) else {
+        return Err(ConfigError::Invalid {
+            profile: profile.to_string(),
+            message: format!("no [profiles.{profile}] table in {} to pin the certificate in", path.display()),
+        });
+    };
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.insert(at + 1, format!("tls_fingerprint = {fingerprint:?}"));
+    let new = lines.join("\n") + "\n";
+    Config::from_toml(&new, path)?; // e.g. a tls_fingerprint already set: a duplicate key
+    let tmp = path.with_extension("toml.immdqa-tmp");
+    let io = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let perms = std::fs::metadata(path).map_err(io)?.permissions();
+    std::fs::write(&tmp, new).map_err(io)?;
+    std::fs::set_permissions(&tmp, perms).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
 }
 
 /// The default config file location (`<config dir>/immdqa/config.toml`).
@@ -503,26 +503,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn example_config_parses_and_resolves() {
+    fn example_config_parses() {
         let cfg = Config::from_toml(EXAMPLE_CONFIG, Path::new("/etc/immdqa/config.toml")).unwrap();
         let (name, p) = cfg.profile(None).unwrap();
         assert_eq!(name, "registry");
-        assert_eq!(p.port, 22);
+        assert_eq!(p.port, Some(22));
         assert_eq!(p.dqa_dir, "DQA-Reports");
-        match p.endpoint(&name).unwrap() {
-            Endpoint::Sftp {
-                auth, known_hosts, ..
-            } => {
-                assert_eq!(auth, Auth::PasswordEnv("IMMDQA_PASSWORD".into()));
-                assert_eq!(known_hosts, PathBuf::from("/etc/immdqa/known_hosts"));
-            }
-            other => panic!("expected sftp, got {other:?}"),
-        }
-        let (_, local) = cfg.profile(Some("share")).unwrap();
-        assert!(matches!(
-            local.endpoint("share").unwrap(),
-            Endpoint::Local { root } if root == Path::new("/etc/immdqa/../mailbox")
-        ));
+        assert_eq!(p.protocol, Protocol::Sftp);
     }
 
     #[test]
@@ -551,33 +538,6 @@ mod tests {
         assert_eq!(cfg.profile(Some("b")).unwrap().0, "b");
         let err = cfg.profile(Some("zz")).unwrap_err().to_string();
         assert!(err.contains("zz") && err.contains("a, b"), "{err}");
-    }
-
-    #[test]
-    fn credentials_must_be_exactly_one() {
-        let p = Profile {
-            host: Some("h".into()),
-            user: Some("u".into()),
-            known_hosts: Some("kh".into()),
-            ..Profile::default()
-        };
-        assert!(
-            p.endpoint("p")
-                .unwrap_err()
-                .to_string()
-                .contains("no credentials")
-        );
-        let both = Profile {
-            key_file: Some("k".into()),
-            password_env: Some("P".into()),
-            ..p.clone()
-        };
-        assert!(
-            both.endpoint("p")
-                .unwrap_err()
-                .to_string()
-                .contains("only one")
-        );
     }
 
     #[test]

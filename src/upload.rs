@@ -24,15 +24,8 @@ use crate::sync::Progress;
 use crate::transport::{self, RemoteFs, Retry, TransportError};
 
 /// What to do with a second file on the same day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum SameDay {
-    /// `CODE25301.1.hl7`, `CODE25301.2.hl7`, …
-    #[default]
-    Sequence,
-    /// Refuse a second upload on the same day.
-    Refuse,
-}
+pub use crate::batch_name::SameDay;
+
 
 #[derive(Debug, Clone)]
 pub struct UploadOptions {

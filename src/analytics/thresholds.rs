@@ -14,29 +14,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Duration, NaiveDate};
-use serde::Deserialize;
 
 use super::submissions::SubmissionRow;
 use super::trends::TrendRow;
 use super::{week_label, week_start};
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Thresholds {
-    /// A week whose acceptance rate is below this fails (0.90 = 90%).
-    pub min_acceptance_rate: f64,
-    /// Warn when the weekly error rate rose this many weeks in a row (0 = off).
-    pub rising_error_weeks: u32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            min_acceptance_rate: 0.90,
-            rising_error_weeks: 3,
-        }
-    }
-}
+/// The settings (`[thresholds]` in the config): plain data in the config, read here.
+pub use crate::config::Thresholds;
 
 /// A check's outcome. `Unknown` (the data cannot tell) exits like a warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

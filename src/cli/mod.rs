@@ -199,6 +199,14 @@ impl Ctx {
         )?)
     }
 
+    /// The selected profile resolved into what its transport needs: the one place a
+    /// profile becomes transport options (the library never sees a profile).
+    pub fn transport(&self) -> anyhow::Result<(String, crate::transport::Options)> {
+        let (name, profile) = self.profile()?;
+        let opts = crate::transport::Options::from_profile(&name, profile)?;
+        Ok((name, opts))
+    }
+
     /// Open (creating) the store.
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let path = self.store_path()?;

@@ -12,13 +12,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use crate::config::Profile;
 use crate::formats::ParseOptions;
 use crate::ingest;
 use crate::report;
 use crate::store::Store;
 use crate::sync::{self, FetchOptions, FetchReport, NoProgress};
-use crate::transport::{self, Retry};
+use crate::transport::Retry;
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -107,34 +106,39 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
             gopts.import_code
         ),
     )?;
-    let profile = Profile {
-        host: Some("127.0.0.1".into()),
+    let transport = crate::transport::Options::Sftp(crate::transport::sftp::SftpOptions {
+        host: "127.0.0.1".into(),
         port,
-        user: Some("demo".into()),
-        password: Some(password),
-        known_hosts: Some(known_hosts),
-        import_code: Some(gopts.import_code.clone()),
-        retries: 1,
-        retry_delay_ms: 200,
-        timeout_secs: 30,
-        ..Profile::default()
-    };
+        user: "demo".into(),
+        auth: crate::transport::Auth::Password(crate::transport::Secret(password)),
+        known_hosts,
+        timeout: std::time::Duration::from_secs(30),
+        retry: Retry {
+            attempts: 1,
+            first_delay: std::time::Duration::from_millis(200),
+            stop_after_failures: 3,
+        },
+    });
     let mut store = Store::open(&store_dir)?;
-    let mut remote = transport::open("demo", &profile)?;
+    let mut remote = transport.open()?;
     let fetch = sync::fetch(
         &mut store,
         remote.as_mut(),
         &FetchOptions {
             profile: "demo".into(),
-            folders: profile
-                .fetch_folders()
-                .iter()
-                .map(|(k, d)| (*k, d.to_string()))
-                .collect(),
+            // the folders the generator wrote
+            folders: vec![
+                (crate::domain::Kind::Dqa, "DQA-Reports".into()),
+                (crate::domain::Kind::Cnf, "Receive".into()),
+            ],
             dry_run: false,
-            max_file_size: profile.max_file_size,
-            retry: Retry::from_profile(&profile),
-            accepted_dir: Some(profile.accepted_dir.clone()),
+            max_file_size: 256 << 20,
+            retry: Retry {
+                attempts: 1,
+                first_delay: std::time::Duration::from_millis(200),
+                stop_after_failures: 3,
+            },
+            accepted_dir: Some("Accepted".into()),
         },
         &NoProgress,
     )?;

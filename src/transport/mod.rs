@@ -1,19 +1,25 @@
 //! Transport: the registry mailbox seen as a small remote file system.
 //!
-//! [`RemoteFs`] is all the rest of immdqa knows about where files live. Two implementations:
+//! [`RemoteFs`] is all the rest of immdqa knows about where files live. Implementations:
 //! [`sftp::SftpFs`] (the registry's SFTP server, through `ssh2`, host key checked before any
-//! credential is sent) and [`local::LocalFs`] (a local or mounted folder: vendors that already
-//! copy the files to a share, and tests). Paths are `/`-separated strings relative to the
-//! mailbox root (or absolute on the server). Uses: config.
+//! credential is sent), [`ftps::FtpsFs`] (FTP over TLS, certificate checked before the
+//! password) and [`local::LocalFs`] (a local or mounted folder: vendors that already copy the
+//! files to a share, and tests). A profile becomes an [`Options`] once, in the CLI; paths are
+//! `/`-separated strings relative to the mailbox root (or absolute on the server).
+//! Uses: config (only to resolve a profile).
 
+pub mod ftps;
 pub mod known_hosts;
 pub mod local;
+mod options;
 pub mod sftp;
+
+pub use options::{Auth, Options, Secret};
 
 use std::io::Read;
 use std::time::Duration;
 
-use crate::config::{Endpoint, Profile};
+use crate::config::Profile;
 
 /// What kind of directory entry the server listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +82,14 @@ pub enum TransportError {
         known_hosts: String,
         key_type: String,
         fingerprint: String,
+    },
+    #[error(
+        "@@@ TLS CERTIFICATE NOT TRUSTED for {host} @@@\n  {message}\n  The server presented the certificate {fingerprint}. Nothing was sent. If the registry confirms it, pin it with tls_fingerprint (immdqa trust-host shows it)."
+    )]
+    TlsIdentity {
+        host: String,
+        fingerprint: String,
+        message: String,
     },
     #[error("cannot read known_hosts file {path}: {message}")]
     KnownHosts { path: String, message: String },
@@ -201,31 +215,6 @@ impl Retry {
                 }
                 other => return other,
             }
-        }
-    }
-}
-
-/// Open the transport a profile names (connecting, for SFTP, with retries).
-pub fn open(profile_name: &str, profile: &Profile) -> anyhow::Result<Box<dyn RemoteFs>> {
-    match profile.endpoint(profile_name)? {
-        Endpoint::Local { root } => Ok(Box::new(local::LocalFs::new(root)?)),
-        Endpoint::Sftp {
-            host,
-            port,
-            user,
-            auth,
-            known_hosts,
-        } => {
-            let opts = sftp::SftpOptions {
-                host,
-                port,
-                user,
-                auth,
-                known_hosts,
-                timeout: Duration::from_secs(profile.timeout_secs),
-                retry: Retry::from_profile(profile),
-            };
-            Ok(Box::new(sftp::SftpFs::connect(opts)?))
         }
     }
 }

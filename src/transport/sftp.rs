@@ -17,7 +17,7 @@ use ssh2::{
 };
 
 use super::{EntryKind, RemoteEntry, RemoteFs, Retry, TransportError};
-use crate::config::Auth;
+use super::Auth;
 
 /// Everything needed to open (and reopen) the connection.
 #[derive(Debug, Clone)]

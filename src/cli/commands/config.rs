@@ -4,7 +4,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::cli::{Ctx, Exit};
-use crate::config::{Auth, Endpoint, Profile};
+use crate::config::Profile;
+use crate::transport::{Auth, Options};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ConfigCmd {
@@ -32,13 +33,71 @@ fn mode_of(p: &Path) -> Option<u32> {
         .map(|m| m.permissions().mode() & 0o777)
 }
 
+/// Print how a profile logs in and note what is missing.
+fn report_auth(name: &str, auth: &Auth, problems: &mut Vec<String>) {
+    match auth {
+        Auth::KeyFile {
+            path,
+            passphrase_env,
+        } => {
+            let m = mode_of(path);
+            println!(
+                "  auth:         key file {} ({})",
+                path.display(),
+                match m {
+                    Some(m) => format!("mode {m:o}"),
+                    None => "MISSING".into(),
+                }
+            );
+            match m {
+                None => problems.push(format!(
+                    "profile '{name}': key_file {} does not exist or cannot be read",
+                    path.display()
+                )),
+                Some(m) if m & 0o077 != 0 => problems.push(format!(
+                    "profile '{name}': key_file {} is readable by others (mode {m:o}); run chmod 600",
+                    path.display()
+                )),
+                _ => {}
+            }
+            if let Some(var) = passphrase_env {
+                let set = std::env::var_os(var).is_some();
+                println!(
+                    "  passphrase:   ${var} ({})",
+                    if set { "set" } else { "NOT SET" }
+                );
+                if !set {
+                    problems.push(format!(
+                        "profile '{name}': environment variable {var} (key passphrase) is not set"
+                    ));
+                }
+            }
+        }
+        Auth::PasswordEnv(var) => {
+            let set = std::env::var_os(var).is_some();
+            println!(
+                "  auth:         password from ${var} ({})",
+                if set { "set, ********" } else { "NOT SET" }
+            );
+            if !set {
+                problems.push(format!(
+                    "profile '{name}': environment variable {var} (password) is not set"
+                ));
+            }
+        }
+        Auth::Password(_) => {
+            println!("  auth:         password in the config file (********)")
+        }
+    }
+}
+
 /// Check one profile; returns problems found (printed lines go to stdout).
 fn check_profile(name: &str, p: &Profile) -> Vec<String> {
     let mut problems = Vec::new();
     println!("profile {name}:");
-    match p.endpoint(name) {
+    match Options::from_profile(name, p) {
         Err(e) => problems.push(e.to_string()),
-        Ok(Endpoint::Local { root }) => {
+        Ok(Options::Local { root }) => {
             println!("  transport:    local folder {}", root.display());
             if !root.is_dir() {
                 problems.push(format!(
@@ -47,69 +106,37 @@ fn check_profile(name: &str, p: &Profile) -> Vec<String> {
                 ));
             }
         }
-        Ok(Endpoint::Sftp {
-            host,
-            port,
-            user,
-            auth,
-            known_hosts,
-        }) => {
-            println!("  transport:    sftp://{user}@{host}:{port}");
-            match &auth {
-                Auth::KeyFile {
-                    path,
-                    passphrase_env,
-                } => {
-                    let m = mode_of(path);
-                    println!(
-                        "  auth:         key file {} ({})",
-                        path.display(),
-                        match m {
-                            Some(m) => format!("mode {m:o}"),
-                            None => "MISSING".into(),
-                        }
-                    );
-                    match m {
-                        None => problems.push(format!(
-                            "profile '{name}': key_file {} does not exist or cannot be read",
-                            path.display()
-                        )),
-                        Some(m) if m & 0o077 != 0 => problems.push(format!(
-                            "profile '{name}': key_file {} is readable by others (mode {m:o}); run chmod 600",
-                            path.display()
-                        )),
-                        _ => {}
-                    }
-                    if let Some(var) = passphrase_env {
-                        let set = std::env::var_os(var).is_some();
-                        println!(
-                            "  passphrase:   ${var} ({})",
-                            if set { "set" } else { "NOT SET" }
-                        );
-                        if !set {
-                            problems.push(format!(
-                                "profile '{name}': environment variable {var} (key passphrase) is not set"
-                            ));
-                        }
-                    }
-                }
-                Auth::PasswordEnv(var) => {
-                    let set = std::env::var_os(var).is_some();
-                    println!(
-                        "  auth:         password from ${var} ({})",
-                        if set { "set, ********" } else { "NOT SET" }
-                    );
-                    if !set {
+        Ok(Options::Ftps(o)) => {
+            println!(
+                "  transport:    ftps://{}@{}:{} ({} TLS)",
+                o.user,
+                o.host,
+                o.port,
+                if o.implicit { "implicit" } else { "explicit" }
+            );
+            report_auth(name, &o.auth, &mut problems);
+            match (&o.pin, &o.ca_file) {
+                (Some(pin), _) => println!(
+                    "  certificate:  pinned {}",
+                    crate::transport::ftps::format_fingerprint(pin)
+                ),
+                (None, Some(ca)) => {
+                    println!("  certificate:  system roots and {}", ca.display());
+                    if !ca.is_file() {
                         problems.push(format!(
-                            "profile '{name}': environment variable {var} (password) is not set"
+                            "profile '{name}': ca_file {} does not exist",
+                            ca.display()
                         ));
                     }
                 }
-                Auth::Password(_) => {
-                    println!("  auth:         password in the config file (********)")
-                }
+                (None, None) => println!("  certificate:  system roots (or pin one: immdqa trust-host)"),
             }
-            match std::fs::read_to_string(&known_hosts) {
+        }
+        Ok(Options::Sftp(o)) => {
+            let (user, host, port, known_hosts) = (&o.user, &o.host, o.port, &o.known_hosts);
+            println!("  transport:    sftp://{user}@{host}:{port}");
+            report_auth(name, &o.auth, &mut problems);
+            match std::fs::read_to_string(known_hosts) {
                 Ok(text) => {
                     let n = text
                         .lines()

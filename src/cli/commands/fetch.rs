@@ -3,7 +3,7 @@
 use crate::cli::{Ctx, Exit, ingest_summary, progress::Bar};
 use crate::ingest;
 use crate::sync::{self, Action, FetchOptions};
-use crate::transport::{self, Retry};
+use crate::transport::Retry;
 
 /// Download new and changed files from the DQA and consent folders into the local history.
 ///
@@ -42,7 +42,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         accepted_dir: Some(profile.accepted_dir.clone()),
     };
     let mut store = ctx.open_store()?;
-    let mut remote = transport::open(&name, profile)?;
+    let mut remote = ctx.transport()?.1.open()?;
     let bar = Bar::new(ctx.quiet || args.dry_run);
     let report = sync::fetch(&mut store, remote.as_mut(), &opts, &bar)?;
 

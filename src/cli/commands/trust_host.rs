@@ -1,12 +1,11 @@
 //! `immdqa trust-host`: show the server's host key fingerprint and record it in known_hosts.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
 
 use crate::cli::{Ctx, Exit};
-use crate::config::Endpoint;
-use crate::transport::Retry;
-use crate::transport::sftp::{self, HostKeyStatus, SftpOptions};
+use crate::transport::Options;
+use crate::transport::ftps::{self, FtpsOptions};
+use crate::transport::sftp::{self, HostKeyStatus};
 
 /// Connect (sending no credentials), show the server's host key fingerprint, and record it in
 /// the profile's known_hosts after you confirm it.
@@ -27,26 +26,75 @@ pub struct Args {
     pub yes: bool,
 }
 
-pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
-    let (name, profile) = ctx.profile()?;
-    let Endpoint::Sftp {
-        host,
-        port,
-        user,
-        auth,
-        known_hosts,
-    } = profile.endpoint(&name)?
-    else {
-        anyhow::bail!("profile '{name}' uses a local folder: there is no host key to trust");
+/// Ask, or take --fingerprint / --yes: whether to record what the server presented.
+fn confirm(args: &Args, presented: &str, matches: impl Fn(&str) -> bool, into: &str) -> anyhow::Result<Option<bool>> {
+    if let Some(expected) = &args.fingerprint {
+        if !matches(expected.trim()) {
+            eprintln!(
+                "the fingerprint does not match the expected {}: not recording it",
+                expected.trim()
+            );
+            return Ok(Some(false));
+        }
+        return Ok(Some(true));
+    }
+    if args.yes {
+        return Ok(Some(true));
+    }
+    if std::io::stdin().is_terminal() {
+        print!("Is this the registry's? Record it in {into}? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok(Some(matches!(line.trim(), "y" | "Y" | "yes" | "YES")));
+    }
+    eprintln!("not a terminal: pass --fingerprint {presented} (after checking it) or --yes to record it");
+    Ok(None)
+}
+
+/// FTPS: show the certificate's fingerprint and pin it in the profile (`tls_fingerprint`).
+fn trust_ftps(args: &Args, ctx: &Ctx, name: &str, o: &FtpsOptions) -> anyhow::Result<Exit> {
+    let presented = ftps::probe_certificate(o)?;
+    let who = format!("{}:{}", o.host, o.port);
+    if let Some(pin) = &o.pin {
+        if ftps::format_fingerprint(pin) == presented {
+            println!("{who} is already pinned ({presented})");
+            return Ok(Exit::Ok);
+        }
+        eprintln!(
+            "@@@ TLS CERTIFICATE CHANGED for {who} @@@\nThe server now presents {presented}, not the pinned {}.\nNot recording it. If the registry confirms the new certificate, remove tls_fingerprint from the profile and run trust-host again.",
+            ftps::format_fingerprint(pin)
+        );
+        return Ok(Exit::Error);
+    }
+    println!("{who} presents a TLS certificate:");
+    println!("  fingerprint: {presented}");
+    let Some(config) = ctx.config.source.clone() else {
+        anyhow::bail!("no configuration file to record the fingerprint in: run `immdqa init` first");
     };
-    let opts = SftpOptions {
-        host,
-        port,
-        user,
-        auth,
-        known_hosts,
-        timeout: Duration::from_secs(profile.timeout_secs),
-        retry: Retry::from_profile(profile),
+    let same = |e: &str| {
+        ftps::parse_fingerprint(e)
+            .map(|h| ftps::format_fingerprint(&h) == presented)
+            .unwrap_or(false)
+    };
+    match confirm(args, &presented, same, &config.display().to_string())? {
+        Some(true) => {}
+        Some(false) => return Ok(Exit::Error),
+        None => return Ok(Exit::Error),
+    }
+    crate::config::pin_tls_fingerprint(&config, name, &presented)?;
+    println!("pinned {who} in profile '{name}' of {}", config.display());
+    Ok(Exit::Ok)
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let (name, transport) = ctx.transport()?;
+    let opts = match transport {
+        Options::Local { .. } => {
+            anyhow::bail!("profile '{name}' uses a local folder: there is no server identity to trust")
+        }
+        Options::Ftps(o) => return trust_ftps(&args, ctx, &name, &o),
+        Options::Sftp(o) => o,
     };
     let (key, status) = sftp::probe_host_key(&opts)?;
     let who = opts.known_hosts_name();
@@ -82,35 +130,16 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
     println!("{who} presents a {} key:", key.type_name());
     println!("  fingerprint: {}", key.fingerprint);
-    let accept = if let Some(expected) = &args.fingerprint {
-        if expected.trim() != key.fingerprint {
-            eprintln!(
-                "the fingerprint does not match the expected {}: not recording it",
-                expected.trim()
-            );
-            return Ok(Exit::Error);
+    let accept = confirm(
+        &args,
+        &key.fingerprint,
+        |e| e == key.fingerprint,
+        &opts.known_hosts.display().to_string(),
+    )?;
+    if accept != Some(true) {
+        if accept == Some(false) && args.fingerprint.is_none() {
+            println!("not recorded");
         }
-        true
-    } else if args.yes {
-        true
-    } else if std::io::stdin().is_terminal() {
-        print!(
-            "Is this the registry's key? Record it in {}? [y/N] ",
-            opts.known_hosts.display()
-        );
-        std::io::stdout().flush()?;
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        matches!(line.trim(), "y" | "Y" | "yes" | "YES")
-    } else {
-        eprintln!(
-            "not a terminal: pass --fingerprint {} (after checking it) or --yes to record it",
-            key.fingerprint
-        );
-        return Ok(Exit::Error);
-    };
-    if !accept {
-        println!("not recorded");
         return Ok(Exit::Error);
     }
     sftp::trust_host_key(&opts, &key)?;

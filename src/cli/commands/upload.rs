@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use crate::cli::output::parse_date;
 use crate::cli::{Ctx, Exit, progress::Bar};
-use crate::transport::{self, Retry};
+use crate::transport::Retry;
 use crate::upload::{self, Outcome, UploadOptions};
 
 /// Check HL7 batch files and upload them to the profile's drop-off folder as
@@ -60,7 +60,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         registry: profile.registry,
     };
     let store = ctx.open_store()?;
-    let mut remote = transport::open(&name, profile)?;
+    let mut remote = ctx.transport()?.1.open()?;
     let bar = Bar::new(ctx.quiet || args.dry_run);
     let results = upload::upload(&store, remote.as_mut(), &args.files, &opts, &bar)?;
     let mut worst = Exit::Ok;
