@@ -5,12 +5,14 @@
 //! - cmd_*: one file per command, through the binary
 //! - sftp_fetch: fetch over SFTP against the in-process server
 //! - openssh: interop with the real OpenSSH sshd on 127.0.0.1
+//! - vsftpd, ftps: a real vsftpd (implicit and explicit FTPS) on 127.0.0.1
 //! - crash: SIGKILL at chosen and random points, then rerun
 //! - trust: verdicts, profile scoping, ACK shapes and lint agreement (issue 11)
 
 mod sftp_server;
 mod sshd;
 mod util;
+mod vsftpd;
 mod xlsx;
 
 mod cmd_config;
@@ -22,6 +24,7 @@ mod cmd_inspect;
 mod cmd_report;
 mod cmd_upload;
 mod crash;
+mod ftps;
 mod golden;
 mod hardening;
 mod openssh;

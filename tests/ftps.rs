@@ -1,0 +1,183 @@
+//! FTPS against a real vsftpd on 127.0.0.1 (tests/vsftpd.rs): the same list as SFTP: fetch,
+//! re-fetch no-op, upload, a wrong certificate refused before login, a connection dropped
+//! mid-transfer, a kill during download, trust-host pinning, explicit TLS.
+
+use std::fs;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+use crate::vsftpd::{self, USER, Vsftpd};
+
+const PW_ENV: &str = "IMMDQA_TEST_FTP_PASSWORD";
+
+/// A workspace whose profile points at this server, pinned (or with `pin` instead).
+fn workspace(server: &Vsftpd, pin: Option<&str>, extra: &str) -> Workspace {
+    let ws = Workspace::new();
+    let fingerprint = server.openssl_fingerprint();
+    let pin = pin.unwrap_or(&fingerprint);
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.f]\nprotocol = \"ftps\"\ntls = \"{}\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\npassword_env = \"{PW_ENV}\"\ntls_fingerprint = {pin:?}\nimport_code = \"ACMECLIN\"\nretries = 0\ntimeout_secs = 20\n{extra}\n",
+        ws.store(),
+        if server.implicit { "implicit" } else { "explicit" },
+        server.port,
+    ));
+    ws
+}
+
+fn run(ws: &Workspace, server: &Vsftpd, args: &[&str]) -> std::process::Output {
+    ws.run_env(args, &[(PW_ENV, server.password())])
+}
+
+fn with_specimens(server: &Vsftpd) {
+    for (sub, dest) in [
+        ("ack", "DQA-Reports"),
+        ("legacy-dqa", "DQA-Reports"),
+        ("tabular", "DQA-Reports"),
+        ("cnf", "Receive"),
+    ] {
+        for e in fs::read_dir(std::path::Path::new(SPECIMENS).join(sub)).unwrap() {
+            let e = e.unwrap();
+            server.write(
+                &format!("{dest}/{}", e.file_name().to_string_lossy()),
+                fs::read(e.path()).unwrap(),
+            );
+        }
+    }
+}
+
+#[test]
+fn ftps_fetch_refetch_and_upload() {
+    let Some(server) = vsftpd::start(true) else { return };
+    with_specimens(&server);
+    let ws = workspace(&server, None, "");
+    let o = run(&ws, &server, &["fetch"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("fetch: 6 new, 0 changed"), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains(&format!("ftps://{USER}@127.0.0.1:{}", server.port)));
+    // the same bytes as the server's files
+    assert_eq!(
+        archived(&ws.store(), "ACMECLIN25301.hl7.ack"),
+        fs::read(server.root().join("DQA-Reports/ACMECLIN25301.hl7.ack")).unwrap()
+    );
+    assert_store_consistent(&ws.store());
+    let o = run(&ws, &server, &["fetch"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("nothing new (6 unchanged"), "{}", stdout(&o));
+    assert!(!server.log().contains("RETR") || server.log().matches("RETR").count() == 6);
+    // upload: a temporary name, then renamed; never overwrites
+    let batch = ws.path().join("batch.hl7");
+    fs::copy(std::path::Path::new(SPECIMENS).join("hl7/ACMECLIN25301.hl7"), &batch).unwrap();
+    let o = run(&ws, &server, &["upload", batch.to_str().unwrap(), "--date", "2025-10-28"]);
+    assert_code(&o, 0);
+    let sent = server.root().join("HL7-Dropoff/ACMECLIN25301.hl7");
+    assert_eq!(fs::read(&sent).unwrap(), fs::read(&batch).unwrap());
+    assert!(server.log().contains("RNFR"), "uploaded under a temporary name then renamed");
+    let other = ws.path().join("other.hl7");
+    let text = fs::read_to_string(&batch).unwrap().replace("ACMECLIN253010001", "ACMECLIN253019999");
+    fs::write(&other, text).unwrap();
+    let o = run(&ws, &server, &["upload", other.to_str().unwrap(), "--date", "2025-10-28"]);
+    assert_code(&o, 0);
+    assert!(server.root().join("HL7-Dropoff/ACMECLIN25301.1.hl7").exists(), "a second name, not an overwrite");
+    assert_eq!(fs::read(&sent).unwrap(), fs::read(&batch).unwrap());
+}
+
+#[test]
+fn ftps_wrong_certificate_is_refused_before_login() {
+    let Some(server) = vsftpd::start(true) else { return };
+    with_specimens(&server);
+    let other = format!("SHA256:{}", "A".repeat(43));
+    let ws = workspace(&server, Some(&other), "");
+    let o = run(&ws, &server, &["fetch"]);
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("TLS CERTIFICATE NOT TRUSTED"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(server.password()));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!server.log().contains("USER"), "the user name reached the server:\n{}", server.log());
+    // unpinned, a self-signed certificate is not trusted by the system roots either
+    let ws = workspace(&server, None, "");
+    let cfg = fs::read_to_string(ws.config()).unwrap();
+    ws.write_config(&cfg.lines().filter(|l| !l.starts_with("tls_fingerprint")).collect::<Vec<_>>().join("\n"));
+    let o = run(&ws, &server, &["fetch"]);
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("TLS CERTIFICATE NOT TRUSTED"), "{}", stderr(&o));
+    assert!(!server.log().contains("USER"));
+    // trust-host shows the fingerprint and pins it (the colon hex openssl prints matches)
+    let o = run(&ws, &server, &["trust-host", "--fingerprint", &server.openssl_fingerprint()]);
+    assert_code(&o, 0);
+    assert!(fs::read_to_string(ws.config()).unwrap().contains("tls_fingerprint = \"SHA256:"));
+    let o = run(&ws, &server, &["fetch"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("6 new"), "{}", stdout(&o));
+}
+
+#[test]
+fn ftps_explicit_tls() {
+    let Some(server) = vsftpd::start(false) else { return };
+    with_specimens(&server);
+    let ws = workspace(&server, None, "");
+    let o = run(&ws, &server, &["fetch"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("6 new"), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(server.log().contains("AUTH TLS"), "{}", server.log());
+}
+
+/// Start a fetch of a large file and wait until its download has begun.
+fn fetch_in_progress(ws: &Workspace, server: &Vsftpd) -> std::process::Child {
+    let mut c = immdqa();
+    c.arg("--config")
+        .arg(ws.config())
+        .arg("fetch")
+        .env(PW_ENV, server.password())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let partial = fs::read_dir(ws.store().join("tmp"))
+            .map(|d| d.flatten().any(|e| e.metadata().map(|m| m.len() > 1_000_000).unwrap_or(false)))
+            .unwrap_or(false);
+        if partial {
+            return child;
+        }
+        assert!(Instant::now() < deadline, "the download did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn ftps_connection_dropped_mid_transfer_then_rerun_completes() {
+    let Some(server) = vsftpd::start(true) else { return };
+    let data = csv_report(3, 30_000_000);
+    server.write("DQA-Reports/BIG_REPORT.csv", &data);
+    let ws = workspace(&server, None, "");
+    let child = fetch_in_progress(&ws, &server);
+    server.drop_sessions();
+    let o = child.wait_with_output().unwrap();
+    assert_code(&o, 4);
+    assert!(stderr(&o).contains("BIG_REPORT.csv"), "{}", stderr(&o));
+    assert_store_consistent(&ws.store()); // no partial file anywhere
+    let o = run(&ws, &server, &["fetch"]);
+    assert_code(&o, 0);
+    assert_eq!(archived(&ws.store(), "BIG_REPORT.csv"), data);
+}
+
+#[test]
+fn ftps_kill_during_download_leaves_no_partial_file() {
+    let Some(server) = vsftpd::start(true) else { return };
+    let data = csv_report(4, 30_000_000);
+    server.write("DQA-Reports/BIG_REPORT.csv", &data);
+    let ws = workspace(&server, None, "");
+    let mut child = fetch_in_progress(&ws, &server);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        !tree(&ws.store().join("archive")).iter().any(|f| f != "archive.index.jsonl"),
+        "nothing in the archive"
+    );
+    let o = run(&ws, &server, &["fetch"]);
+    assert_code(&o, 0);
+    assert!(o.status.success());
+    assert_eq!(archived(&ws.store(), "BIG_REPORT.csv"), data);
+    assert_store_consistent(&ws.store());
+}
