@@ -148,7 +148,7 @@ fn fetch_in_progress(ws: &Workspace, server: &Vsftpd) -> std::process::Child {
 #[test]
 fn ftps_connection_dropped_mid_transfer_then_rerun_completes() {
     let Some(server) = vsftpd::start(true) else { return };
-    let data = csv_report(3, 30_000_000);
+    let data = csv_report(3, 12_000_000);
     server.write("DQA-Reports/BIG_REPORT.csv", &data);
     let ws = workspace(&server, None, "");
     let child = fetch_in_progress(&ws, &server);
@@ -165,7 +165,7 @@ fn ftps_connection_dropped_mid_transfer_then_rerun_completes() {
 #[test]
 fn ftps_kill_during_download_leaves_no_partial_file() {
     let Some(server) = vsftpd::start(true) else { return };
-    let data = csv_report(4, 30_000_000);
+    let data = csv_report(4, 12_000_000);
     server.write("DQA-Reports/BIG_REPORT.csv", &data);
     let ws = workspace(&server, None, "");
     let mut child = fetch_in_progress(&ws, &server);

@@ -1,7 +1,8 @@
 //! A real FTPS server for tests and benchmarks: Debian's `vsftpd` on a free 127.0.0.1 port,
 //! implicit (the registry's setting) or explicit TLS, TLS session reuse required on data
 //! connections (vsftpd's default and the registry's), a throwaway self-signed certificate, a
-//! local user with a random password, and the mailbox as its root. Skipped when vsftpd is not
+//! local user with a random password, and the mailbox as its root. Transfers are limited to
+//! 4 MB/s, so a test can act (drop the connection, kill the client) while one is running. Skipped when vsftpd is not
 //! installed (or not running as root, which vsftpd and `useradd` need), unless
 //! IMMDQA_REQUIRE_VSFTPD=1 (set by .ci/run), which makes that a failure.
 
@@ -53,12 +54,31 @@ impl Vsftpd {
         fs::write(&p, data).unwrap();
         chown(&p);
     }
-    /// Kill the processes serving sessions (the connections drop mid-transfer); the listener
-    /// stays.
+    /// Kill the processes serving sessions, and theirs (vsftpd runs a session as a privileged
+    /// process and an unprivileged child that moves the data): every connection drops
+    /// mid-transfer; the listener stays.
     pub fn drop_sessions(&self) {
-        let _ = Command::new("pkill")
-            .args(["-KILL", "-P", &self.child.id().to_string()])
-            .status();
+        let children = |pid: u32| -> Vec<u32> {
+            Command::new("pgrep")
+                .args(["-P", &pid.to_string()])
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut todo = children(self.child.id());
+        let mut all = Vec::new();
+        while let Some(p) = todo.pop() {
+            todo.extend(children(p));
+            all.push(p);
+        }
+        for p in all {
+            let _ = Command::new("kill").args(["-KILL", &p.to_string()]).status();
+        }
     }
 }
 
@@ -143,7 +163,7 @@ pub fn start(implicit: bool) -> Option<Vsftpd> {
     let port = free_port();
     let pasv = free_port();
     let conf = format!(
-        "listen=YES\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\nlocal_enable=YES\nwrite_enable=YES\nlocal_umask=077\nlocal_root={root}\nssl_enable=YES\nimplicit_ssl={implicit}\nforce_local_data_ssl=YES\nforce_local_logins_ssl=YES\nrequire_ssl_reuse=YES\nrsa_cert_file={cert}\nrsa_private_key_file={key}\npasv_enable=YES\npasv_min_port={pasv}\npasv_max_port={pasv}\npasv_address=127.0.0.1\nseccomp_sandbox=NO\nsecure_chroot_dir=/var/run/vsftpd/empty\npam_service_name=vsftpd\nvsftpd_log_file={log}\nlog_ftp_protocol=YES\ndual_log_enable=YES\nxferlog_enable=YES\nxferlog_file={xfer}\n",
+        "listen=YES\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\nlocal_enable=YES\nwrite_enable=YES\nlocal_umask=077\nlocal_root={root}\nssl_enable=YES\nimplicit_ssl={implicit}\nforce_local_data_ssl=YES\nforce_local_logins_ssl=YES\nrequire_ssl_reuse=YES\nrsa_cert_file={cert}\nrsa_private_key_file={key}\npasv_enable=YES\npasv_min_port={pasv}\npasv_max_port={pasv}\npasv_address=127.0.0.1\nlocal_max_rate=4000000\nseccomp_sandbox=NO\nsecure_chroot_dir=/var/run/vsftpd/empty\npam_service_name=vsftpd\nvsftpd_log_file={log}\nlog_ftp_protocol=YES\ndual_log_enable=YES\nxferlog_enable=YES\nxferlog_file={xfer}\n",
         root = d.join("root").display(),
         implicit = if implicit { "YES" } else { "NO" },
         cert = d.join("cert.pem").display(),

@@ -278,11 +278,28 @@ fn exit_for(err: &anyhow::Error) -> Exit {
 
 pub fn main() -> ExitCode {
     // A closed pipe (`immdqa trends | head`) ends the process quietly, as for other Unix
-    // tools, instead of a panic in println!.
-    // SAFETY: restoring the default disposition of one signal at start-up.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    // tools, instead of a panic in println!. SIGPIPE itself stays ignored (Rust's default):
+    // a server that drops an FTPS or SFTP connection must be an error the run handles
+    // (retry, report, exit 4), not a signal that kills it mid-transfer. Only a write to a
+    // closed standard output ends the process, as the signal would have.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            // SAFETY: restoring the default disposition and raising it: the process ends as
+            // `cat` would on a closed pipe.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+        }
+        default_hook(info);
+    }));
     // Everything immdqa writes may hold patient references (reports, exports, worklists,
     // the store): owner-only, like the store (README, "Security notes").
     // SAFETY: setting the process's file mode mask at start-up, before any thread exists.
