@@ -38,6 +38,37 @@ pub enum IngestError {
     },
     #[error("no stored file {0}")]
     Missing(i64),
+    #[error(transparent)]
+    Fetch(#[from] crate::sync::SyncError),
+}
+
+/// What [`fetch_and_parse`] did.
+#[derive(Debug)]
+pub struct FetchParsed {
+    pub fetch: crate::sync::FetchReport,
+    /// Every file parsed (what was downloaded, and anything left pending by an interrupted
+    /// run); empty for a dry run or `parse = false`.
+    pub parsed: Vec<Ingested>,
+}
+
+/// Fetch the mailbox, then parse what arrived: the one entry point of `fetch`, `demo` and
+/// `sync`. With `parse = false` (`fetch --no-parse`), files wait, pending, for the next run.
+pub fn fetch_and_parse(
+    store: &mut Store,
+    remote: &mut dyn crate::transport::RemoteFs,
+    opts: &crate::sync::FetchOptions,
+    parse_opts: &ParseOptions,
+    parse: bool,
+    progress: &dyn crate::sync::Progress,
+) -> Result<FetchParsed, IngestError> {
+    let fetch = crate::sync::fetch(store, remote, opts, progress)?;
+    let parsed = if parse && !opts.dry_run {
+        let _lock = store.lock()?;
+        ingest_stored(store, parse_opts, false, false)?
+    } else {
+        Vec::new()
+    };
+    Ok(FetchParsed { fetch, parsed })
 }
 
 #[cfg(test)]

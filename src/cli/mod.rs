@@ -263,6 +263,9 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             })
             .or_else(|| match cause.downcast_ref() {
                 Some(crate::ingest::IngestError::Store(e)) => Some(e),
+                Some(crate::ingest::IngestError::Fetch(crate::sync::SyncError::Store(e))) => {
+                    Some(e)
+                }
                 _ => None,
             })
             .or_else(|| match cause.downcast_ref() {

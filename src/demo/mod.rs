@@ -16,7 +16,7 @@ use crate::formats::ParseOptions;
 use crate::ingest;
 use crate::report;
 use crate::store::Store;
-use crate::sync::{self, FetchOptions, FetchReport, NoProgress};
+use crate::sync::{FetchOptions, FetchReport, NoProgress};
 use crate::transport::Retry;
 
 #[derive(Debug, Clone)]
@@ -121,7 +121,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
     });
     let mut store = Store::open(&store_dir)?;
     let mut remote = transport.open()?;
-    let fetch = sync::fetch(
+    let done = ingest::fetch_and_parse(
         &mut store,
         remote.as_mut(),
         &FetchOptions {
@@ -140,13 +140,15 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
             },
             accepted_dir: Some("Accepted".into()),
         },
+        &ParseOptions::default(),
+        true,
         &NoProgress,
     )?;
     drop(remote);
     drop(server);
+    let fetch = done.fetch;
     say(format!("3. {}", fetch.summary_line()));
-    let items = ingest::ingest_stored(&mut store, &ParseOptions::default(), false, false)?;
-    let parsed = ingest::totals(&items);
+    let parsed = ingest::totals(&done.parsed);
     say(format!(
         "4. parsed {} reports: {} findings, {} consent notices, {} quarantined; history in {}",
         parsed.parsed,

@@ -2,7 +2,7 @@
 
 use crate::cli::{Ctx, Exit, ingest_summary, progress::Bar};
 use crate::ingest;
-use crate::sync::{self, Action, FetchOptions};
+use crate::sync::{Action, FetchOptions};
 use crate::transport::Retry;
 
 /// Download new and changed files from the DQA and consent folders into the local history.
@@ -44,7 +44,15 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let mut store = ctx.open_store()?;
     let mut remote = ctx.transport()?.1.open()?;
     let bar = Bar::new(ctx.quiet || args.dry_run);
-    let report = sync::fetch(&mut store, remote.as_mut(), &opts, &bar)?;
+    let done = ingest::fetch_and_parse(
+        &mut store,
+        remote.as_mut(),
+        &opts,
+        &ctx.parse_options()?,
+        !args.no_parse,
+        &bar,
+    )?;
+    let report = &done.fetch;
 
     if args.dry_run {
         for p in &report.plan {
@@ -77,14 +85,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         );
     }
     crate::cli::say!("{}", report.summary_line());
-    let mut quarantined = 0;
-    if !args.dry_run && !args.no_parse {
-        // Parse what was downloaded (and anything left pending by an interrupted run).
-        let opts = ctx.parse_options()?;
-        let _lock = store.lock()?;
-        let items = ingest::ingest_stored(&mut store, &opts, false, false)?;
-        quarantined = ingest_summary::print("parse", &items);
-    }
+    let quarantined = ingest_summary::print("parse", &done.parsed);
     Ok(if report.counts.failed > 0 || quarantined > 0 {
         Exit::Partial
     } else {
