@@ -144,6 +144,10 @@ pub struct Profile {
     /// Whose lint rules apply: "texas" (ImmTrac2's, the default) or "generic" (CDC IG 1.5 only).
     #[serde(default)]
     pub registry: Registry,
+    /// `immdqa sync`: the folder the EHR writes batches to (sent ones go to `outbox/sent/`).
+    pub outbox: Option<PathBuf>,
+    /// `immdqa sync`: where each completed week's report is written (`report_dir/<ISO week>/`).
+    pub report_dir: Option<PathBuf>,
 }
 
 /// Which registry's lint rules apply to a profile's batches.
@@ -229,6 +233,8 @@ impl Default for Profile {
             same_day: Default::default(),
             report_overdue_days: default_report_overdue_days(),
             registry: Registry::default(),
+            outbox: None,
+            report_dir: None,
         }
     }
 }
@@ -401,6 +407,9 @@ impl Config {
                 profile.key_file.as_mut(),
                 profile.local_dir.as_mut(),
                 profile.known_hosts.as_mut(),
+                profile.ca_file.as_mut(),
+                profile.outbox.as_mut(),
+                profile.report_dir.as_mut(),
             ]
             .into_iter()
             .flatten()

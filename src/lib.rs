@@ -39,6 +39,7 @@ pub mod demo;
 pub mod domain;
 pub mod failpoint;
 pub mod formats;
+pub mod outbox;
 pub mod hl7;
 pub mod ingest;
 pub mod rebuild;

@@ -31,4 +31,5 @@ mod openssh;
 mod parsers;
 mod sftp_fetch;
 mod streaming;
+mod sync;
 mod trust;

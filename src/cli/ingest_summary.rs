@@ -2,6 +2,18 @@
 
 use crate::ingest::{Ingested, Outcome, totals};
 
+/// Hand each quarantined file's line (`quarantined FOLDER/REASON`) to `each`; returns how many.
+pub fn quarantined_lines(items: &[Ingested], mut each: impl FnMut(String)) -> u64 {
+    let mut n = 0;
+    for i in items {
+        if let Outcome::Quarantined { reason } = &i.outcome {
+            each(format!("quarantined {}/{}", i.file.folder, reason));
+            n += 1;
+        }
+    }
+    n
+}
+
 /// Print quarantined files to stderr and a one-line summary to stdout; returns how many files
 /// were quarantined.
 pub fn print(verb: &str, items: &[Ingested]) -> u64 {

@@ -131,6 +131,7 @@ pub enum Command {
     Chart(commands::chart::Args),
     Report(commands::report::Args),
     Upload(commands::upload::Args),
+    Sync(commands::sync::Args),
     Lint(commands::lint::Args),
     Demo(commands::demo::Args),
     Init(commands::init::Args),
@@ -408,6 +409,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Chart(a) => commands::chart::run(a, &ctx),
         Command::Report(a) => commands::report::run(a, &ctx),
         Command::Upload(a) => commands::upload::run(a, &ctx),
+        Command::Sync(a) => commands::sync::run(a, &ctx),
         Command::Lint(a) => commands::lint::run(a, &ctx),
         Command::Explain(_)
         | Command::Demo(_)

@@ -14,11 +14,46 @@ use super::StoreError;
 /// Held while a run writes to the store; dropping it releases the lock.
 #[derive(Debug)]
 pub struct StoreLock {
-    _file: File,
+    /// None: the lock is held for the whole run by a [`RunLock`] of this process.
+    _file: Option<File>,
+}
+
+/// Stores whose lock this process holds for a whole run (`immdqa sync`): the steps' own
+/// `acquire` calls then succeed without a second lock.
+static RUN_HELD: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn key(dir: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// The store lock held across the steps of one run (upload, fetch, parse, report), so no
+/// other immdqa process writes in between; each step's own lock is then part of it.
+#[derive(Debug)]
+pub struct RunLock {
+    _lock: StoreLock,
+    dir: std::path::PathBuf,
+}
+
+impl RunLock {
+    pub fn acquire(dir: &Path) -> Result<RunLock, StoreError> {
+        let lock = StoreLock::acquire(dir)?;
+        let dir = key(dir);
+        RUN_HELD.lock().unwrap().push(dir.clone());
+        Ok(RunLock { _lock: lock, dir })
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        RUN_HELD.lock().unwrap().retain(|d| *d != self.dir);
+    }
 }
 
 impl StoreLock {
     pub fn acquire(dir: &Path) -> Result<StoreLock, StoreError> {
+        if RUN_HELD.lock().unwrap().contains(&key(dir)) {
+            return Ok(StoreLock { _file: None });
+        }
         let path = dir.join("immdqa.lock");
         let io = |source| StoreError::Io {
             path: path.clone(),
@@ -52,7 +87,7 @@ impl StoreLock {
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
         write!(file, "{}", std::process::id()).map_err(io)?;
-        Ok(StoreLock { _file: file })
+        Ok(StoreLock { _file: Some(file) })
     }
 }
 
@@ -72,5 +107,20 @@ mod tests {
         );
         drop(first);
         StoreLock::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_run_lock_covers_its_steps_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let run = RunLock::acquire(dir.path()).unwrap();
+        let step = StoreLock::acquire(dir.path()).unwrap();
+        drop(step);
+        let _o = StoreLock::acquire(other.path()).unwrap();
+        drop(run);
+        // released: a new holder may take it, and then this process's steps are refused
+        let again = StoreLock::acquire(dir.path()).unwrap();
+        assert!(StoreLock::acquire(dir.path()).is_err());
+        drop(again);
     }
 }

@@ -33,7 +33,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use analytics::DateRange;
 pub use archive::{Archive, Stored};
-pub use lock::StoreLock;
+pub use lock::{RunLock, StoreLock};
 pub use reports::{PARSER_VERSION, RemoteFileInfo, ReportWriter};
 
 /// Errors opening or using the store. Messages name the store path, never file contents.

@@ -19,6 +19,7 @@ pub mod reparse;
 pub mod report;
 pub mod status;
 pub mod submissions;
+pub mod sync;
 pub mod trends;
 pub mod trust_host;
 pub mod upload;

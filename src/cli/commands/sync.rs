@@ -1,0 +1,223 @@
+//! `immdqa sync`: one command for cron: send the outbox, fetch and parse, check, and write
+//! the report of each week completed since the last run.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use crate::analytics::{thresholds, week_label, week_start};
+use crate::cli::commands::check::exit_of;
+use crate::cli::{Ctx, Exit, ingest_summary};
+use crate::ingest;
+use crate::store::RunLock;
+use crate::sync::{FetchOptions, NoProgress};
+use crate::transport::Retry;
+use crate::upload::{self, UploadOptions};
+
+/// The whole weekly exchange, unattended: (1) every batch in the profile's `outbox` that has
+/// not changed for --settle seconds is linted under the profile's rules and uploaded, then
+/// moved to outbox/sent/ (refused ones to outbox/held/ with the reason beside them);
+/// (2) the mailbox is fetched and parsed; (3) the thresholds are checked; (4) the weekly
+/// report of the last completed ISO week is written to `report_dir/<week>/` if it is not
+/// there yet.
+///
+/// One lock for the whole run; one exit code, the highest of its steps (0 ok, 1 warn or
+/// unknown, 2 fail, 3 a step failed, 4 some files failed). Quiet when not on a terminal (cron
+/// mails only what needs a person); --log-file keeps every step's line.
+///
+/// Example: immdqa sync --log-file ~/immdqa/sync.log
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Show what would be sent and fetched; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Hold back (in outbox/held/) batches with any rejection-class lint finding
+    #[arg(long)]
+    pub strict: bool,
+    /// Send an outbox file only once it has not changed for this many seconds
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub settle: u64,
+    /// Append every step's line, time-stamped, to this file (owner-only)
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// Where a run's lines go: the terminal (unless quiet) and the log file (always).
+struct Say {
+    quiet: bool,
+    log: Option<std::fs::File>,
+}
+
+impl Say {
+    fn line(&mut self, problem: bool, text: &str) {
+        if problem {
+            eprintln!("{text}");
+        } else if !self.quiet {
+            println!("{text}");
+        }
+        if let Some(f) = &mut self.log {
+            let _ = writeln!(f, "{} {text}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+        }
+    }
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let (name, profile) = ctx.profile()?;
+    ctx.config.check_secret_permissions()?;
+    let (_, transport) = ctx.transport()?;
+    let quiet = ctx.quiet || !std::io::stdout().is_terminal();
+    let log = match &args.log_file {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| anyhow::anyhow!("log file {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut say = Say { quiet, log };
+    say.line(false, &format!("sync: profile {name}{}", if args.dry_run { " (dry run)" } else { "" }));
+    let mut store = ctx.open_store()?;
+    let _run = if args.dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(store.dir())?)
+    };
+    let mut remote = transport.open()?;
+    let mut worst = Exit::Ok;
+    let mut raise = |e: Exit| {
+        if e as u8 > worst as u8 {
+            worst = e;
+        }
+    };
+
+    // 1. the outbox
+    if let Some(outbox) = &profile.outbox {
+        let scan = crate::outbox::scan(outbox, Duration::from_secs(args.settle), SystemTime::now())
+            .map_err(|e| anyhow::anyhow!("outbox {}: {e}", outbox.display()))?;
+        for (p, why) in &scan.waiting {
+            say.line(false, &format!("outbox: {} waits: {why}", p.display()));
+        }
+        if !scan.ready.is_empty() {
+            let import_code = profile.import_code.clone().ok_or_else(|| {
+                anyhow::anyhow!("profile '{name}' has an outbox but no import_code to name batches")
+            })?;
+            let today = chrono::Local::now().date_naive();
+            let opts = UploadOptions {
+                profile: name.clone(),
+                import_code,
+                dropoff_dir: profile.dropoff_dir.clone(),
+                accepted_dir: profile.accepted_dir.clone(),
+                date: today,
+                today,
+                dry_run: args.dry_run,
+                strict: args.strict,
+                same_day: profile.same_day,
+                retry: Retry::from_profile(profile),
+                max_size: profile.max_file_size,
+                registry: profile.registry,
+            };
+            let results = upload::upload(&store, remote.as_mut(), &scan.ready, &opts, &NoProgress)?;
+            for r in &results {
+                say.line(false, &format!("outbox: {}", upload::describe(r)));
+            }
+            if !args.dry_run {
+                for (p, d) in crate::outbox::file_results(outbox, &results)? {
+                    use crate::outbox::Disposition::*;
+                    match d {
+                        Sent(to) => say.line(false, &format!("outbox: {} moved to {}", p.display(), to.display())),
+                        Held { to, reason } => {
+                            raise(Exit::Partial);
+                            say.line(true, &format!("outbox: {} held in {}: {reason}", p.display(), to.display()));
+                        }
+                        Kept(reason) => {
+                            raise(Exit::Partial);
+                            say.line(true, &format!("outbox: {} not sent, kept for the next run: {reason}", p.display()));
+                        }
+                    }
+                }
+            }
+        } else {
+            say.line(false, "outbox: nothing to send");
+        }
+    }
+
+    // 2. fetch and parse
+    let opts = FetchOptions {
+        profile: name.clone(),
+        folders: profile
+            .fetch_folders()
+            .iter()
+            .map(|(k, d)| (*k, d.to_string()))
+            .collect(),
+        dry_run: args.dry_run,
+        max_file_size: profile.max_file_size,
+        retry: Retry::from_profile(profile),
+        accepted_dir: Some(profile.accepted_dir.clone()),
+    };
+    let done = ingest::fetch_and_parse(
+        &mut store,
+        remote.as_mut(),
+        &opts,
+        &ctx.parse_options()?,
+        true,
+        &NoProgress,
+    )?;
+    drop(remote);
+    for f in &done.fetch.failures {
+        say.line(true, &format!("fetch: failed {}/{}: {}", f.folder, f.name, f.reason));
+    }
+    say.line(false, &done.fetch.summary_line());
+    let t = ingest::totals(&done.parsed);
+    if !done.parsed.is_empty() {
+        say.line(
+            t.quarantined > 0,
+            &format!(
+                "parse: {} parsed ({} findings, {} consent notices), {} quarantined",
+                t.parsed, t.findings, t.consent_rows, t.quarantined
+            ),
+        );
+    }
+    let _ = ingest_summary::quarantined_lines(&done.parsed, |l| say.line(true, &l));
+    if done.fetch.counts.failed > 0 || t.quarantined > 0 {
+        raise(Exit::Partial);
+    }
+    if args.dry_run {
+        return Ok(worst);
+    }
+
+    // 3. check
+    let h = ctx.history(&store)?;
+    let verdict = thresholds::evaluate_history(&store, &h, &ctx.config.thresholds, None)?;
+    for c in &verdict.checks {
+        say.line(
+            c.level != thresholds::Level::Ok,
+            &format!("check: {}: {}: {} (basis: {})", c.level.as_str().to_uppercase(), c.name, c.message, c.basis),
+        );
+    }
+    raise(exit_of(verdict.level));
+
+    // 4. the report of the last completed week, once
+    if let Some(dir) = &profile.report_dir {
+        let last_week = week_start(chrono::Local::now().date_naive()) - chrono::Duration::weeks(1);
+        let out = dir.join(week_label(last_week));
+        if out.join("index.html").exists() {
+            say.line(false, &format!("report: {} already written", out.display()));
+        } else {
+            let def = crate::report::definition("weekly")?;
+            let built = crate::report::build(
+                &store,
+                &def,
+                "weekly",
+                Some(last_week),
+                &out,
+                &ctx.config.thresholds,
+                h.profile.as_deref(),
+            )?;
+            say.line(false, &format!("report: {} for {} written", built.index.display(), week_label(last_week)));
+        }
+    }
+    Ok(worst)
+}

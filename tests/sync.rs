@@ -1,0 +1,124 @@
+//! `immdqa sync`: the unattended weekly exchange, over a local mailbox and over OpenSSH.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::util::*;
+
+fn age(p: &Path, secs: u64) {
+    fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(secs))
+        .unwrap();
+}
+
+/// An outbox with a good batch, a broken one (both settled) and one still being written.
+fn outbox(dir: &Path) -> Vec<u8> {
+    fs::create_dir_all(dir).unwrap();
+    let good = fs::read(Path::new(SPECIMENS).join("hl7/ACMECLIN25301.hl7")).unwrap();
+    fs::write(dir.join("good.hl7"), &good).unwrap();
+    fs::write(dir.join("bad.hl7"), "this is not an HL7 batch\n").unwrap();
+    fs::write(dir.join("fresh.hl7"), &good).unwrap();
+    age(&dir.join("good.hl7"), 600);
+    age(&dir.join("bad.hl7"), 600);
+    good
+}
+
+fn today_batch() -> String {
+    immdqa::batch_name::format("ACMECLIN", chrono::Local::now().date_naive(), None)
+}
+
+#[test]
+fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
+    let ws = Workspace::new().with_specimens();
+    for d in ["HL7-Dropoff", "Accepted"] {
+        fs::create_dir_all(ws.mailbox().join(d)).unwrap();
+    }
+    let out = ws.path().join("outbox");
+    let reports = ws.path().join("reports");
+    let log = ws.path().join("sync.log");
+    let good = outbox(&out);
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nimport_code = \"ACMECLIN\"\noutbox = {:?}\nreport_dir = {:?}\n",
+        ws.store(),
+        ws.mailbox(),
+        out,
+        reports
+    ));
+    let o = ws.run(&["sync", "--log-file", log.to_str().unwrap()]);
+    // the highest of the steps: a held batch (4) over the specimen week's failing check (2)
+    assert_code(&o, 4);
+    assert_eq!(stdout(&o), "", "quiet when not on a terminal");
+    let err = stderr(&o);
+    assert!(err.contains("bad.hl7 held in"), "{err}");
+    assert!(err.contains("check: FAIL: acceptance_rate"), "{err}");
+    // sent under the registry's name, moved to sent/; the broken one held with its reason;
+    // the one still being written waits
+    let sent = ws.mailbox().join("HL7-Dropoff").join(today_batch());
+    assert_eq!(fs::read(&sent).unwrap(), good);
+    assert!(out.join("sent/good.hl7").exists());
+    assert!(out.join("held/bad.hl7").exists());
+    let why = fs::read_to_string(out.join("held/bad.hl7.reason.txt")).unwrap();
+    assert!(why.contains("structur") || why.contains("MSH"), "{why}");
+    assert!(out.join("fresh.hl7").exists());
+    // fetched and parsed
+    let conn = db(&ws.store());
+    assert!(count(&conn, "SELECT COUNT(*) FROM report") >= 6);
+    // last week's report, once
+    let monday = immdqa::analytics::week_start(chrono::Local::now().date_naive())
+        - chrono::Duration::weeks(1);
+    let week = immdqa::analytics::week_label(monday);
+    assert!(reports.join(&week).join("index.html").exists());
+    let logged = fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("outbox: ") && logged.contains("fetch: ") && logged.contains(&format!("report: ")), "{logged}");
+    // the next run: nothing new to send or fetch; the report is not rewritten
+    let o = ws.run(&["sync", "--log-file", log.to_str().unwrap()]);
+    assert_code(&o, 2);
+    let logged = fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("already written"), "{logged}");
+    assert!(logged.contains("fetch: nothing new"), "{logged}");
+    assert!(out.join("fresh.hl7").exists(), "still too fresh");
+    // a dry run changes nothing
+    age(&out.join("fresh.hl7"), 600);
+    let o = ws.run(&["sync", "--dry-run", "--log-file", log.to_str().unwrap()]);
+    assert!(o.status.code().is_some_and(|c| c < 3), "{}", stderr(&o));
+    assert!(out.join("fresh.hl7").exists());
+    assert_eq!(fs::read_dir(ws.mailbox().join("HL7-Dropoff")).unwrap().count(), 1);
+}
+
+#[test]
+fn sync_over_openssh() {
+    let Some(sshd) = crate::sshd::start() else { return };
+    let ws = Workspace::new().with_specimens();
+    for d in ["HL7-Dropoff", "Accepted"] {
+        fs::create_dir_all(ws.mailbox().join(d)).unwrap();
+    }
+    let kh = ws.path().join("known_hosts");
+    fs::write(&kh, known_hosts_line(sshd.port, &sshd.host_pub())).unwrap();
+    let out = ws.path().join("outbox");
+    let good = outbox(&out);
+    fs::remove_file(out.join("bad.hl7")).unwrap();
+    let m = ws.mailbox();
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nhost = \"127.0.0.1\"\nport = {}\nuser = {:?}\nkey_file = {:?}\nknown_hosts = {:?}\ndqa_dir = {:?}\nreceive_dir = {:?}\naccepted_dir = {:?}\ndropoff_dir = {:?}\nimport_code = \"ACMECLIN\"\noutbox = {:?}\nretries = 0\n",
+        ws.store(),
+        sshd.port,
+        sshd.user,
+        sshd.client_key(),
+        kh,
+        m.join("DQA-Reports"),
+        m.join("Receive"),
+        m.join("Accepted"),
+        m.join("HL7-Dropoff"),
+        out,
+    ));
+    let o = ws.run(&["sync"]);
+    // the specimen week fails its check (2); everything else went through
+    assert_code(&o, 2);
+    assert_eq!(fs::read(m.join("HL7-Dropoff").join(today_batch())).unwrap(), good);
+    assert!(out.join("sent/good.hl7").exists());
+    assert!(count(&db(&ws.store()), "SELECT COUNT(*) FROM report") >= 6);
+}
