@@ -311,10 +311,11 @@ pub enum Tls {
     Explicit,
 }
 
-/// Pin an FTPS certificate: write `tls_fingerprint = "…"` into `[profiles.NAME]` of the
-/// config file (right after its header line; the rest of the file, comments included, is kept).
-/// The result is parsed before it replaces the file, which keeps its permissions.
-pub fn pin_tls_fingerprint(path: &Path, profile: &str, fingerprint: &str) -> Result<(), ConfigError> {
+/// Set keys of `[profiles.NAME]` in the config file: a key already in the table is
+/// replaced on its line, a new one goes right after the table's header; the rest of the file,
+/// comments included, is kept. The result is parsed before it replaces the file, which keeps
+/// its permissions.
+pub fn set_profile_keys(path: &Path, profile: &str, keys: &[(&str, &str)]) -> Result<(), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -323,16 +324,32 @@ pub fn pin_tls_fingerprint(path: &Path, profile: &str, fingerprint: &str) -> Res
         let t = l.trim();
         t == format!("[profiles.{profile}]") || t == format!("[profiles.\"{profile}\"]")
     };
-    let Some(at) = text.lines().position(header) else {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let Some(at) = lines.iter().position(|l| header(l)) else {
         return Err(ConfigError::Invalid {
             profile: profile.to_string(),
-            message: format!("no [profiles.{profile}] table in {} to pin the certificate in", path.display()),
+            message: format!("no [profiles.{profile}] table in {}", path.display()),
         });
     };
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    lines.insert(at + 1, format!("tls_fingerprint = {fingerprint:?}"));
+    for (key, value) in keys {
+        let end = lines[at + 1..]
+            .iter()
+            .position(|l| l.trim_start().starts_with('['))
+            .map(|n| at + 1 + n)
+            .unwrap_or(lines.len());
+        let line = format!("{key} = {value:?}");
+        let existing = (at + 1..end).find(|&i| {
+            lines[i]
+                .split_once('=')
+                .is_some_and(|(k, _)| k.trim() == *key)
+        });
+        match existing {
+            Some(i) => lines[i] = line,
+            None => lines.insert(at + 1, line),
+        }
+    }
     let new = lines.join("\n") + "\n";
-    Config::from_toml(&new, path)?; // e.g. a tls_fingerprint already set: a duplicate key
+    Config::from_toml(&new, path)?;
     let tmp = path.with_extension("toml.immdqa-tmp");
     let io = |source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -342,6 +359,11 @@ pub fn pin_tls_fingerprint(path: &Path, profile: &str, fingerprint: &str) -> Res
     std::fs::write(&tmp, new).map_err(io)?;
     std::fs::set_permissions(&tmp, perms).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Pin an FTPS certificate: `tls_fingerprint = "…"` in `[profiles.NAME]`.
+pub fn pin_tls_fingerprint(path: &Path, profile: &str, fingerprint: &str) -> Result<(), ConfigError> {
+    set_profile_keys(path, profile, &[("tls_fingerprint", fingerprint)])
 }
 
 /// The default config file location (`<config dir>/immdqa/config.toml`).

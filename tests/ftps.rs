@@ -181,3 +181,18 @@ fn ftps_kill_during_download_leaves_no_partial_file() {
     assert_eq!(archived(&ws.store(), "BIG_REPORT.csv"), data);
     assert_store_consistent(&ws.store());
 }
+
+#[test]
+fn ftps_config_check_connect_maps_folders() {
+    let Some(server) = vsftpd::start(true) else { return };
+    // a home with the registry's lower-case names
+    for (from, to) in [("DQA-Reports", "dqa-reports"), ("HL7-Dropoff", "hl7-dropoff")] {
+        fs::rename(server.root().join(from), server.root().join(to)).unwrap();
+    }
+    let ws = workspace(&server, None, "");
+    let o = run(&ws, &server, &["config", "check", "--connect"]);
+    assert_code(&o, 0);
+    let text = fs::read_to_string(ws.config()).unwrap();
+    assert!(text.contains("dqa_dir = \"dqa-reports\"") && text.contains("dropoff_dir = \"hl7-dropoff\""), "{text}\n{}", stdout(&o));
+    assert_code(&run(&ws, &server, &["fetch"]), 0);
+}

@@ -122,3 +122,34 @@ fn sync_over_openssh() {
     assert!(out.join("sent/good.hl7").exists());
     assert!(count(&db(&ws.store()), "SELECT COUNT(*) FROM report") >= 6);
 }
+
+/// `config check --connect` and `init --connect` map the four folders to the server's own
+/// (lower-case) names and write them into the profile.
+#[test]
+fn folder_discovery_maps_lower_case_folders() {
+    let ws = Workspace::new();
+    let home = ws.path().join("home");
+    for d in ["dqa-reports", "receive", "hl7-dropoff", "accepted"] {
+        fs::create_dir_all(home.join(d)).unwrap();
+    }
+    let cfg = ws.path().join("c.toml");
+    let o = immdqa()
+        .args(["--config", cfg.to_str().unwrap(), "init", "--local-dir", home.to_str().unwrap(), "--import-code", "X", "--connect"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_code(&o, 0);
+    let text = fs::read_to_string(&cfg).unwrap();
+    for line in ["dqa_dir = \"dqa-reports\"", "receive_dir = \"receive\"", "dropoff_dir = \"hl7-dropoff\"", "accepted_dir = \"accepted\""] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    assert_eq!(text.matches("dqa_dir").count(), 1, "replaced, not repeated:\n{text}");
+    // config check --connect: all found now; a folder that went away is a problem
+    fs::remove_dir(home.join("accepted")).unwrap();
+    let o = immdqa()
+        .args(["--config", cfg.to_str().unwrap(), "config", "check", "--connect"])
+        .output()
+        .unwrap();
+    assert_code(&o, 3);
+    assert!(stdout(&o).contains("accepted_dir = \"accepted\": no such folder"), "{}", stdout(&o));
+}

@@ -8,6 +8,7 @@
 //! `/`-separated strings relative to the mailbox root (or absolute on the server).
 //! Uses: config (only to resolve a profile).
 
+pub mod discover;
 pub mod ftps;
 pub mod known_hosts;
 pub mod local;

@@ -15,9 +15,18 @@ pub enum ConfigCmd {
     /// present and private, known_hosts readable, password variable set, config file not
     /// readable by others when it holds a secret, store folder permissions.
     ///
-    /// Example: immdqa config check --profile registry
+    /// With --connect it also logs in (after the host key or certificate check), lists the
+    /// account's home, and maps the four folders to what the server calls them (real accounts
+    /// show lower-case `hl7-dropoff`, …), writing the names it found into the profile.
+    ///
+    /// Example: immdqa config check --profile registry --connect
     #[command(verbatim_doc_comment)]
-    Check,
+    Check {
+        /// Log in, list the home folder and map dqa_dir, receive_dir, accepted_dir and
+        /// dropoff_dir to the folders found there (written into the profile)
+        #[arg(long)]
+        connect: bool,
+    },
     /// Print a commented example configuration.
     ///
     /// Example: immdqa config default > ~/.config/immdqa/config.toml
@@ -89,6 +98,56 @@ fn report_auth(name: &str, auth: &Auth, problems: &mut Vec<String>) {
             println!("  auth:         password in the config file (********)")
         }
     }
+}
+
+/// Log in, list the home folder, map the four folder settings to what is there and write the
+/// names found into the profile. Returns the folders still missing (problems).
+pub fn discover_folders(ctx: &Ctx, name: &str, p: &Profile) -> anyhow::Result<Vec<String>> {
+    use crate::transport::discover::{Found, map_folders};
+    let opts = Options::from_profile(name, p)?;
+    let mut remote = opts.open()?;
+    let home: Vec<String> = remote
+        .list(".")?
+        .into_iter()
+        .filter(|e| e.kind == crate::transport::EntryKind::Dir)
+        .filter_map(|e| String::from_utf8(e.name).ok())
+        .collect();
+    println!("  home folder of {}: {}", remote.describe(), home.join(", "));
+    let mapping = map_folders(
+        &home,
+        [
+            ("dqa_dir", p.dqa_dir.as_str()),
+            ("receive_dir", p.receive_dir.as_str()),
+            ("accepted_dir", p.accepted_dir.as_str()),
+            ("dropoff_dir", p.dropoff_dir.as_str()),
+        ],
+    );
+    let mut updates: Vec<(&str, String)> = Vec::new();
+    let mut missing = Vec::new();
+    for m in &mapping {
+        match &m.found {
+            Found::Exact => println!("  {:<13} {} (found)", m.key, m.configured),
+            Found::Other(n) => {
+                println!("  {:<13} {} → {n} (the server's name; written into the profile)", m.key, m.configured);
+                updates.push((m.key, n.clone()));
+            }
+            Found::Missing => missing.push(format!(
+                "profile '{name}': {} = {:?}: no such folder in the home folder (it has: {})",
+                m.key,
+                m.configured,
+                home.join(", ")
+            )),
+            Found::NotChecked => println!("  {:<13} {} (a path: not checked)", m.key, m.configured),
+        }
+    }
+    if !updates.is_empty() {
+        let Some(config) = &ctx.config.source else {
+            anyhow::bail!("no configuration file to write the folder names into");
+        };
+        let keys: Vec<(&str, &str)> = updates.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        crate::config::set_profile_keys(config, name, &keys)?;
+    }
+    Ok(missing)
 }
 
 /// Check one profile; returns problems found (printed lines go to stdout).
@@ -191,7 +250,7 @@ pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
             }
             Ok(Exit::Ok)
         }
-        ConfigCmd::Check => {
+        ConfigCmd::Check { connect } => {
             let mut problems = Vec::new();
             match &ctx.config.source {
                 Some(p) => println!(
@@ -237,6 +296,12 @@ pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
             }
             for (name, p) in selected {
                 problems.extend(check_profile(&name, p));
+                if connect {
+                    match discover_folders(ctx, &name, p) {
+                        Ok(found) => problems.extend(found),
+                        Err(e) => problems.push(format!("profile '{name}': {e:#}")),
+                    }
+                }
             }
             if problems.is_empty() {
                 println!("configuration ok");

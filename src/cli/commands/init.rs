@@ -40,6 +40,10 @@ pub struct Args {
     /// Overwrite an existing config file
     #[arg(long)]
     pub force: bool,
+    /// After writing it, log in, list the account's home and map the four folders to the
+    /// names found there (asked on a terminal)
+    #[arg(long)]
+    pub connect: bool,
 }
 
 fn ask(prompt: &str, default: Option<&str>) -> anyhow::Result<String> {
@@ -60,6 +64,24 @@ fn ask(prompt: &str, default: Option<&str>) -> anyhow::Result<String> {
     } else {
         v
     })
+}
+
+/// Map the folders of the profile just written to what the server has (writing the names
+/// found into it).
+fn discover(config_path: &std::path::Path, profile: &str) -> anyhow::Result<Exit> {
+    let config = crate::config::Config::load(config_path, true)?;
+    let ctx = crate::cli::Ctx {
+        config,
+        profile_flag: Some(profile.to_string()),
+        store_flag: None,
+        quiet: false,
+    };
+    let (_, p) = ctx.profile()?;
+    let missing = crate::cli::commands::config::discover_folders(&ctx, profile, p)?;
+    for m in &missing {
+        eprintln!("{m}");
+    }
+    Ok(if missing.is_empty() { Exit::Ok } else { Exit::Error })
 }
 
 fn toml_str(s: &str) -> String {
@@ -218,14 +240,25 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
                 store_flag: None,
                 quiet: false,
             };
-            return crate::cli::commands::trust_host::run(
+            let trusted = crate::cli::commands::trust_host::run(
                 crate::cli::commands::trust_host::Args {
                     fingerprint: None,
                     yes: false,
                 },
                 &ctx,
-            );
+            )?;
+            if trusted != Exit::Ok {
+                return Ok(trusted);
+            }
+            let answer = ask("Log in now and map the mailbox folders to the names on the server? [Y/n]", Some("y"))?;
+            if matches!(answer.as_str(), "y" | "Y" | "yes") {
+                return discover(&config_path, &profile);
+            }
+            return Ok(Exit::Ok);
         }
+    }
+    if args.connect {
+        return discover(&config_path, &profile);
     }
     if local_dir.is_none() {
         println!(
