@@ -131,7 +131,13 @@ fn free_port() -> u16 {
 }
 
 /// Start vsftpd (implicit TLS on its port, or explicit `AUTH TLS`), or None (skip).
+/// Transfers are limited to 4 MB/s (see the module doc).
 pub fn start(implicit: bool) -> Option<Vsftpd> {
+    start_with(implicit, Some(4_000_000))
+}
+
+/// Start vsftpd with a transfer rate limit in bytes/s (None: unlimited, for benchmarks).
+pub fn start_with(implicit: bool, max_rate: Option<u64>) -> Option<Vsftpd> {
     let required = std::env::var("IMMDQA_REQUIRE_VSFTPD").as_deref() == Ok("1");
     let root_user = unsafe { libc_geteuid() } == 0;
     if !Path::new(VSFTPD).exists() || !root_user {
@@ -163,13 +169,14 @@ pub fn start(implicit: bool) -> Option<Vsftpd> {
     let port = free_port();
     let pasv = free_port();
     let conf = format!(
-        "listen=YES\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\nlocal_enable=YES\nwrite_enable=YES\nlocal_umask=077\nlocal_root={root}\nssl_enable=YES\nimplicit_ssl={implicit}\nforce_local_data_ssl=YES\nforce_local_logins_ssl=YES\nrequire_ssl_reuse=YES\nrsa_cert_file={cert}\nrsa_private_key_file={key}\npasv_enable=YES\npasv_min_port={pasv}\npasv_max_port={pasv}\npasv_address=127.0.0.1\nlocal_max_rate=4000000\nseccomp_sandbox=NO\nsecure_chroot_dir=/var/run/vsftpd/empty\npam_service_name=vsftpd\nvsftpd_log_file={log}\nlog_ftp_protocol=YES\ndual_log_enable=YES\nxferlog_enable=YES\nxferlog_file={xfer}\n",
+        "listen=YES\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\nlocal_enable=YES\nwrite_enable=YES\nlocal_umask=077\nlocal_root={root}\nssl_enable=YES\nimplicit_ssl={implicit}\nforce_local_data_ssl=YES\nforce_local_logins_ssl=YES\nrequire_ssl_reuse=YES\nrsa_cert_file={cert}\nrsa_private_key_file={key}\npasv_enable=YES\npasv_min_port={pasv}\npasv_max_port={pasv}\npasv_address=127.0.0.1\nlocal_max_rate={rate}\nseccomp_sandbox=NO\nsecure_chroot_dir=/var/run/vsftpd/empty\npam_service_name=vsftpd\nvsftpd_log_file={log}\nlog_ftp_protocol=YES\ndual_log_enable=YES\nxferlog_enable=YES\nxferlog_file={xfer}\n",
         root = d.join("root").display(),
         implicit = if implicit { "YES" } else { "NO" },
         cert = d.join("cert.pem").display(),
         key = d.join("key.pem").display(),
         log = d.join("vsftpd.log").display(),
         xfer = d.join("xfer.log").display(),
+        rate = max_rate.unwrap_or(0),
     );
     fs::write(d.join("vsftpd.conf"), conf).unwrap();
     let child = Command::new(VSFTPD)

@@ -1,6 +1,7 @@
 //! B4 (fetch 2,000 report files of 1 KB – 1 MB from OpenSSH's sshd on 127.0.0.1, against
-//! OpenSSH's `sftp -b` getting the same files) and B5 (fetch again with nothing new, against
-//! B4's full fetch).
+//! OpenSSH's `sftp -b` getting the same files), B5 (fetch again with nothing new, against
+//! B4's full fetch), and B10 (the same files over implicit FTPS from vsftpd on 127.0.0.1,
+//! against `lftp mirror`; its no-op re-fetch against B10).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,6 +13,10 @@ use crate::{Bench, Row};
 #[allow(dead_code)]
 #[path = "../../tests/sshd.rs"]
 mod sshd;
+
+#[allow(dead_code)]
+#[path = "../../tests/vsftpd.rs"]
+mod vsftpd;
 
 /// `files` DQA reports whose sizes spread log-uniformly over 1 KB – 1 MB.
 fn mailbox(dir: &Path, files: u64) -> anyhow::Result<(u64, u64)> {
@@ -160,4 +165,93 @@ pub fn b4_b5(b: &Bench, files: u64) -> anyhow::Result<Vec<Row>> {
     );
     b5.reference_is_immdqa = true;
     Ok(vec![b4, b4p, b5])
+}
+
+/// B10: fetch --no-parse of the same mailbox over implicit FTPS from vsftpd (TLS session
+/// reuse required, as the registry's server does), against lftp mirroring the folder.
+pub fn b10(b: &Bench, files: u64) -> anyhow::Result<Vec<Row>> {
+    anyhow::ensure!(
+        Command::new("lftp").arg("--version").stdout(Stdio::null()).status().is_ok(),
+        "B10 needs lftp as its reference: apt-get install -y lftp"
+    );
+    let dir = b.root.join(format!("mailbox-{files}"));
+    let (n, bytes) = mailbox(&dir, files)?;
+    let server = vsftpd::start_with(true, None)
+        .ok_or_else(|| anyhow::anyhow!("vsftpd did not start (apt-get install vsftpd; run as root)"))?;
+    for e in std::fs::read_dir(dir.join("DQA-Reports"))? {
+        let e = e?;
+        std::fs::copy(e.path(), server.root().join("DQA-Reports").join(e.file_name()))?;
+    }
+    let _ = Command::new("chown")
+        .args(["-R", vsftpd::USER])
+        .arg(server.root())
+        .status();
+    let work = b.root.join("ftps-work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let store = work.join("store");
+    let fingerprint = server.openssl_fingerprint();
+    let profile = format!(
+        "[profiles.bench]\nprotocol = \"ftps\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\npassword_env = \"IMMDQA_BENCH_FTP_PW\"\ntls_fingerprint = {:?}\nretries = 0\ntimeout_secs = 60\n",
+        server.port,
+        vsftpd::USER,
+        fingerprint.split_once('=').map(|(_, f)| f).unwrap_or(&fingerprint),
+    );
+    let cfg = config(&work, "bench.toml", &store, &profile)?;
+    let fetch = |extra: &[&str]| {
+        let mut c = b.immdqa();
+        c.arg("--config")
+            .arg(&cfg)
+            .args(["fetch", "-q"])
+            .args(extra)
+            .env("IMMDQA_BENCH_FTP_PW", server.password());
+        c
+    };
+    let local = work.join("lftp-local");
+    let log = work.join("immdqa.log");
+    let (mut ours, mut noop, mut lftp) = (Series::default(), Series::default(), Series::default());
+    for r in 0..b.runs {
+        let _ = std::fs::remove_dir_all(&store);
+        ours.push(measure(&mut fetch(&["--no-parse"]), &log)?);
+        noop.push(measure(&mut fetch(&["--no-parse"]), &log)?);
+        let _ = std::fs::remove_dir_all(&local);
+        std::fs::create_dir_all(&local)?;
+        lftp.push(measure(
+            Command::new("lftp")
+                .arg("-c")
+                .arg(format!(
+                    "set ssl:verify-certificate no; set ftp:ssl-force true; set ftp:ssl-protect-data true; open -u {},{} ftps://127.0.0.1:{}; mirror DQA-Reports {}",
+                    vsftpd::USER,
+                    server.password(),
+                    server.port,
+                    local.display()
+                ))
+                .stdout(Stdio::null()),
+            &work.join("lftp.log"),
+        )?);
+        let got = std::fs::read_dir(&local)?.count() as u64;
+        anyhow::ensure!(got == n, "lftp fetched {got} of {n} files");
+        show_run("B10", r, &[("immdqa fetch --no-parse (FTPS)", &ours), ("again", &noop), ("lftp mirror", &lftp)]);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    let size = crate::common::mib(bytes);
+    let mut b10 = Row::ratio(
+        "B10",
+        format!("fetch --no-parse over implicit FTPS: {n} reports of 1 KB – 1 MB ({size}) from vsftpd on 127.0.0.1"),
+        ours.clone(),
+        "lftp mirror of the same folder (one connection)",
+        lftp,
+        Some(1.2),
+    );
+    b10.note = "both download every file over TLS with session reuse; immdqa also hashes, fsyncs, archives and records each file".into();
+    let mut b5f = Row::ratio(
+        "B5f",
+        "FTPS fetch again with nothing new".into(),
+        noop,
+        "B10's full fetch",
+        ours,
+        Some(0.05),
+    );
+    b5f.reference_is_immdqa = true;
+    Ok(vec![b10, b5f])
 }

@@ -267,7 +267,7 @@ fn run() -> anyhow::Result<()> {
     let only: Vec<String> = flag("--only")
         .map(|v| v.split(',').map(|s| s.trim().to_uppercase()).collect())
         .unwrap_or_else(|| {
-            ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "G"]
+            ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B10", "G"]
                 .map(String::from)
                 .to_vec()
         });
@@ -328,6 +328,10 @@ fn run() -> anyhow::Result<()> {
                 .into_iter()
                 .filter(|r| want(r.id.trim_end_matches('+'))),
         );
+    }
+    if want("B10") {
+        eprintln!("B10: fetch over FTPS");
+        rows.extend(fetch::b10(&b, scale(2000))?);
     }
     if want("B6") {
         eprintln!("B6: weekly report");
