@@ -309,7 +309,7 @@ impl FtpsFs {
     fn connect_once(o: &FtpsOptions) -> Result<RustlsFtpStream, TransportError> {
         let started = std::time::Instant::now();
         let (config, presented) = tls_config(o)?;
-        let mut ftp = match open_control(o, config) {
+        let ftp = match open_control(o, config) {
             Ok(f) => f,
             Err(e) => {
                 let seen = presented.lock().unwrap().map(|h| format_fingerprint(&h));
@@ -334,6 +334,20 @@ impl FtpsFs {
                 });
             }
         };
+        // the registry recommends a 65 s network time-out: on the control connection and on
+        // every passive data connection (the implicit connect itself has none in suppaftp)
+        let t = o.timeout;
+        {
+            let control = ftp.get_ref();
+            let _ = control.set_read_timeout(Some(t));
+            let _ = control.set_write_timeout(Some(t));
+        }
+        let mut ftp = ftp.passive_stream_builder(move |addr| {
+            let s = std::net::TcpStream::connect_timeout(&addr, t).map_err(FtpError::ConnectionError)?;
+            let _ = s.set_read_timeout(Some(t));
+            let _ = s.set_write_timeout(Some(t));
+            Ok(s)
+        });
         if let Some(h) = *presented.lock().unwrap() {
             tracing::info!(
                 "TLS handshake with {} in {:.0?}: certificate {}{}",
