@@ -208,6 +208,53 @@ impl Ctx {
         Ok((name, opts))
     }
 
+    /// What `fetch` (and `sync`) do for the selected profile.
+    pub fn fetch_options(&self, dry_run: bool) -> anyhow::Result<crate::sync::FetchOptions> {
+        let (name, p) = self.profile()?;
+        Ok(crate::sync::FetchOptions {
+            profile: name,
+            folders: p
+                .fetch_folders()
+                .iter()
+                .map(|(k, d)| (*k, d.to_string()))
+                .collect(),
+            dry_run,
+            max_file_size: p.max_file_size,
+            retry: crate::transport::Retry::from_profile(p),
+            accepted_dir: Some(p.accepted_dir.clone()),
+        })
+    }
+
+    /// What `upload` (and `sync`) do for the selected profile; its import code names batches.
+    pub fn upload_options(
+        &self,
+        date: Option<chrono::NaiveDate>,
+        dry_run: bool,
+        strict: bool,
+    ) -> anyhow::Result<crate::upload::UploadOptions> {
+        let (name, p) = self.profile()?;
+        let import_code = p.import_code.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "profile '{name}' has no import_code: it names the batches (<import_code><YY><DDD>.hl7)"
+            )
+        })?;
+        let today = chrono::Local::now().date_naive();
+        Ok(crate::upload::UploadOptions {
+            profile: name,
+            import_code,
+            dropoff_dir: p.dropoff_dir.clone(),
+            accepted_dir: p.accepted_dir.clone(),
+            date: date.unwrap_or(today),
+            today,
+            dry_run,
+            strict,
+            same_day: p.same_day,
+            retry: crate::transport::Retry::from_profile(p),
+            max_size: p.max_file_size,
+            registry: p.registry,
+        })
+    }
+
     /// Open (creating) the store.
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let path = self.store_path()?;

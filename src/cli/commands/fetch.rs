@@ -2,8 +2,7 @@
 
 use crate::cli::{Ctx, Exit, ingest_summary, progress::Bar};
 use crate::ingest;
-use crate::sync::{Action, FetchOptions};
-use crate::transport::Retry;
+use crate::sync::Action;
 
 /// Download new and changed files from the DQA and consent folders into the local history.
 ///
@@ -27,20 +26,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
-    let (name, profile) = ctx.profile()?;
     ctx.config.check_secret_permissions()?;
-    let opts = FetchOptions {
-        profile: name.clone(),
-        folders: profile
-            .fetch_folders()
-            .iter()
-            .map(|(k, d)| (*k, d.to_string()))
-            .collect(),
-        dry_run: args.dry_run,
-        max_file_size: profile.max_file_size,
-        retry: Retry::from_profile(profile),
-        accepted_dir: Some(profile.accepted_dir.clone()),
-    };
+    let opts = ctx.fetch_options(args.dry_run)?;
     let mut store = ctx.open_store()?;
     let mut remote = ctx.transport()?.1.open()?;
     let bar = Bar::new(ctx.quiet || args.dry_run);

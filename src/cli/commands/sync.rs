@@ -10,9 +10,8 @@ use crate::cli::commands::check::exit_of;
 use crate::cli::{Ctx, Exit, ingest_summary};
 use crate::ingest;
 use crate::store::RunLock;
-use crate::sync::{FetchOptions, NoProgress};
-use crate::transport::Retry;
-use crate::upload::{self, UploadOptions};
+use crate::sync::NoProgress;
+use crate::upload;
 
 /// The whole weekly exchange, unattended: (1) every batch in the profile's `outbox` that has
 /// not changed for --settle seconds is linted under the profile's rules and uploaded, then
@@ -101,24 +100,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             say.line(false, &format!("outbox: {} waits: {why}", p.display()));
         }
         if !scan.ready.is_empty() {
-            let import_code = profile.import_code.clone().ok_or_else(|| {
-                anyhow::anyhow!("profile '{name}' has an outbox but no import_code to name batches")
-            })?;
-            let today = chrono::Local::now().date_naive();
-            let opts = UploadOptions {
-                profile: name.clone(),
-                import_code,
-                dropoff_dir: profile.dropoff_dir.clone(),
-                accepted_dir: profile.accepted_dir.clone(),
-                date: today,
-                today,
-                dry_run: args.dry_run,
-                strict: args.strict,
-                same_day: profile.same_day,
-                retry: Retry::from_profile(profile),
-                max_size: profile.max_file_size,
-                registry: profile.registry,
-            };
+            let opts = ctx.upload_options(None, args.dry_run, args.strict)?;
             let results = upload::upload(&store, remote.as_mut(), &scan.ready, &opts, &NoProgress)?;
             for r in &results {
                 say.line(false, &format!("outbox: {}", upload::describe(r)));
@@ -145,18 +127,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
 
     // 2. fetch and parse
-    let opts = FetchOptions {
-        profile: name.clone(),
-        folders: profile
-            .fetch_folders()
-            .iter()
-            .map(|(k, d)| (*k, d.to_string()))
-            .collect(),
-        dry_run: args.dry_run,
-        max_file_size: profile.max_file_size,
-        retry: Retry::from_profile(profile),
-        accepted_dir: Some(profile.accepted_dir.clone()),
-    };
+    let opts = ctx.fetch_options(args.dry_run)?;
     let done = ingest::fetch_and_parse(
         &mut store,
         remote.as_mut(),

@@ -6,8 +6,7 @@ use chrono::NaiveDate;
 
 use crate::cli::output::parse_date;
 use crate::cli::{Ctx, Exit, progress::Bar};
-use crate::transport::Retry;
-use crate::upload::{self, Outcome, UploadOptions};
+use crate::upload::{self, Outcome};
 
 /// Check HL7 batch files and upload them to the profile's drop-off folder as
 /// <import_code><YY><DDD>.hl7 (a second file the same day gets .1, .2, … unless
@@ -37,28 +36,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
-    let (name, profile) = ctx.profile()?;
     ctx.config.check_secret_permissions()?;
-    let import_code = profile.import_code.clone().ok_or_else(|| {
-        anyhow::anyhow!(
-            "profile '{name}' has no import_code: it names the batches (<import_code><YY><DDD>.hl7)"
-        )
-    })?;
-    let today = chrono::Local::now().date_naive();
-    let opts = UploadOptions {
-        profile: name.clone(),
-        import_code,
-        dropoff_dir: profile.dropoff_dir.clone(),
-        accepted_dir: profile.accepted_dir.clone(),
-        date: args.date.unwrap_or(today),
-        today,
-        dry_run: args.dry_run,
-        strict: args.strict,
-        same_day: profile.same_day,
-        retry: Retry::from_profile(profile),
-        max_size: profile.max_file_size,
-        registry: profile.registry,
-    };
+    let opts = ctx.upload_options(args.date, args.dry_run, args.strict)?;
     let store = ctx.open_store()?;
     let mut remote = ctx.transport()?.1.open()?;
     let bar = Bar::new(ctx.quiet || args.dry_run);
