@@ -315,7 +315,11 @@ pub enum Tls {
 /// replaced on its line, a new one goes right after the table's header; the rest of the file,
 /// comments included, is kept. The result is parsed before it replaces the file, which keeps
 /// its permissions.
-pub fn set_profile_keys(path: &Path, profile: &str, keys: &[(&str, &str)]) -> Result<(), ConfigError> {
+pub fn set_profile_keys(
+    path: &Path,
+    profile: &str,
+    keys: &[(&str, &str)],
+) -> Result<(), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -362,7 +366,11 @@ pub fn set_profile_keys(path: &Path, profile: &str, keys: &[(&str, &str)]) -> Re
 }
 
 /// Pin an FTPS certificate: `tls_fingerprint = "…"` in `[profiles.NAME]`.
-pub fn pin_tls_fingerprint(path: &Path, profile: &str, fingerprint: &str) -> Result<(), ConfigError> {
+pub fn pin_tls_fingerprint(
+    path: &Path,
+    profile: &str,
+    fingerprint: &str,
+) -> Result<(), ConfigError> {
     set_profile_keys(path, profile, &[("tls_fingerprint", fingerprint)])
 }
 

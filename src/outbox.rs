@@ -62,7 +62,10 @@ pub fn scan(dir: &Path, settle: Duration, now: SystemTime) -> io::Result<Scan> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {
     Sent(PathBuf),
-    Held { to: PathBuf, reason: String },
+    Held {
+        to: PathBuf,
+        reason: String,
+    },
     /// Left in the outbox (a failed transfer, or a dry run).
     Kept(String),
 }
@@ -112,10 +115,7 @@ pub fn file_results(dir: &Path, results: &[FileResult]) -> io::Result<Vec<(PathB
                         i.message
                     ));
                 }
-                fs::write(
-                    PathBuf::from(format!("{}.reason.txt", to.display())),
-                    why,
-                )?;
+                fs::write(PathBuf::from(format!("{}.reason.txt", to.display())), why)?;
                 Disposition::Held {
                     to,
                     reason: reason.clone(),

@@ -26,7 +26,6 @@ use crate::transport::{self, RemoteFs, Retry, TransportError};
 /// What to do with a second file on the same day.
 pub use crate::batch_name::SameDay;
 
-
 #[derive(Debug, Clone)]
 pub struct UploadOptions {
     pub profile: String,

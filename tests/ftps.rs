@@ -48,12 +48,19 @@ fn with_specimens(server: &Vsftpd) {
 
 #[test]
 fn ftps_fetch_refetch_and_upload() {
-    let Some(server) = vsftpd::start(true) else { return };
+    let Some(server) = vsftpd::start(true) else {
+        return;
+    };
     with_specimens(&server);
     let ws = workspace(&server, None, "");
     let o = run(&ws, &server, &["fetch"]);
     assert_code(&o, 0);
-    assert!(stdout(&o).contains("fetch: 6 new, 0 changed"), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("fetch: 6 new, 0 changed"),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
     assert!(stdout(&o).contains(&format!("ftps://{USER}@127.0.0.1:{}", server.port)));
     // the same bytes as the server's files
     assert_eq!(
@@ -63,49 +70,103 @@ fn ftps_fetch_refetch_and_upload() {
     assert_store_consistent(&ws.store());
     let o = run(&ws, &server, &["fetch"]);
     assert_code(&o, 0);
-    assert!(stdout(&o).contains("nothing new (6 unchanged"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("nothing new (6 unchanged"),
+        "{}",
+        stdout(&o)
+    );
     assert!(!server.log().contains("RETR") || server.log().matches("RETR").count() == 6);
     // upload: a temporary name, then renamed; never overwrites
     let batch = ws.path().join("batch.hl7");
-    fs::copy(std::path::Path::new(SPECIMENS).join("hl7/ACMECLIN25301.hl7"), &batch).unwrap();
-    let o = run(&ws, &server, &["upload", batch.to_str().unwrap(), "--date", "2025-10-28"]);
+    fs::copy(
+        std::path::Path::new(SPECIMENS).join("hl7/ACMECLIN25301.hl7"),
+        &batch,
+    )
+    .unwrap();
+    let o = run(
+        &ws,
+        &server,
+        &["upload", batch.to_str().unwrap(), "--date", "2025-10-28"],
+    );
     assert_code(&o, 0);
     let sent = server.root().join("HL7-Dropoff/ACMECLIN25301.hl7");
     assert_eq!(fs::read(&sent).unwrap(), fs::read(&batch).unwrap());
-    assert!(server.log().contains("RNFR"), "uploaded under a temporary name then renamed");
+    assert!(
+        server.log().contains("RNFR"),
+        "uploaded under a temporary name then renamed"
+    );
     let other = ws.path().join("other.hl7");
-    let text = fs::read_to_string(&batch).unwrap().replace("ACMECLIN253010001", "ACMECLIN253019999");
+    let text = fs::read_to_string(&batch)
+        .unwrap()
+        .replace("ACMECLIN253010001", "ACMECLIN253019999");
     fs::write(&other, text).unwrap();
-    let o = run(&ws, &server, &["upload", other.to_str().unwrap(), "--date", "2025-10-28"]);
+    let o = run(
+        &ws,
+        &server,
+        &["upload", other.to_str().unwrap(), "--date", "2025-10-28"],
+    );
     assert_code(&o, 0);
-    assert!(server.root().join("HL7-Dropoff/ACMECLIN25301.1.hl7").exists(), "a second name, not an overwrite");
+    assert!(
+        server
+            .root()
+            .join("HL7-Dropoff/ACMECLIN25301.1.hl7")
+            .exists(),
+        "a second name, not an overwrite"
+    );
     assert_eq!(fs::read(&sent).unwrap(), fs::read(&batch).unwrap());
 }
 
 #[test]
 fn ftps_wrong_certificate_is_refused_before_login() {
-    let Some(server) = vsftpd::start(true) else { return };
+    let Some(server) = vsftpd::start(true) else {
+        return;
+    };
     with_specimens(&server);
     let other = format!("SHA256:{}", "A".repeat(43));
     let ws = workspace(&server, Some(&other), "");
     let o = run(&ws, &server, &["fetch"]);
     assert_code(&o, 3);
-    assert!(stderr(&o).contains("TLS CERTIFICATE NOT TRUSTED"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("TLS CERTIFICATE NOT TRUSTED"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains(server.password()));
     std::thread::sleep(Duration::from_millis(100));
-    assert!(!server.log().contains("USER"), "the user name reached the server:\n{}", server.log());
+    assert!(
+        !server.log().contains("USER"),
+        "the user name reached the server:\n{}",
+        server.log()
+    );
     // unpinned, a self-signed certificate is not trusted by the system roots either
     let ws = workspace(&server, None, "");
     let cfg = fs::read_to_string(ws.config()).unwrap();
-    ws.write_config(&cfg.lines().filter(|l| !l.starts_with("tls_fingerprint")).collect::<Vec<_>>().join("\n"));
+    ws.write_config(
+        &cfg.lines()
+            .filter(|l| !l.starts_with("tls_fingerprint"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     let o = run(&ws, &server, &["fetch"]);
     assert_code(&o, 3);
-    assert!(stderr(&o).contains("TLS CERTIFICATE NOT TRUSTED"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("TLS CERTIFICATE NOT TRUSTED"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!server.log().contains("USER"));
     // trust-host shows the fingerprint and pins it (the colon hex openssl prints matches)
-    let o = run(&ws, &server, &["trust-host", "--fingerprint", &server.openssl_fingerprint()]);
+    let o = run(
+        &ws,
+        &server,
+        &["trust-host", "--fingerprint", &server.openssl_fingerprint()],
+    );
     assert_code(&o, 0);
-    assert!(fs::read_to_string(ws.config()).unwrap().contains("tls_fingerprint = \"SHA256:"));
+    assert!(
+        fs::read_to_string(ws.config())
+            .unwrap()
+            .contains("tls_fingerprint = \"SHA256:")
+    );
     let o = run(&ws, &server, &["fetch"]);
     assert_code(&o, 0);
     assert!(stdout(&o).contains("6 new"), "{}", stdout(&o));
@@ -113,16 +174,25 @@ fn ftps_wrong_certificate_is_refused_before_login() {
 
 #[test]
 fn ftps_explicit_tls() {
-    let Some(server) = vsftpd::start(false) else { return };
+    let Some(server) = vsftpd::start(false) else {
+        return;
+    };
     with_specimens(&server);
     let ws = workspace(&server, None, "");
     let o = run(&ws, &server, &["fetch"]);
     assert_code(&o, 0);
-    assert!(stdout(&o).contains("6 new"), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("6 new"),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
     assert!(server.log().contains("AUTH TLS"), "{}", server.log());
 }
 
-/// Start a fetch of a large file and wait until its download has begun.
+/// Start a fetch of a large file and wait until its download has begun (the caller waits for
+/// the child).
+#[allow(clippy::zombie_processes)]
 fn fetch_in_progress(ws: &Workspace, server: &Vsftpd) -> std::process::Child {
     let mut c = immdqa();
     c.arg("--config")
@@ -135,19 +205,29 @@ fn fetch_in_progress(ws: &Workspace, server: &Vsftpd) -> std::process::Child {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let partial = fs::read_dir(ws.store().join("tmp"))
-            .map(|d| d.flatten().any(|e| e.metadata().map(|m| m.len() > 1_000_000).unwrap_or(false)))
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.metadata().map(|m| m.len() > 1_000_000).unwrap_or(false))
+            })
             .unwrap_or(false);
         if partial {
             return child;
         }
-        assert!(Instant::now() < deadline, "the download did not start");
+        if Instant::now() > deadline {
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the download did not start");
+        }
         std::thread::sleep(Duration::from_millis(5));
     }
 }
 
 #[test]
 fn ftps_connection_dropped_mid_transfer_then_rerun_completes() {
-    let Some(server) = vsftpd::start(true) else { return };
+    let Some(server) = vsftpd::start(true) else {
+        return;
+    };
     let data = csv_report(3, 12_000_000);
     server.write("DQA-Reports/BIG_REPORT.csv", &data);
     let ws = workspace(&server, None, "");
@@ -164,7 +244,9 @@ fn ftps_connection_dropped_mid_transfer_then_rerun_completes() {
 
 #[test]
 fn ftps_kill_during_download_leaves_no_partial_file() {
-    let Some(server) = vsftpd::start(true) else { return };
+    let Some(server) = vsftpd::start(true) else {
+        return;
+    };
     let data = csv_report(4, 12_000_000);
     server.write("DQA-Reports/BIG_REPORT.csv", &data);
     let ws = workspace(&server, None, "");
@@ -172,7 +254,9 @@ fn ftps_kill_during_download_leaves_no_partial_file() {
     child.kill().unwrap();
     let _ = child.wait();
     assert!(
-        !tree(&ws.store().join("archive")).iter().any(|f| f != "archive.index.jsonl"),
+        !tree(&ws.store().join("archive"))
+            .iter()
+            .any(|f| f != "archive.index.jsonl"),
         "nothing in the archive"
     );
     let o = run(&ws, &server, &["fetch"]);
@@ -184,15 +268,25 @@ fn ftps_kill_during_download_leaves_no_partial_file() {
 
 #[test]
 fn ftps_config_check_connect_maps_folders() {
-    let Some(server) = vsftpd::start(true) else { return };
+    let Some(server) = vsftpd::start(true) else {
+        return;
+    };
     // a home with the registry's lower-case names
-    for (from, to) in [("DQA-Reports", "dqa-reports"), ("HL7-Dropoff", "hl7-dropoff")] {
+    for (from, to) in [
+        ("DQA-Reports", "dqa-reports"),
+        ("HL7-Dropoff", "hl7-dropoff"),
+    ] {
         fs::rename(server.root().join(from), server.root().join(to)).unwrap();
     }
     let ws = workspace(&server, None, "");
     let o = run(&ws, &server, &["config", "check", "--connect"]);
     assert_code(&o, 0);
     let text = fs::read_to_string(ws.config()).unwrap();
-    assert!(text.contains("dqa_dir = \"dqa-reports\"") && text.contains("dropoff_dir = \"hl7-dropoff\""), "{text}\n{}", stdout(&o));
+    assert!(
+        text.contains("dqa_dir = \"dqa-reports\"")
+            && text.contains("dropoff_dir = \"hl7-dropoff\""),
+        "{text}\n{}",
+        stdout(&o)
+    );
     assert_code(&run(&ws, &server, &["fetch"]), 0);
 }

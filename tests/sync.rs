@@ -73,7 +73,10 @@ fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
     let week = immdqa::analytics::week_label(monday);
     assert!(reports.join(&week).join("index.html").exists());
     let logged = fs::read_to_string(&log).unwrap();
-    assert!(logged.contains("outbox: ") && logged.contains("fetch: ") && logged.contains(&format!("report: ")), "{logged}");
+    assert!(
+        logged.contains("outbox: ") && logged.contains("fetch: ") && logged.contains("report: "),
+        "{logged}"
+    );
     // the next run: nothing new to send or fetch; the report is not rewritten
     let o = ws.run(&["sync", "--log-file", log.to_str().unwrap()]);
     assert_code(&o, 2);
@@ -86,12 +89,19 @@ fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
     let o = ws.run(&["sync", "--dry-run", "--log-file", log.to_str().unwrap()]);
     assert!(o.status.code().is_some_and(|c| c < 3), "{}", stderr(&o));
     assert!(out.join("fresh.hl7").exists());
-    assert_eq!(fs::read_dir(ws.mailbox().join("HL7-Dropoff")).unwrap().count(), 1);
+    assert_eq!(
+        fs::read_dir(ws.mailbox().join("HL7-Dropoff"))
+            .unwrap()
+            .count(),
+        1
+    );
 }
 
 #[test]
 fn sync_over_openssh() {
-    let Some(sshd) = crate::sshd::start() else { return };
+    let Some(sshd) = crate::sshd::start() else {
+        return;
+    };
     let ws = Workspace::new().with_specimens();
     for d in ["HL7-Dropoff", "Accepted"] {
         fs::create_dir_all(ws.mailbox().join(d)).unwrap();
@@ -118,7 +128,10 @@ fn sync_over_openssh() {
     let o = ws.run(&["sync"]);
     // the specimen week fails its check (2); everything else went through
     assert_code(&o, 2);
-    assert_eq!(fs::read(m.join("HL7-Dropoff").join(today_batch())).unwrap(), good);
+    assert_eq!(
+        fs::read(m.join("HL7-Dropoff").join(today_batch())).unwrap(),
+        good
+    );
     assert!(out.join("sent/good.hl7").exists());
     assert!(count(&db(&ws.store()), "SELECT COUNT(*) FROM report") >= 6);
 }
@@ -134,22 +147,50 @@ fn folder_discovery_maps_lower_case_folders() {
     }
     let cfg = ws.path().join("c.toml");
     let o = immdqa()
-        .args(["--config", cfg.to_str().unwrap(), "init", "--local-dir", home.to_str().unwrap(), "--import-code", "X", "--connect"])
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "init",
+            "--local-dir",
+            home.to_str().unwrap(),
+            "--import-code",
+            "X",
+            "--connect",
+        ])
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert_code(&o, 0);
     let text = fs::read_to_string(&cfg).unwrap();
-    for line in ["dqa_dir = \"dqa-reports\"", "receive_dir = \"receive\"", "dropoff_dir = \"hl7-dropoff\"", "accepted_dir = \"accepted\""] {
+    for line in [
+        "dqa_dir = \"dqa-reports\"",
+        "receive_dir = \"receive\"",
+        "dropoff_dir = \"hl7-dropoff\"",
+        "accepted_dir = \"accepted\"",
+    ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }
-    assert_eq!(text.matches("dqa_dir").count(), 1, "replaced, not repeated:\n{text}");
+    assert_eq!(
+        text.matches("dqa_dir").count(),
+        1,
+        "replaced, not repeated:\n{text}"
+    );
     // config check --connect: all found now; a folder that went away is a problem
     fs::remove_dir(home.join("accepted")).unwrap();
     let o = immdqa()
-        .args(["--config", cfg.to_str().unwrap(), "config", "check", "--connect"])
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "config",
+            "check",
+            "--connect",
+        ])
         .output()
         .unwrap();
     assert_code(&o, 3);
-    assert!(stdout(&o).contains("accepted_dir = \"accepted\": no such folder"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("accepted_dir = \"accepted\": no such folder"),
+        "{}",
+        stdout(&o)
+    );
 }

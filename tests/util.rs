@@ -130,12 +130,20 @@ impl Run {
     }
     #[track_caller]
     pub fn out_has(self, s: &str) -> Run {
-        assert!(stdout(&self.0).contains(s), "stdout lacks {s:?}:\n{}", stdout(&self.0));
+        assert!(
+            stdout(&self.0).contains(s),
+            "stdout lacks {s:?}:\n{}",
+            stdout(&self.0)
+        );
         self
     }
     #[track_caller]
     pub fn err_has(self, s: &str) -> Run {
-        assert!(stderr(&self.0).contains(s), "stderr lacks {s:?}:\n{}", stderr(&self.0));
+        assert!(
+            stderr(&self.0).contains(s),
+            "stderr lacks {s:?}:\n{}",
+            stderr(&self.0)
+        );
         self
     }
     pub fn out(&self) -> String {

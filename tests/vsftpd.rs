@@ -77,7 +77,9 @@ impl Vsftpd {
             all.push(p);
         }
         for p in all {
-            let _ = Command::new("kill").args(["-KILL", &p.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &p.to_string()])
+                .status();
         }
     }
 }
@@ -103,14 +105,22 @@ fn password() -> &'static str {
             .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
             .unwrap();
         let pw: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        if Command::new("id").arg(USER).output().map(|o| !o.status.success()).unwrap_or(true) {
+        if Command::new("id")
+            .arg(USER)
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+        {
             let ok = Command::new("useradd")
                 .args(["-M", "-d", "/nonexistent", "-s", "/bin/sh", USER])
                 .status()
                 .unwrap();
             assert!(ok.success(), "useradd {USER}");
         }
-        let mut c = Command::new("chpasswd").stdin(Stdio::piped()).spawn().unwrap();
+        let mut c = Command::new("chpasswd")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
         use std::io::Write;
         c.stdin
             .take()
@@ -142,7 +152,9 @@ pub fn start_with(implicit: bool, max_rate: Option<u64>) -> Option<Vsftpd> {
     let root_user = unsafe { libc_geteuid() } == 0;
     if !Path::new(VSFTPD).exists() || !root_user {
         if required {
-            panic!("IMMDQA_REQUIRE_VSFTPD=1 but {VSFTPD} is missing (apt-get install -y vsftpd) or not running as root");
+            panic!(
+                "IMMDQA_REQUIRE_VSFTPD=1 but {VSFTPD} is missing (apt-get install -y vsftpd) or not running as root"
+            );
         }
         eprintln!("skipping FTPS test: vsftpd not installed, or not root");
         return None;
@@ -157,7 +169,22 @@ pub fn start_with(implicit: bool, max_rate: Option<u64>) -> Option<Vsftpd> {
     let pw = password();
     chown(&d.join("root"));
     let ok = Command::new("openssl")
-        .args(["req", "-x509", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .args([
+            "req",
+            "-x509",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
         .arg(d.join("key.pem"))
         .arg("-out")
         .arg(d.join("cert.pem"))

@@ -171,16 +171,24 @@ pub fn b4_b5(b: &Bench, files: u64) -> anyhow::Result<Vec<Row>> {
 /// reuse required, as the registry's server does), against lftp mirroring the folder.
 pub fn b10(b: &Bench, files: u64) -> anyhow::Result<Vec<Row>> {
     anyhow::ensure!(
-        Command::new("lftp").arg("--version").stdout(Stdio::null()).status().is_ok(),
+        Command::new("lftp")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok(),
         "B10 needs lftp as its reference: apt-get install -y lftp"
     );
     let dir = b.root.join(format!("mailbox-{files}"));
     let (n, bytes) = mailbox(&dir, files)?;
-    let server = vsftpd::start_with(true, None)
-        .ok_or_else(|| anyhow::anyhow!("vsftpd did not start (apt-get install vsftpd; run as root)"))?;
+    let server = vsftpd::start_with(true, None).ok_or_else(|| {
+        anyhow::anyhow!("vsftpd did not start (apt-get install vsftpd; run as root)")
+    })?;
     for e in std::fs::read_dir(dir.join("DQA-Reports"))? {
         let e = e?;
-        std::fs::copy(e.path(), server.root().join("DQA-Reports").join(e.file_name()))?;
+        std::fs::copy(
+            e.path(),
+            server.root().join("DQA-Reports").join(e.file_name()),
+        )?;
     }
     let _ = Command::new("chown")
         .args(["-R", vsftpd::USER])
@@ -195,7 +203,10 @@ pub fn b10(b: &Bench, files: u64) -> anyhow::Result<Vec<Row>> {
         "[profiles.bench]\nprotocol = \"ftps\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\npassword_env = \"IMMDQA_BENCH_FTP_PW\"\ntls_fingerprint = {:?}\nretries = 0\ntimeout_secs = 60\n",
         server.port,
         vsftpd::USER,
-        fingerprint.split_once('=').map(|(_, f)| f).unwrap_or(&fingerprint),
+        fingerprint
+            .split_once('=')
+            .map(|(_, f)| f)
+            .unwrap_or(&fingerprint),
     );
     let cfg = config(&work, "bench.toml", &store, &profile)?;
     let fetch = |extra: &[&str]| {
@@ -231,13 +242,23 @@ pub fn b10(b: &Bench, files: u64) -> anyhow::Result<Vec<Row>> {
         )?);
         let got = std::fs::read_dir(&local)?.count() as u64;
         anyhow::ensure!(got == n, "lftp fetched {got} of {n} files");
-        show_run("B10", r, &[("immdqa fetch --no-parse (FTPS)", &ours), ("again", &noop), ("lftp mirror", &lftp)]);
+        show_run(
+            "B10",
+            r,
+            &[
+                ("immdqa fetch --no-parse (FTPS)", &ours),
+                ("again", &noop),
+                ("lftp mirror", &lftp),
+            ],
+        );
     }
     let _ = std::fs::remove_dir_all(&work);
     let size = crate::common::mib(bytes);
     let mut b10 = Row::ratio(
         "B10",
-        format!("fetch --no-parse over implicit FTPS: {n} reports of 1 KB – 1 MB ({size}) from vsftpd on 127.0.0.1"),
+        format!(
+            "fetch --no-parse over implicit FTPS: {n} reports of 1 KB – 1 MB ({size}) from vsftpd on 127.0.0.1"
+        ),
         ours.clone(),
         "lftp mirror of the same folder (one connection)",
         lftp,

@@ -31,7 +31,13 @@ fn aliases(key: &str) -> &'static [&'static str] {
         "dqa_dir" => &["dqa-reports", "dqa_reports", "dqareports", "dqa", "reports"],
         "receive_dir" => &["receive", "received", "cnf"],
         "accepted_dir" => &["accepted"],
-        "dropoff_dir" => &["hl7-dropoff", "hl7_dropoff", "hl7dropoff", "dropoff", "submit"],
+        "dropoff_dir" => &[
+            "hl7-dropoff",
+            "hl7_dropoff",
+            "hl7dropoff",
+            "dropoff",
+            "submit",
+        ],
         _ => &[],
     }
 }
@@ -87,7 +93,15 @@ mod tests {
         assert_eq!(m[1].found, Found::Exact);
         assert_eq!(m[2].found, Found::Missing);
         assert_eq!(m[3].found, Found::Other("hl7-dropoff".into()));
-        let m = map_folders(&dirs, [("dqa_dir", "/abs/x"), ("receive_dir", "a/b"), ("accepted_dir", "submit"), ("dropoff_dir", "x")]);
+        let m = map_folders(
+            &dirs,
+            [
+                ("dqa_dir", "/abs/x"),
+                ("receive_dir", "a/b"),
+                ("accepted_dir", "submit"),
+                ("dropoff_dir", "x"),
+            ],
+        );
         assert_eq!(m[0].found, Found::NotChecked);
         assert_eq!(m[1].found, Found::NotChecked);
     }

@@ -69,7 +69,10 @@ pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], String> {
         .filter(|(k, _)| k.to_ascii_lowercase().contains("fingerprint"))
         .map(|(_, v)| v.trim())
         .unwrap_or(s);
-    let bytes = if let Some(b64) = s.strip_prefix("SHA256:").or_else(|| s.strip_prefix("sha256:")) {
+    let bytes = if let Some(b64) = s
+        .strip_prefix("SHA256:")
+        .or_else(|| s.strip_prefix("sha256:"))
+    {
         let b64 = b64.trim_end_matches('=');
         base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(b64)
@@ -159,11 +162,12 @@ impl ServerCertVerifier for Identity {
     }
 }
 
+/// Where the verifier puts the fingerprint of the certificate the server presented.
+type Presented = Arc<Mutex<Option<[u8; 32]>>>;
+
 /// The TLS configuration (one per connection, shared by its data connections so they resume
 /// its session) and where the presented certificate's fingerprint lands.
-fn tls_config(
-    o: &FtpsOptions,
-) -> Result<(Arc<rustls::ClientConfig>, Arc<Mutex<Option<[u8; 32]>>>), TransportError> {
+fn tls_config(o: &FtpsOptions) -> Result<(Arc<rustls::ClientConfig>, Presented), TransportError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let err = |message: String| TransportError::Connect {
         host: o.label(),
@@ -236,14 +240,12 @@ fn map_err(op: &'static str, path: &str, e: FtpError) -> TransportError {
             // 4xx are transient by definition (421 closing, 425/426 data connection)
             transient: (400..500).contains(&code),
         },
-        (FtpError::ConnectionError(_), _) | (FtpError::SecureError(_), _) => {
-            TransportError::Io {
-                op,
-                path: path.to_string(),
-                message: e.to_string(),
-                transient: true,
-            }
-        }
+        (FtpError::ConnectionError(_), _) | (FtpError::SecureError(_), _) => TransportError::Io {
+            op,
+            path: path.to_string(),
+            message: e.to_string(),
+            transient: true,
+        },
         _ => TransportError::Io {
             op,
             path: path.to_string(),
@@ -268,10 +270,13 @@ pub fn probe_certificate(o: &FtpsOptions) -> Result<String, TransportError> {
     unpinned.pin = Some([0; 32]); // any pin: the handshake stops after the certificate
     let (config, presented) = tls_config(&unpinned)?;
     let _ = open_control(&unpinned, config);
-    let hash = presented.lock().unwrap().ok_or_else(|| TransportError::Connect {
-        host: o.label(),
-        message: "the server presented no certificate".into(),
-    })?;
+    let hash = presented
+        .lock()
+        .unwrap()
+        .ok_or_else(|| TransportError::Connect {
+            host: o.label(),
+            message: "the server presented no certificate".into(),
+        })?;
     Ok(format_fingerprint(&hash))
 }
 
@@ -343,7 +348,8 @@ impl FtpsFs {
             let _ = control.set_write_timeout(Some(t));
         }
         let mut ftp = ftp.passive_stream_builder(move |addr| {
-            let s = std::net::TcpStream::connect_timeout(&addr, t).map_err(FtpError::ConnectionError)?;
+            let s = std::net::TcpStream::connect_timeout(&addr, t)
+                .map_err(FtpError::ConnectionError)?;
             let _ = s.set_read_timeout(Some(t));
             let _ = s.set_write_timeout(Some(t));
             Ok(s)
@@ -373,11 +379,12 @@ impl FtpsFs {
         if o.implicit {
             // suppaftp sends these itself only after AUTH TLS
             for cmd in ["PBSZ 0", "PROT P"] {
-                ftp.custom_command(cmd, &[Status::CommandOk])
-                    .map_err(|e| TransportError::Connect {
+                ftp.custom_command(cmd, &[Status::CommandOk]).map_err(|e| {
+                    TransportError::Connect {
                         host: o.label(),
                         message: format!("{cmd}: {e}"),
-                    })?;
+                    }
+                })?;
             }
         }
         ftp.transfer_type(FileType::Binary)
@@ -436,7 +443,8 @@ impl<T: suppaftp::TlsStream> Read for Download<T> {
         let n = s.read(buf)?;
         if n == 0 && !buf.is_empty() {
             let s = self.stream.take().expect("checked above");
-            s.finish().map_err(|e| std::io::Error::other(e.to_string()))?;
+            s.finish()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
         }
         Ok(n)
     }
@@ -464,7 +472,10 @@ impl RemoteFs for FtpsFs {
                 Err(e) => return Err(map_err("list", dir, e)),
             }
         }
-        let lines = self.ftp.list(dir_arg).map_err(|e| map_err("list", dir, e))?;
+        let lines = self
+            .ftp
+            .list(dir_arg)
+            .map_err(|e| map_err("list", dir, e))?;
         let mut out: Vec<RemoteEntry> = lines
             .iter()
             .filter_map(|l| {

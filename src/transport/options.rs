@@ -126,9 +126,10 @@ impl Options {
                     ));
                 }
                 let pin = match &p.tls_fingerprint {
-                    Some(f) => Some(ftps::parse_fingerprint(f).map_err(|m| {
-                        invalid(format!("tls_fingerprint: {m}"))
-                    })?),
+                    Some(f) => Some(
+                        ftps::parse_fingerprint(f)
+                            .map_err(|m| invalid(format!("tls_fingerprint: {m}")))?,
+                    ),
                     None => None,
                 };
                 Ok(Options::Ftps(ftps::FtpsOptions {
@@ -171,10 +172,13 @@ mod tests {
         let cfg = Config::from_toml(EXAMPLE_CONFIG, Path::new("/etc/immdqa/config.toml")).unwrap();
         let (name, p) = cfg.profile(None).unwrap();
         assert_eq!(name, "registry");
-                assert_eq!(p.dqa_dir, "DQA-Reports");
+        assert_eq!(p.dqa_dir, "DQA-Reports");
         match Options::from_profile(&name, p).unwrap() {
             Options::Sftp(sftp::SftpOptions {
-                auth, known_hosts, port, ..
+                auth,
+                known_hosts,
+                port,
+                ..
             }) => {
                 assert_eq!(auth, Auth::PasswordEnv("IMMDQA_PASSWORD".into()));
                 assert_eq!(known_hosts, PathBuf::from("/etc/immdqa/known_hosts"));
@@ -243,12 +247,22 @@ mod tests {
             tls_fingerprint: Some("nonsense".into()),
             ..p.clone()
         };
-        assert!(Options::from_profile("p", &bad).unwrap_err().to_string().contains("tls_fingerprint"));
+        assert!(
+            Options::from_profile("p", &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("tls_fingerprint")
+        );
         let key = Profile {
             password_env: None,
             key_file: Some("k".into()),
             ..p
         };
-        assert!(Options::from_profile("p", &key).unwrap_err().to_string().contains("password"));
+        assert!(
+            Options::from_profile("p", &key)
+                .unwrap_err()
+                .to_string()
+                .contains("password")
+        );
     }
 }

@@ -16,8 +16,8 @@ use ssh2::{
     ErrorCode, HashType, HostKeyType, KnownHostFileKind, OpenFlags, OpenType, Session, Sftp,
 };
 
-use super::{EntryKind, RemoteEntry, RemoteFs, Retry, TransportError};
 use super::Auth;
+use super::{EntryKind, RemoteEntry, RemoteFs, Retry, TransportError};
 
 /// Everything needed to open (and reopen) the connection.
 #[derive(Debug, Clone)]

@@ -112,7 +112,11 @@ pub fn discover_folders(ctx: &Ctx, name: &str, p: &Profile) -> anyhow::Result<Ve
         .filter(|e| e.kind == crate::transport::EntryKind::Dir)
         .filter_map(|e| String::from_utf8(e.name).ok())
         .collect();
-    println!("  home folder of {}: {}", remote.describe(), home.join(", "));
+    println!(
+        "  home folder of {}: {}",
+        remote.describe(),
+        home.join(", ")
+    );
     let mapping = map_folders(
         &home,
         [
@@ -128,7 +132,10 @@ pub fn discover_folders(ctx: &Ctx, name: &str, p: &Profile) -> anyhow::Result<Ve
         match &m.found {
             Found::Exact => println!("  {:<13} {} (found)", m.key, m.configured),
             Found::Other(n) => {
-                println!("  {:<13} {} → {n} (the server's name; written into the profile)", m.key, m.configured);
+                println!(
+                    "  {:<13} {} → {n} (the server's name; written into the profile)",
+                    m.key, m.configured
+                );
                 updates.push((m.key, n.clone()));
             }
             Found::Missing => missing.push(format!(
@@ -188,7 +195,9 @@ fn check_profile(name: &str, p: &Profile) -> Vec<String> {
                         ));
                     }
                 }
-                (None, None) => println!("  certificate:  system roots (or pin one: immdqa trust-host)"),
+                (None, None) => {
+                    println!("  certificate:  system roots (or pin one: immdqa trust-host)")
+                }
             }
         }
         Ok(Options::Sftp(o)) => {

@@ -81,7 +81,11 @@ fn discover(config_path: &std::path::Path, profile: &str) -> anyhow::Result<Exit
     for m in &missing {
         eprintln!("{m}");
     }
-    Ok(if missing.is_empty() { Exit::Ok } else { Exit::Error })
+    Ok(if missing.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Error
+    })
 }
 
 fn toml_str(s: &str) -> String {
@@ -250,7 +254,10 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
             if trusted != Exit::Ok {
                 return Ok(trusted);
             }
-            let answer = ask("Log in now and map the mailbox folders to the names on the server? [Y/n]", Some("y"))?;
+            let answer = ask(
+                "Log in now and map the mailbox folders to the names on the server? [Y/n]",
+                Some("y"),
+            )?;
             if matches!(answer.as_str(), "y" | "Y" | "yes") {
                 return discover(&config_path, &profile);
             }

@@ -56,7 +56,11 @@ impl Say {
             println!("{text}");
         }
         if let Some(f) = &mut self.log {
-            let _ = writeln!(f, "{} {text}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+            let _ = writeln!(
+                f,
+                "{} {text}",
+                chrono::Local::now().format("%Y-%m-%d %H:%M:%S")
+            );
         }
     }
 }
@@ -77,7 +81,13 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         None => None,
     };
     let mut say = Say { quiet, log };
-    say.line(false, &format!("sync: profile {name}{}", if args.dry_run { " (dry run)" } else { "" }));
+    say.line(
+        false,
+        &format!(
+            "sync: profile {name}{}",
+            if args.dry_run { " (dry run)" } else { "" }
+        ),
+    );
     let mut store = ctx.open_store()?;
     let _run = if args.dry_run {
         None
@@ -109,14 +119,30 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 for (p, d) in crate::outbox::file_results(outbox, &results)? {
                     use crate::outbox::Disposition::*;
                     match d {
-                        Sent(to) => say.line(false, &format!("outbox: {} moved to {}", p.display(), to.display())),
+                        Sent(to) => say.line(
+                            false,
+                            &format!("outbox: {} moved to {}", p.display(), to.display()),
+                        ),
                         Held { to, reason } => {
                             raise(Exit::Partial);
-                            say.line(true, &format!("outbox: {} held in {}: {reason}", p.display(), to.display()));
+                            say.line(
+                                true,
+                                &format!(
+                                    "outbox: {} held in {}: {reason}",
+                                    p.display(),
+                                    to.display()
+                                ),
+                            );
                         }
                         Kept(reason) => {
                             raise(Exit::Partial);
-                            say.line(true, &format!("outbox: {} not sent, kept for the next run: {reason}", p.display()));
+                            say.line(
+                                true,
+                                &format!(
+                                    "outbox: {} not sent, kept for the next run: {reason}",
+                                    p.display()
+                                ),
+                            );
                         }
                     }
                 }
@@ -138,7 +164,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     )?;
     drop(remote);
     for f in &done.fetch.failures {
-        say.line(true, &format!("fetch: failed {}/{}: {}", f.folder, f.name, f.reason));
+        say.line(
+            true,
+            &format!("fetch: failed {}/{}: {}", f.folder, f.name, f.reason),
+        );
     }
     say.line(false, &done.fetch.summary_line());
     let t = ingest::totals(&done.parsed);
@@ -165,7 +194,13 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     for c in &verdict.checks {
         say.line(
             c.level != thresholds::Level::Ok,
-            &format!("check: {}: {}: {} (basis: {})", c.level.as_str().to_uppercase(), c.name, c.message, c.basis),
+            &format!(
+                "check: {}: {}: {} (basis: {})",
+                c.level.as_str().to_uppercase(),
+                c.name,
+                c.message,
+                c.basis
+            ),
         );
     }
     raise(exit_of(verdict.level));
@@ -187,7 +222,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 &ctx.config.thresholds,
                 h.profile.as_deref(),
             )?;
-            say.line(false, &format!("report: {} for {} written", built.index.display(), week_label(last_week)));
+            say.line(
+                false,
+                &format!(
+                    "report: {} for {} written",
+                    built.index.display(),
+                    week_label(last_week)
+                ),
+            );
         }
     }
     Ok(worst)

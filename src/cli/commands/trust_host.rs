@@ -27,7 +27,12 @@ pub struct Args {
 }
 
 /// Ask, or take --fingerprint / --yes: whether to record what the server presented.
-fn confirm(args: &Args, presented: &str, matches: impl Fn(&str) -> bool, into: &str) -> anyhow::Result<Option<bool>> {
+fn confirm(
+    args: &Args,
+    presented: &str,
+    matches: impl Fn(&str) -> bool,
+    into: &str,
+) -> anyhow::Result<Option<bool>> {
     if let Some(expected) = &args.fingerprint {
         if !matches(expected.trim()) {
             eprintln!(
@@ -48,7 +53,9 @@ fn confirm(args: &Args, presented: &str, matches: impl Fn(&str) -> bool, into: &
         std::io::stdin().lock().read_line(&mut line)?;
         return Ok(Some(matches!(line.trim(), "y" | "Y" | "yes" | "YES")));
     }
-    eprintln!("not a terminal: pass --fingerprint {presented} (after checking it) or --yes to record it");
+    eprintln!(
+        "not a terminal: pass --fingerprint {presented} (after checking it) or --yes to record it"
+    );
     Ok(None)
 }
 
@@ -70,7 +77,9 @@ fn trust_ftps(args: &Args, ctx: &Ctx, name: &str, o: &FtpsOptions) -> anyhow::Re
     println!("{who} presents a TLS certificate:");
     println!("  fingerprint: {presented}");
     let Some(config) = ctx.config.source.clone() else {
-        anyhow::bail!("no configuration file to record the fingerprint in: run `immdqa init` first");
+        anyhow::bail!(
+            "no configuration file to record the fingerprint in: run `immdqa init` first"
+        );
     };
     let same = |e: &str| {
         ftps::parse_fingerprint(e)
@@ -91,7 +100,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let (name, transport) = ctx.transport()?;
     let opts = match transport {
         Options::Local { .. } => {
-            anyhow::bail!("profile '{name}' uses a local folder: there is no server identity to trust")
+            anyhow::bail!(
+                "profile '{name}' uses a local folder: there is no server identity to trust"
+            )
         }
         Options::Ftps(o) => return trust_ftps(&args, ctx, &name, &o),
         Options::Sftp(o) => o,
