@@ -68,6 +68,7 @@ fn ftps_fetch_refetch_and_upload() {
         fs::read(server.root().join("DQA-Reports/ACMECLIN25301.hl7.ack")).unwrap()
     );
     assert_store_consistent(&ws.store());
+    let mdtm_before = server.log().matches("MDTM").count();
     let o = run(&ws, &server, &["fetch"]);
     assert_code(&o, 0);
     assert!(
@@ -75,7 +76,31 @@ fn ftps_fetch_refetch_and_upload() {
         "{}",
         stdout(&o)
     );
-    assert!(!server.log().contains("RETR") || server.log().matches("RETR").count() == 6);
+    // the listing's coarse times settle it: no per-file MDTM on a run with nothing new
+    assert_eq!(
+        server.log().matches("MDTM").count(),
+        mdtm_before,
+        "MDTM on a no-op run"
+    );
+    // a report the registry rewrote is fetched again
+    let p = "DQA-Reports/ACMECLIN25301_DQA.csv";
+    let mut changed = fs::read(server.root().join(p)).unwrap();
+    changed.extend_from_slice(
+        b"ACMECLIN25301.hl7,ACMECLIN253010040,MRN1,X,Y,01/01/2000,PID-7,Error,IMR-100,late row\n",
+    );
+    server.write(p, &changed);
+    let o = run(&ws, &server, &["fetch"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("0 new, 1 changed, 5 unchanged"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        server.log().matches("RETR").count(),
+        7,
+        "6 reports, then the 1 rewritten"
+    );
     // upload: a temporary name, then renamed; never overwrites
     let batch = ws.path().join("batch.hl7");
     fs::copy(

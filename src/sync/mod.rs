@@ -166,6 +166,15 @@ enum DownloadError {
 }
 
 /// Decide what to do with each entry of each folder (no writes).
+/// Whether a recorded exact mtime falls in a listed time of precision `step` seconds (1:
+/// exact; 60 or 86,400: an FTP LIST's minute or day).
+fn same_time(recorded: i64, listed: i64, step: i64) -> bool {
+    if step <= 1 {
+        return recorded == listed;
+    }
+    recorded.div_euclid(step) * step == listed
+}
+
 pub fn plan(
     store: &Store,
     remote: &mut dyn RemoteFs,
@@ -244,9 +253,27 @@ pub fn plan(
                     human_bytes(opts.max_file_size)
                 ))
             } else {
-                match store.manifest_get(&opts.profile, folder, &name)? {
+                let known = store.manifest_get(&opts.profile, folder, &name)?;
+                match &known {
+                    Some(m) if m.size == e.size && same_time(m.mtime, e.mtime, e.mtime_step) => {
+                        Action::Unchanged
+                    }
+                    _ if e.mtime_step > 1 => {
+                        // a coarse listing time that does not settle it: ask the exact time
+                        let path = transport::join(folder, &name);
+                        if let Some(exact) = remote.stat(&path)? {
+                            item.mtime = exact.mtime;
+                            item.size = exact.size;
+                        }
+                        match known {
+                            None => Action::New,
+                            Some(m) if m.size == item.size && m.mtime == item.mtime => {
+                                Action::Unchanged
+                            }
+                            Some(_) => Action::Changed,
+                        }
+                    }
                     None => Action::New,
-                    Some(m) if m.size == e.size && m.mtime == e.mtime => Action::Unchanged,
                     Some(_) => Action::Changed,
                 }
             };
@@ -553,6 +580,16 @@ mod tests {
     use super::*;
     use crate::transport::local::LocalFs;
     use std::fs;
+
+    #[test]
+    fn coarse_listing_times() {
+        assert!(same_time(100, 100, 1));
+        assert!(!same_time(100, 101, 1));
+        let exact = 1_700_000_096; // recorded to the second, listed to the minute or day
+        assert!(same_time(exact, exact.div_euclid(60) * 60, 60));
+        assert!(!same_time(exact, exact.div_euclid(60) * 60 + 60, 60));
+        assert!(same_time(exact, exact.div_euclid(86_400) * 86_400, 86_400));
+    }
     use std::time::Duration;
 
     fn opts() -> FetchOptions {

@@ -426,6 +426,7 @@ fn entry_of(f: &suppaftp::list::File) -> RemoteEntry {
         kind,
         size: f.size() as u64,
         mtime,
+        mtime_step: 1,
     }
 }
 
@@ -476,7 +477,10 @@ impl RemoteFs for FtpsFs {
             .ftp
             .list(dir_arg)
             .map_err(|e| map_err("list", dir, e))?;
-        let mut out: Vec<RemoteEntry> = lines
+        // LIST times are coarse: the minute for recent files, the day for older ones (no
+        // seconds, no time zone). They are marked so: the fetch plan asks MDTM for the exact
+        // time only where the coarse one does not settle whether a file changed.
+        Ok(lines
             .iter()
             .filter_map(|l| {
                 ListParser::parse_posix(l)
@@ -484,17 +488,16 @@ impl RemoteFs for FtpsFs {
                     .ok()
             })
             .filter(|f| f.name() != "." && f.name() != "..")
-            .map(|f| entry_of(&f))
-            .collect();
-        // LIST times are coarse (no seconds, no year for recent files): MDTM says exactly
-        for e in out.iter_mut().filter(|e| e.kind == EntryKind::File) {
-            let path = super::join(dir, &String::from_utf8_lossy(&e.name));
-            let t = self.mdtm(&path);
-            if t > 0 {
-                e.mtime = t;
-            }
-        }
-        Ok(out)
+            .map(|f| {
+                let mut e = entry_of(&f);
+                e.mtime_step = if e.mtime.rem_euclid(86_400) == 0 {
+                    86_400
+                } else {
+                    60
+                };
+                e
+            })
+            .collect())
     }
 
     fn open_read(&mut self, path: &str) -> Result<Box<dyn Read + '_>, TransportError> {
@@ -543,6 +546,7 @@ impl RemoteFs for FtpsFs {
                     kind: EntryKind::File,
                     size: size as u64,
                     mtime,
+                    mtime_step: 1,
                 }))
             }
             Err(e) if reply_code(&e) == Some(550) => Ok(None),

@@ -83,6 +83,7 @@ fn entry(name: Vec<u8>, m: &fs::Metadata) -> RemoteEntry {
         kind,
         size: m.len(),
         mtime: m.mtime(),
+        mtime_step: 1,
     }
 }
 

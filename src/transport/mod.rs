@@ -51,6 +51,10 @@ pub struct RemoteEntry {
     pub size: u64,
     /// Modification time, seconds since the Unix epoch (0 when the server does not say).
     pub mtime: i64,
+    /// The precision of `mtime` in seconds: 1 when exact; 60 or 86,400 for the minute- or
+    /// day-precision times of an FTP LIST (the exact time is one MDTM away, asked only when
+    /// the coarse time does not settle whether the file changed).
+    pub mtime_step: i64,
 }
 
 /// Transport failures. Messages name the host and path, never a secret.
@@ -143,7 +147,7 @@ pub trait RemoteFs {
     fn rename(&mut self, from: &str, to: &str) -> Result<(), TransportError>;
     /// Remove a file (used only to clean up our own temporary upload names).
     fn remove(&mut self, path: &str) -> Result<(), TransportError>;
-    /// Metadata of one path, `None` if it does not exist.
+    /// Metadata of one path (with an exact mtime), `None` if it does not exist.
     fn stat(&mut self, path: &str) -> Result<Option<RemoteEntry>, TransportError>;
     /// Re-establish the connection after a transient failure (no-op where there is none).
     fn reconnect(&mut self) -> Result<(), TransportError> {

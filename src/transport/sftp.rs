@@ -355,6 +355,7 @@ fn entry_from_stat(name: Vec<u8>, st: &ssh2::FileStat) -> RemoteEntry {
         kind,
         size: st.size.unwrap_or(0),
         mtime: st.mtime.map(|m| m as i64).unwrap_or(0),
+        mtime_step: 1,
     }
 }
 
