@@ -46,13 +46,19 @@ fn with_specimens(server: &Vsftpd) {
     }
 }
 
-#[test]
-fn ftps_fetch_refetch_and_upload() {
-    let Some(server) = vsftpd::start(true) else {
-        return;
-    };
+/// A server holding the specimens, and a workspace whose profile is pinned to it.
+fn specimen_server(implicit: bool) -> Option<(Vsftpd, Workspace)> {
+    let server = vsftpd::start(implicit)?;
     with_specimens(&server);
     let ws = workspace(&server, None, "");
+    Some((server, ws))
+}
+
+#[test]
+fn ftps_fetch_refetch_and_upload() {
+    let Some((server, ws)) = specimen_server(true) else {
+        return;
+    };
     let o = run(&ws, &server, &["fetch"]);
     assert_code(&o, 0);
     assert!(
@@ -199,11 +205,9 @@ fn ftps_wrong_certificate_is_refused_before_login() {
 
 #[test]
 fn ftps_explicit_tls() {
-    let Some(server) = vsftpd::start(false) else {
+    let Some((server, ws)) = specimen_server(false) else {
         return;
     };
-    with_specimens(&server);
-    let ws = workspace(&server, None, "");
     let o = run(&ws, &server, &["fetch"]);
     assert_code(&o, 0);
     assert!(
