@@ -69,6 +69,13 @@ impl EventOutcome {
             EventOutcome::Failed => "failed",
         }
     }
+    pub fn parse(s: &str) -> Option<EventOutcome> {
+        match s {
+            "skipped" => Some(EventOutcome::Skipped),
+            "failed" => Some(EventOutcome::Failed),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub fn rebuild(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, Rebuild
             size,
             path: store.archive().path_of(&e.sha256),
         };
-        store.record_rebuilt(&FetchedFile {
+        store.record_fetched(&FetchedFile {
             profile: &e.profile,
             folder: &e.folder,
             name: &e.name,
@@ -123,7 +123,7 @@ pub fn rebuild(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, Rebuild
             size: *size,
             path: store.archive().path_of(sha),
         };
-        store.record_rebuilt(&FetchedFile {
+        store.record_fetched(&FetchedFile {
             profile: UNINDEXED_PROFILE,
             folder: "archive",
             name: sha,

@@ -136,6 +136,12 @@ pub fn gather_evidence(
     Ok(out)
 }
 
+/// How far before the evaluated week the checks read: the rising-error rule compares
+/// `rising_error_weeks + 1` weeks and may skip as many again.
+pub fn lookback(t: &Thresholds) -> Duration {
+    Duration::weeks(2 * (t.rising_error_weeks as i64 + 1))
+}
+
 /// Evaluate the thresholds over a loaded history, with the upload records (batch sizes) and
 /// the rejection evidence of reports without counts: what `check` runs.
 pub fn evaluate_history(
@@ -146,16 +152,31 @@ pub fn evaluate_history(
 ) -> Result<Verdict, super::AnalyticsError> {
     let subs = super::submissions::submissions(h, None)?;
     let subs = with_sent_sizes(subs, store, h.profile.as_deref())?;
+    evaluate_submissions(store, h, t, &subs, as_of)
+}
+
+/// [`evaluate_history`] with the submissions already loaded (with their sent sizes; they
+/// must cover the evaluated week and the [`lookback`] before it): what the report runs.
+pub fn evaluate_submissions(
+    store: &crate::store::Store,
+    h: &super::History,
+    t: &Thresholds,
+    subs: &[SubmissionRow],
+    as_of: Option<NaiveDate>,
+) -> Result<Verdict, super::AnalyticsError> {
+    let week = as_of.map(week_start);
     let sev = super::trends::trends(
         h,
         &super::trends::TrendOptions {
             by: super::trends::TrendBy::Severity,
+            since: week.map(|w| w - lookback(t)),
+            until: week.map(|w| w + Duration::days(6)),
             ..Default::default()
         },
     )?;
-    let week = target_week(&subs, &sev, as_of);
-    let evidence = gather_evidence(store, &subs, week)?;
-    Ok(evaluate(t, &subs, &sev, week, &evidence))
+    let week = target_week(subs, &sev, as_of);
+    let evidence = gather_evidence(store, subs, week)?;
+    Ok(evaluate(t, subs, &sev, week, &evidence))
 }
 
 /// Batch sizes from immdqa's upload records, for submissions whose reports carry no counts.

@@ -269,10 +269,9 @@ pub fn build(
             split_profiles: false,
         },
     )?;
-    // The thresholds look at the report week and the `rising_error_weeks` before it; the
-    // charts at the report's `weeks`. One pass over the findings of the longer window.
-    let checked_since = week - Duration::weeks(thresholds.rising_error_weeks as i64);
-    let window_since = since.min(checked_since);
+    // The thresholds look at the report week and the weeks before it; the charts at the
+    // report's `weeks`. One submissions pass over the longer window.
+    let window_since = since.min(week - crate::analytics::thresholds::lookback(thresholds));
     let window_subs = crate::analytics::thresholds::with_sent_sizes(
         submissions::submissions(&h, Some(window_since))?,
         store,
@@ -284,25 +283,13 @@ pub fn build(
         .filter(|s| s.date.is_none_or(|d| d >= since && d <= until))
         .cloned()
         .collect();
-    let sev = trends::trends(
+    let mut verdict = crate::analytics::thresholds::evaluate_submissions(
+        store,
         &h,
-        &TrendOptions {
-            by: TrendBy::Severity,
-            since: Some(window_since),
-            until: Some(until),
-            top: None,
-            split_profiles: false,
-        },
-    )?;
-    let evidence = crate::analytics::thresholds::gather_evidence(store, &window_subs, Some(week))
-        .map_err(crate::analytics::AnalyticsError::from)?;
-    let mut verdict = crate::analytics::thresholds::evaluate(
         thresholds,
         &window_subs,
-        &sev,
         Some(week),
-        &evidence,
-    );
+    )?;
     // consent status reads every patient reference in the history: only when shown
     let needs_consent = def.charts.contains(&Kind::Consent)
         || def

@@ -93,11 +93,7 @@ macro_rules! sql_text_enum {
 sql_text_enum!(
     crate::domain::Kind => crate::domain::Kind::parse,
     crate::domain::ParseStatus => crate::domain::ParseStatus::parse,
-    crate::domain::EventOutcome => |s: &str| match s {
-        "skipped" => Some(crate::domain::EventOutcome::Skipped),
-        "failed" => Some(crate::domain::EventOutcome::Failed),
-        _ => None,
-    },
+    crate::domain::EventOutcome => crate::domain::EventOutcome::parse,
     crate::formats::Format => crate::formats::Format::parse,
 );
 
@@ -189,8 +185,8 @@ pub struct Store {
     archive: Archive,
     /// The archive index, opened for appending on the first recorded file.
     index: Option<fs::File>,
-    /// Recording versions read back from the index (not appended to it again).
-    rebuilding: bool,
+    /// `Rebuild`: versions are read back from the index, not appended to it again.
+    mode: OpenMode,
     /// Checked sound by this process ([`Store::verify`]): its state when the connection
     /// closes is recorded as sound too, so the next run does not check again.
     sound: std::cell::Cell<bool>,
@@ -299,7 +295,7 @@ impl Store {
             conn,
             archive,
             index: None,
-            rebuilding: false,
+            mode,
             sound: std::cell::Cell::new(false),
         };
         if mode == OpenMode::Normal && !index::path(dir).exists() {
@@ -491,7 +487,6 @@ impl Store {
                 source,
             })?;
         }
-        self.mark_sound();
         Ok(())
     }
 
@@ -567,7 +562,9 @@ impl Store {
             source: e,
         })?;
         crate::failpoint::hit("store_after_commit");
-        if !self.rebuilding && before.as_ref().is_none_or(|b| b.sha256 != f.stored.sha256) {
+        if self.mode == OpenMode::Normal
+            && before.as_ref().is_none_or(|b| b.sha256 != f.stored.sha256)
+        {
             self.index_append(f, &at)?;
         }
         let outcome = match before {
@@ -576,17 +573,6 @@ impl Store {
             Some(_) => Recorded::Changed,
         };
         Ok((outcome, id))
-    }
-
-    /// Record a version read back from the archive index (`rebuild`): as
-    /// [`Store::record_fetched`], without appending to the index it came from.
-    pub fn record_rebuilt(&mut self, f: &FetchedFile<'_>) -> Result<(), StoreError> {
-        let index = self.index.take();
-        self.rebuilding = true;
-        let r = self.record_fetched(f);
-        self.rebuilding = false;
-        self.index = index;
-        r.map(|_| ())
     }
 
     /// Append a newly recorded version to the archive index (fsynced at the run's end).
