@@ -165,7 +165,6 @@ enum DownloadError {
     Local(std::io::Error),
 }
 
-/// Decide what to do with each entry of each folder (no writes).
 /// Whether a recorded exact mtime falls in a listed time of precision `step` seconds (1:
 /// exact; 60 or 86,400: an FTP LIST's minute or day).
 fn same_time(recorded: i64, listed: i64, step: i64) -> bool {
@@ -175,6 +174,7 @@ fn same_time(recorded: i64, listed: i64, step: i64) -> bool {
     recorded.div_euclid(step) * step == listed
 }
 
+/// Decide what to do with each entry of each folder (no writes).
 pub fn plan(
     store: &Store,
     remote: &mut dyn RemoteFs,
@@ -254,26 +254,22 @@ pub fn plan(
                 ))
             } else {
                 let known = store.manifest_get(&opts.profile, folder, &name)?;
-                match &known {
-                    Some(m) if m.size == e.size && same_time(m.mtime, e.mtime, e.mtime_step) => {
+                let listed_match = known
+                    .as_ref()
+                    .is_some_and(|m| m.size == e.size && same_time(m.mtime, e.mtime, e.mtime_step));
+                if !listed_match
+                    && e.mtime_step > 1
+                    && let Some(exact) = remote.stat(&transport::join(folder, &name))?
+                {
+                    // a coarse listing time that does not settle it: the exact time decides,
+                    // and is what the manifest records
+                    (item.size, item.mtime) = (exact.size, exact.mtime);
+                }
+                match known {
+                    None => Action::New,
+                    Some(m) if listed_match || (m.size, m.mtime) == (item.size, item.mtime) => {
                         Action::Unchanged
                     }
-                    _ if e.mtime_step > 1 => {
-                        // a coarse listing time that does not settle it: ask the exact time
-                        let path = transport::join(folder, &name);
-                        if let Some(exact) = remote.stat(&path)? {
-                            item.mtime = exact.mtime;
-                            item.size = exact.size;
-                        }
-                        match known {
-                            None => Action::New,
-                            Some(m) if m.size == item.size && m.mtime == item.mtime => {
-                                Action::Unchanged
-                            }
-                            Some(_) => Action::Changed,
-                        }
-                    }
-                    None => Action::New,
                     Some(_) => Action::Changed,
                 }
             };
