@@ -93,14 +93,24 @@ pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], String> {
         .map_err(|_| format!("'{s}' is not a SHA-256 fingerprint (32 bytes)"))
 }
 
-/// Checks the server certificate: the pin alone when there is one, else the roots. Keeps the
-/// fingerprint of what the server presented, for messages and `trust-host`.
+/// What the identity check saw: the presented certificate's fingerprint, and why it was
+/// refused (None: accepted, or not reached).
+#[derive(Debug, Default)]
+struct Seen {
+    fingerprint: Option<[u8; 32]>,
+    refused: Option<String>,
+}
+
+/// Where the verifier reports what it saw, for messages and `trust-host`.
+type Presented = Arc<Mutex<Seen>>;
+
+/// Checks the server certificate: the pin alone when there is one, else the roots.
 #[derive(Debug)]
 struct Identity {
     pin: Option<[u8; 32]>,
     roots: Option<Arc<dyn ServerCertVerifier>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
-    presented: Arc<Mutex<Option<[u8; 32]>>>,
+    presented: Presented,
 }
 
 impl ServerCertVerifier for Identity {
@@ -113,8 +123,7 @@ impl ServerCertVerifier for Identity {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let hash: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
-        *self.presented.lock().unwrap() = Some(hash);
-        match (&self.pin, &self.roots) {
+        let verdict = match (&self.pin, &self.roots) {
             (Some(pin), _) if *pin == hash => Ok(ServerCertVerified::assertion()),
             (Some(pin), _) => Err(rustls::Error::General(format!(
                 "the server's certificate {} is not the pinned {}",
@@ -127,7 +136,12 @@ impl ServerCertVerifier for Identity {
             (None, None) => Err(rustls::Error::General(
                 "no trusted root certificates and no tls_fingerprint pin".into(),
             )),
-        }
+        };
+        *self.presented.lock().unwrap() = Seen {
+            fingerprint: Some(hash),
+            refused: verdict.as_ref().err().map(|e| e.to_string()),
+        };
+        verdict
     }
     fn verify_tls12_signature(
         &self,
@@ -161,9 +175,6 @@ impl ServerCertVerifier for Identity {
             .supported_schemes()
     }
 }
-
-/// Where the verifier puts the fingerprint of the certificate the server presented.
-type Presented = Arc<Mutex<Option<[u8; 32]>>>;
 
 /// The TLS configuration (one per connection, shared by its data connections so they resume
 /// its session) and where the presented certificate's fingerprint lands.
@@ -204,7 +215,7 @@ fn tls_config(o: &FtpsOptions) -> Result<(Arc<rustls::ClientConfig>, Presented),
             )
         }
     };
-    let presented = Arc::new(Mutex::new(None));
+    let presented = Presented::default();
     let identity = Identity {
         pin: o.pin,
         roots,
@@ -273,6 +284,7 @@ pub fn probe_certificate(o: &FtpsOptions) -> Result<String, TransportError> {
     let hash = presented
         .lock()
         .unwrap()
+        .fingerprint
         .ok_or_else(|| TransportError::Connect {
             host: o.label(),
             message: "the server presented no certificate".into(),
@@ -317,25 +329,20 @@ impl FtpsFs {
         let ftp = match open_control(o, config) {
             Ok(f) => f,
             Err(e) => {
-                let seen = presented.lock().unwrap().map(|h| format_fingerprint(&h));
-                let message = e.to_string();
-                // a certificate that fails the identity check stops the run: not retried
-                // (rustls handshakes on the first read, so the failure may come back as a
-                // connection error: what the verifier saw decides)
-                if let Some(fingerprint) = seen
-                    && (message.contains("not the pinned")
-                        || message.contains("certificate")
-                        || message.contains("no trusted root"))
-                {
+                // a certificate that fails the identity check stops the run, not retried; the
+                // verifier says so (rustls handshakes on the first read, so the error itself
+                // may come back as a mere connection error)
+                let seen = presented.lock().unwrap();
+                if let (Some(hash), Some(why)) = (seen.fingerprint, &seen.refused) {
                     return Err(TransportError::TlsIdentity {
                         host: o.label(),
-                        fingerprint,
-                        message,
+                        fingerprint: format_fingerprint(&hash),
+                        message: why.clone(),
                     });
                 }
                 return Err(TransportError::Connect {
                     host: o.label(),
-                    message,
+                    message: e.to_string(),
                 });
             }
         };
@@ -354,7 +361,7 @@ impl FtpsFs {
             let _ = s.set_write_timeout(Some(t));
             Ok(s)
         });
-        if let Some(h) = *presented.lock().unwrap() {
+        if let Some(h) = presented.lock().unwrap().fingerprint {
             tracing::info!(
                 "TLS handshake with {} in {:.0?}: certificate {}{}",
                 o.label(),
