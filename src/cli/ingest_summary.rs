@@ -2,37 +2,47 @@
 
 use crate::ingest::{Ingested, Outcome, totals};
 
-/// Hand each quarantined file's line (`quarantined FOLDER/REASON`) to `each`; returns how many.
-pub fn quarantined_lines(items: &[Ingested], mut each: impl FnMut(String)) -> u64 {
-    let mut n = 0;
-    for i in items {
-        if let Outcome::Quarantined { reason } = &i.outcome {
-            each(format!("quarantined {}/{}", i.file.folder, reason));
-            n += 1;
-        }
-    }
-    n
+/// What an ingest did, as lines: one per quarantined file (problems), and a one-line
+/// summary (None when nothing was parsed); with the number quarantined.
+pub struct Summary {
+    pub quarantined: Vec<String>,
+    pub line: Option<String>,
+    pub count: u64,
 }
 
-/// Print quarantined files to stderr and a one-line summary to stdout; returns how many files
-/// were quarantined.
-pub fn print(verb: &str, items: &[Ingested]) -> u64 {
-    for i in items {
-        if let Outcome::Quarantined { reason } = &i.outcome {
-            eprintln!("quarantined {}/{}", i.file.folder, reason);
-        }
-    }
+pub fn summary(verb: &str, items: &[Ingested]) -> Summary {
+    let quarantined: Vec<String> = items
+        .iter()
+        .filter_map(|i| match &i.outcome {
+            Outcome::Quarantined { reason } => {
+                Some(format!("quarantined {}/{}", i.file.folder, reason))
+            }
+            _ => None,
+        })
+        .collect();
     let t = totals(items);
-    if items.is_empty() {
-        return 0;
+    let line = (!items.is_empty()).then(|| {
+        format!(
+            "{verb}: {} parsed ({} findings, {} consent notices), {} already known, {} quarantined",
+            t.parsed, t.findings, t.consent_rows, t.duplicates, t.quarantined
+        )
+    });
+    Summary {
+        count: quarantined.len() as u64,
+        quarantined,
+        line,
     }
-    crate::cli::say!(
-        "{verb}: {} parsed ({} findings, {} consent notices), {} already known, {} quarantined",
-        t.parsed,
-        t.findings,
-        t.consent_rows,
-        t.duplicates,
-        t.quarantined
-    );
-    t.quarantined
+}
+
+/// Print quarantined files to stderr and the summary to stdout (unless `-q`); returns how
+/// many files were quarantined.
+pub fn print(verb: &str, items: &[Ingested]) -> u64 {
+    let s = summary(verb, items);
+    for q in &s.quarantined {
+        eprintln!("{q}");
+    }
+    if let Some(line) = &s.line {
+        crate::cli::say!("{line}");
+    }
+    s.count
 }

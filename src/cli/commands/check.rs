@@ -51,29 +51,46 @@ pub fn exit_of(level: Level) -> Exit {
 }
 
 /// One line per check (`OK: acceptance_rate: …`) with its basis, then the per-submission
-/// details of failures.
-pub fn print_verdict(v: &thresholds::Verdict) {
-    for c in &v.checks {
-        println!(
-            "{}: {}: {}",
-            c.level.as_str().to_uppercase(),
-            c.name,
-            c.message
-        );
-        println!("  basis: {}", c.basis);
-    }
-    for b in v.breaches.iter().filter(|b| {
-        !v.checks
+/// details of failures (no basis); each says whether it is a problem (not OK).
+pub fn verdict_lines(v: &thresholds::Verdict) -> Vec<(bool, String, Option<String>)> {
+    let mut out: Vec<(bool, String, Option<String>)> = v
+        .checks
+        .iter()
+        .map(|c| {
+            (
+                c.level != Level::Ok,
+                format!(
+                    "{}: {}: {}",
+                    c.level.as_str().to_uppercase(),
+                    c.name,
+                    c.message
+                ),
+                Some(c.basis.clone()),
+            )
+        })
+        .collect();
+    out.extend(
+        v.breaches
             .iter()
-            .any(|c| c.name == b.check && c.message == b.message)
-    }) {
-        println!(
-            "{}: {}: {}",
-            b.level.as_str().to_uppercase(),
-            b.check,
-            b.message
-        );
-    }
+            .filter(|b| {
+                !v.checks
+                    .iter()
+                    .any(|c| c.name == b.check && c.message == b.message)
+            })
+            .map(|b| {
+                (
+                    true,
+                    format!(
+                        "{}: {}: {}",
+                        b.level.as_str().to_uppercase(),
+                        b.check,
+                        b.message
+                    ),
+                    None,
+                )
+            }),
+    );
+    out
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
@@ -92,7 +109,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         if let Some(p) = &h.profile {
             println!("profile: {p}");
         }
-        print_verdict(&v);
+        for (_, line, basis) in verdict_lines(&v) {
+            println!("{line}");
+            if let Some(b) = basis {
+                println!("  basis: {b}");
+            }
+        }
     }
     Ok(exit_of(v.level))
 }

@@ -170,18 +170,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         );
     }
     say.line(false, &done.fetch.summary_line());
-    let t = ingest::totals(&done.parsed);
-    if !done.parsed.is_empty() {
-        say.line(
-            t.quarantined > 0,
-            &format!(
-                "parse: {} parsed ({} findings, {} consent notices), {} quarantined",
-                t.parsed, t.findings, t.consent_rows, t.quarantined
-            ),
-        );
+    let parsed = ingest_summary::summary("parse", &done.parsed);
+    for q in &parsed.quarantined {
+        say.line(true, q);
     }
-    let _ = ingest_summary::quarantined_lines(&done.parsed, |l| say.line(true, &l));
-    if done.fetch.counts.failed > 0 || t.quarantined > 0 {
+    if let Some(line) = &parsed.line {
+        say.line(false, line);
+    }
+    if done.fetch.counts.failed > 0 || parsed.count > 0 {
         raise(Exit::Partial);
     }
     if args.dry_run {
@@ -191,17 +187,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     // 3. check
     let h = ctx.history(&store)?;
     let verdict = thresholds::evaluate_history(&store, &h, &ctx.config.thresholds, None)?;
-    for c in &verdict.checks {
-        say.line(
-            c.level != thresholds::Level::Ok,
-            &format!(
-                "check: {}: {}: {} (basis: {})",
-                c.level.as_str().to_uppercase(),
-                c.name,
-                c.message,
-                c.basis
-            ),
-        );
+    for (problem, line, basis) in crate::cli::commands::check::verdict_lines(&verdict) {
+        match basis {
+            Some(b) => say.line(problem, &format!("check: {line} (basis: {b})")),
+            None => say.line(problem, &format!("check: {line}")),
+        }
     }
     raise(exit_of(verdict.level));
 
