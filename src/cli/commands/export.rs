@@ -111,11 +111,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         },
         pseudonym_key: key,
     };
-    // Partitioned: write the whole export to a temporary file, then split it.
-    let tmp = tempfile::Builder::new()
-        .suffix(".parquet")
-        .tempfile_in(ctx.store_path()?)?;
-    let target: PathBuf = if args.partition_by.is_some() {
+    // Partitioned: write the whole export to a temporary file (in the store: owner-only, on a
+    // disk with room for the history), then split it.
+    let tmp = match args.partition_by {
+        Some(_) => Some(
+            tempfile::Builder::new()
+                .suffix(".parquet")
+                .tempfile_in(ctx.store_path()?)?,
+        ),
+        None => None,
+    };
+    let target: PathBuf = if let Some(tmp) = &tmp {
         tmp.path().to_path_buf()
     } else if to_stdout {
         PathBuf::from("/dev/stdout")
@@ -161,16 +167,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             table.rows.len() as u64
         }
     };
-    if args.partition_by.is_some() {
+    if let Some(tmp) = &tmp {
         let parts = export::partition_parquet(tmp.path(), "import_code", &args.out)?;
-        if !ctx.quiet {
-            println!(
-                "exported {rows} rows to {} ({parts} partition(s) by import_code)",
-                args.out.display()
-            );
-        }
-    } else if !to_stdout && !ctx.quiet {
-        println!("exported {rows} rows to {}", args.out.display());
+        crate::cli::say!(
+            "exported {rows} rows to {} ({parts} partition(s) by import_code)",
+            args.out.display()
+        );
+    } else if !to_stdout {
+        crate::cli::say!("exported {rows} rows to {}", args.out.display());
     }
     Ok(Exit::Ok)
 }
