@@ -105,6 +105,7 @@ impl History {
         let all_rows = store.report_rows()?;
         let parts = cache::refresh(store, &all_rows)?;
         let mut findings = cache::scan(&parts)?;
+        let total = all_rows.len();
         let rows: Vec<ReportRow> = match profile {
             None => all_rows,
             Some(p) => all_rows
@@ -112,7 +113,9 @@ impl History {
                 .filter(|r| r.profile.as_deref() == Some(p))
                 .collect(),
         };
-        if profile.is_some() {
+        // narrow the findings only when the scope leaves reports out (the usual store holds
+        // one profile: no join on the hot path)
+        if rows.len() < total {
             let ids = DataFrame::new(
                 rows.len(),
                 vec![Column::new(
