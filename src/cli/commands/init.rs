@@ -66,16 +66,20 @@ fn ask(prompt: &str, default: Option<&str>) -> anyhow::Result<String> {
     })
 }
 
-/// Map the folders of the profile just written to what the server has (writing the names
-/// found into it).
-fn discover(config_path: &std::path::Path, profile: &str) -> anyhow::Result<Exit> {
-    let config = crate::config::Config::load(config_path, true)?;
-    let ctx = crate::cli::Ctx {
-        config,
+/// The context of the configuration just written, with its profile selected.
+fn written(config_path: &std::path::Path, profile: &str) -> anyhow::Result<crate::cli::Ctx> {
+    Ok(crate::cli::Ctx {
+        config: crate::config::Config::load(config_path, true)?,
         profile_flag: Some(profile.to_string()),
         store_flag: None,
         quiet: false,
-    };
+    })
+}
+
+/// Map the folders of the profile just written to what the server has (writing the names
+/// found into it).
+fn discover(config_path: &std::path::Path, profile: &str) -> anyhow::Result<Exit> {
+    let ctx = written(config_path, profile)?;
     let (_, p) = ctx.profile()?;
     let missing = crate::cli::commands::config::discover_folders(&ctx, profile, p)?;
     for m in &missing {
@@ -237,13 +241,7 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
             Some("y"),
         )?;
         if matches!(answer.as_str(), "y" | "Y" | "yes") {
-            let config = crate::config::Config::load(&config_path, true)?;
-            let ctx = crate::cli::Ctx {
-                config,
-                profile_flag: Some(profile.clone()),
-                store_flag: None,
-                quiet: false,
-            };
+            let ctx = written(&config_path, &profile)?;
             let trusted = crate::cli::commands::trust_host::run(
                 crate::cli::commands::trust_host::Args {
                     fingerprint: None,
