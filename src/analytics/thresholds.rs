@@ -395,16 +395,9 @@ fn names(subs: &[&SubmissionRow]) -> String {
 fn rising(t: &Thresholds, subs: &[&SubmissionRow], trend: &[TrendRow], week: NaiveDate) -> Check {
     let n = t.rising_error_weeks as usize;
     let label = week_label(week);
-    // weeks with data: any report (findings or submissions)
-    let mut weeks: BTreeMap<NaiveDate, Option<f64>> = BTreeMap::new();
-    for s in subs {
-        if let Some(d) = s.date.map(week_start).filter(|d| *d <= week) {
-            weeks.entry(d).or_insert(None);
-        }
-    }
-    let mut rate: BTreeMap<NaiveDate, (f64, bool)> = BTreeMap::new(); // (errors per 1000, known)
+    // every week with data, with its error rate (errors per 1,000) and whether it is known
+    let mut rate: BTreeMap<NaiveDate, (f64, bool)> = BTreeMap::new();
     for r in trend.iter().filter(|r| r.week <= week) {
-        weeks.entry(r.week).or_insert(None);
         let e = rate.entry(r.week).or_insert((0.0, true));
         match (r.severity.as_str(), r.per_1000) {
             ("E", Some(v)) => e.0 += v,
@@ -412,21 +405,17 @@ fn rising(t: &Thresholds, subs: &[&SubmissionRow], trend: &[TrendRow], week: Nai
             _ => {}
         }
     }
-    // a week whose submissions carry counts but which had no finding at all: rate 0
-    for s in subs.iter().filter(|s| has_counts(s)) {
+    // a week whose submissions carry counts but had no finding has rate 0; one submission
+    // without counts makes its week's rate unknown
+    for s in subs {
         if let Some(d) = s.date.map(week_start).filter(|d| *d <= week) {
-            rate.entry(d).or_insert((0.0, true));
-        }
-    }
-    // weeks with a report but no counts (any submission without counts makes it unknown)
-    for s in subs.iter().filter(|s| !has_counts(s)) {
-        if let Some(d) = s.date.map(week_start).filter(|d| *d <= week) {
-            rate.entry(d).or_insert((0.0, false)).1 = false;
+            let e = rate.entry(d).or_insert((0.0, true));
+            e.1 &= has_counts(s);
         }
     }
     // weeks before the history starts are not "skipped": the history is just short
-    let first = weeks.keys().next().copied().unwrap_or(week);
-    let window_start = (week - Duration::weeks((2 * (n + 1)) as i64 - 1)).max(first);
+    let first = rate.keys().next().copied().unwrap_or(week);
+    let window_start = (week - lookback(t) + Duration::weeks(1)).max(first);
     let mut known: Vec<(NaiveDate, f64)> = Vec::new();
     let mut skipped: Vec<NaiveDate> = Vec::new();
     let mut w = week;
