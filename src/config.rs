@@ -70,6 +70,12 @@ pub struct Config {
     /// Data quality thresholds (`check`, `report`).
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// `[worklist]`: which records become work items.
+    #[serde(default)]
+    pub worklist: WorklistConfig,
+    /// `[owners]`: `CODE = "owner"` overrides the catalogue's owner of a code.
+    #[serde(default)]
+    pub owners: BTreeMap<String, crate::domain::Owner>,
     /// Extra folder of named SQL queries for `immdqa query` (default: `queries/` next to the
     /// config file).
     pub queries_dir: Option<PathBuf>,
@@ -144,6 +150,10 @@ pub struct Profile {
     /// Whose lint rules apply: "texas" (ImmTrac2's, the default) or "generic" (CDC IG 1.5 only).
     #[serde(default)]
     pub registry: Registry,
+    /// Fetch the accepted folder's batches into the message ledger (false: only note their
+    /// names, for upload naming).
+    #[serde(default = "default_true")]
+    pub fetch_accepted: bool,
     /// `immdqa sync`: the folder the EHR writes batches to (sent ones go to `outbox/sent/`).
     pub outbox: Option<PathBuf>,
     /// `immdqa sync`: where each completed week's report is written (`report_dir/<ISO week>/`).
@@ -179,6 +189,9 @@ fn default_report_overdue_days() -> u32 {
     3
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_dqa_dir() -> String {
     "DQA-Reports".into()
 }
@@ -223,6 +236,7 @@ impl Default for Profile {
             dqa_dir: default_dqa_dir(),
             receive_dir: default_receive_dir(),
             accepted_dir: default_accepted_dir(),
+            fetch_accepted: true,
             dropoff_dir: default_dropoff_dir(),
             import_code: None,
             timeout_secs: default_timeout(),
@@ -258,12 +272,17 @@ impl fmt::Debug for Profile {
 }
 
 impl Profile {
-    /// The remote folders fetched, with the kind of file each holds.
-    pub fn fetch_folders(&self) -> [(Kind, &str); 2] {
-        [
+    /// The remote folders fetched, with the kind of file each holds (the accepted folder's
+    /// batches feed the ledger unless `fetch_accepted = false`).
+    pub fn fetch_folders(&self) -> Vec<(Kind, &str)> {
+        let mut v = vec![
             (Kind::Dqa, self.dqa_dir.as_str()),
             (Kind::Cnf, self.receive_dir.as_str()),
-        ]
+        ];
+        if self.fetch_accepted {
+            v.push((Kind::Sent, self.accepted_dir.as_str()));
+        }
+        v
     }
 }
 
@@ -278,6 +297,15 @@ pub struct Thresholds {
     pub min_acceptance_rate: f64,
     /// Warn when the weekly error rate rose this many weeks in a row (0 = off).
     pub rising_error_weeks: u32,
+    /// A site whose acceptance rate over the checked week is below this fails, naming the
+    /// site (sites with fewer than `min_site_messages` messages are not judged).
+    pub min_site_acceptance_rate: f64,
+    /// Fewest messages a site must have sent in the week to be judged.
+    pub min_site_messages: u32,
+    /// Warn when the batches' answers leave more than this many sent messages unmentioned.
+    pub max_unmentioned_messages: u32,
+    /// Warn about codes first seen in the checked week (false: off).
+    pub warn_new_codes: bool,
 }
 
 impl Default for Thresholds {
@@ -285,8 +313,23 @@ impl Default for Thresholds {
         Thresholds {
             min_acceptance_rate: 0.90,
             rising_error_weeks: 3,
+            min_site_acceptance_rate: 0.90,
+            min_site_messages: 10,
+            max_unmentioned_messages: 0,
+            warn_new_codes: true,
         }
     }
+}
+
+/// `[worklist]`: what becomes a work item besides rejected messages.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorklistConfig {
+    /// Codes that are FYI only: dropped from the worklist and the counts built on it.
+    pub ignore_codes: Vec<String>,
+    /// Owners whose warnings you follow: an accepted message with a finding of one of these
+    /// owners becomes a work item too (rejected messages always do).
+    pub follow: Vec<crate::domain::Owner>,
 }
 
 /// How a profile reaches its mailbox.

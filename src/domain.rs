@@ -9,6 +9,9 @@ pub enum Kind {
     Dqa,
     /// A consent notification file (the Receive folder).
     Cnf,
+    /// A batch the organisation sent (the Accepted folder, `upload`, `import --sent`): read
+    /// into the message ledger, not by the report parsers.
+    Sent,
 }
 
 impl Kind {
@@ -16,12 +19,14 @@ impl Kind {
         match self {
             Kind::Dqa => "dqa",
             Kind::Cnf => "cnf",
+            Kind::Sent => "sent",
         }
     }
     pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "dqa" => Some(Kind::Dqa),
             "cnf" => Some(Kind::Cnf),
+            "sent" => Some(Kind::Sent),
             _ => None,
         }
     }
@@ -78,13 +83,95 @@ impl EventOutcome {
     }
 }
 
+/// Who fixes a registry code (README, "Owners"): each catalogue code has one, `[owners]` in the
+/// config overrides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owner {
+    /// Demographics, address, responsible party, phone: corrected at registration.
+    FrontDesk,
+    /// Vaccine, lot, manufacturer, dose, route, site: corrected by who gave the dose.
+    Clinical,
+    /// Structure, codes and mappings: the EHR interface or its vendor.
+    Interface,
+    /// Held for the registry's own review (client matching): nothing to send.
+    Registry,
+    /// Consent (PD1-12/13): compliance staff.
+    Consent,
+}
+
+impl Owner {
+    pub const ALL: [Owner; 5] = [
+        Owner::FrontDesk,
+        Owner::Clinical,
+        Owner::Interface,
+        Owner::Registry,
+        Owner::Consent,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::FrontDesk => "front_desk",
+            Owner::Clinical => "clinical",
+            Owner::Interface => "interface",
+            Owner::Registry => "registry",
+            Owner::Consent => "consent",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Owner> {
+        Owner::ALL.into_iter().find(|o| {
+            o.as_str().eq_ignore_ascii_case(s.trim()) || o.as_str().replace('_', "-") == s.trim()
+        })
+    }
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the registry's answer says about one sent message (the ledger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AnswerStatus {
+    /// No answer for its batch yet.
+    Pending,
+    Accepted,
+    AcceptedWithWarnings,
+    Rejected,
+    /// The batch's acknowledgement does not mention this message (an ACK answers every one).
+    NotMentioned,
+}
+
+impl AnswerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerStatus::Pending => "pending",
+            AnswerStatus::Accepted => "accepted",
+            AnswerStatus::AcceptedWithWarnings => "accepted_with_warnings",
+            AnswerStatus::Rejected => "rejected",
+            AnswerStatus::NotMentioned => "not_mentioned",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AnswerStatus> {
+        [
+            AnswerStatus::Pending,
+            AnswerStatus::Accepted,
+            AnswerStatus::AcceptedWithWarnings,
+            AnswerStatus::Rejected,
+            AnswerStatus::NotMentioned,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn spellings_round_trip() {
-        for k in [Kind::Dqa, Kind::Cnf] {
+        for k in [Kind::Dqa, Kind::Cnf, Kind::Sent] {
             assert_eq!(Kind::parse(k.as_str()), Some(k));
         }
         for p in [
@@ -95,5 +182,16 @@ mod tests {
             assert_eq!(ParseStatus::parse(p.as_str()), Some(p));
         }
         assert_eq!(Kind::parse("x"), None);
+        for o in Owner::ALL {
+            assert_eq!(Owner::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(Owner::parse("front-desk"), Some(Owner::FrontDesk));
+        for a in [
+            AnswerStatus::Pending,
+            AnswerStatus::Rejected,
+            AnswerStatus::NotMentioned,
+        ] {
+            assert_eq!(AnswerStatus::parse(a.as_str()), Some(a));
+        }
     }
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono::DateTime;
 
 use crate::formats::{self, Kind, ParseError, ParseOptions, Records, Summary};
+use crate::ledger::read::ReadError;
+use crate::store::ledger::SentSource;
 use crate::store::{FetchedFile, Recorded, RemoteFileInfo, RunCounts, Store, StoreError};
 
 /// The profile name recorded for files brought in with `immdqa import` when no profile is
@@ -98,6 +100,11 @@ pub enum Outcome {
     Quarantined {
         reason: String,
     },
+    /// A sent batch read into the message ledger (`messages` = 0 when the profile already
+    /// had a batch of that name: nothing added).
+    Ledger {
+        messages: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +122,9 @@ pub fn ingest_one(
     replace: bool,
 ) -> Result<Ingested, IngestError> {
     let file = stored_file(store, remote_file_id)?;
+    if file.kind == Kind::Sent {
+        return ingest_sent(store, file);
+    }
     if !replace && let Some(duplicate) = duplicate(store, &file)? {
         return Ok(duplicate);
     }
@@ -208,6 +218,9 @@ fn store_report(
             if file.kind != summary.kind {
                 store.set_kind(file.id, summary.kind)?;
             }
+            if let Some(batch) = &summary.submission_file {
+                store.link_batch(batch)?; // the answer of a batch already in the ledger
+            }
             Outcome::Parsed { report_id, summary }
         }
         Err(e) if e.is_quarantine() => {
@@ -247,10 +260,16 @@ pub fn ingest_stored(
     retry_quarantined: bool,
 ) -> Result<Vec<Ingested>, IngestError> {
     let ids = store.files_to_parse(all, retry_quarantined)?;
-    let files = ids
+    let (sent, files): (Vec<_>, Vec<_>) = ids
         .into_iter()
         .map(|id| stored_file(store, id))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .partition(|f| f.kind == Kind::Sent);
+    let mut ledger = Vec::with_capacity(sent.len());
+    for file in sent {
+        ledger.push(ingest_sent(store, file)?);
+    }
     let jobs: Vec<(PathBuf, String, ParseOptions)> = files
         .iter()
         .map(|f| {
@@ -273,7 +292,7 @@ pub fn ingest_stored(
                 tx,
             )
         });
-        let mut out = Vec::with_capacity(files.len());
+        let mut out = ledger;
         for (file, ((), records)) in files.into_iter().zip(rx) {
             out.push(match records {
                 Some(records) => ingest_records(store, file, records, all)?,
@@ -317,6 +336,9 @@ pub struct IngestTotals {
     pub quarantined: u64,
     pub findings: u64,
     pub consent_rows: u64,
+    /// Sent batches read into the ledger, and their messages.
+    pub sent_batches: u64,
+    pub sent_messages: u64,
 }
 
 pub fn totals(items: &[Ingested]) -> IngestTotals {
@@ -330,6 +352,12 @@ pub fn totals(items: &[Ingested]) -> IngestTotals {
             }
             Outcome::Duplicate { .. } => t.duplicates += 1,
             Outcome::Quarantined { .. } => t.quarantined += 1,
+            // the registry's copy of a batch `upload` already recorded adds nothing
+            Outcome::Ledger { messages: 0 } => t.duplicates += 1,
+            Outcome::Ledger { messages } => {
+                t.sent_batches += 1;
+                t.sent_messages += messages;
+            }
         }
     }
     t
@@ -465,12 +493,7 @@ pub fn import_paths(
                     });
                 }
             };
-            let folder = path
-                .parent()
-                .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
-                .unwrap_or_default()
-                .display()
-                .to_string();
+            let folder = local_folder(&path);
             use std::os::unix::fs::MetadataExt;
             let (recorded, id) = store.record_fetched(&FetchedFile {
                 profile,
@@ -503,4 +526,181 @@ pub fn import_paths(
     })?;
     store.finish_run(run_id, &counts)?;
     Ok(report)
+}
+
+/// Where a stored sent batch came from: an upload of the same content, a local import (an
+/// absolute local folder), else the registry's accepted folder.
+fn sent_source(store: &Store, file: &RemoteFileInfo) -> Result<SentSource, IngestError> {
+    Ok(if store.is_uploaded(&file.sha256)? {
+        SentSource::Upload
+    } else if file.folder.starts_with('/') {
+        SentSource::Import
+    } else {
+        SentSource::Accepted
+    })
+}
+
+/// Read a stored sent batch into the message ledger (one transaction) and link it to its
+/// answer. A file that is not an HL7 batch is quarantined with the reason.
+pub fn ingest_sent(store: &mut Store, file: RemoteFileInfo) -> Result<Ingested, IngestError> {
+    let path = store.archive().path_of(&file.sha256);
+    let input = File::open(&path).map_err(|source| IngestError::Archive {
+        name: file.name.clone(),
+        sha256: file.sha256.clone(),
+        source,
+    })?;
+    let source = sent_source(store, &file)?;
+    let Some(mut writer) =
+        store.begin_sent_batch(&file.profile, &file.name, &file.sha256, source)?
+    else {
+        store.mark_parsed(&file.sha256)?;
+        store.link_batch(&file.name)?;
+        return Ok(Ingested {
+            file,
+            outcome: Outcome::Ledger { messages: 0 },
+        });
+    };
+    let mut store_error = None;
+    let mut first_date = None;
+    let read = crate::ledger::read::read_batch(std::io::BufReader::new(input), |m| {
+        if first_date.is_none() {
+            first_date = m.time.map(|t| t.date());
+        }
+        writer.message(&m).map_err(|e| {
+            let text = e.to_string();
+            store_error = Some(e);
+            text
+        })
+    });
+    let outcome = match read {
+        Ok(_) => {
+            let messages = writer.commit(first_date)?;
+            store.mark_parsed(&file.sha256)?;
+            store.link_batch(&file.name)?;
+            tracing::info!(
+                "sent batch {}: {messages} message(s) in the ledger",
+                file.name
+            );
+            Outcome::Ledger { messages }
+        }
+        Err(ReadError::Sink(_)) => {
+            drop(writer);
+            return Err(IngestError::Sql(
+                store_error.unwrap_or(rusqlite::Error::InvalidQuery),
+            ));
+        }
+        Err(e) => {
+            drop(writer); // rolls back
+            let reason = format!("not a readable HL7 batch: {e}");
+            store.mark_quarantined(&file.sha256, &reason)?;
+            tracing::info!("quarantined {}: {reason}", file.name);
+            Outcome::Quarantined {
+                reason: format!("{}: {reason}", file.name),
+            }
+        }
+    };
+    Ok(Ingested { file, outcome })
+}
+
+/// Record a batch that was just sent (by `upload`) in the archive and the ledger.
+pub fn record_sent_bytes(
+    store: &mut Store,
+    profile: &str,
+    folder: &str,
+    name: &str,
+    data: &[u8],
+) -> Result<Ingested, IngestError> {
+    let stored = store
+        .archive()
+        .store_copy(data)
+        .map_err(|source| IngestError::Local {
+            path: store.dir().display().to_string(),
+            source,
+        })?;
+    let run_id = store.begin_run(profile, "upload")?;
+    let (_, id) = store.record_fetched(&FetchedFile {
+        profile,
+        folder,
+        name,
+        kind: Kind::Sent,
+        mtime: chrono::Utc::now().timestamp(),
+        stored: &stored,
+        run_id,
+    })?;
+    store.finish_run(
+        run_id,
+        &RunCounts {
+            new: 1,
+            bytes: stored.size,
+            ..RunCounts::default()
+        },
+    )?;
+    ingest_one(store, id, &ParseOptions::default(), false)
+}
+
+/// `immdqa import --sent`: local batches an EHR sent by itself, into the archive and the
+/// ledger. Takes the store lock.
+pub fn import_sent(
+    store: &mut Store,
+    paths: &[PathBuf],
+    profile: &str,
+) -> Result<ImportReport, IngestError> {
+    let _lock = store.lock()?;
+    let mut files = Vec::new();
+    let mut report = ImportReport::default();
+    for p in paths {
+        collect_files(p, &mut files, &mut report.unreadable);
+    }
+    let run_id = store.begin_run(profile, "local import (sent)")?;
+    let mut counts = RunCounts::default();
+    for path in files {
+        let Archived { path, copied } = archive_local(store.archive(), &path);
+        let (meta, stored) = match copied {
+            Ok(c) => c,
+            Err(ArchiveFailure::Unreadable(e)) => {
+                report
+                    .unreadable
+                    .push((path.display().to_string(), e.to_string()));
+                counts.failed += 1;
+                continue;
+            }
+            Err(ArchiveFailure::Store(source)) => {
+                return Err(IngestError::Local {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        let folder = local_folder(&path);
+        use std::os::unix::fs::MetadataExt;
+        let (recorded, id) = store.record_fetched(&FetchedFile {
+            profile,
+            folder: &folder,
+            name: &file_name(&path),
+            kind: Kind::Sent,
+            mtime: meta.mtime(),
+            stored: &stored,
+            run_id,
+        })?;
+        counts.bytes += stored.size;
+        match recorded {
+            Recorded::New => counts.new += 1,
+            Recorded::Changed => counts.changed += 1,
+            Recorded::Unchanged => counts.unchanged += 1,
+        }
+        report
+            .ingested
+            .push(ingest_one(store, id, &ParseOptions::default(), false)?);
+    }
+    store.finish_run(run_id, &counts)?;
+    Ok(report)
+}
+
+/// The absolute folder of a local file, as recorded for imports.
+fn local_folder(path: &Path) -> String {
+    path.parent()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+        .unwrap_or_default()
+        .display()
+        .to_string()
 }

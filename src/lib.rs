@@ -41,6 +41,7 @@ pub mod failpoint;
 pub mod formats;
 pub mod hl7;
 pub mod ingest;
+pub mod ledger;
 pub mod outbox;
 pub mod rebuild;
 pub mod report;

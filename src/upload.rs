@@ -107,7 +107,7 @@ pub fn choose_name(
 
 /// Check and (unless dry run) upload each file. Takes the store lock.
 pub fn upload(
-    store: &Store,
+    store: &mut Store,
     remote: &mut dyn RemoteFs,
     files: &[PathBuf],
     opts: &UploadOptions,
@@ -222,6 +222,17 @@ pub fn upload(
                     lint_warnings: report.warnings() as u64,
                     accepted_seen_at: None,
                 })?;
+                // the sent batch enters the ledger (archive + messages), joined to its answer
+                // when it comes
+                if let Err(e) = crate::ingest::record_sent_bytes(
+                    store,
+                    &opts.profile,
+                    &opts.dropoff_dir,
+                    &name,
+                    &data,
+                ) {
+                    tracing::warn!("{name} was sent, but recording it in the ledger failed: {e}");
+                }
                 results.push(FileResult {
                     path: path.clone(),
                     lint: report,

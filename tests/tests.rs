@@ -27,6 +27,7 @@ mod crash;
 mod ftps;
 mod golden;
 mod hardening;
+mod ledger;
 mod openssh;
 mod parsers;
 mod sftp_fetch;

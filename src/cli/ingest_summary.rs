@@ -22,8 +22,16 @@ pub fn summary(verb: &str, items: &[Ingested]) -> Summary {
         .collect();
     let t = totals(items);
     let line = (!items.is_empty()).then(|| {
+        let ledger = if t.sent_batches > 0 {
+            format!(
+                ", {} sent batch(es) in the ledger ({} messages)",
+                t.sent_batches, t.sent_messages
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{verb}: {} parsed ({} findings, {} consent notices), {} already known, {} quarantined",
+            "{verb}: {} parsed ({} findings, {} consent notices), {} already known, {} quarantined{ledger}",
             t.parsed, t.findings, t.consent_rows, t.duplicates, t.quarantined
         )
     });

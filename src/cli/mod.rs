@@ -133,6 +133,7 @@ pub enum Command {
     Upload(commands::upload::Args),
     Sync(commands::sync::Args),
     Lint(commands::lint::Args),
+    Worklist(commands::worklist::Args),
     Demo(commands::demo::Args),
     Init(commands::init::Args),
     Completions(commands::completions::Args),
@@ -414,7 +415,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             print!("{}", config::EXAMPLE_CONFIG);
             return Ok(Exit::Ok);
         }
-        Command::Explain(a) => return commands::explain::run(a),
+        Command::Explain(a) => {
+            // owners may be overridden in the config; explain works without one
+            let owners = load_config(cli.config.as_ref())
+                .map(|c| c.owners)
+                .unwrap_or_default();
+            return commands::explain::run(a, &owners);
+        }
         Command::Demo(a) => return commands::demo::run(a),
         Command::Completions(a) => return commands::completions::run(a),
         Command::Man(a) => return commands::completions::man(a),
@@ -458,6 +465,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Upload(a) => commands::upload::run(a, &ctx),
         Command::Sync(a) => commands::sync::run(a, &ctx),
         Command::Lint(a) => commands::lint::run(a, &ctx),
+        Command::Worklist(a) => commands::worklist::run(a, &ctx),
         Command::Explain(_)
         | Command::Demo(_)
         | Command::Completions(_)

@@ -11,7 +11,13 @@
 //! - one week's batch is largely rejected (duplicates, IMR-109);
 //! - NK1 warnings (IEE-519) run at a steady rate throughout;
 //! - consent notices every other week; about half of those patients are resubmitted later
-//!   and appear without a consent problem (their follow-up closes), the rest stay open.
+//!   and appear without a consent problem (their follow-up closes), the rest stay open;
+//! - three sites (RXA-11.4) and four providers (RXA-10): at EAST CLINIC the responsible-party
+//!   warnings (IEE-519) rise from 5% to 45% of messages while the other sites stay near 10%;
+//!   every empty manufacturer comes from one provider (PRV1004);
+//! - about half of the records rejected for a fixable fault (PD1-13, RXA-17) are re-sent,
+//!   corrected, in the next week's batch and accepted (their worklist items resolve); the
+//!   others never are (they stay open).
 //!
 //! The registry's answers come in a mix of shapes: HL7 acknowledgements most weeks, a tabular
 //! listing with patient ids every third week, a legacy errors.txt every fifth week, and
@@ -77,7 +83,21 @@ pub struct Summary {
     pub resolved_patients: Vec<String>,
     /// Patients whose follow-up stays open.
     pub open_patients: Vec<String>,
+    /// Rejected records re-sent corrected the week after (patient reference).
+    pub resent_patients: Vec<String>,
 }
+
+/// The demo's sites (RXA-11.4) and providers (RXA-10 ID^family^given).
+pub const SITES: [&str; 3] = ["NORTH CLINIC", "SOUTH CLINIC", "EAST CLINIC"];
+pub const PROVIDERS: [&str; 4] = [
+    "PRV1001^LEE^ANA",
+    "PRV1002^ORTIZ^BEN",
+    "PRV1003^WU^CARA",
+    "PRV1004^HILL^DAN",
+];
+/// The site whose responsible-party warnings rise, and the provider who leaves RXA-17 empty.
+pub const RISING_SITE: &str = "EAST CLINIC";
+pub const NO_MVX_PROVIDER: &str = "PRV1004";
 
 struct Rng(u64);
 impl Rng {
@@ -178,6 +198,9 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
     let mut to_resolve: Vec<(String, u32)> = Vec::new();
     // the previous week's share of messages with a PD1-13 error, so it rises strictly
     let mut pd113_rate = 0.0f64;
+    // records rejected last week for a fixable fault, re-sent corrected this week:
+    // (patient, administration date)
+    let mut resend: Vec<(String, NaiveDate)> = Vec::new();
     for w in 0..o.weeks {
         let day = o.start + Duration::days(7 * w as i64 + 1); // Tuesdays
         let name = batch_name::format(&o.import_code, day, None);
@@ -212,20 +235,34 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
             .filter(|(_, rw)| *rw == w)
             .map(|(p, _)| p.clone())
             .collect();
-        for i in 1..=n {
+        let resending = std::mem::take(&mut resend);
+        let total = n + resending.len();
+        for i in 1..=total {
+            // messages after the week's own n re-send last week's rejected records, fixed
+            let resent = i.checked_sub(n + 1).map(|k| &resending[k]);
             let cid = format!(
                 "{}{}{i:04}",
                 o.import_code,
                 &name[o.import_code.len()..name.len() - 4]
             );
-            let patient = resolving
-                .get(i - 1)
-                .cloned()
-                .unwrap_or_else(|| format!("MRN{:05}{i:03}", w));
+            let patient = match resent {
+                Some((p, _)) => p.clone(),
+                None => resolving
+                    .get(i - 1)
+                    .cloned()
+                    .unwrap_or_else(|| format!("MRN{:05}{i:03}", w)),
+            };
+            let site = SITES[i % 3];
+            let given = resent.map_or(day, |(_, d)| *d);
             let (last, first) = (LAST[rng.below(10) as usize], FIRST[rng.below(10) as usize]);
             let (m, dd) = (1 + rng.below(12), 1 + rng.below(28));
             let mut issues: Vec<Issue> = Vec::new();
-            if rng.chance(0.10) || (i <= resolving.len()) {
+            let nk1_rate = if site == RISING_SITE {
+                0.05 + 0.40 * w as f64 / o.weeks.max(1) as f64
+            } else {
+                0.10
+            };
+            if rng.chance(nk1_rate) || (i <= resolving.len()) {
                 issues.push(NK1);
             }
             let resubmitted = i <= resolving.len(); // consent now fixed for these patients
@@ -238,7 +275,7 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
             if w == o.rejected_week() && rng.chance(0.45) {
                 issues.push(DUP);
             }
-            if i > n - mvx {
+            if i > n - mvx && i <= n {
                 issues.push(MVX);
             }
             for extra in [PHONE, ORC12, SSN] {
@@ -246,9 +283,25 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
                     issues.push(extra);
                 }
             }
+            if resent.is_some() {
+                issues.clear(); // corrected
+                sum.resent_patients.push(patient.clone());
+            }
+            let provider = if issues.iter().any(|x| x.2 == MVX.2) {
+                PROVIDERS[3]
+            } else {
+                PROVIDERS[i % 3]
+            };
+            // about half of the fixable rejections are re-sent next week
+            let fixable = issues.iter().any(|x| x.2 == MVX.2 || x.2 == PD113.2)
+                && !issues.iter().any(|x| x.2 == DUP.2);
+            if fixable && w + 1 < o.weeks && rng.chance(0.5) {
+                resend.push((patient.clone(), given));
+            }
             // the batch carries the faults its answer reports
             let has = |x: &Issue| issues.iter().any(|y| y.2 == x.2);
             let d = day.format("%Y%m%d");
+            let g = given.format("%Y%m%d");
             let consent_date = if has(&PD113) {
                 "2025-01-01"
             } else {
@@ -267,7 +320,7 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
             };
             let _ = write!(
                 vxu,
-                "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|{consent_date}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{d}|{d}|20^DTaP^CVX|0.5|mL||00||||||LOT{i}||{mvx_code}|||CP|A\r{rxr}OBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
+                "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|{consent_date}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{g}|{g}|20^DTaP^CVX|0.5|mL||00|{provider}|^^^{site}||||LOT{i}||{mvx_code}|||CP|A\r{rxr}OBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
             );
             // Duplicates come back as AE with an E-severity error (as several registries send
             // rejections), other rejections as AR: both count as rejected.
@@ -317,6 +370,7 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
                 rows.push((cid.clone(), patient.clone(), *x));
             }
         }
+        let n = total;
         vxu.push_str(&format!("BTS|{n}\rFTS|1\r"));
         ack.push_str("FTS|1\r");
         fs::write(root.join("Accepted").join(&name), vxu)?;

@@ -61,6 +61,18 @@ pub fn message_status(msa: Option<&str>, worst: Option<Severity>) -> MessageStat
     }
 }
 
+impl From<MessageStatus> for crate::domain::AnswerStatus {
+    fn from(s: MessageStatus) -> Self {
+        match s {
+            MessageStatus::Accepted => crate::domain::AnswerStatus::Accepted,
+            MessageStatus::AcceptedWithWarnings => {
+                crate::domain::AnswerStatus::AcceptedWithWarnings
+            }
+            MessageStatus::Rejected => crate::domain::AnswerStatus::Rejected,
+        }
+    }
+}
+
 fn ack_code(s: &str) -> Option<AckCode> {
     match s.trim().to_ascii_uppercase().as_str() {
         "AA" | "CA" => Some(AckCode::Accept),
@@ -134,11 +146,17 @@ impl Message {
         }
         let worst = self.findings.iter().map(Finding::severity).min();
         let msa = self.msa_raw.as_deref();
-        match message_status(msa, worst) {
+        let status = message_status(msa, worst);
+        match status {
             MessageStatus::Accepted => t.accepted += 1,
             MessageStatus::AcceptedWithWarnings => t.warned += 1,
             MessageStatus::Rejected => t.rejected += 1,
         }
+        out.answer(super::Answer {
+            message_control_id: self.control_id.clone(),
+            message_index: self.index,
+            status: status.into(),
+        })?;
         for f in self.findings {
             out.finding(f)?;
         }

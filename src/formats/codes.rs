@@ -190,6 +190,8 @@ pub fn err_location(seg: &str, field: &str, component: &str) -> Option<Location>
 pub struct CodeInfo {
     pub code: String,
     pub class: String,
+    /// Who fixes it (README, "Owners"); `[owners]` in the config overrides.
+    pub owner: crate::domain::Owner,
     pub field: Option<String>,
     pub text: Option<String>,
     pub meaning: String,

@@ -204,10 +204,25 @@ pub struct ConsentNotice {
     pub raw: String,
 }
 
+/// What an acknowledgement says about one message (the ledger joins it to the sent message
+/// on MSA-2, else on the message's position).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// MSA-2.
+    pub message_control_id: Option<String>,
+    /// 1-based position of the message in the acknowledgement.
+    pub message_index: u64,
+    pub status: crate::domain::AnswerStatus,
+}
+
 /// Receives records as a parser reads them.
 pub trait Sink {
     fn finding(&mut self, f: Finding) -> Result<(), SinkError>;
     fn consent(&mut self, c: ConsentNotice) -> Result<(), SinkError>;
+    /// One acknowledged message (parsers whose reports answer each message).
+    fn answer(&mut self, _a: Answer) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
@@ -256,6 +271,9 @@ impl Tally<'_> {
     pub fn consent(&mut self, c: ConsentNotice) -> Result<(), ParseFailure> {
         self.summary.consent_rows += 1;
         self.sink.consent(c).map_err(ParseFailure::Sink)
+    }
+    pub fn answer(&mut self, a: Answer) -> Result<(), ParseFailure> {
+        self.sink.answer(a).map_err(ParseFailure::Sink)
     }
 }
 

@@ -7,7 +7,9 @@
 use std::io::{Read, Seek};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use super::{ConsentNotice, Finding, ParseError, ParseOptions, Sink, SinkError, Summary, parse};
+use super::{
+    Answer, ConsentNotice, Finding, ParseError, ParseOptions, Sink, SinkError, Summary, parse,
+};
 
 const BATCH: usize = 128;
 const DEPTH: usize = 16;
@@ -15,6 +17,7 @@ const DEPTH: usize = 16;
 enum Record {
     Finding(Finding),
     Consent(ConsentNotice),
+    Answer(Answer),
 }
 
 enum Message {
@@ -90,6 +93,9 @@ impl Sink for RecordSender {
     fn consent(&mut self, c: ConsentNotice) -> Result<(), SinkError> {
         self.push(Record::Consent(c))
     }
+    fn answer(&mut self, a: Answer) -> Result<(), SinkError> {
+        self.push(Record::Answer(a))
+    }
 }
 
 impl Records {
@@ -107,6 +113,7 @@ impl Records {
                         match record {
                             Record::Finding(f) => sink.finding(f),
                             Record::Consent(c) => sink.consent(c),
+                            Record::Answer(a) => sink.answer(a),
                         }
                         .map_err(sink_error)?;
                     }

@@ -535,7 +535,8 @@ impl RowProcessor<'_> {
             self.submission = batch_name::parse(f).map(|b| b.file_name);
         }
         match self.layout.kind {
-            Kind::Dqa => self.finding_row(&row, raw),
+            // a layout is decided as DQA or CNF; a sent batch never reaches a report parser
+            Kind::Dqa | Kind::Sent => self.finding_row(&row, raw),
             Kind::Cnf => self.consent_row(&row, raw),
         }
     }

@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_ack_details.sql",
         include_str!("../../queries/migrations/0004_ack_details.sql"),
     ),
+    (
+        "0005_ledger.sql",
+        include_str!("../../queries/migrations/0005_ledger.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

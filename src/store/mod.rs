@@ -20,6 +20,7 @@
 pub mod analytics;
 pub mod archive;
 pub mod index;
+pub mod ledger;
 pub mod lock;
 pub mod migrate;
 pub mod reports;
@@ -94,6 +95,7 @@ sql_text_enum!(
     crate::domain::Kind => crate::domain::Kind::parse,
     crate::domain::ParseStatus => crate::domain::ParseStatus::parse,
     crate::domain::EventOutcome => crate::domain::EventOutcome::parse,
+    crate::domain::AnswerStatus => crate::domain::AnswerStatus::parse,
     crate::formats::Format => crate::formats::Format::parse,
 );
 
@@ -278,8 +280,8 @@ impl Store {
         // Every commit is fsynced, except inside a fetch or import run (see `begin_run`).
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(sql)?;
+        // Foreign keys are enforced after the migrations: a migration that rebuilds a table
+        // (SQLite's 12-step ALTER) must run with them off.
         migrate::migrate(&mut conn).map_err(|source| match source {
             migrate::MigrateError::Sql(e) => sql_error(&db_path, e),
             source => StoreError::Migrate {
@@ -287,6 +289,8 @@ impl Store {
                 source,
             },
         })?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| sql_error(&db_path, e))?;
         let archive = Archive::open(dir).map_err(io)?;
         drop(open_lock);
         let mut store = Store {

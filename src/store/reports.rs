@@ -145,6 +145,19 @@ impl Sink for ReportWriter<'_> {
         self.consent += 1;
         Ok(())
     }
+
+    fn answer(&mut self, a: crate::formats::Answer) -> Result<(), SinkError> {
+        let mut st = self
+            .tx
+            .prepare_cached(include_str!("../../queries/store/answer_insert.sql"))?;
+        st.execute(params![
+            self.report_id,
+            a.message_control_id,
+            a.message_index as i64,
+            a.status
+        ])?;
+        Ok(())
+    }
 }
 
 impl ReportWriter<'_> {

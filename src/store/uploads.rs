@@ -43,6 +43,17 @@ impl Store {
             .map_err(|e| self.sql_err(e))
     }
 
+    /// Whether this content was uploaded by immdqa (any profile, any name).
+    pub fn is_uploaded(&self, sha256: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                include_str!("../../queries/store/upload_sha_exists.sql"),
+                [sha256],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql_err(e))
+    }
+
     /// Every remote name used by earlier uploads of this profile.
     pub fn upload_names(&self, profile: &str) -> Result<Vec<String>, StoreError> {
         let mut st = self

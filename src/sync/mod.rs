@@ -190,6 +190,14 @@ pub fn plan(
             remote.list(folder)
         }) {
             Ok(l) => l,
+            Err(TransportError::NotFound { .. }) if *kind == FileKind::Sent => {
+                // the ledger's source is optional: a mailbox without it still fetches reports
+                tracing::warn!(
+                    "the accepted folder '{folder}' does not exist on {}: no sent batches fetched (set accepted_dir, or fetch_accepted = false)",
+                    remote.describe()
+                );
+                continue;
+            }
             Err(TransportError::NotFound { .. }) => {
                 folder_failures.push(Failure {
                     folder: folder.clone(),
@@ -200,6 +208,7 @@ pub fn plan(
                         match kind {
                             FileKind::Dqa => "dqa_dir",
                             FileKind::Cnf => "receive_dir",
+                            FileKind::Sent => "accepted_dir (or fetch_accepted = false)",
                         }
                     ),
                 });

@@ -18,8 +18,12 @@ pub struct Args {
     pub codes: Vec<String>,
 }
 
-pub fn run(args: &Args) -> anyhow::Result<Exit> {
+pub fn run(
+    args: &Args,
+    owner_overrides: &std::collections::BTreeMap<String, crate::domain::Owner>,
+) -> anyhow::Result<Exit> {
     let cat = catalogue();
+    let owners = crate::ledger::owners::Owners::new(owner_overrides);
     let mut unknown = 0;
     for (i, code) in args.codes.iter().enumerate() {
         if i > 0 {
@@ -31,6 +35,11 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
                 if let Some(f) = &c.field {
                     println!("  HL7 field: {f}");
                 }
+                println!(
+                    "  owner: {} (from {})",
+                    owners.of(&c.code, c.field.as_deref().unwrap_or("")),
+                    owners.source(&c.code)
+                );
                 if let Some(t) = &c.text {
                     println!("  registry text: {t}");
                 }

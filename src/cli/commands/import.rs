@@ -20,6 +20,10 @@ pub struct Args {
     /// Files or folders to import (`-`: standard input, recorded as `stdin`)
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// The files are HL7 batches your EHR sent to the registry by itself: read them into
+    /// the message ledger (each message joined to the registry's answer), not as reports
+    #[arg(long)]
+    pub sent: bool,
 }
 
 /// Standard input spooled to a file named `stdin` in a temporary folder (kept until the
@@ -54,7 +58,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         .analysis_profile(&store)?
         .unwrap_or_else(|| ingest::IMPORT_PROFILE.to_string());
     let (_spool, paths) = spool_stdin(&args.paths)?;
-    let report = ingest::import_paths(&mut store, &paths, &opts, &profile)?;
+    let report = if args.sent {
+        ingest::import_sent(&mut store, &paths, &profile)?
+    } else {
+        ingest::import_paths(&mut store, &paths, &opts, &profile)?
+    };
     for (path, reason) in &report.unreadable {
         eprintln!("cannot import {path}: {reason}");
     }

@@ -23,3 +23,4 @@ pub mod sync;
 pub mod trends;
 pub mod trust_host;
 pub mod upload;
+pub mod worklist;

@@ -111,7 +111,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         }
         if !scan.ready.is_empty() {
             let opts = ctx.upload_options(None, args.dry_run, args.strict)?;
-            let results = upload::upload(&store, remote.as_mut(), &scan.ready, &opts, &NoProgress)?;
+            let results =
+                upload::upload(&mut store, remote.as_mut(), &scan.ready, &opts, &NoProgress)?;
             for r in &results {
                 say.line(false, &format!("outbox: {}", upload::describe(r)));
             }

@@ -38,10 +38,10 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     ctx.config.check_secret_permissions()?;
     let opts = ctx.upload_options(args.date, args.dry_run, args.strict)?;
-    let store = ctx.open_store()?;
+    let mut store = ctx.open_store()?;
     let mut remote = ctx.transport()?.1.open()?;
     let bar = Bar::new(ctx.quiet || args.dry_run);
-    let results = upload::upload(&store, remote.as_mut(), &args.files, &opts, &bar)?;
+    let results = upload::upload(&mut store, remote.as_mut(), &args.files, &opts, &bar)?;
     let mut worst = Exit::Ok;
     for r in &results {
         for i in r.lint.structure.iter().chain(r.lint.lint.iter()) {

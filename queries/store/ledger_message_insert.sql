@@ -1,0 +1,3 @@
+INSERT INTO ledger_message (batch_id, message_index, control_id, message_time, week, facility, site,
+                            patient_ref)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)

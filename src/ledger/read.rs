@@ -1,0 +1,325 @@
+//! Reading a sent HL7 batch into ledger messages: one [`SentMessage`] per MSH, one
+//! [`Vaccination`] per RXA, streamed (memory bounded by the largest message).
+//!
+//! Copied: MSH-10, MSH-7, MSH-4, PID-3 (first identifier only), RXA-3/5/9/10/11.4/20,
+//! ORC-10/12. PID-7 is read only to compute the age in whole years at vaccination; no name,
+//! birth date or address leaves this module.
+
+use std::io::BufRead;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape};
+
+/// Placeholder for a breakdown key the message does not give (no site, no provider).
+pub const NONE: &str = "(none)";
+
+/// One sent message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SentMessage {
+    /// 1-based position in the batch.
+    pub index: u64,
+    /// MSH-10.
+    pub control_id: Option<String>,
+    /// MSH-7.
+    pub time: Option<NaiveDateTime>,
+    /// MSH-4 (first component).
+    pub facility: Option<String>,
+    /// PID-3, first repetition, ID component.
+    pub patient_ref: Option<String>,
+    pub vaccinations: Vec<Vaccination>,
+}
+
+impl SentMessage {
+    /// The message's site: its first vaccination's RXA-11.4, else MSH-4.
+    pub fn site(&self) -> String {
+        self.vaccinations
+            .iter()
+            .find_map(|v| v.site.clone())
+            .or_else(|| self.facility.clone())
+            .unwrap_or_else(|| NONE.into())
+    }
+}
+
+/// One RXA of a sent message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vaccination {
+    /// RXA-5 when coded CVX (or uncoded), else None.
+    pub cvx: Option<String>,
+    /// RXA-5 when coded NDC (first or alternate triplet).
+    pub ndc: Option<String>,
+    /// RXA-3.
+    pub administered_on: Option<NaiveDate>,
+    /// RXA-9 says a historical record (anything but `00`).
+    pub historical: bool,
+    /// RXA-20 (CP, RE, NA, PA).
+    pub completion: Option<String>,
+    /// RXA-10: the ID, else "family, given".
+    pub provider: Option<String>,
+    /// ORC-10.
+    pub entered_by: Option<String>,
+    /// ORC-12.
+    pub ordering_provider: Option<String>,
+    /// RXA-11.4.
+    pub site: Option<String>,
+    /// Whole years between PID-7 and RXA-3.
+    pub age_years: Option<i32>,
+}
+
+impl Vaccination {
+    /// CVX, else NDC, else `(none)`.
+    pub fn vaccine(&self) -> String {
+        self.cvx
+            .clone()
+            .or_else(|| self.ndc.clone())
+            .unwrap_or_else(|| NONE.into())
+    }
+}
+
+fn nonempty(s: String) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn hl7_date(s: &str) -> Option<NaiveDate> {
+    let d = s.trim().get(..8)?;
+    NaiveDate::parse_from_str(d, "%Y%m%d").ok()
+}
+
+fn hl7_time(s: &str) -> Option<NaiveDateTime> {
+    let digits: String = s
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let date = hl7_date(&digits)?;
+    let n = |a: usize| {
+        digits
+            .get(a..a + 2)
+            .and_then(|x| x.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    date.and_hms_opt(n(8), n(10), n(12))
+}
+
+fn whole_years(dob: NaiveDate, on: NaiveDate) -> Option<i32> {
+    use chrono::Datelike;
+    if on < dob {
+        return None;
+    }
+    let mut y = on.year() - dob.year();
+    if (on.month(), on.day()) < (dob.month(), dob.day()) {
+        y -= 1;
+    }
+    Some(y)
+}
+
+/// A person (XCN): the ID, else "family, given".
+fn person(seg: &Segment<'_>, n: usize) -> Option<String> {
+    let sep = seg.sep;
+    let id = unescape(seg.component(n, 1), &sep);
+    if let Some(id) = nonempty(id) {
+        return Some(id);
+    }
+    let family = unescape(seg.component(n, 2), &sep);
+    let given = unescape(seg.component(n, 3), &sep);
+    match (nonempty(family), nonempty(given)) {
+        (Some(f), Some(g)) => Some(format!("{f}, {g}")),
+        (Some(f), None) => Some(f),
+        (None, g) => g,
+    }
+}
+
+/// The message being read.
+#[derive(Default)]
+struct Building {
+    msg: SentMessage,
+    dob: Option<NaiveDate>,
+    entered_by: Option<String>,
+    ordering: Option<String>,
+}
+
+impl Building {
+    fn finish(mut self) -> SentMessage {
+        for v in &mut self.msg.vaccinations {
+            if v.entered_by.is_none() {
+                v.entered_by = self.entered_by.clone();
+            }
+            if v.ordering_provider.is_none() {
+                v.ordering_provider = self.ordering.clone();
+            }
+            v.age_years = match (self.dob, v.administered_on) {
+                (Some(b), Some(a)) => whole_years(b, a),
+                _ => None,
+            };
+        }
+        self.msg
+    }
+}
+
+/// Why a batch could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("no MSH segment: not an HL7 v2 batch")]
+    NoMessage,
+    #[error("{0}")]
+    Sink(String),
+}
+
+/// Stream the messages of a batch to `each` (which may stop the read with an error).
+/// Returns how many messages were read.
+pub fn read_batch<R: BufRead>(
+    input: R,
+    mut each: impl FnMut(SentMessage) -> Result<(), String>,
+) -> Result<u64, ReadError> {
+    let mut reader = SegmentReader::new(input);
+    let mut buf = Vec::new();
+    let mut sep = Separators::default();
+    let mut cur: Option<Building> = None;
+    let mut count = 0u64;
+    let mut first = true;
+    while reader.next_into(&mut buf)? {
+        let line = decode_text(&buf);
+        let seg = Segment::parse(&line, &mut sep);
+        if first {
+            first = false;
+            if !matches!(seg.id, "MSH" | "FHS" | "BHS") {
+                return Err(ReadError::NoMessage);
+            }
+        }
+        let text = |n: usize| nonempty(seg.text(n));
+        let comp = |n: usize, c: usize| nonempty(unescape(seg.component(n, c), &seg.sep));
+        match seg.id {
+            "MSH" => {
+                if let Some(b) = cur.take() {
+                    each(b.finish()).map_err(ReadError::Sink)?;
+                }
+                count += 1;
+                cur = Some(Building {
+                    msg: SentMessage {
+                        index: count,
+                        control_id: text(10),
+                        time: hl7_time(seg.field(7)),
+                        facility: comp(4, 1),
+                        ..SentMessage::default()
+                    },
+                    ..Building::default()
+                });
+            }
+            "PID" => {
+                if let Some(b) = cur.as_mut() {
+                    b.msg.patient_ref = comp(3, 1);
+                    b.dob = hl7_date(seg.field(7));
+                }
+            }
+            "ORC" => {
+                if let Some(b) = cur.as_mut() {
+                    b.entered_by = person(&seg, 10);
+                    b.ordering = person(&seg, 12);
+                }
+            }
+            "RXA" => {
+                if let Some(b) = cur.as_mut() {
+                    let system = seg.component(5, 3).trim().to_ascii_uppercase();
+                    let alt_system = seg.component(5, 6).trim().to_ascii_uppercase();
+                    let code = comp(5, 1);
+                    let (cvx, mut ndc) = match system.as_str() {
+                        "NDC" => (None, code),
+                        _ => (code, None),
+                    };
+                    if ndc.is_none() && alt_system == "NDC" {
+                        ndc = comp(5, 4);
+                    }
+                    let source = seg.component(9, 1).trim();
+                    b.msg.vaccinations.push(Vaccination {
+                        cvx,
+                        ndc,
+                        administered_on: hl7_date(seg.field(3)),
+                        historical: !source.is_empty() && source != "00",
+                        completion: comp(20, 1).map(|s| s.to_ascii_uppercase()),
+                        provider: person(&seg, 10),
+                        site: comp(11, 4),
+                        // ORC before RXA in an order group: the last ORC applies
+                        entered_by: b.entered_by.clone(),
+                        ordering_provider: b.ordering.clone(),
+                        age_years: None,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(b) = cur.take() {
+        each(b.finish()).map_err(ReadError::Sink)?;
+    }
+    if count == 0 {
+        return Err(ReadError::NoMessage);
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(data: &str) -> Vec<SentMessage> {
+        let mut v = Vec::new();
+        read_batch(data.as_bytes(), |m| {
+            v.push(m);
+            Ok(())
+        })
+        .unwrap();
+        v
+    }
+
+    #[test]
+    fn reads_the_ledger_fields_and_no_patient_names() {
+        let batch = "FHS|^~\\&|EHR|ACME\rBHS|^~\\&\r\
+MSH|^~\\&|EHR|ACME CLINIC^1234^L|TXIIS|TXDSHS|20251028083000-0500||VXU^V04^VXU_V04|CTL001|P|2.5.1\r\
+PID|1||MRN001^^^ACME^MR~SSN9^^^SSA^SS||DOE^JANE||20100315|F\r\
+ORC|RE||ORD1||||||||NURSE1^Nurse^Nora|||DRX^Smith^Al\r\
+RXA|0|1|20251027||08^HepB^CVX^^^|0.5|mL||00^New^NIP001|^Jones^Pat|^^^NORTH CLINIC||||LOT1|20261231|MSD^Merck^MVX|||CP|A\r\
+RXA|0|1|20240101||49680-0123-01^Flu^NDC|0.5|mL||01^Historical^NIP001||||||||||CP|A\r\
+MSH|^~\\&|EHR|ACME CLINIC|TXIIS|TXDSHS|20251028090000||VXU^V04^VXU_V04|CTL002|P|2.5.1\r\
+PID|1||MRN002^^^ACME^MR||ROE^RICHARD||19800101|M\r\
+BTS|2\rFTS|1\r";
+        let m = read(batch);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].control_id.as_deref(), Some("CTL001"));
+        assert_eq!(m[0].facility.as_deref(), Some("ACME CLINIC"));
+        assert_eq!(m[0].patient_ref.as_deref(), Some("MRN001"));
+        assert_eq!(m[0].site(), "NORTH CLINIC");
+        assert_eq!(m[0].time.unwrap().to_string(), "2025-10-28 08:30:00");
+        let v = &m[0].vaccinations;
+        assert_eq!(v.len(), 2);
+        assert_eq!((v[0].cvx.as_deref(), v[0].historical), (Some("08"), false));
+        assert_eq!(v[0].administered_on, NaiveDate::from_ymd_opt(2025, 10, 27));
+        assert_eq!(v[0].provider.as_deref(), Some("Jones, Pat"));
+        assert_eq!(v[0].entered_by.as_deref(), Some("NURSE1"));
+        assert_eq!(v[0].ordering_provider.as_deref(), Some("DRX"));
+        assert_eq!(v[0].completion.as_deref(), Some("CP"));
+        assert_eq!(v[0].age_years, Some(15));
+        assert_eq!(
+            (v[1].cvx.as_deref(), v[1].ndc.as_deref()),
+            (None, Some("49680-0123-01"))
+        );
+        assert!(v[1].historical);
+        assert_eq!(v[1].vaccine(), "49680-0123-01");
+        assert_eq!(m[1].site(), "ACME CLINIC");
+        assert!(m[1].vaccinations.is_empty());
+        let debug = format!("{m:?}");
+        for secret in ["DOE", "JANE", "20100315", "ROE", "SSN9"] {
+            assert!(!debug.contains(secret), "{secret} leaked into the ledger");
+        }
+    }
+
+    #[test]
+    fn not_hl7_is_an_error() {
+        assert!(matches!(
+            read_batch("name,dob\n".as_bytes(), |_| Ok(())),
+            Err(ReadError::NoMessage)
+        ));
+    }
+}

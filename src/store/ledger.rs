@@ -1,0 +1,405 @@
+//! The message ledger in the store: sent batches and their messages ([`LedgerWriter`], one
+//! transaction per batch), their link to the registry's answer ([`Store::link_batch`]), and
+//! the rows behind the worklist ([`Store::worklist_rows`]).
+//!
+//! Linking is idempotent and runs whenever either side arrives: a sent batch after its
+//! answer, or an answer after its batch. The answer of a batch is its primary report (the
+//! most detailed shape, the latest of equals, as the analytics count it).
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::{Store, StoreError};
+use crate::domain::AnswerStatus;
+use crate::formats::Format;
+use crate::ledger::read::SentMessage;
+
+/// Where a sent batch came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentSource {
+    Upload,
+    Accepted,
+    Import,
+}
+
+impl SentSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SentSource::Upload => "upload",
+            SentSource::Accepted => "accepted",
+            SentSource::Import => "import",
+        }
+    }
+}
+
+/// Messages of one sent batch being written inside a transaction.
+pub struct LedgerWriter<'s> {
+    tx: Transaction<'s>,
+    batch_id: i64,
+    /// Monday of the batch's week (ISO), for every message.
+    week: Option<String>,
+    sent_on: Option<chrono::NaiveDate>,
+    messages: u64,
+}
+
+/// One worklist candidate as stored (owners and ignored codes are applied by the caller).
+#[derive(Debug, Clone)]
+pub struct WorklistRow {
+    pub id: i64,
+    pub profile: String,
+    pub batch: String,
+    pub message_index: i64,
+    pub patient_ref: Option<String>,
+    pub site: String,
+    pub status: AnswerStatus,
+    pub opened: Option<String>,
+    pub vaccines: Option<String>,
+    pub administered_on: Option<String>,
+    pub provider: Option<String>,
+    /// (code, severity letter, field, text) per linked finding.
+    pub findings: Vec<(String, String, String, String)>,
+    pub action: Option<String>,
+    pub note: Option<String>,
+    pub resolved: bool,
+}
+
+/// The statements of a named SQL file holding several (comments stay with their statement).
+fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(';').filter(|s| {
+        s.lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+    })
+}
+
+/// The ledger in numbers (`status`, `worklist`, `demo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerCounts {
+    pub batches: u64,
+    pub messages: u64,
+    /// Messages per answer status.
+    pub by_status: Vec<(AnswerStatus, u64)>,
+}
+
+impl LedgerCounts {
+    pub fn of(&self, s: AnswerStatus) -> u64 {
+        self.by_status
+            .iter()
+            .find(|(k, _)| *k == s)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+impl Store {
+    /// How many batches and messages the ledger holds, per answer status.
+    pub fn ledger_counts(&self) -> Result<LedgerCounts, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(include_str!("../../queries/store/ledger_counts.sql"))
+            .map_err(|e| self.sql_err(e))?;
+        let rows: Vec<(i64, Option<AnswerStatus>, i64)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sql_err(e))?;
+        let mut c = LedgerCounts::default();
+        for (batches, status, n) in rows {
+            c.batches = batches as u64;
+            if let Some(s) = status {
+                c.messages += n as u64;
+                c.by_status.push((s, n as u64));
+            }
+        }
+        Ok(c)
+    }
+
+    /// Start writing a sent batch. None when the profile already has a batch of that name
+    /// (the registry's copy of an uploaded batch, or the same import twice).
+    pub fn begin_sent_batch(
+        &mut self,
+        profile: &str,
+        name: &str,
+        sha256: &str,
+        source: SentSource,
+    ) -> Result<Option<LedgerWriter<'_>>, StoreError> {
+        let path = self.db_path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let sent_on = crate::batch_name::parse(name).map(|b| b.date);
+        let id: Option<i64> = tx
+            .query_row(
+                include_str!("../../queries/store/ledger_batch_insert.sql"),
+                params![
+                    profile,
+                    name,
+                    sha256,
+                    source.as_str(),
+                    sent_on.map(|d| d.to_string()),
+                    super::now()
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        Ok(id.map(|batch_id| LedgerWriter {
+            tx,
+            batch_id,
+            week: sent_on.map(|d| crate::analytics::week_start(d).to_string()),
+            sent_on,
+            messages: 0,
+        }))
+    }
+
+    /// Link every batch of this name to its answer (see the module doc). Returns how many
+    /// ledger batches have that name.
+    pub fn link_batch(&mut self, name: &str) -> Result<usize, StoreError> {
+        let path = self.db_path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let batches: Vec<i64> = {
+            let mut st = tx
+                .prepare_cached(include_str!("../../queries/store/ledger_batches_named.sql"))
+                .map_err(sql)?;
+            st.query_map([name], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(sql)?
+        };
+        if batches.is_empty() {
+            return Ok(0);
+        }
+        let reports: Vec<(i64, String, bool)> = {
+            let mut st = tx
+                .prepare_cached(include_str!(
+                    "../../queries/store/ledger_reports_of_batch.sql"
+                ))
+                .map_err(sql)?;
+            st.query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(sql)?
+        };
+        // the primary report: lowest rank, latest of equals (as the analytics count it)
+        let primary = reports
+            .iter()
+            .min_by_key(|(id, format, _)| {
+                (
+                    Format::parse(format).map(Format::rank).unwrap_or(u8::MAX),
+                    -id,
+                )
+            })
+            .cloned();
+        for &batch in &batches {
+            let unlink = include_str!("../../queries/store/ledger_unlink.sql");
+            for stmt in statements(unlink) {
+                tx.execute(stmt, [batch]).map_err(sql)?;
+            }
+            let Some((report, _, answers)) = &primary else {
+                continue;
+            };
+            let link = include_str!("../../queries/store/ledger_link_findings.sql");
+            for stmt in statements(link) {
+                tx.execute(stmt, params![batch, report]).map_err(sql)?;
+            }
+            if *answers {
+                tx.execute(
+                    include_str!("../../queries/store/ledger_status_from_answers.sql"),
+                    params![batch, report],
+                )
+                .map_err(sql)?;
+            } else {
+                let linked: i64 = tx
+                    .query_row(
+                        include_str!("../../queries/store/ledger_linked_count.sql"),
+                        [report],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                tx.execute(
+                    include_str!("../../queries/store/ledger_status_from_findings.sql"),
+                    params![batch, report, linked],
+                )
+                .map_err(sql)?;
+            }
+            tx.execute(
+                include_str!("../../queries/store/ledger_batch_answered.sql"),
+                params![batch, report, super::now()],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        Ok(batches.len())
+    }
+
+    /// Link every batch of the ledger again (after `reparse` or `rebuild`).
+    pub fn link_all(&mut self) -> Result<usize, StoreError> {
+        let names: Vec<String> = {
+            let mut st = self
+                .conn
+                .prepare(include_str!("../../queries/store/ledger_batch_names.sql"))
+                .map_err(|e| self.sql_err(e))?;
+            st.query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.sql_err(e))?
+        };
+        for n in &names {
+            self.link_batch(n)?;
+        }
+        Ok(names.len())
+    }
+
+    /// Worklist candidates of a profile (None: all), oldest answer first.
+    pub fn worklist_rows(&self, profile: Option<&str>) -> Result<Vec<WorklistRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(include_str!("../../queries/store/worklist_items.sql"))
+            .map_err(|e| self.sql_err(e))?;
+        st.query_map([profile], |r| {
+            let codes: Option<String> = r.get(11)?;
+            let findings = codes
+                .unwrap_or_default()
+                .split('\u{1e}')
+                .filter(|s| !s.is_empty())
+                .map(|f| {
+                    let mut p = f.splitn(4, '\u{1f}').map(str::to_string);
+                    let mut next = || p.next().unwrap_or_default();
+                    (next(), next(), next(), next())
+                })
+                .collect();
+            Ok(WorklistRow {
+                id: r.get(0)?,
+                profile: r.get(1)?,
+                batch: r.get(2)?,
+                message_index: r.get(3)?,
+                patient_ref: r.get(4)?,
+                site: r.get(5)?,
+                status: r.get(6)?,
+                opened: r.get(7)?,
+                vaccines: r.get(8)?,
+                administered_on: r.get(9)?,
+                provider: r.get(10)?,
+                findings,
+                action: r.get(12)?,
+                note: r.get(13)?,
+                resolved: r.get(14)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.sql_err(e))
+    }
+
+    /// Close (or ignore) a worklist item by hand. False when no item has that id.
+    pub fn worklist_action(
+        &self,
+        id: i64,
+        action: &str,
+        note: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let key: Option<(String, String, i64)> = self
+            .conn
+            .query_row(
+                include_str!("../../queries/store/worklist_item_key.sql"),
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        let Some((profile, batch, index)) = key else {
+            return Ok(false);
+        };
+        self.conn
+            .execute(
+                include_str!("../../queries/store/worklist_action_set.sql"),
+                params![profile, batch, index, action, note, super::now()],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(true)
+    }
+}
+
+impl LedgerWriter<'_> {
+    /// Add one message (and its vaccinations).
+    pub fn message(&mut self, m: &SentMessage) -> Result<(), rusqlite::Error> {
+        self.messages += 1;
+        let time = m
+            .time
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .or_else(|| self.sent_on.map(|d| format!("{d}T00:00:00")))
+            .unwrap_or_else(super::now);
+        let week = self.week.clone().unwrap_or_else(|| {
+            let day = m
+                .time
+                .map(|t| t.date())
+                .unwrap_or_else(|| chrono::Utc::now().date_naive());
+            crate::analytics::week_start(day).to_string()
+        });
+        let site = m.site();
+        self.tx
+            .prepare_cached(include_str!(
+                "../../queries/store/ledger_message_insert.sql"
+            ))?
+            .execute(params![
+                self.batch_id,
+                m.index as i64,
+                m.control_id,
+                time,
+                week,
+                m.facility,
+                site,
+                m.patient_ref
+            ])?;
+        let id = self.tx.last_insert_rowid();
+        let mut st = self.tx.prepare_cached(include_str!(
+            "../../queries/store/ledger_vaccination_insert.sql"
+        ))?;
+        for (seq, v) in m.vaccinations.iter().enumerate() {
+            let days = match (m.time, v.administered_on) {
+                (Some(t), Some(a)) => Some((t.date() - a).num_days()),
+                _ => None,
+            };
+            st.execute(params![
+                id,
+                seq as i64 + 1,
+                m.patient_ref,
+                v.vaccine(),
+                v.ndc,
+                v.administered_on.map(|d| d.to_string()),
+                v.historical,
+                v.completion,
+                v.provider
+                    .clone()
+                    .unwrap_or_else(|| crate::ledger::read::NONE.into()),
+                v.entered_by,
+                v.ordering_provider,
+                v.site.clone().unwrap_or_else(|| site.clone()),
+                v.age_years,
+                days
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Commit the batch with its message count; dropping the writer instead rolls back.
+    pub fn commit(
+        self,
+        first_message_date: Option<chrono::NaiveDate>,
+    ) -> Result<u64, rusqlite::Error> {
+        self.tx.execute(
+            include_str!("../../queries/store/ledger_batch_finish.sql"),
+            params![
+                self.batch_id,
+                self.messages as i64,
+                first_message_date.map(|d| d.to_string())
+            ],
+        )?;
+        self.tx.commit()?;
+        Ok(self.messages)
+    }
+}

@@ -1,0 +1,403 @@
+//! The message ledger and the worklist, end to end: upload → the registry's answer with
+//! rejections → fetch → worklist open → corrected resubmission → accepted → resolved; over a
+//! local mailbox and over OpenSSH. Plus `import --sent`, tabular answers and breakdowns.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::util::*;
+
+/// One VXU message: (control id, MRN, site, provider, CVX, administration date, faults).
+/// Faults: "mvx" leaves RXA-17 empty, "pd113" writes PD1-13 with dashes, "nk1" drops NK1.
+fn vxu(
+    cid: &str,
+    mrn: &str,
+    site: &str,
+    provider: &str,
+    cvx: &str,
+    given: &str,
+    faults: &[&str],
+) -> String {
+    let pd113 = if faults.contains(&"pd113") {
+        "2025-01-01"
+    } else {
+        "20250101"
+    };
+    let nk1 = if faults.contains(&"nk1") {
+        String::new()
+    } else {
+        "NK1|1|DOE^PARENT|MTH\r".into()
+    };
+    let mvx = if faults.contains(&"mvx") {
+        ""
+    } else {
+        "PMC^^MVX"
+    };
+    format!(
+        "MSH|^~\\&|EHR|ACME CLINIC|TXImmTrac|TxDSHS|{given}0900||VXU^V04^VXU_V04|{cid}|P|2.5.1\r\
+PID|1||{mrn}^^^ACME^MR||SECRETNAME^ANNA||20150301|F|||1 MAIN ST^^AUSTIN^TX^78701\r\
+PD1||||||||||||TXY|{pd113}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\r\
+RXA|0|1|{given}|{given}|{cvx}^Vaccine^CVX|0.5|mL||00|{provider}^DOC^A|^^^{site}||||LOT1||{mvx}|||CP|A\r"
+    )
+}
+
+fn batch(msgs: &[String]) -> String {
+    format!(
+        "FHS|^~\\&|EHR|ACME\rBHS|^~\\&|EHR|ACME\r{}BTS|{}\rFTS|1\r",
+        msgs.concat(),
+        msgs.len()
+    )
+}
+
+/// The registry's acknowledgement: (control id, MSA-1, [(ERR-2, severity, code::text)]).
+fn ack(name: &str, answers: &[(&str, &str, &[(&str, &str, &str)])]) -> String {
+    let mut s = format!("FHS|^~\\&|ImmTrac|TEXIIS||ACME|20251028||{name}.ack\r");
+    for (cid, msa, errs) in answers {
+        s.push_str(&format!(
+            "MSH|^~\\&|ImmTrac|TEXIIS||ACME|20251028||ACK^V04^ACK|A{cid}|P|2.5.1\rMSA|{msa}|{cid}\r"
+        ));
+        for (loc, sev, text) in *errs {
+            s.push_str(&format!(
+                "ERR||{loc}|101^Required field missing^HL70357|{sev}||||{text}\r"
+            ));
+        }
+    }
+    s.push_str("FTS|1\r");
+    s
+}
+
+/// Where the registry's files go, on whatever transport the config points at.
+struct Mailbox<'a> {
+    root: &'a Path,
+}
+
+impl Mailbox<'_> {
+    /// The registry processes what was dropped off: a copy to Accepted, the answer to DQA-Reports.
+    fn answer(&self, name: &str, ack_text: &str) {
+        let dropped = self.root.join("HL7-Dropoff").join(name);
+        fs::copy(&dropped, self.root.join("Accepted").join(name)).unwrap();
+        fs::remove_file(dropped).unwrap();
+        fs::write(
+            self.root.join("DQA-Reports").join(format!("{name}.ack")),
+            ack_text,
+        )
+        .unwrap();
+    }
+}
+
+fn today_name(days_back: i64) -> (String, String) {
+    let d = chrono::Local::now().date_naive() - chrono::Duration::days(days_back);
+    (
+        immdqa::batch_name::format("ACME", d, None),
+        d.format("%Y-%m-%d").to_string(),
+    )
+}
+
+fn csv_rows(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let h = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            h.iter()
+                .map(str::to_string)
+                .zip(rec.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// The whole loop, on a workspace whose config reaches `mailbox` (local or SFTP).
+fn the_loop(ws: &Workspace, mailbox: &Path) {
+    let m = Mailbox { root: mailbox };
+    let (first, first_day) = today_name(1);
+    let (second, second_day) = today_name(0);
+    let given = "20251020";
+    let b1 = batch(&[
+        vxu("C1", "MRN1", "NORTH", "PRV1", "08", given, &[]),
+        vxu("C2", "MRN2", "NORTH", "PRV2", "20", given, &["mvx"]),
+        vxu("C3", "MRN3", "SOUTH", "PRV1", "08", given, &["pd113"]),
+    ]);
+    fs::write(ws.path().join("b1.hl7"), &b1).unwrap();
+    ws.cmd(&[
+        "upload",
+        "--date",
+        &first_day,
+        ws.path().join("b1.hl7").to_str().unwrap(),
+    ])
+    .code(0) // lint errors predicted, sent anyway (not --strict)
+    .out_has(&first);
+    // before any answer: nothing to fix, three messages waiting
+    ws.cmd(&["worklist"]).code(0).out_has("nothing to fix");
+    m.answer(
+        &first,
+        &ack(
+            &first,
+            &[
+                ("C1", "AA", &[]),
+                (
+                    "C2",
+                    "AR",
+                    &[(
+                        "RXA^1^17",
+                        "E",
+                        "IMR-111::Immunization rejected. Manufacturer Code invalid.",
+                    )],
+                ),
+                (
+                    "C3",
+                    "AE",
+                    &[(
+                        "PD1^1^13",
+                        "E",
+                        "CLR-105::Client rejected. Invalid Affirmation date format.",
+                    )],
+                ),
+            ],
+        ),
+    );
+    // the registry's copy in Accepted is the batch the upload already put in the ledger
+    ws.cmd(&["fetch"])
+        .out_has("1 parsed (2 findings, 0 consent notices), 1 already known");
+    let open = ws.cmd(&["worklist", "--format", "csv"]).code(0).out();
+    let rows = csv_rows(&open);
+    assert_eq!(rows.len(), 2, "{open}");
+    assert_eq!(rows[0]["patient_ref"], "MRN2");
+    assert_eq!(rows[0]["codes"], "IMR-111 (E)");
+    assert_eq!(rows[0]["owner"], "clinical");
+    assert_eq!(rows[0]["site"], "NORTH");
+    assert_eq!(rows[0]["provider"], "PRV2");
+    assert_eq!(rows[0]["vaccine"], "20");
+    assert_eq!(rows[0]["administered_on"], "2025-10-20");
+    assert_eq!(rows[0]["status"], "open");
+    assert_eq!(rows[0]["answer"], "rejected");
+    assert!(rows[0]["fix"].contains("RXA-17"), "{}", rows[0]["fix"]);
+    assert_eq!(rows[1]["patient_ref"], "MRN3");
+    assert_eq!(rows[1]["owner"], "consent");
+    assert!(
+        !open.contains("SECRETNAME") && !open.contains("20150301"),
+        "no names or birth dates"
+    );
+    // filters
+    let clinical = ws
+        .cmd(&["worklist", "--owner", "clinical", "--format", "csv"])
+        .out();
+    assert_eq!(csv_rows(&clinical).len(), 1);
+    let south = ws
+        .cmd(&["worklist", "--site", "south", "--format", "csv"])
+        .out();
+    assert_eq!(csv_rows(&south)[0]["patient_ref"], "MRN3");
+    // the corrected record is re-sent and accepted
+    let b2 = batch(&[vxu("D1", "MRN2", "NORTH", "PRV2", "20", given, &[])]);
+    fs::write(ws.path().join("b2.hl7"), &b2).unwrap();
+    ws.cmd(&[
+        "upload",
+        "--date",
+        &second_day,
+        ws.path().join("b2.hl7").to_str().unwrap(),
+    ])
+    .code(0);
+    m.answer(&second, &ack(&second, &[("D1", "AA", &[])]));
+    ws.cmd(&["fetch"]);
+    let open = csv_rows(&ws.cmd(&["worklist", "--format", "csv"]).out());
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["patient_ref"], "MRN3");
+    let all = csv_rows(&ws.cmd(&["worklist", "--all", "--format", "csv"]).out());
+    let mrn2 = all.iter().find(|r| r["patient_ref"] == "MRN2").unwrap();
+    assert_eq!(mrn2["status"], "resolved");
+    // closed by hand
+    let id = open[0]["id"].clone();
+    ws.cmd(&[
+        "worklist",
+        "close",
+        &id,
+        "--note",
+        "consent form filed on paper",
+    ])
+    .code(0)
+    .out_has("closed");
+    ws.cmd(&["worklist"]).code(0).out_has("nothing to fix");
+    let all = csv_rows(&ws.cmd(&["worklist", "--all", "--format", "csv"]).out());
+    let mrn3 = all.iter().find(|r| r["patient_ref"] == "MRN3").unwrap();
+    assert_eq!(
+        (mrn3["status"].as_str(), mrn3["note"].as_str()),
+        ("closed", "consent form filed on paper")
+    );
+    ws.cmd(&["worklist", "close", "999999"])
+        .code(3)
+        .err_has("no worklist item 999999");
+    // the file holds patient references: owner-only
+    let out = ws.path().join("wl.csv");
+    ws.cmd(&[
+        "worklist",
+        "--all",
+        "--format",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .code(0);
+    assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o077, 0);
+}
+
+fn mailbox_folders(root: &Path) {
+    for d in ["HL7-Dropoff", "Accepted", "DQA-Reports", "Receive"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+}
+
+#[test]
+fn upload_answer_worklist_resubmission_over_a_local_mailbox() {
+    let ws = Workspace::new();
+    mailbox_folders(&ws.mailbox());
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nimport_code = \"ACME\"\nretries = 0\n",
+        ws.store(),
+        ws.mailbox()
+    ));
+    the_loop(&ws, &ws.mailbox());
+}
+
+#[test]
+fn upload_answer_worklist_resubmission_over_openssh() {
+    let Some(sshd) = crate::sshd::start() else {
+        return;
+    };
+    let ws = Workspace::new();
+    let m = ws.mailbox();
+    mailbox_folders(&m);
+    let kh = ws.path().join("known_hosts");
+    fs::write(&kh, known_hosts_line(sshd.port, &sshd.host_pub())).unwrap();
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nhost = \"127.0.0.1\"\nport = {}\nuser = {:?}\nkey_file = {:?}\nknown_hosts = {:?}\ndqa_dir = {:?}\nreceive_dir = {:?}\naccepted_dir = {:?}\ndropoff_dir = {:?}\nimport_code = \"ACME\"\nretries = 0\n",
+        ws.store(),
+        sshd.port,
+        sshd.user,
+        sshd.client_key(),
+        kh,
+        m.join("DQA-Reports"),
+        m.join("Receive"),
+        m.join("Accepted"),
+        m.join("HL7-Dropoff"),
+    ));
+    the_loop(&ws, &m);
+}
+
+/// A batch the EHR sent by itself, answered by a tabular listing that names control ids:
+/// listed messages take the listing's severity, unlisted ones were accepted.
+#[test]
+fn import_sent_joins_a_tabular_answer_by_control_id() {
+    let ws = Workspace::local();
+    let (name, _) = today_name(3);
+    let b = batch(&[
+        vxu("T1", "MRN1", "NORTH", "PRV1", "08", "20251020", &[]),
+        vxu("T2", "MRN2", "NORTH", "PRV1", "08", "20251020", &["nk1"]),
+        vxu("T3", "MRN3", "SOUTH", "PRV2", "20", "20251020", &["mvx"]),
+    ]);
+    let sent = ws.path().join(&name);
+    fs::write(&sent, b).unwrap();
+    ws.cmd(&["import", "--sent", sent.to_str().unwrap()])
+        .code(0)
+        .out_has("1 sent batch(es) in the ledger (3 messages)");
+    // the same batch again adds nothing
+    ws.cmd(&["import", "--sent", sent.to_str().unwrap()])
+        .code(0);
+    let listing = format!(
+        "File Name,Message Control ID,Patient ID,HL7 Field,Severity,Code,Message\n\
+{name},T2,MRN2,NK1,Warning,IEE-519,\"Warning. NK1 Segment/Responsible person, missing.\"\n\
+{name},T3,MRN3,RXA-17,Error,IMR-111,\"Immunization rejected. Manufacturer Code invalid.\"\n"
+    );
+    let report = ws
+        .path()
+        .join(format!("{}_DQA.csv", &name[..name.len() - 4]));
+    fs::write(&report, listing).unwrap();
+    ws.cmd(&["import", report.to_str().unwrap()]).code(0);
+    let conn = db(&ws.store());
+    let status = |cid: &str| -> String {
+        conn.query_row(
+            "SELECT status FROM ledger_message WHERE control_id = ?1",
+            [cid],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(status("T1"), "accepted");
+    assert_eq!(status("T2"), "accepted_with_warnings");
+    assert_eq!(status("T3"), "rejected");
+    assert_eq!(count(&conn, "SELECT count(*) FROM sent_batch"), 1);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM finding WHERE message_id IS NOT NULL"
+        ),
+        2
+    );
+    // no patient names or birth dates in the ledger
+    let dump: String = conn
+        .query_row(
+            "SELECT group_concat(COALESCE(patient_ref,'') || site || COALESCE(facility,''), ' ') FROM ledger_message",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!dump.contains("SECRETNAME"));
+    // following front_desk brings the NK1 warning in as an item
+    let wl = ws
+        .cmd(&["worklist", "--owner", "front_desk", "--format", "csv"])
+        .out();
+    let rows = csv_rows(&wl);
+    assert_eq!(rows.len(), 1, "{wl}");
+    assert_eq!(rows[0]["patient_ref"], "MRN2");
+    // explain names the owner
+    immdqa()
+        .args(["explain", "IEE-519"])
+        .output()
+        .map(|o| {
+            assert!(
+                stdout(&o).contains("owner: front_desk (from the catalogue)"),
+                "{}",
+                stdout(&o)
+            )
+        })
+        .unwrap();
+}
+
+/// An ACK that answers only some of the batch's messages: the others are "not_mentioned".
+#[test]
+fn messages_the_answer_does_not_mention_are_marked() {
+    let ws = Workspace::new();
+    mailbox_folders(&ws.mailbox());
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nimport_code = \"ACME\"\nretries = 0\n",
+        ws.store(),
+        ws.mailbox()
+    ));
+    let (name, _) = today_name(2);
+    let b = batch(&[
+        vxu("N1", "MRN1", "NORTH", "PRV1", "08", "20251020", &[]),
+        vxu("N2", "MRN2", "NORTH", "PRV1", "08", "20251020", &[]),
+    ]);
+    fs::write(ws.mailbox().join("Accepted").join(&name), b).unwrap();
+    fs::write(
+        ws.mailbox().join("DQA-Reports").join(format!("{name}.ack")),
+        ack(&name, &[("N1", "AA", &[])]),
+    )
+    .unwrap();
+    ws.cmd(&["fetch"]).out_has("1 sent batch(es)");
+    let conn = db(&ws.store());
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM ledger_message WHERE status = 'not_mentioned'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM ledger_message WHERE status = 'accepted'"
+        ),
+        1
+    );
+}
