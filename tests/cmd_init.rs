@@ -177,7 +177,9 @@ fn completions_and_man_page() {
     for c in cmds {
         let o = immdqa().args([c.as_str(), "--help"]).output().unwrap();
         let h = stdout(&o);
-        let has_example = h.contains("Example: immdqa") || (c == "config" && h.contains("check"));
+        let has_example = h.contains("Example: immdqa")
+            || h.contains("Examples:\n  immdqa")
+            || (c == "config" && h.contains("check"));
         assert!(has_example, "`immdqa {c} --help` has no example:\n{h}");
     }
 }

@@ -326,7 +326,7 @@ fn cli_conventions() {
     // -v explains the fetch's decisions; -vv each entry; never file contents
     let o = ws.run(&["-vv", "fetch"]);
     let err = stderr(&o);
-    assert!(err.contains("listed 2 folder(s)"), "{err}");
+    assert!(err.contains("listed 3 folder(s)"), "{err}"); // DQA-Reports, Receive, Accepted
     assert!(
         err.contains("unchanged (size and mtime as in the manifest)"),
         "{err}"

@@ -13,10 +13,12 @@
 //! most detailed shape (ACK, then tabular listing, then errors.txt, then spreadsheet export,
 //! then summary HTML), the latest of equals. Uses: store.
 
+pub mod breakdown;
 pub mod cache;
 pub mod changes;
 pub mod consent;
 pub mod export;
+pub mod ledger_checks;
 pub mod submissions;
 pub mod thresholds;
 pub mod trends;

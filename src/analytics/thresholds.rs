@@ -149,10 +149,11 @@ pub fn evaluate_history(
     h: &super::History,
     t: &Thresholds,
     as_of: Option<NaiveDate>,
+    ledger: LedgerScope,
 ) -> Result<Verdict, super::AnalyticsError> {
     let subs = super::submissions::submissions(h, None)?;
     let subs = with_sent_sizes(subs, store, h.profile.as_deref())?;
-    evaluate_submissions(store, h, t, &subs, as_of)
+    evaluate_submissions(store, h, t, &subs, as_of, ledger)
 }
 
 /// [`evaluate_history`] with the submissions already loaded (with their sent sizes; they
@@ -163,6 +164,7 @@ pub fn evaluate_submissions(
     t: &Thresholds,
     subs: &[SubmissionRow],
     as_of: Option<NaiveDate>,
+    ledger: LedgerScope,
 ) -> Result<Verdict, super::AnalyticsError> {
     let week = as_of.map(week_start);
     let sev = super::trends::trends(
@@ -176,7 +178,41 @@ pub fn evaluate_submissions(
     )?;
     let week = target_week(subs, &sev, as_of);
     let evidence = gather_evidence(store, subs, week)?;
-    Ok(evaluate(t, subs, &sev, week, &evidence))
+    let v = evaluate(t, subs, &sev, week, &evidence);
+    let Some(week) = v
+        .week
+        .filter(|_| !v.checks.iter().any(|c| c.name == "data"))
+    else {
+        return Ok(v); // no data for the week: nothing for the ledger rules to say
+    };
+    let mut checks = v.checks;
+    checks.extend(super::ledger_checks::checks(
+        store,
+        h,
+        t,
+        super::ledger_checks::Context {
+            week,
+            today: ledger.today,
+            overdue_days: ledger.overdue_days,
+        },
+    )?);
+    let extra = v
+        .breaches
+        .into_iter()
+        .filter(|b| {
+            !checks
+                .iter()
+                .any(|c| c.name == b.check && c.message == b.message)
+        })
+        .collect();
+    Ok(Verdict::from_checks(Some(week), checks, extra))
+}
+
+/// What the ledger rules need from the caller: today and the profile's overdue period.
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerScope {
+    pub today: NaiveDate,
+    pub overdue_days: u32,
 }
 
 /// Batch sizes from immdqa's upload records, for submissions whose reports carry no counts.

@@ -15,6 +15,14 @@ pub enum TrendBy {
     Field,
     Code,
     Severity,
+    /// RXA-11.4 (else MSH-4) of the sent message: needs the message ledger.
+    Site,
+    /// CVX (else NDC) of the sent message's administered doses: needs the ledger.
+    Vaccine,
+    /// RXA-10 of the sent message's administered doses: needs the ledger.
+    Provider,
+    /// Who fixes the code (front_desk, clinical, interface, registry, consent).
+    Owner,
 }
 
 impl TrendBy {
@@ -23,7 +31,34 @@ impl TrendBy {
             TrendBy::Field => "field",
             TrendBy::Code => "code",
             TrendBy::Severity => "severity",
+            TrendBy::Site => "site",
+            TrendBy::Vaccine => "vaccine",
+            TrendBy::Provider => "provider",
+            TrendBy::Owner => "owner",
         }
+    }
+    /// Whether the breakdown comes from the message ledger (sent messages joined to their
+    /// answers) rather than from the reports alone.
+    pub fn from_ledger(self) -> bool {
+        matches!(
+            self,
+            TrendBy::Site | TrendBy::Vaccine | TrendBy::Provider | TrendBy::Owner
+        )
+    }
+}
+
+/// Trend rows for any breakdown: the reports' fields, codes and severities from the
+/// history, sites, vaccines, providers and owners from the ledger.
+pub fn trends_any(
+    store: &crate::store::Store,
+    h: &History,
+    opts: &TrendOptions,
+    owners: &crate::ledger::owners::Owners<'_>,
+) -> Result<Vec<TrendRow>, AnalyticsError> {
+    if opts.by.from_ledger() {
+        super::breakdown::trends(store, h.profile.as_deref(), opts, owners)
+    } else {
+        trends(h, opts)
     }
 }
 
@@ -61,6 +96,12 @@ pub const NONE_KEY: &str = "(none)";
 
 /// Compute the trend rows, sorted by week, then findings (descending), then key.
 pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, AnalyticsError> {
+    if opts.by.from_ledger() {
+        return Err(AnalyticsError::Usage(format!(
+            "--by {} needs the message ledger (trends_any)",
+            opts.by.column()
+        )));
+    }
     let key = opts.by.column();
     let mut group: Vec<Expr> = vec![col("week"), col(key).fill_null(lit(NONE_KEY)).alias("key")];
     if opts.by != TrendBy::Severity {

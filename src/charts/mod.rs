@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::analytics::breakdown::Timeliness;
 use crate::analytics::consent::WeeklyConsent;
 use crate::analytics::submissions::SubmissionRow;
 use crate::analytics::trends::TrendRow;
@@ -32,6 +33,8 @@ pub enum Kind {
     Consent,
     /// Findings per field and week (heat map)
     Heatmap,
+    /// Share of administered doses reported within 7 days, per site and week
+    Timeliness,
 }
 
 impl Kind {
@@ -42,15 +45,17 @@ impl Kind {
             Kind::Acceptance => "acceptance",
             Kind::Consent => "consent",
             Kind::Heatmap => "heatmap",
+            Kind::Timeliness => "timeliness",
         }
     }
-    pub fn all() -> [Kind; 5] {
+    pub fn all() -> [Kind; 6] {
         [
             Kind::Trend,
             Kind::Top,
             Kind::Acceptance,
             Kind::Consent,
             Kind::Heatmap,
+            Kind::Timeliness,
         ]
     }
 }
@@ -70,6 +75,8 @@ pub struct ChartData<'a> {
     pub key_label: &'a str,
     pub submissions: &'a [SubmissionRow],
     pub consent: &'a [WeeklyConsent],
+    /// Timeliness per site and week (the message ledger).
+    pub timeliness: &'a [Timeliness],
     pub min_acceptance_rate: f64,
     /// How many fields the trend and heat map show.
     pub top: usize,
@@ -184,6 +191,7 @@ fn draw<DB: DrawingBackend>(
         Kind::Acceptance => acceptance(d, root),
         Kind::Consent => consent(d, root),
         Kind::Heatmap => heatmap(d, root),
+        Kind::Timeliness => timeliness(d, root),
     }
 }
 
@@ -302,6 +310,62 @@ fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -
             .map_err(e)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// One line per site: the share of its administered doses reported within 7 days.
+fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
+    let title = "Doses reported within 7 days of administration, per site";
+    let weeks: Vec<NaiveDate> = d
+        .timeliness
+        .iter()
+        .map(|t| t.week)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if weeks.is_empty() {
+        return no_data(root, title);
+    }
+    let widx: BTreeMap<NaiveDate, usize> = weeks.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    let mut series: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
+    for t in d.timeliness {
+        series
+            .entry(t.site.as_str())
+            .or_default()
+            .push((widx[&t.week], t.within_7 * 100.0));
+    }
+    let n = weeks.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption(title, d), ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0..(n.max(2) - 1), 0.0..105.0)
+        .map_err(e)?;
+    let labels = weeks.clone();
+    chart
+        .configure_mesh()
+        .x_desc("ISO week")
+        .y_desc("% within 7 days")
+        .x_labels(n.min(14))
+        .x_label_formatter(&|x| labels.get(*x).map(|w| week_label(*w)).unwrap_or_default())
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    for (i, (site, pts)) in series.into_iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(3)))
+            .map_err(e)?
+            .label(site.to_string())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
+            });
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
+            .map_err(e)?;
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {

@@ -209,6 +209,28 @@ impl Ctx {
         Ok((name, opts))
     }
 
+    /// Today and the selected profile's overdue period, for the ledger's check rules
+    /// (without a profile, the default period).
+    pub fn ledger_scope(&self) -> crate::analytics::thresholds::LedgerScope {
+        crate::analytics::thresholds::LedgerScope {
+            today: chrono::Local::now().date_naive(),
+            overdue_days: self
+                .profile()
+                .map(|(_, p)| p.report_overdue_days)
+                .unwrap_or_else(|_| crate::config::Profile::default().report_overdue_days),
+        }
+    }
+
+    /// What a report is built with (thresholds, ledger scope, worklist and owners).
+    pub fn report_settings(&self) -> crate::report::Settings<'_> {
+        crate::report::Settings {
+            thresholds: &self.config.thresholds,
+            ledger: self.ledger_scope(),
+            worklist: &self.config.worklist,
+            owners: &self.config.owners,
+        }
+    }
+
     /// What `fetch` (and `sync`) do for the selected profile.
     pub fn fetch_options(&self, dry_run: bool) -> anyhow::Result<crate::sync::FetchOptions> {
         let (name, p) = self.profile()?;

@@ -32,6 +32,8 @@ pub struct DemoResult {
     pub generated: generate::Summary,
     pub fetch: FetchReport,
     pub parsed: ingest::IngestTotals,
+    /// Open worklist items after the demo's fetch.
+    pub worklist_open: usize,
     pub report: report::Built,
     pub store: PathBuf,
     pub config: PathBuf,
@@ -130,6 +132,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
             folders: vec![
                 (crate::domain::Kind::Dqa, "DQA-Reports".into()),
                 (crate::domain::Kind::Cnf, "Receive".into()),
+                (crate::domain::Kind::Sent, "Accepted".into()),
             ],
             dry_run: false,
             max_file_size: 256 << 20,
@@ -164,7 +167,15 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
         "weekly",
         None,
         &o.out.join("report"),
-        &crate::analytics::thresholds::Thresholds::default(),
+        &report::Settings {
+            thresholds: &crate::analytics::thresholds::Thresholds::default(),
+            ledger: crate::analytics::thresholds::LedgerScope {
+                today: o.today,
+                overdue_days: crate::config::Profile::default().report_overdue_days,
+            },
+            worklist: &Default::default(),
+            owners: &Default::default(),
+        },
         None,
     )?;
     say(format!(
@@ -173,10 +184,30 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
         built.index.display(),
         built.verdict.level.as_str()
     ));
+    let items = crate::ledger::worklist::items(
+        store.worklist_rows(None)?,
+        &Default::default(),
+        &crate::ledger::owners::Owners::new(&Default::default()),
+        &crate::ledger::worklist::Filter::default(),
+        o.today,
+    );
+    let by_owner: Vec<String> = crate::ledger::worklist::open_by_owner(&items)
+        .into_iter()
+        .map(|(owner, n)| format!("{n} {owner}"))
+        .collect();
+    let worklist_csv = built.index.with_file_name("worklist.csv");
+    say(format!(
+        "6. worklist: {} open record(s) to fix ({}), every item in {}; try `immdqa --config {} worklist --owner clinical`",
+        items.len(),
+        by_owner.join(", "),
+        worklist_csv.display(),
+        config.display()
+    ));
     Ok(DemoResult {
         generated,
         fetch,
         parsed,
+        worklist_open: items.len(),
         report: built,
         store: store_dir,
         config,

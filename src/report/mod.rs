@@ -6,6 +6,9 @@
 //! attachment. Definitions ship for data quality officers (`weekly`) and compliance staff
 //! (`consent`); a path to another TOML file works too. Uses: analytics, charts, table.
 
+pub mod model;
+pub mod render;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -56,6 +59,33 @@ pub enum TableKind {
     Trends,
     ConsentOpen,
     ConsentWeekly,
+    /// "What do I fix first": top codes with owner, open records, trend and fix (ledger).
+    TopIssues,
+    /// Acceptance and findings per site in the report week (ledger).
+    Sites,
+    /// The open worklist (ledger).
+    Worklist,
+    /// Timeliness per site and week (ledger).
+    Timeliness,
+}
+
+impl TableKind {
+    fn from_ledger(self) -> bool {
+        matches!(
+            self,
+            TableKind::TopIssues | TableKind::Sites | TableKind::Worklist | TableKind::Timeliness
+        )
+    }
+}
+
+/// What a report is built with besides its definition: the thresholds and the ledger's
+/// settings (today, the overdue period, `[worklist]`, `[owners]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    pub thresholds: &'a Thresholds,
+    pub ledger: crate::analytics::thresholds::LedgerScope,
+    pub worklist: &'a crate::config::WorklistConfig,
+    pub owners: &'a std::collections::BTreeMap<String, crate::domain::Owner>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -65,6 +95,8 @@ pub enum ExportKind {
     Submissions,
     Trends,
     Consent,
+    /// Every worklist item (patient references: the folder is owner-only).
+    Worklist,
 }
 
 impl<'de> Deserialize<'de> for Kind {
@@ -75,7 +107,7 @@ impl<'de> Deserialize<'de> for Kind {
             .find(|k| k.name() == s)
             .ok_or_else(|| {
                 serde::de::Error::custom(format!(
-                    "unknown chart '{s}' (trend, top, acceptance, consent, heatmap)"
+                    "unknown chart '{s}' (trend, top, acceptance, consent, heatmap, timeliness)"
                 ))
             })
     }
@@ -237,9 +269,10 @@ pub fn build(
     name: &str,
     week: Option<NaiveDate>,
     out: &Path,
-    thresholds: &Thresholds,
+    settings: &Settings<'_>,
     profile: Option<&str>,
 ) -> Result<Built, ReportError> {
+    let thresholds = settings.thresholds;
     let io = |source| ReportError::Io {
         path: out.to_path_buf(),
         source,
@@ -289,7 +322,28 @@ pub fn build(
         thresholds,
         &window_subs,
         Some(week),
+        settings.ledger,
     )?;
+    // the ledger sections: computed once, only when shown
+    let needs_ledger = def.tables.iter().any(|t| t.from_ledger())
+        || def.exports.contains(&ExportKind::Worklist)
+        || def.charts.contains(&Kind::Timeliness);
+    let ledger = if needs_ledger {
+        model::ledger_model(
+            store,
+            &h,
+            week,
+            since,
+            model::LedgerSettings {
+                worklist: settings.worklist,
+                owners: settings.owners,
+                today: settings.ledger.today,
+            },
+            def.top,
+        )?
+    } else {
+        model::LedgerModel::default()
+    };
     // consent status reads every patient reference in the history: only when shown
     let needs_consent = def.charts.contains(&Kind::Consent)
         || def
@@ -316,6 +370,7 @@ pub fn build(
         key_label: "HL7 field",
         submissions: &subs,
         consent: &weekly,
+        timeliness: &ledger.timeliness,
         min_acceptance_rate: thresholds.min_acceptance_rate,
         top: def.top,
         subtitle: subtitle.clone(),
@@ -475,7 +530,39 @@ pub fn build(
                 };
                 ("Consent notices per week", consent::weekly_table(&v), 200)
             }
+            TableKind::TopIssues => (
+                "What to fix first: this week's codes, who fixes them, open records",
+                render::top_issues(&ledger),
+                20,
+            ),
+            TableKind::Sites => (
+                "Acceptance and findings per site this week",
+                render::sites(&ledger),
+                50,
+            ),
+            TableKind::Worklist => {
+                let title = if ledger.open_items() > 100 {
+                    "Open worklist (oldest 100 shown; every item in worklist.csv)"
+                } else {
+                    "Open worklist (oldest first; every item in worklist.csv)"
+                };
+                (title, render::open_worklist(&ledger), 100)
+            }
+            TableKind::Timeliness => (
+                "Timeliness: doses reported within 1, 7 and 30 days, per site and week",
+                render::timeliness(&ledger),
+                200,
+            ),
         };
+        if t.from_ledger() && !ledger.has_ledger {
+            let _ = write!(
+                body,
+                "<h2>{}</h2><p class=\"note\">{}</p>",
+                esc(title),
+                esc(render::NO_LEDGER)
+            );
+            continue;
+        }
         let _ = write!(body, "<h2>{}</h2>{}", esc(title), html_table(&table, rows));
     }
     for e in &def.exports {
@@ -514,6 +601,17 @@ pub fn build(
                     p.clone(),
                     export::export_table(
                         &trends::table(&trend, TrendBy::Field),
+                        &p,
+                        export::ExportFormat::Csv,
+                    ),
+                )
+            }
+            ExportKind::Worklist => {
+                let p = out.join("worklist.csv");
+                (
+                    p.clone(),
+                    export::export_table(
+                        &crate::ledger::worklist::table(&ledger.worklist),
                         &p,
                         export::ExportFormat::Csv,
                     ),

@@ -403,3 +403,211 @@ impl LedgerWriter<'_> {
         Ok(self.messages)
     }
 }
+
+/// What a ledger breakdown is keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerKey {
+    Site,
+    Vaccine,
+    Provider,
+}
+
+/// Findings of one week × key × code × field × severity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingGroup {
+    pub week: String,
+    pub profile: String,
+    pub key: String,
+    pub code: Option<String>,
+    pub field: Option<String>,
+    pub severity: String,
+    pub findings: i64,
+}
+
+/// Sent messages of one week × key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageGroup {
+    pub week: String,
+    pub profile: String,
+    pub key: String,
+    pub messages: i64,
+}
+
+/// Timeliness of one week × site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelinessGroup {
+    pub week: String,
+    pub profile: String,
+    pub site: String,
+    pub doses: i64,
+    pub within_1: i64,
+    pub within_7: i64,
+    pub within_30: i64,
+    pub mean_days: Option<f64>,
+}
+
+impl Store {
+    /// The rows behind `--by site|vaccine|provider|owner` (owner: by site, regrouped by code).
+    pub fn ledger_breakdown(
+        &self,
+        key: LedgerKey,
+        profile: Option<&str>,
+    ) -> Result<(Vec<FindingGroup>, Vec<MessageGroup>), StoreError> {
+        let (findings_sql, messages_sql) = match key {
+            LedgerKey::Site => (
+                include_str!("../../queries/store/breakdown_findings_site.sql"),
+                include_str!("../../queries/store/breakdown_messages_site.sql"),
+            ),
+            LedgerKey::Vaccine => (
+                include_str!("../../queries/store/breakdown_findings_vaccine.sql"),
+                include_str!("../../queries/store/breakdown_messages_vaccine.sql"),
+            ),
+            LedgerKey::Provider => (
+                include_str!("../../queries/store/breakdown_findings_provider.sql"),
+                include_str!("../../queries/store/breakdown_messages_provider.sql"),
+            ),
+        };
+        let err = |e| self.sql_err(e);
+        let findings = self
+            .conn
+            .prepare_cached(findings_sql)
+            .map_err(err)?
+            .query_map([profile], |r| {
+                Ok(FindingGroup {
+                    week: r.get(0)?,
+                    profile: r.get(1)?,
+                    key: r.get(2)?,
+                    code: r.get(3)?,
+                    field: r.get(4)?,
+                    severity: r.get(5)?,
+                    findings: r.get(6)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(err)?;
+        let messages = self
+            .conn
+            .prepare_cached(messages_sql)
+            .map_err(err)?
+            .query_map([profile], |r| {
+                Ok(MessageGroup {
+                    week: r.get(0)?,
+                    profile: r.get(1)?,
+                    key: r.get(2)?,
+                    messages: r.get(3)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(err)?;
+        Ok((findings, messages))
+    }
+
+    /// Timeliness per week × site.
+    pub fn timeliness(&self, profile: Option<&str>) -> Result<Vec<TimelinessGroup>, StoreError> {
+        let err = |e| self.sql_err(e);
+        self.conn
+            .prepare_cached(include_str!("../../queries/store/timeliness.sql"))
+            .map_err(err)?
+            .query_map([profile], |r| {
+                Ok(TimelinessGroup {
+                    week: r.get(0)?,
+                    profile: r.get(1)?,
+                    site: r.get(2)?,
+                    doses: r.get(3)?,
+                    within_1: r.get(4)?,
+                    within_7: r.get(5)?,
+                    within_30: r.get(6)?,
+                    mean_days: r.get(7)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(err)
+    }
+}
+
+/// Answer statuses of one batch's messages of one site, vaccine or provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptanceGroup {
+    pub batch: String,
+    pub sent_on: Option<String>,
+    pub week: String,
+    pub profile: String,
+    pub key: String,
+    pub messages: i64,
+    pub accepted: i64,
+    pub accepted_with_warnings: i64,
+    pub rejected: i64,
+    pub pending: i64,
+    pub not_mentioned: i64,
+}
+
+impl Store {
+    /// Answer statuses per batch × key (`submissions --by`, the report's sites, `check`).
+    pub fn ledger_acceptance(
+        &self,
+        key: LedgerKey,
+        profile: Option<&str>,
+    ) -> Result<Vec<AcceptanceGroup>, StoreError> {
+        let sql = match key {
+            LedgerKey::Site => include_str!("../../queries/store/ledger_acceptance_site.sql"),
+            LedgerKey::Vaccine => include_str!("../../queries/store/ledger_acceptance_vaccine.sql"),
+            LedgerKey::Provider => {
+                include_str!("../../queries/store/ledger_acceptance_provider.sql")
+            }
+        };
+        let err = |e| self.sql_err(e);
+        self.conn
+            .prepare_cached(sql)
+            .map_err(err)?
+            .query_map([profile], |r| {
+                Ok(AcceptanceGroup {
+                    batch: r.get(0)?,
+                    sent_on: r.get(1)?,
+                    week: r.get(2)?,
+                    profile: r.get(3)?,
+                    key: r.get(4)?,
+                    messages: r.get(5)?,
+                    accepted: r.get(6)?,
+                    accepted_with_warnings: r.get(7)?,
+                    rejected: r.get(8)?,
+                    pending: r.get(9)?,
+                    not_mentioned: r.get(10)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(err)
+    }
+}
+
+impl Store {
+    /// Sent batches without an answer: (name, date sent, messages).
+    pub fn unanswered_batches(
+        &self,
+        profile: Option<&str>,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let err = |e| self.sql_err(e);
+        self.conn
+            .prepare_cached(include_str!("../../queries/store/ledger_unanswered.sql"))
+            .map_err(err)?
+            .query_map([profile], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(err)
+    }
+
+    /// Messages of the week (its Monday) their answer does not mention, per batch.
+    pub fn not_mentioned(
+        &self,
+        profile: Option<&str>,
+        week: chrono::NaiveDate,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let err = |e| self.sql_err(e);
+        self.conn
+            .prepare_cached(include_str!("../../queries/store/ledger_not_mentioned.sql"))
+            .map_err(err)?
+            .query_map(params![profile, week.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(err)
+    }
+}

@@ -27,7 +27,7 @@ pub struct Args {
     /// Up to this day, or the end of this ISO week
     #[arg(long, value_parser = crate::cli::output::parse_date_end)]
     pub until: Option<NaiveDate>,
-    /// Break findings down by field (default) or code
+    /// Break findings down by field (default), code, site, vaccine, provider or owner
     #[arg(long, value_enum, default_value_t = TrendBy::Field)]
     pub by: TrendBy,
     /// How many fields/codes to show
@@ -43,7 +43,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let h = ctx.history(&store)?;
     // Compute only what this kind of chart draws: each is a pass over the history.
     let trend = match args.kind {
-        Kind::Trend | Kind::Top | Kind::Heatmap => trends::trends(
+        Kind::Trend | Kind::Top | Kind::Heatmap => trends::trends_any(
+            &store,
             &h,
             &TrendOptions {
                 by: args.by,
@@ -52,6 +53,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 top: None,
                 split_profiles: false,
             },
+            &crate::ledger::owners::Owners::new(&ctx.config.owners),
         )?,
         _ => vec![],
     };
@@ -71,12 +73,25 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             .is_none_or(|s| w.week >= crate::analytics::week_start(s))
             && args.until.is_none_or(|u| w.week <= u)
     });
+    let timeliness = match args.kind {
+        Kind::Timeliness => crate::analytics::breakdown::timeliness(
+            &store,
+            h.profile.as_deref(),
+            args.since,
+            args.until,
+        )?,
+        _ => vec![],
+    };
     let data = ChartData {
+        timeliness: &timeliness,
         trend: &trend,
-        key_label: if args.by == TrendBy::Code {
-            "registry code"
-        } else {
-            "HL7 field"
+        key_label: match args.by {
+            TrendBy::Code => "registry code",
+            TrendBy::Site => "site",
+            TrendBy::Vaccine => "vaccine",
+            TrendBy::Provider => "provider",
+            TrendBy::Owner => "owner",
+            TrendBy::Field | TrendBy::Severity => "HL7 field",
         },
         submissions: &subs,
         consent: &weekly,

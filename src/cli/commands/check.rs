@@ -96,7 +96,13 @@ pub fn verdict_lines(v: &thresholds::Verdict) -> Vec<(bool, String, Option<Strin
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
-    let v = thresholds::evaluate_history(&store, &h, &ctx.config.thresholds, args.week)?;
+    let v = thresholds::evaluate_history(
+        &store,
+        &h,
+        &ctx.config.thresholds,
+        args.week,
+        ctx.ledger_scope(),
+    )?;
     if args.format == crate::cli::commands::status::TextOrJson::Json {
         println!(
             "{}",

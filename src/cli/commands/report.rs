@@ -41,7 +41,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         &args.name,
         args.week,
         &args.out,
-        &ctx.config.thresholds,
+        &ctx.report_settings(),
         profile.as_deref(),
     )?;
     for b in &built.verdict.breaches {

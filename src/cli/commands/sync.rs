@@ -187,7 +187,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
 
     // 3. check
     let h = ctx.history(&store)?;
-    let verdict = thresholds::evaluate_history(&store, &h, &ctx.config.thresholds, None)?;
+    let verdict =
+        thresholds::evaluate_history(&store, &h, &ctx.config.thresholds, None, ctx.ledger_scope())?;
     for (problem, line, basis) in crate::cli::commands::check::verdict_lines(&verdict) {
         match basis {
             Some(b) => say.line(problem, &format!("check: {line} (basis: {b})")),
@@ -210,7 +211,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 "weekly",
                 Some(last_week),
                 &out,
-                &ctx.config.thresholds,
+                &ctx.report_settings(),
                 h.profile.as_deref(),
             )?;
             say.line(

@@ -1,4 +1,5 @@
-//! `immdqa trends`: findings per ISO week and HL7 field (or code, or severity).
+//! `immdqa trends`: findings per ISO week and HL7 field (or code, severity, site, vaccine,
+//! provider, owner), or timeliness per site.
 
 use chrono::NaiveDate;
 
@@ -10,8 +11,15 @@ use crate::cli::{Ctx, Exit};
 /// rate per 1,000 messages where message counts are known.
 ///
 /// Each submission counts once, through its most detailed report (see the README).
+/// --by site, vaccine and provider come from the message ledger (sent batches joined to
+/// their answers): rates are per 1,000 messages of that site, vaccine or provider; --by owner
+/// groups codes by who fixes them. --timeliness shows, per site and week, the share of
+/// administered doses reported within 1, 7 and 30 days (RXA-3 to MSH-7).
 ///
-/// Example: immdqa trends --by field --since 2025-09-01 --top 5 --format csv --out trends.csv
+/// Examples:
+///   immdqa trends --by field --since 2025-09-01 --top 5 --format csv --out trends.csv
+///   immdqa trends --by site --since 2025-W40
+///   immdqa trends --timeliness
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -27,6 +35,9 @@ pub struct Args {
     /// Only the N fields/codes with the most findings
     #[arg(long)]
     pub top: Option<usize>,
+    /// Timeliness per site and week instead of findings
+    #[arg(long, conflicts_with_all = ["by", "top"])]
+    pub timeliness: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -34,7 +45,26 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
-    let rows = trends::trends(
+    if args.timeliness {
+        let rows = crate::analytics::breakdown::timeliness(
+            &store,
+            h.profile.as_deref(),
+            args.since,
+            args.until,
+        )?;
+        if rows.is_empty() && args.output.format == crate::cli::output::Format::Table {
+            println!(
+                "no administered doses with dates in the message ledger for that range: sent batches come from `immdqa upload`, the accepted folder or `immdqa import --sent`"
+            );
+            return Ok(Exit::Ok);
+        }
+        args.output
+            .emit(&crate::analytics::breakdown::timeliness_table(&rows))?;
+        return Ok(Exit::Ok);
+    }
+    let owners = crate::ledger::owners::Owners::new(&ctx.config.owners);
+    let rows = trends::trends_any(
+        &store,
         &h,
         &TrendOptions {
             by: args.by,
@@ -43,14 +73,22 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             top: args.top,
             split_profiles: true,
         },
+        &owners,
     )?;
     if rows.is_empty()
         && args.output.out.is_none()
         && args.output.format == crate::cli::output::Format::Table
     {
-        println!(
-            "no findings in the history for that range: run `immdqa fetch` or `immdqa import` first"
-        );
+        if args.by.from_ledger() {
+            println!(
+                "no findings linked to sent messages for that range: --by {} needs the message ledger (sent batches from `immdqa upload`, the accepted folder or `immdqa import --sent`)",
+                args.by.column()
+            );
+        } else {
+            println!(
+                "no findings in the history for that range: run `immdqa fetch` or `immdqa import` first"
+            );
+        }
         return Ok(Exit::Ok);
     }
     args.output.emit(&trends::table(&rows, args.by))?;

@@ -1,0 +1,314 @@
+//! Breakdowns from the message ledger: findings per week × site, vaccine, provider or owner
+//! with the rate per 1,000 messages *of that site, vaccine or provider* (owner: of all sent
+//! messages), and timeliness (days from administration to message) per site and week.
+//!
+//! Only findings linked to a sent message count (the primary report of each batch, as in
+//! the field trends); historical doses (RXA-9 ≠ 00) are left out of the vaccine and provider
+//! breakdowns and of timeliness. A message holding several vaccines counts once for each.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::trends::{TrendBy, TrendOptions, TrendRow};
+use super::{AnalyticsError, week_label};
+use crate::ledger::owners::Owners;
+use crate::store::Store;
+use crate::store::ledger::LedgerKey;
+use crate::table::{ColType, Table, Value};
+
+fn date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// Trend rows for `--by site|vaccine|provider|owner`, sorted like the field trends.
+pub fn trends(
+    store: &Store,
+    profile: Option<&str>,
+    opts: &TrendOptions,
+    owners: &Owners<'_>,
+) -> Result<Vec<TrendRow>, AnalyticsError> {
+    let key = match opts.by {
+        TrendBy::Site | TrendBy::Owner => LedgerKey::Site,
+        TrendBy::Vaccine => LedgerKey::Vaccine,
+        TrendBy::Provider => LedgerKey::Provider,
+        other => {
+            return Err(AnalyticsError::Usage(format!(
+                "--by {} is not a ledger breakdown",
+                other.column()
+            )));
+        }
+    };
+    let (findings, messages) = store.ledger_breakdown(key, profile)?;
+    let split = opts.split_profiles && profile.is_none();
+    let profile_of = |p: &str| -> Option<String> {
+        if split {
+            Some(p.to_string())
+        } else {
+            profile.map(str::to_string)
+        }
+    };
+    let in_range = |w: NaiveDate| {
+        opts.since.is_none_or(|s| w >= super::week_start(s)) && opts.until.is_none_or(|u| w <= u)
+    };
+    // denominators: per (profile, week, key); for owners, every message of the week
+    let mut denominators: HashMap<(Option<String>, NaiveDate, String), i64> = HashMap::new();
+    for m in &messages {
+        let Some(w) = date(&m.week) else { continue };
+        let k = if opts.by == TrendBy::Owner {
+            String::new()
+        } else {
+            m.key.clone()
+        };
+        *denominators
+            .entry((profile_of(&m.profile), w, k))
+            .or_default() += m.messages;
+    }
+    let mut sums: HashMap<(Option<String>, NaiveDate, String, String), i64> = HashMap::new();
+    for f in &findings {
+        let Some(w) = date(&f.week).filter(|w| in_range(*w)) else {
+            continue;
+        };
+        let k = if opts.by == TrendBy::Owner {
+            owners
+                .of(
+                    f.code.as_deref().unwrap_or(""),
+                    f.field.as_deref().unwrap_or(""),
+                )
+                .as_str()
+                .to_string()
+        } else {
+            f.key.clone()
+        };
+        *sums
+            .entry((profile_of(&f.profile), w, k, f.severity.clone()))
+            .or_default() += f.findings;
+    }
+    let mut rows: Vec<TrendRow> = sums
+        .into_iter()
+        .map(|((profile, week, key, severity), n)| {
+            let dk = if opts.by == TrendBy::Owner {
+                String::new()
+            } else {
+                key.clone()
+            };
+            let m = denominators
+                .get(&(profile.clone(), week, dk))
+                .copied()
+                .filter(|m| *m > 0);
+            TrendRow {
+                profile,
+                import_code: None,
+                week,
+                key,
+                severity,
+                findings: n,
+                messages: m,
+                per_1000: m.map(|m| n as f64 * 1000.0 / m as f64),
+            }
+        })
+        .collect();
+    if let Some(n) = opts.top {
+        let keep: std::collections::HashSet<String> = super::trends::totals_by_key(&rows)
+            .into_iter()
+            .take(n)
+            .map(|(k, _)| k)
+            .collect();
+        rows.retain(|r| keep.contains(&r.key));
+    }
+    rows.sort_by(|a, b| {
+        a.week
+            .cmp(&b.week)
+            .then(b.findings.cmp(&a.findings))
+            .then(a.key.cmp(&b.key))
+            .then(a.severity.cmp(&b.severity))
+            .then(a.profile.cmp(&b.profile))
+    });
+    Ok(rows)
+}
+
+/// Timeliness of one site in one week.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeliness {
+    pub week: NaiveDate,
+    pub profile: String,
+    pub site: String,
+    pub doses: i64,
+    pub within_1: f64,
+    pub within_7: f64,
+    pub within_30: f64,
+    pub mean_days: Option<f64>,
+}
+
+/// Timeliness per week × site (administered doses only), within the range.
+pub fn timeliness(
+    store: &Store,
+    profile: Option<&str>,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+) -> Result<Vec<Timeliness>, AnalyticsError> {
+    Ok(store
+        .timeliness(profile)?
+        .into_iter()
+        .filter_map(|g| {
+            let week = date(&g.week)?;
+            let keep = since.is_none_or(|s| week >= super::week_start(s))
+                && until.is_none_or(|u| week <= u);
+            let share = |n: i64| n as f64 / g.doses.max(1) as f64;
+            keep.then(|| Timeliness {
+                week,
+                profile: g.profile,
+                site: g.site,
+                doses: g.doses,
+                within_1: share(g.within_1),
+                within_7: share(g.within_7),
+                within_30: share(g.within_30),
+                mean_days: g.mean_days,
+            })
+        })
+        .collect())
+}
+
+/// Timeliness as a table (`immdqa trends --timeliness`, the report).
+pub fn timeliness_table(rows: &[Timeliness]) -> Table {
+    let mut t = Table::typed(&[
+        ("week", ColType::Text),
+        ("week_start", ColType::Date),
+        ("site", ColType::Text),
+        ("doses", ColType::Int),
+        ("within_1_day", ColType::Float),
+        ("within_7_days", ColType::Float),
+        ("within_30_days", ColType::Float),
+        ("mean_days", ColType::Float),
+        ("profile", ColType::Text),
+    ]);
+    for r in rows {
+        t.push(vec![
+            Value::text(week_label(r.week)),
+            Value::Date(r.week),
+            Value::text(&r.site),
+            Value::Int(r.doses),
+            Value::Float(r.within_1),
+            Value::Float(r.within_7),
+            Value::Float(r.within_30),
+            Value::opt_float(r.mean_days),
+            Value::text(&r.profile),
+        ]);
+    }
+    t
+}
+
+/// What `submissions --by` breaks a batch down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum By {
+    Site,
+    Vaccine,
+    Provider,
+}
+
+impl By {
+    pub fn key(self) -> LedgerKey {
+        match self {
+            By::Site => LedgerKey::Site,
+            By::Vaccine => LedgerKey::Vaccine,
+            By::Provider => LedgerKey::Provider,
+        }
+    }
+    pub fn column(self) -> &'static str {
+        match self {
+            By::Site => "site",
+            By::Vaccine => "vaccine",
+            By::Provider => "provider",
+        }
+    }
+}
+
+/// Answer statuses per batch × site, vaccine or provider, batches on or after `since`.
+pub fn acceptance(
+    store: &Store,
+    profile: Option<&str>,
+    by: By,
+    since: Option<NaiveDate>,
+) -> Result<Vec<crate::store::ledger::AcceptanceGroup>, AnalyticsError> {
+    let mut rows = store.ledger_acceptance(by.key(), profile)?;
+    if let Some(s) = since {
+        rows.retain(|r| date(&r.week).is_none_or(|w| w >= super::week_start(s)));
+    }
+    Ok(rows)
+}
+
+/// The share of answered messages accepted (with or without warnings); None when none of
+/// the messages has an answer yet.
+pub fn acceptance_rate(g: &crate::store::ledger::AcceptanceGroup) -> Option<f64> {
+    let answered = g.accepted + g.accepted_with_warnings + g.rejected;
+    (answered > 0).then(|| (g.accepted + g.accepted_with_warnings) as f64 / answered as f64)
+}
+
+/// Acceptance per week × key, batches of a week summed (`check`, the report).
+pub fn weekly_acceptance(
+    rows: &[crate::store::ledger::AcceptanceGroup],
+) -> Vec<crate::store::ledger::AcceptanceGroup> {
+    let mut by: std::collections::BTreeMap<
+        (String, String),
+        crate::store::ledger::AcceptanceGroup,
+    > = Default::default();
+    for r in rows {
+        let e = by
+            .entry((r.week.clone(), r.key.clone()))
+            .or_insert_with(|| crate::store::ledger::AcceptanceGroup {
+                batch: String::new(),
+                sent_on: None,
+                week: r.week.clone(),
+                profile: r.profile.clone(),
+                key: r.key.clone(),
+                messages: 0,
+                accepted: 0,
+                accepted_with_warnings: 0,
+                rejected: 0,
+                pending: 0,
+                not_mentioned: 0,
+            });
+        e.messages += r.messages;
+        e.accepted += r.accepted;
+        e.accepted_with_warnings += r.accepted_with_warnings;
+        e.rejected += r.rejected;
+        e.pending += r.pending;
+        e.not_mentioned += r.not_mentioned;
+    }
+    by.into_values().collect()
+}
+
+/// Per batch × key as a table (`submissions --by`).
+pub fn acceptance_table(rows: &[crate::store::ledger::AcceptanceGroup], by: By) -> Table {
+    let mut t = Table::typed(&[
+        ("file", ColType::Text),
+        ("date", ColType::Text),
+        ("week", ColType::Text),
+        (by.column(), ColType::Text),
+        ("messages", ColType::Int),
+        ("accepted", ColType::Int),
+        ("accepted_with_warnings", ColType::Int),
+        ("rejected", ColType::Int),
+        ("no_answer", ColType::Int),
+        ("not_mentioned", ColType::Int),
+        ("acceptance_rate", ColType::Float),
+        ("profile", ColType::Text),
+    ]);
+    for r in rows {
+        t.push(vec![
+            Value::text(&r.batch),
+            Value::opt_text(r.sent_on.as_deref()),
+            Value::text(date(&r.week).map(week_label).unwrap_or_default()),
+            Value::text(&r.key),
+            Value::Int(r.messages),
+            Value::Int(r.accepted),
+            Value::Int(r.accepted_with_warnings),
+            Value::Int(r.rejected),
+            Value::Int(r.pending),
+            Value::Int(r.not_mentioned),
+            Value::opt_float(acceptance_rate(r)),
+            Value::text(&r.profile),
+        ]);
+    }
+    t
+}

@@ -1,0 +1,222 @@
+//! The `check` rules built on the message ledger (README, "Check rules"), each with its
+//! threshold in `[thresholds]` and its basis:
+//!
+//! - `new_code` (warn): a registry code first seen in the checked week;
+//! - `answer_overdue` (warn): a sent batch with no answer after the profile's
+//!   `report_overdue_days`;
+//! - `not_mentioned` (warn): sent messages of the week their batch's answer does not mention
+//!   (more than `max_unmentioned_messages`);
+//! - `site_acceptance` (fail, naming the site): a site whose answered messages of the week were
+//!   accepted below `min_site_acceptance_rate` (sites with fewer than `min_site_messages`
+//!   answered messages are not judged).
+//!
+//! The ledger rules run once the ledger holds sent batches; `new_code` runs on the reports.
+
+use chrono::{Duration, NaiveDate};
+
+use super::breakdown;
+use super::thresholds::{Check, Level};
+use super::{AnalyticsError, History, week_label};
+use crate::config::Thresholds;
+use crate::store::Store;
+use crate::store::ledger::LedgerKey;
+
+/// What the ledger rules need besides the thresholds.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub week: NaiveDate,
+    pub today: NaiveDate,
+    pub overdue_days: u32,
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// Codes first seen in `week` (None when the history has no earlier week to compare).
+pub fn new_codes(h: &History, week: NaiveDate) -> Result<Option<Vec<String>>, AnalyticsError> {
+    let rows = super::trends::trends(
+        h,
+        &super::trends::TrendOptions {
+            by: super::trends::TrendBy::Code,
+            until: Some(week + Duration::days(6)),
+            ..Default::default()
+        },
+    )?;
+    if !rows.iter().any(|r| r.week < week) {
+        return Ok(None);
+    }
+    let before: std::collections::HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.week < week)
+        .map(|r| r.key.as_str())
+        .collect();
+    let mut new: Vec<String> = rows
+        .iter()
+        .filter(|r| r.week == week && r.key != super::trends::NONE_KEY)
+        .filter(|r| !before.contains(r.key.as_str()))
+        .map(|r| r.key.clone())
+        .collect();
+    new.sort();
+    new.dedup();
+    Ok(Some(new))
+}
+
+/// Every ledger rule for the checked week.
+pub fn checks(
+    store: &Store,
+    h: &History,
+    t: &Thresholds,
+    c: Context,
+) -> Result<Vec<Check>, AnalyticsError> {
+    let mut out = Vec::new();
+    let label = week_label(c.week);
+    if t.warn_new_codes
+        && let Some(new) = new_codes(h, c.week)?
+    {
+        out.push(Check {
+            name: "new_code",
+            level: if new.is_empty() {
+                Level::Ok
+            } else {
+                Level::Warn
+            },
+            message: if new.is_empty() {
+                format!("no code first seen in {label}")
+            } else {
+                format!(
+                    "{} code(s) first seen in {label}: {} (see `immdqa explain`)",
+                    new.len(),
+                    new.join(", ")
+                )
+            },
+            basis: format!("codes of {label} against every earlier week of the history"),
+        });
+    }
+    let profile = h.profile.as_deref();
+    if store.ledger_counts()?.batches == 0 {
+        return Ok(out);
+    }
+    // answers overdue
+    let unanswered = store.unanswered_batches(profile)?;
+    let due = c.today - Duration::days(c.overdue_days as i64);
+    let overdue: Vec<&(String, String, i64)> = unanswered
+        .iter()
+        .filter(|(_, d, _)| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok_and(|d| d < due))
+        .collect();
+    out.push(Check {
+        name: "answer_overdue",
+        level: if overdue.is_empty() {
+            Level::Ok
+        } else {
+            Level::Warn
+        },
+        message: if overdue.is_empty() {
+            "every sent batch older than the overdue period has an answer".into()
+        } else {
+            format!(
+                "{} sent batch(es) with no answer after {} days: {}",
+                overdue.len(),
+                c.overdue_days,
+                overdue
+                    .iter()
+                    .take(5)
+                    .map(|(n, d, m)| format!("{n} (sent {d}, {m} messages)"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        basis: format!(
+            "{} batch(es) of the ledger without an answer, report_overdue_days = {}, today {}",
+            unanswered.len(),
+            c.overdue_days,
+            c.today
+        ),
+    });
+    // messages the answers do not mention
+    let unmentioned = store.not_mentioned(profile, c.week)?;
+    let n: i64 = unmentioned.iter().map(|(_, n)| n).sum();
+    out.push(Check {
+        name: "not_mentioned",
+        level: if n > t.max_unmentioned_messages as i64 {
+            Level::Warn
+        } else {
+            Level::Ok
+        },
+        message: if n == 0 {
+            format!("the answers of {label} mention every sent message")
+        } else {
+            format!(
+                "{n} sent message(s) of {label} not mentioned by their batch's answer: {}",
+                unmentioned
+                    .iter()
+                    .map(|(b, k)| format!("{b} ({k})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        basis: format!(
+            "sent messages of {label} joined to their answers on MSH-10 (max_unmentioned_messages = {})",
+            t.max_unmentioned_messages
+        ),
+    });
+    // acceptance per site
+    let weekly = breakdown::weekly_acceptance(&store.ledger_acceptance(LedgerKey::Site, profile)?);
+    let week_text = c.week.to_string();
+    let sites: Vec<_> = weekly.iter().filter(|g| g.week == week_text).collect();
+    let judged: Vec<_> = sites
+        .iter()
+        .filter(|g| {
+            g.accepted + g.accepted_with_warnings + g.rejected >= t.min_site_messages as i64
+        })
+        .collect();
+    let below: Vec<String> = judged
+        .iter()
+        .filter_map(|g| {
+            let r = breakdown::acceptance_rate(g)?;
+            (r < t.min_site_acceptance_rate).then(|| {
+                format!(
+                    "{} {} ({} of {} answered messages rejected)",
+                    g.key,
+                    pct(r),
+                    g.rejected,
+                    g.accepted + g.accepted_with_warnings + g.rejected
+                )
+            })
+        })
+        .collect();
+    let level = if !below.is_empty() {
+        Level::Fail
+    } else if judged.is_empty() {
+        Level::Unknown
+    } else {
+        Level::Ok
+    };
+    out.push(Check {
+        name: "site_acceptance",
+        level,
+        message: match level {
+            Level::Fail => format!(
+                "site acceptance below {} in {label}: {}",
+                pct(t.min_site_acceptance_rate),
+                below.join("; ")
+            ),
+            Level::Unknown => format!(
+                "no site had {} answered messages in {label}: acceptance per site is not known",
+                t.min_site_messages
+            ),
+            _ => format!(
+                "every site at or above {} in {label}",
+                pct(t.min_site_acceptance_rate)
+            ),
+        },
+        basis: format!(
+            "{} site(s) sent messages in {label}, {} with at least {} answered (min_site_acceptance_rate = {})",
+            sites.len(),
+            judged.len(),
+            t.min_site_messages,
+            t.min_site_acceptance_rate
+        ),
+    });
+    Ok(out)
+}
