@@ -25,7 +25,8 @@ fn demo_end_to_end_with_planted_patterns() {
         &mut |l| lines.push(l),
     )
     .unwrap();
-    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert!(lines[5].starts_with("6. worklist: "), "{lines:?}");
     assert!(
         lines[1].contains("serving it over SFTP on 127.0.0.1:"),
         "{lines:?}"
@@ -33,8 +34,11 @@ fn demo_end_to_end_with_planted_patterns() {
     assert_eq!(r.fetch.counts.failed, 0);
     assert_eq!(
         r.fetch.counts.new as u32,
-        r.generated.report_files + r.generated.consent_files
+        r.generated.report_files + r.generated.consent_files + r.generated.batches
     );
+    // the sent batches from Accepted fill the ledger; re-sent corrected records resolve items
+    assert!(!r.generated.resent_patients.is_empty());
+    assert!(r.worklist_open > 0);
     assert_eq!(r.parsed.quarantined, 0);
     assert!(r.report.index.exists());
 

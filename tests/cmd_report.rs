@@ -45,19 +45,23 @@ fn weekly_report_folder_and_exit_codes() {
             "heatmap.png",
             "index.html",
             "submissions.csv",
+            "timeliness.png",
             "top.png",
             "trend.png",
-            "trends.csv"
+            "trends.csv",
+            "worklist.csv"
         ]
     );
     let html = fs::read_to_string(out.join("index.html")).unwrap();
+    // the specimens hold no sent batch: the ledger sections say so rather than show nothing
+    assert!(html.contains("The message ledger is empty"), "{html:.300}");
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(
         html.contains("week 2025-W42 (2025-10-13 to 2025-10-19)"),
         "{html}"
     );
     assert!(html.contains("class=\"verdict fail\""));
-    assert_eq!(html.matches("<svg").count(), 4, "four inline charts");
+    assert_eq!(html.matches("<svg").count(), 5, "five inline charts");
     assert!(html.contains("<h2>Submissions</h2>") && html.contains("GOLD25287.hl7"));
     assert!(html.contains("<h2>Changes against the previous week"));
     assert!(html.contains("href=\"trend.png\"") && html.contains("href=\"findings.csv\""));
@@ -212,7 +216,7 @@ fn report_loads_in_headless_chromium() {
     let o = base("p2").arg("--dump-dom").arg(&url).output().unwrap();
     let dom = String::from_utf8_lossy(&o.stdout);
     assert!(
-        dom.contains("Weekly data quality report") && dom.matches("<svg").count() == 4,
+        dom.contains("Weekly data quality report") && dom.matches("<svg").count() == 5,
         "{dom:.500}"
     );
     let err = String::from_utf8_lossy(&o.stderr);

@@ -19,6 +19,21 @@ fn vxu(
     given: &str,
     faults: &[&str],
 ) -> String {
+    vxu_sent(given, cid, mrn, site, provider, cvx, given, faults)
+}
+
+/// [`vxu`] with its own message date (MSH-7).
+#[allow(clippy::too_many_arguments)]
+fn vxu_sent(
+    sent: &str,
+    cid: &str,
+    mrn: &str,
+    site: &str,
+    provider: &str,
+    cvx: &str,
+    given: &str,
+    faults: &[&str],
+) -> String {
     let pd113 = if faults.contains(&"pd113") {
         "2025-01-01"
     } else {
@@ -35,7 +50,7 @@ fn vxu(
         "PMC^^MVX"
     };
     format!(
-        "MSH|^~\\&|EHR|ACME CLINIC|TXImmTrac|TxDSHS|{given}0900||VXU^V04^VXU_V04|{cid}|P|2.5.1\r\
+        "MSH|^~\\&|EHR|ACME CLINIC|TXImmTrac|TxDSHS|{sent}0900||VXU^V04^VXU_V04|{cid}|P|2.5.1\r\
 PID|1||{mrn}^^^ACME^MR||SECRETNAME^ANNA||20150301|F|||1 MAIN ST^^AUSTIN^TX^78701\r\
 PD1||||||||||||TXY|{pd113}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\r\
 RXA|0|1|{given}|{given}|{cvx}^Vaccine^CVX|0.5|mL||00|{provider}^DOC^A|^^^{site}||||LOT1||{mvx}|||CP|A\r"
@@ -399,5 +414,130 @@ fn messages_the_answer_does_not_mention_are_marked() {
             "SELECT count(*) FROM ledger_message WHERE status = 'accepted'"
         ),
         1
+    );
+}
+
+/// Golden breakdowns: one hand-built week (GOLD25280.hl7, 2025-W41, four messages over two
+/// sites, two vaccines, two providers) answered by an ACK, with known tables.
+#[test]
+fn breakdowns_by_site_vaccine_provider_owner_and_timeliness_are_golden() {
+    let ws = Workspace::new();
+    let config = |extra: &str| {
+        format!(
+            "store = {:?}\n{extra}[profiles.t]\nlocal_dir = {:?}\nretries = 0\n",
+            ws.store(),
+            ws.mailbox()
+        )
+    };
+    ws.write_config(&config(""));
+    let name = "GOLD25280.hl7";
+    let sent = "20251007";
+    let b = batch(&[
+        vxu_sent(sent, "A1", "MRN1", "NORTH", "PRV1", "08", "20251006", &[]),
+        vxu_sent(
+            sent,
+            "A2",
+            "MRN2",
+            "NORTH",
+            "PRV2",
+            "20",
+            "20251001",
+            &["mvx"],
+        ),
+        vxu_sent(
+            sent,
+            "A3",
+            "MRN3",
+            "SOUTH",
+            "PRV1",
+            "08",
+            "20251007",
+            &["nk1"],
+        ),
+        vxu_sent(sent, "A4", "MRN4", "SOUTH", "PRV2", "20", "20250901", &[]),
+    ]);
+    let batch_path = ws.path().join(name);
+    fs::write(&batch_path, b).unwrap();
+    let ack_path = ws.path().join(format!("{name}.ack"));
+    fs::write(
+        &ack_path,
+        ack(
+            name,
+            &[
+                ("A1", "AA", &[]),
+                (
+                    "A2",
+                    "AR",
+                    &[(
+                        "RXA^1^17",
+                        "E",
+                        "IMR-111::Immunization rejected. Manufacturer Code invalid.",
+                    )],
+                ),
+                (
+                    "A3",
+                    "AE",
+                    &[(
+                        "NK1^^0",
+                        "W",
+                        "IEE-519::Warning. NK1 Segment/Responsible person, missing.",
+                    )],
+                ),
+                ("A4", "AA", &[]),
+            ],
+        ),
+    )
+    .unwrap();
+    // the answer first, the batch after: linking works in either order
+    ws.cmd(&["import", ack_path.to_str().unwrap()]).code(0);
+    ws.cmd(&["import", "--sent", batch_path.to_str().unwrap()])
+        .code(0);
+    let csv = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend(["--format", "csv"]);
+        ws.cmd(&a).code(0).out()
+    };
+    assert_eq!(
+        csv(&["trends", "--by", "site"]),
+        "week,week_start,site,severity,findings,messages,per_1000_messages,profile,import_code\n\
+2025-W41,2025-10-06,NORTH,E,1,2,500,t,\n\
+2025-W41,2025-10-06,SOUTH,W,1,2,500,t,\n"
+    );
+    assert_eq!(
+        csv(&["trends", "--by", "vaccine"]),
+        "week,week_start,vaccine,severity,findings,messages,per_1000_messages,profile,import_code\n\
+2025-W41,2025-10-06,08,W,1,2,500,t,\n\
+2025-W41,2025-10-06,20,E,1,2,500,t,\n"
+    );
+    assert_eq!(
+        csv(&["trends", "--by", "provider"]),
+        "week,week_start,provider,severity,findings,messages,per_1000_messages,profile,import_code\n\
+2025-W41,2025-10-06,PRV1,W,1,2,500,t,\n\
+2025-W41,2025-10-06,PRV2,E,1,2,500,t,\n"
+    );
+    assert_eq!(
+        csv(&["trends", "--by", "owner"]),
+        "week,week_start,owner,severity,findings,messages,per_1000_messages,profile,import_code\n\
+2025-W41,2025-10-06,clinical,E,1,4,250,t,\n\
+2025-W41,2025-10-06,front_desk,W,1,4,250,t,\n"
+    );
+    assert_eq!(
+        csv(&["submissions", "--by", "site"]),
+        "file,date,week,site,messages,accepted,accepted_with_warnings,rejected,no_answer,not_mentioned,acceptance_rate,profile\n\
+GOLD25280.hl7,2025-10-07,2025-W41,NORTH,2,1,0,1,0,0,0.5,t\n\
+GOLD25280.hl7,2025-10-07,2025-W41,SOUTH,2,1,1,0,0,0,1,t\n"
+    );
+    assert_eq!(
+        csv(&["trends", "--timeliness"]),
+        "week,week_start,site,doses,within_1_day,within_7_days,within_30_days,mean_days,profile\n\
+2025-W41,2025-10-06,NORTH,2,0.5,1,1,3.5,t\n\
+2025-W41,2025-10-06,SOUTH,2,0.5,0.5,0.5,18,t\n"
+    );
+    // check names the failing site (NORTH: 1 of 2 rejected) once sites of 2 are judged
+    ws.cmd(&["check"])
+        .out_has("UNKNOWN: site_acceptance: no site had 10 answered messages");
+    ws.write_config(&config("[thresholds]\nmin_site_messages = 2\n"));
+    ws.cmd(&["check"]).code(2).out_has(
+        "FAIL: site_acceptance: site acceptance below 90.0% in 2025-W41: NORTH 50.0% (1 of 2 answered messages rejected)",
     );
 }

@@ -54,7 +54,9 @@ CREATE TABLE ledger_message (
     patient_ref   TEXT,                           -- PID-3, first identifier
     status        TEXT    NOT NULL DEFAULT 'pending'
                   CHECK (status = 'pending' OR status = 'accepted' OR status = 'accepted_with_warnings'
-                         OR status = 'rejected' OR status = 'not_mentioned')
+                         OR status = 'rejected' OR status = 'not_mentioned'),
+    -- 1: 'accepted' because a listing of issues does not name it (an inference, not an answer)
+    inferred      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX ledger_message_by_batch ON ledger_message (batch_id, control_id);
 CREATE INDEX ledger_message_by_status ON ledger_message (status);

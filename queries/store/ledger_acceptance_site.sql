@@ -2,7 +2,8 @@
 -- each; historical doses left out). ?1: profile or NULL.
 SELECT b.name, b.sent_on, lm.week, b.profile, lm.site, COUNT(*),
        SUM(lm.status = 'accepted'), SUM(lm.status = 'accepted_with_warnings'),
-       SUM(lm.status = 'rejected'), SUM(lm.status = 'pending'), SUM(lm.status = 'not_mentioned')
+       SUM(lm.status = 'rejected'), SUM(lm.status = 'pending'), SUM(lm.status = 'not_mentioned'),
+       SUM(lm.inferred)
 FROM ledger_message lm
 JOIN sent_batch b ON b.id = lm.batch_id
 

@@ -2,7 +2,8 @@
 -- each; historical doses left out). ?1: profile or NULL.
 SELECT b.name, b.sent_on, lm.week, b.profile, v.k, COUNT(*),
        SUM(lm.status = 'accepted'), SUM(lm.status = 'accepted_with_warnings'),
-       SUM(lm.status = 'rejected'), SUM(lm.status = 'pending'), SUM(lm.status = 'not_mentioned')
+       SUM(lm.status = 'rejected'), SUM(lm.status = 'pending'), SUM(lm.status = 'not_mentioned'),
+       SUM(lm.inferred)
 FROM ledger_message lm
 JOIN sent_batch b ON b.id = lm.batch_id
 JOIN (SELECT DISTINCT message_id, vaccine AS k FROM ledger_vaccination WHERE historical = 0) v ON v.message_id = lm.id

@@ -7,5 +7,6 @@ UPDATE ledger_message SET status = CASE
         THEN 'rejected'
     WHEN EXISTS (SELECT 1 FROM finding f WHERE f.message_id = ledger_message.id AND f.severity = 'W')
         THEN 'accepted_with_warnings'
-    ELSE 'accepted' END
+    ELSE 'accepted' END,
+    inferred = (?3 <> 0 AND NOT EXISTS (SELECT 1 FROM finding f WHERE f.message_id = ledger_message.id))
 WHERE batch_id = ?1

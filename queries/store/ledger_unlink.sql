@@ -1,5 +1,5 @@
 -- Forget a batch's answer before linking it again.
 UPDATE finding SET message_id = NULL
 WHERE message_id IN (SELECT id FROM ledger_message WHERE batch_id = ?1);
-UPDATE ledger_message SET status = 'pending' WHERE batch_id = ?1;
+UPDATE ledger_message SET status = 'pending', inferred = 0 WHERE batch_id = ?1;
 UPDATE sent_batch SET report_id = NULL, answered_at = NULL WHERE id = ?1;

@@ -267,6 +267,7 @@ pub fn weekly_acceptance(
                 rejected: 0,
                 pending: 0,
                 not_mentioned: 0,
+                inferred: 0,
             });
         e.messages += r.messages;
         e.accepted += r.accepted;
@@ -274,6 +275,7 @@ pub fn weekly_acceptance(
         e.rejected += r.rejected;
         e.pending += r.pending;
         e.not_mentioned += r.not_mentioned;
+        e.inferred += r.inferred;
     }
     by.into_values().collect()
 }

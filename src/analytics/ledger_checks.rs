@@ -185,9 +185,16 @@ pub fn checks(
             })
         })
         .collect();
+    // an acceptance inferred from a listing of issues is an upper bound: below the threshold
+    // it proves a failure, above it proves nothing
+    let inferred: Vec<&str> = judged
+        .iter()
+        .filter(|g| g.inferred > 0)
+        .map(|g| g.key.as_str())
+        .collect();
     let level = if !below.is_empty() {
         Level::Fail
-    } else if judged.is_empty() {
+    } else if judged.is_empty() || !inferred.is_empty() {
         Level::Unknown
     } else {
         Level::Ok
@@ -201,9 +208,13 @@ pub fn checks(
                 pct(t.min_site_acceptance_rate),
                 below.join("; ")
             ),
-            Level::Unknown => format!(
+            Level::Unknown if judged.is_empty() => format!(
                 "no site had {} answered messages in {label}: acceptance per site is not known",
                 t.min_site_messages
+            ),
+            Level::Unknown => format!(
+                "acceptance per site in {label} is at most what the answers show: a listing of issues does not say that the messages it leaves out were accepted ({})",
+                inferred.join(", ")
             ),
             _ => format!(
                 "every site at or above {} in {label}",

@@ -215,7 +215,8 @@ pub struct LedgerScope {
     pub overdue_days: u32,
 }
 
-/// Batch sizes from immdqa's upload records, for submissions whose reports carry no counts.
+/// Batch sizes from immdqa's upload records and the message ledger, for submissions whose
+/// reports carry no counts.
 pub fn with_sent_sizes(
     mut subs: Vec<SubmissionRow>,
     store: &crate::store::Store,
@@ -227,6 +228,19 @@ pub fn with_sent_sizes(
         }
         if let Some(s) = subs.iter_mut().find(|s| s.submission == u.remote_name) {
             s.sent_messages = Some(u.messages);
+        }
+    }
+    // the message ledger knows the size of every batch it holds (the accepted folder's copy,
+    // an upload, an import --sent)
+    for (p, name, messages) in store.sent_batch_sizes()? {
+        if profile.is_some_and(|x| x != p) || messages <= 0 {
+            continue;
+        }
+        if let Some(s) = subs
+            .iter_mut()
+            .find(|s| s.submission == name && s.sent_messages.is_none())
+        {
+            s.sent_messages = Some(messages as u64);
         }
     }
     Ok(subs)
@@ -378,11 +392,11 @@ fn acceptance(
         ));
     }
     if let Some(sent) = sent.filter(|n| *n > 0) {
-        // Batch sizes known from the upload records: the rejections bound the rate above.
+        // Batch sizes known from the upload records or the ledger: the rejections bound the rate.
         let total = m + sent;
         let at_most = (a + sent.saturating_sub(rejected)) as f64 / total as f64;
         basis.push_str(&format!(
-            "; {sent} message(s) sent, from the upload record(s)"
+            "; {sent} message(s) sent, from the upload record(s) or the message ledger"
         ));
         let message = format!(
             "acceptance rate in {label}: at most {} ({rejected} of {sent} messages without counts rejected; threshold {threshold})",

@@ -539,6 +539,8 @@ pub struct AcceptanceGroup {
     pub rejected: i64,
     pub pending: i64,
     pub not_mentioned: i64,
+    /// Of `accepted`: inferred because a listing of issues does not name the message.
+    pub inferred: i64,
 }
 
 impl Store {
@@ -572,6 +574,7 @@ impl Store {
                     rejected: r.get(8)?,
                     pending: r.get(9)?,
                     not_mentioned: r.get(10)?,
+                    inferred: r.get(11)?,
                 })
             })
             .and_then(|rows| rows.collect())
@@ -607,6 +610,19 @@ impl Store {
             .query_map(params![profile, week.to_string()], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
+            .and_then(|rows| rows.collect())
+            .map_err(err)
+    }
+}
+
+impl Store {
+    /// The size of every sent batch in the ledger: (profile, name, messages).
+    pub fn sent_batch_sizes(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let err = |e| self.sql_err(e);
+        self.conn
+            .prepare_cached(include_str!("../../queries/store/ledger_batch_sizes.sql"))
+            .map_err(err)?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .and_then(|rows| rows.collect())
             .map_err(err)
     }
