@@ -66,7 +66,10 @@ fn batch(msgs: &[String]) -> String {
 }
 
 /// The registry's acknowledgement: (control id, MSA-1, [(ERR-2, severity, code::text)]).
-fn ack(name: &str, answers: &[(&str, &str, &[(&str, &str, &str)])]) -> String {
+/// ERRs of one answered message: (ERR-2, severity, code::text).
+type Errs<'a> = &'a [(&'a str, &'a str, &'a str)];
+
+fn ack(name: &str, answers: &[(&str, &str, Errs<'_>)]) -> String {
     let mut s = format!("FHS|^~\\&|ImmTrac|TEXIIS||ACME|20251028||{name}.ack\r");
     for (cid, msa, errs) in answers {
         s.push_str(&format!(

@@ -70,7 +70,7 @@ pub enum TableKind {
 }
 
 impl TableKind {
-    fn from_ledger(self) -> bool {
+    fn is_ledger_section(self) -> bool {
         matches!(
             self,
             TableKind::TopIssues | TableKind::Sites | TableKind::Worklist | TableKind::Timeliness
@@ -325,7 +325,7 @@ pub fn build(
         settings.ledger,
     )?;
     // the ledger sections: computed once, only when shown
-    let needs_ledger = def.tables.iter().any(|t| t.from_ledger())
+    let needs_ledger = def.tables.iter().any(|t| t.is_ledger_section())
         || def.exports.contains(&ExportKind::Worklist)
         || def.charts.contains(&Kind::Timeliness);
     let ledger = if needs_ledger {
@@ -554,7 +554,7 @@ pub fn build(
                 200,
             ),
         };
-        if t.from_ledger() && !ledger.has_ledger {
+        if t.is_ledger_section() && !ledger.has_ledger {
             let _ = write!(
                 body,
                 "<h2>{}</h2><p class=\"note\">{}</p>",
