@@ -21,6 +21,7 @@ use std::process::Command;
 mod common;
 mod fetch;
 mod ingest;
+mod ledger;
 mod report;
 mod trends;
 
@@ -267,7 +268,7 @@ fn run() -> anyhow::Result<()> {
     let only: Vec<String> = flag("--only")
         .map(|v| v.split(',').map(|s| s.trim().to_uppercase()).collect())
         .unwrap_or_else(|| {
-            ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B10", "G"]
+            ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B10", "G"]
                 .map(String::from)
                 .to_vec()
         });
@@ -277,7 +278,7 @@ fn run() -> anyhow::Result<()> {
     let (b1_findings, b2_findings) = (scale(1_000_000), scale(10_000_000));
     let runs = num("--runs", 5).max(1) as usize;
     let t = tools(
-        want("B1") || want("B2") || want("G"),
+        want("B1") || want("B2") || want("B8") || want("G"),
         want("B4") || want("B5"),
         want("B3"),
     )?;
@@ -328,6 +329,10 @@ fn run() -> anyhow::Result<()> {
                 .into_iter()
                 .filter(|r| want(r.id.trim_end_matches('+'))),
         );
+    }
+    if want("B8") || want("B9") {
+        eprintln!("B8/B9: the message ledger and the worklist");
+        rows.extend(ledger::b8_b9(&b, scale(1_000_000), scale(100))?);
     }
     if want("B10") {
         eprintln!("B10: fetch over FTPS");
