@@ -131,10 +131,8 @@ pub fn b8_b9(b: &Bench, messages: u64, files: u64) -> anyhow::Result<Vec<Row>> {
                 .arg("-csv")
                 .arg("-readonly")
                 .arg(&db)
-                .arg(format!(
-                    ".once {}\n{sql};",
-                    dir.join("reference.csv").display()
-                )),
+                .arg(format!(".once {}", dir.join("reference.csv").display()))
+                .arg(format!("{sql};")),
             &dir.join("sqlite3.log"),
         )?);
         show_run("B9", r, &[("immdqa", &ours), ("sqlite3", &theirs)]);
