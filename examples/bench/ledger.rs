@@ -48,12 +48,12 @@ RXA|0|1|20250106|20250106|20^DTaP^CVX|0.5|mL||00|{prv}^DOC^A|^^^{site}||||LOT1||
                 csv,
                 "{batch},{i},{cid},2025-01-07T09:00:00,2025-01-06,BENCH CLINIC,{site},{mrn},20,2025-01-06,{prv}"
             )?;
-            let (msa, err) = if n % 20 == 0 {
+            let (msa, err) = if n.is_multiple_of(20) {
                 (
                     "AR",
                     "ERR||RXA^1^17|101|E||||IMR-111::Immunization rejected. Manufacturer Code invalid.\r",
                 )
-            } else if n % 7 == 0 {
+            } else if n.is_multiple_of(7) {
                 (
                     "AE",
                     "ERR||NK1^^0|101|W||||IEE-519::Warning. NK1 Segment/Responsible person, missing.\r",
