@@ -476,40 +476,17 @@ pub fn import_paths(
                 tx,
             )
         });
-        for (Archived { path, copied }, records) in rx {
-            let (meta, stored) = match copied {
-                Ok(c) => c,
-                Err(ArchiveFailure::Unreadable(e)) => {
-                    report
-                        .unreadable
-                        .push((path.display().to_string(), e.to_string()));
-                    counts.failed += 1;
-                    continue;
-                }
-                Err(ArchiveFailure::Store(source)) => {
-                    return Err(IngestError::Local {
-                        path: path.display().to_string(),
-                        source,
-                    });
-                }
-            };
-            let folder = local_folder(&path);
-            use std::os::unix::fs::MetadataExt;
-            let (recorded, id) = store.record_fetched(&FetchedFile {
+        for (archived, records) in rx {
+            let local = LocalRun {
                 profile,
-                folder: &folder,
-                name: &file_name(&path),
-                kind: Kind::Dqa,
-                mtime: meta.mtime(),
-                stored: &stored,
                 run_id,
-            })?;
-            counts.bytes += stored.size;
-            match recorded {
-                Recorded::New => counts.new += 1,
-                Recorded::Changed => counts.changed += 1,
-                Recorded::Unchanged => counts.unchanged += 1,
-            }
+                kind: Kind::Dqa,
+            };
+            let Some((recorded, id)) =
+                record_local(store, archived, &local, &mut counts, &mut report)?
+            else {
+                continue;
+            };
             let already = store
                 .remote_file(id)?
                 .is_some_and(|f| f.parse_status != crate::domain::ParseStatus::Pending);
@@ -653,47 +630,73 @@ pub fn import_sent(
     }
     let run_id = store.begin_run(profile, "local import (sent)")?;
     let mut counts = RunCounts::default();
+    let local = LocalRun {
+        profile,
+        run_id,
+        kind: Kind::Sent,
+    };
     for path in files {
-        let Archived { path, copied } = archive_local(store.archive(), &path);
-        let (meta, stored) = match copied {
-            Ok(c) => c,
-            Err(ArchiveFailure::Unreadable(e)) => {
-                report
-                    .unreadable
-                    .push((path.display().to_string(), e.to_string()));
-                counts.failed += 1;
-                continue;
-            }
-            Err(ArchiveFailure::Store(source)) => {
-                return Err(IngestError::Local {
-                    path: path.display().to_string(),
-                    source,
-                });
-            }
+        let archived = archive_local(store.archive(), &path);
+        let Some((_, id)) = record_local(store, archived, &local, &mut counts, &mut report)? else {
+            continue;
         };
-        let folder = local_folder(&path);
-        use std::os::unix::fs::MetadataExt;
-        let (recorded, id) = store.record_fetched(&FetchedFile {
-            profile,
-            folder: &folder,
-            name: &file_name(&path),
-            kind: Kind::Sent,
-            mtime: meta.mtime(),
-            stored: &stored,
-            run_id,
-        })?;
-        counts.bytes += stored.size;
-        match recorded {
-            Recorded::New => counts.new += 1,
-            Recorded::Changed => counts.changed += 1,
-            Recorded::Unchanged => counts.unchanged += 1,
-        }
         report
             .ingested
             .push(ingest_one(store, id, &ParseOptions::default(), false)?);
     }
     store.finish_run(run_id, &counts)?;
     Ok(report)
+}
+
+/// What every file of one local import run is recorded as.
+struct LocalRun<'a> {
+    profile: &'a str,
+    run_id: i64,
+    kind: Kind,
+}
+
+/// Record a local file copied into the archive (counting it in the run); None when it could
+/// not be read (reported in `report`, the run goes on).
+fn record_local(
+    store: &mut Store,
+    Archived { path, copied }: Archived,
+    run: &LocalRun<'_>,
+    counts: &mut RunCounts,
+    report: &mut ImportReport,
+) -> Result<Option<(Recorded, i64)>, IngestError> {
+    let (meta, stored) = match copied {
+        Ok(c) => c,
+        Err(ArchiveFailure::Unreadable(e)) => {
+            report
+                .unreadable
+                .push((path.display().to_string(), e.to_string()));
+            counts.failed += 1;
+            return Ok(None);
+        }
+        Err(ArchiveFailure::Store(source)) => {
+            return Err(IngestError::Local {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    use std::os::unix::fs::MetadataExt;
+    let (recorded, id) = store.record_fetched(&FetchedFile {
+        profile: run.profile,
+        folder: &local_folder(&path),
+        name: &file_name(&path),
+        kind: run.kind,
+        mtime: meta.mtime(),
+        stored: &stored,
+        run_id: run.run_id,
+    })?;
+    counts.bytes += stored.size;
+    match recorded {
+        Recorded::New => counts.new += 1,
+        Recorded::Changed => counts.changed += 1,
+        Recorded::Unchanged => counts.unchanged += 1,
+    }
+    Ok(Some((recorded, id)))
 }
 
 /// The absolute folder of a local file, as recorded for imports.
