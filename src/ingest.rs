@@ -539,11 +539,11 @@ pub fn ingest_sent(store: &mut Store, file: RemoteFileInfo) -> Result<Ingested, 
     };
     let mut store_error = None;
     let mut first_date = None;
-    let read = crate::ledger::read::read_batch(std::io::BufReader::new(input), |m| {
+    let read = crate::ledger::read::read_batch_threaded(std::io::BufReader::new(input), |m| {
         if first_date.is_none() {
             first_date = m.time.map(|t| t.date());
         }
-        writer.message(&m).map_err(|e| {
+        writer.message(m).map_err(|e| {
             let text = e.to_string();
             store_error = Some(e);
             text

@@ -59,14 +59,12 @@ CREATE TABLE ledger_message (
     inferred      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX ledger_message_by_batch ON ledger_message (batch_id, control_id);
-CREATE INDEX ledger_message_by_status ON ledger_message (status);
 CREATE INDEX ledger_message_by_patient ON ledger_message (patient_ref);
 
 -- One vaccination (RXA) of a sent message.
 CREATE TABLE ledger_vaccination (
     message_id        INTEGER NOT NULL REFERENCES ledger_message (id) ON DELETE CASCADE,
     seq               INTEGER NOT NULL,
-    patient_ref       TEXT,                       -- copied from the message, for resubmissions
     vaccine           TEXT    NOT NULL,           -- CVX, else NDC, else '(none)'
     ndc               TEXT,
     administered_on   TEXT,                       -- RXA-3, ISO date
@@ -77,10 +75,9 @@ CREATE TABLE ledger_vaccination (
     ordering_provider TEXT,                       -- ORC-12
     site              TEXT    NOT NULL,           -- RXA-11.4, else the message's
     age_years         INTEGER,                    -- at vaccination, whole years
-    days_to_report    INTEGER                     -- MSH-7 date − RXA-3
-);
-CREATE INDEX ledger_vaccination_by_message ON ledger_vaccination (message_id);
-CREATE INDEX ledger_vaccination_by_record ON ledger_vaccination (patient_ref, vaccine, administered_on);
+    days_to_report    INTEGER,                    -- MSH-7 date − RXA-3
+    PRIMARY KEY (message_id, seq)
+) WITHOUT ROWID;                                  -- clustered by message: no extra index
 
 -- What an acknowledgement said about each message (MSA-2 and the status from MSA-1 + ERRs).
 CREATE TABLE answer (

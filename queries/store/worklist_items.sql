@@ -16,9 +16,9 @@ SELECT lm.id, b.profile, b.name, lm.message_index, lm.patient_ref, lm.site, lm.s
             WHEN EXISTS (SELECT 1 FROM ledger_vaccination v WHERE v.message_id = lm.id) THEN
                 NOT EXISTS (
                     SELECT 1 FROM ledger_vaccination v WHERE v.message_id = lm.id AND NOT EXISTS (
-                        SELECT 1 FROM ledger_vaccination v2
-                        JOIN ledger_message m2 ON m2.id = v2.message_id
-                        WHERE v2.patient_ref = v.patient_ref AND v2.vaccine = v.vaccine
+                        SELECT 1 FROM ledger_message m2
+                        JOIN ledger_vaccination v2 ON v2.message_id = m2.id
+                        WHERE m2.patient_ref = lm.patient_ref AND v2.vaccine = v.vaccine
                           AND v2.administered_on IS v.administered_on
                           AND (m2.status = 'accepted' OR m2.status = 'accepted_with_warnings')
                           AND (m2.message_time > lm.message_time

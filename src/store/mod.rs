@@ -225,6 +225,16 @@ fn history_lost(dir: &Path, db_path: &Path) -> bool {
     len(db_path) == 0 && len(&wal) == 0 && index::archive_has_blobs(dir)
 }
 
+/// A one-row `INSERT … VALUES (…)` from queries/ turned into one inserting `rows` rows of
+/// `params` positional parameters each (a quarter less SQLite time per row: benchmark B1).
+pub(crate) fn multi_row_insert(sql: &str, params: usize, rows: usize) -> String {
+    let (head, _) = sql
+        .split_once("VALUES")
+        .expect("a one-row INSERT … VALUES statement");
+    let row = format!("({})", vec!["?"; params].join(", "));
+    format!("{head}VALUES {}", vec![row; rows].join(",\n"))
+}
+
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

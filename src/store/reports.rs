@@ -44,14 +44,7 @@ const FINDING_INSERT: &str = include_str!("../../queries/store/finding_insert.sq
 
 /// `finding_insert.sql` with `FINDINGS_PER_INSERT` value rows.
 static FINDING_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let (head, _) = FINDING_INSERT
-        .split_once("VALUES")
-        .expect("finding_insert.sql has VALUES");
-    let row = format!("({})", ["?"; FINDING_PARAMS].join(", "));
-    format!(
-        "{head}VALUES {}",
-        vec![row; FINDINGS_PER_INSERT].join(",\n")
-    )
+    super::multi_row_insert(FINDING_INSERT, FINDING_PARAMS, FINDINGS_PER_INSERT)
 });
 
 fn opt_date(d: Option<NaiveDate>) -> Option<String> {
