@@ -544,3 +544,109 @@ GOLD25280.hl7,2025-10-07,2025-W41,SOUTH,2,1,1,0,0,0,1,t\n"
         "FAIL: site_acceptance: site acceptance below 90.0% in 2025-W41: NORTH 50.0% (1 of 2 answered messages rejected)",
     );
 }
+
+/// The worklist is kept current as answers arrive in any order: the corrected record's
+/// acceptance arriving before the rejection still resolves the item; a later rejection of the
+/// same record is a new open item.
+#[test]
+fn the_worklist_stays_current_whatever_order_the_answers_arrive_in() {
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nretries = 0\n",
+        ws.store(),
+        ws.mailbox()
+    ));
+    let put = |name: &str, text: String| {
+        let p = ws.path().join(name);
+        fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let first = put(
+        "ORDR25280.hl7",
+        batch(&[vxu_sent(
+            "20251007",
+            "R1",
+            "MRN1",
+            "NORTH",
+            "PRV1",
+            "08",
+            "20251006",
+            &["mvx"],
+        )]),
+    );
+    let second = put(
+        "ORDR25287.hl7",
+        batch(&[vxu_sent(
+            "20251014",
+            "R2",
+            "MRN1",
+            "NORTH",
+            "PRV1",
+            "08",
+            "20251006",
+            &[],
+        )]),
+    );
+    let ack1 = put(
+        "ORDR25280.hl7.ack",
+        ack(
+            "ORDR25280.hl7",
+            &[(
+                "R1",
+                "AR",
+                &[(
+                    "RXA^1^17",
+                    "E",
+                    "IMR-111::Immunization rejected. Manufacturer Code invalid.",
+                )],
+            )],
+        ),
+    );
+    let ack2 = put(
+        "ORDR25287.hl7.ack",
+        ack("ORDR25287.hl7", &[("R2", "AA", &[])]),
+    );
+    ws.cmd(&["import", "--sent", &first, &second]).code(0);
+    // the acceptance of the corrected record first
+    ws.cmd(&["import", &ack2]).code(0);
+    ws.cmd(&["worklist"]).code(0).out_has("nothing to fix");
+    ws.cmd(&["import", &ack1]).code(0);
+    let all = csv_rows(&ws.cmd(&["worklist", "--all", "--format", "csv"]).out());
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["status"], "resolved");
+    ws.cmd(&["worklist"]).code(0).out_has("nothing to fix");
+    // the same record rejected again later is a new open item
+    let third = put(
+        "ORDR25294.hl7",
+        batch(&[vxu_sent(
+            "20251021",
+            "R3",
+            "MRN1",
+            "NORTH",
+            "PRV1",
+            "08",
+            "20251006",
+            &["mvx"],
+        )]),
+    );
+    let ack3 = put(
+        "ORDR25294.hl7.ack",
+        ack(
+            "ORDR25294.hl7",
+            &[(
+                "R3",
+                "AR",
+                &[(
+                    "RXA^1^17",
+                    "E",
+                    "IMR-111::Immunization rejected. Manufacturer Code invalid.",
+                )],
+            )],
+        ),
+    );
+    ws.cmd(&["import", "--sent", &third]).code(0);
+    ws.cmd(&["import", &ack3]).code(0);
+    let open = csv_rows(&ws.cmd(&["worklist", "--format", "csv"]).out());
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["batch"], "ORDR25294.hl7");
+}

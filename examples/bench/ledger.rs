@@ -113,12 +113,11 @@ pub fn b8_b9(b: &Bench, messages: u64, files: u64) -> anyhow::Result<Vec<Row>> {
         &dir.join("immdqa.log"),
     )?;
     let db = store.join("history.sqlite");
-    let sql = include_str!("../../queries/store/worklist_items.sql")
+    let sql = include_str!("worklist_reference.sql")
         .lines()
         .filter(|l| !l.trim_start().starts_with("--"))
         .collect::<Vec<_>>()
-        .join("\n")
-        .replace("?1", "NULL");
+        .join("\n");
     let (mut ours, mut theirs) = (Series::default(), Series::default());
     for r in 0..b.runs {
         ours.push(measure(

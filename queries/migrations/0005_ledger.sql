@@ -92,6 +92,15 @@ CREATE INDEX answer_by_report ON answer (report_id, message_control_id);
 ALTER TABLE finding ADD COLUMN message_id INTEGER;
 CREATE INDEX finding_by_message ON finding (message_id) WHERE message_id IS NOT NULL;
 
+-- The worklist's candidates, kept current when answers are linked (so reading the worklist
+-- does not recompute it): every sent message that was rejected or carries a finding, when its
+-- answer arrived, and whether a later accepted message re-sent the same record.
+CREATE TABLE worklist_item (
+    message_id INTEGER PRIMARY KEY REFERENCES ledger_message (id) ON DELETE CASCADE,
+    opened     TEXT,
+    resolved   INTEGER NOT NULL DEFAULT 0
+);
+
 -- Worklist items closed or ignored by hand, keyed so a rebuild keeps them.
 CREATE TABLE worklist_action (
     profile       TEXT NOT NULL,

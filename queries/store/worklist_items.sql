@@ -1,40 +1,21 @@
--- Worklist candidates: sent messages that were rejected or carry findings, oldest answer first,
--- with their vaccinations, codes (code US severity US field, RS between findings), the action
--- taken by hand, and whether a later accepted message re-sent the same record (same patient
--- reference, vaccine and administration date for each vaccination; same patient when the
--- message has none). ?1: profile or NULL. Owners and ignored codes are applied by the caller.
+-- The worklist (kept current by worklist_refresh.sql), oldest answer first, with each item's
+-- vaccinations, codes (code US severity US field US text, RS between findings) and the action
+-- taken by hand. ?1: profile or NULL; ?2: 1 for every item, 0 for open ones only. Owners and
+-- ignored codes are applied by the caller.
 SELECT lm.id, b.profile, b.name, lm.message_index, lm.patient_ref, lm.site, lm.status,
-       COALESCE(r.report_date, b.sent_on) AS opened,
+       wi.opened,
        (SELECT group_concat(v.vaccine, ' ') FROM ledger_vaccination v WHERE v.message_id = lm.id),
        (SELECT min(v.administered_on) FROM ledger_vaccination v WHERE v.message_id = lm.id),
        (SELECT v.provider FROM ledger_vaccination v WHERE v.message_id = lm.id ORDER BY v.seq LIMIT 1),
        (SELECT group_concat(COALESCE(f.code, '') || char(31) || f.severity || char(31)
                             || COALESCE(f.field, '') || char(31) || f.text, char(30))
         FROM finding f WHERE f.message_id = lm.id),
-       wa.action, wa.note,
-       CASE WHEN lm.patient_ref IS NULL THEN 0
-            WHEN EXISTS (SELECT 1 FROM ledger_vaccination v WHERE v.message_id = lm.id) THEN
-                NOT EXISTS (
-                    SELECT 1 FROM ledger_vaccination v WHERE v.message_id = lm.id AND NOT EXISTS (
-                        SELECT 1 FROM ledger_message m2
-                        JOIN ledger_vaccination v2 ON v2.message_id = m2.id
-                        WHERE m2.patient_ref = lm.patient_ref AND v2.vaccine = v.vaccine
-                          AND v2.administered_on IS v.administered_on
-                          AND (m2.status = 'accepted' OR m2.status = 'accepted_with_warnings')
-                          AND (m2.message_time > lm.message_time
-                               OR (m2.message_time = lm.message_time AND m2.id > lm.id))))
-            ELSE EXISTS (
-                SELECT 1 FROM ledger_message m2
-                WHERE m2.patient_ref = lm.patient_ref
-                  AND (m2.status = 'accepted' OR m2.status = 'accepted_with_warnings')
-                  AND (m2.message_time > lm.message_time
-                       OR (m2.message_time = lm.message_time AND m2.id > lm.id)))
-       END AS resolved
-FROM ledger_message lm
+       wa.action, wa.note, wi.resolved
+FROM worklist_item wi
+JOIN ledger_message lm ON lm.id = wi.message_id
 JOIN sent_batch b ON b.id = lm.batch_id
-LEFT JOIN report r ON r.id = b.report_id
 LEFT JOIN worklist_action wa
        ON wa.profile = b.profile AND wa.batch = b.name AND wa.message_index = lm.message_index
-WHERE (lm.status = 'rejected' OR EXISTS (SELECT 1 FROM finding f WHERE f.message_id = lm.id))
-  AND (?1 IS NULL OR b.profile = ?1)
-ORDER BY opened, lm.id
+WHERE (?1 IS NULL OR b.profile = ?1)
+  AND (?2 OR (wi.resolved = 0 AND wa.action IS NULL))
+ORDER BY wi.opened, wi.message_id

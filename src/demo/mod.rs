@@ -185,7 +185,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
         built.verdict.level.as_str()
     ));
     let items = crate::ledger::worklist::items(
-        store.worklist_rows(None)?,
+        store.worklist_rows(None, false)?,
         &Default::default(),
         &crate::ledger::owners::Owners::new(&Default::default()),
         &crate::ledger::worklist::Filter::default(),

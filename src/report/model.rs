@@ -102,7 +102,7 @@ pub fn ledger_model(
     let owners = Owners::new(settings.owners);
     let has_ledger = store.ledger_counts()?.batches > 0;
     let worklist = worklist::items(
-        store.worklist_rows(profile)?,
+        store.worklist_rows(profile, true)?,
         settings.worklist,
         &owners,
         &Filter {

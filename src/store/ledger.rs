@@ -67,12 +67,19 @@ pub struct WorklistRow {
     pub resolved: bool,
 }
 
-/// The statements of a named SQL file holding several (comments stay with their statement).
-fn statements(sql: &str) -> impl Iterator<Item = &str> {
-    sql.split(';').filter(|s| {
-        s.lines()
-            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
-    })
+/// The statements of a named SQL file holding several (comment lines dropped first, so a
+/// `;` in a comment does not split a statement).
+fn statements(sql: &str) -> Vec<String> {
+    let code: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    code.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The ledger in numbers (`status`, `worklist`, `demo`).
@@ -214,17 +221,29 @@ impl Store {
                 )
             })
             .cloned();
+        let mut refresh_batches = Vec::new();
         for &batch in &batches {
+            let was_linked: bool = tx
+                .query_row(
+                    include_str!("../../queries/store/ledger_batch_linked.sql"),
+                    [batch],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            // a batch without an answer, before or now, changes no item
+            if was_linked || primary.is_some() {
+                refresh_batches.push(batch);
+            }
             let unlink = include_str!("../../queries/store/ledger_unlink.sql");
             for stmt in statements(unlink) {
-                tx.execute(stmt, [batch]).map_err(sql)?;
+                tx.execute(&stmt, [batch]).map_err(sql)?;
             }
             let Some((report, _, answers)) = &primary else {
                 continue;
             };
             let link = include_str!("../../queries/store/ledger_link_findings.sql");
             for stmt in statements(link) {
-                tx.execute(stmt, params![batch, report]).map_err(sql)?;
+                tx.execute(&stmt, params![batch, report]).map_err(sql)?;
             }
             if *answers {
                 tx.execute(
@@ -252,6 +271,12 @@ impl Store {
             )
             .map_err(sql)?;
         }
+        for batch in refresh_batches {
+            let refresh = include_str!("../../queries/store/worklist_refresh.sql");
+            for stmt in statements(refresh) {
+                tx.execute(&stmt, [batch]).map_err(sql)?;
+            }
+        }
         tx.commit().map_err(sql)?;
         Ok(batches.len())
     }
@@ -273,13 +298,18 @@ impl Store {
         Ok(names.len())
     }
 
-    /// Worklist candidates of a profile (None: all), oldest answer first.
-    pub fn worklist_rows(&self, profile: Option<&str>) -> Result<Vec<WorklistRow>, StoreError> {
+    /// Worklist candidates of a profile (None: all), oldest answer first; with `all`, closed,
+    /// ignored and resolved items too.
+    pub fn worklist_rows(
+        &self,
+        profile: Option<&str>,
+        all: bool,
+    ) -> Result<Vec<WorklistRow>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(include_str!("../../queries/store/worklist_items.sql"))
             .map_err(|e| self.sql_err(e))?;
-        st.query_map([profile], |r| {
+        st.query_map(params![profile, all], |r| {
             let codes: Option<String> = r.get(11)?;
             let findings = codes
                 .unwrap_or_default()
@@ -794,5 +824,14 @@ impl Store {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .and_then(|rows| rows.collect())
             .map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_semicolon_in_a_comment_does_not_split() {
+        let s = super::statements("-- a; b\nSELECT 1;\n-- c;\nSELECT 2;\n");
+        assert_eq!(s, vec!["SELECT 1", "SELECT 2"]);
     }
 }

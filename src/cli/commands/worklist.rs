@@ -81,7 +81,7 @@ pub fn load(
     today: NaiveDate,
 ) -> anyhow::Result<Vec<worklist::Item>> {
     let profile = ctx.analysis_profile(store)?;
-    let rows = store.worklist_rows(profile.as_deref())?;
+    let rows = store.worklist_rows(profile.as_deref(), filter.all)?;
     Ok(worklist::items(
         rows,
         &ctx.config.worklist,
