@@ -50,6 +50,10 @@ pub fn migrate(conn: &mut Connection) -> Result<usize, MigrateError> {
     if current == known {
         return Ok(0);
     }
+    // A migration may rebuild a table (SQLite's 12-step ALTER: 0005 rebuilds remote_file):
+    // foreign keys off while it runs (the pragma is a no-op inside a transaction), checked
+    // after; the caller turns them on.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
     // IMMEDIATE: take the write lock up front (waiting on busy_timeout), so two processes
     // opening a new store at once serialise instead of failing on a lock upgrade.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -64,6 +68,20 @@ pub fn migrate(conn: &mut Connection) -> Result<usize, MigrateError> {
         tx.execute_batch(sql)
             .map_err(|source| MigrateError::Failed { name, source })?;
         tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+    }
+    let dangling: i64 = tx.query_row(
+        "SELECT count(*) FROM pragma_foreign_key_check",
+        [],
+        |r| r.get(0),
+    )?;
+    if dangling > 0 {
+        return Err(MigrateError::Failed {
+            name: MIGRATIONS[known as usize - 1].0,
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!("{dangling} row(s) refer to rows that do not exist")),
+            ),
+        });
     }
     tx.commit()?;
     Ok((known - current) as usize)
@@ -87,6 +105,50 @@ mod tests {
         for (i, name) in registered.iter().enumerate() {
             assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name}");
         }
+    }
+
+    /// A store at version 4 with files, a report and findings migrates to the ledger schema
+    /// keeping its rows: remote_file rebuilt with the `sent` kind (same ids), the finding sums
+    /// backfilled.
+    #[test]
+    fn version_4_store_keeps_its_rows_through_0005() {
+        let mut c = Connection::open_in_memory().unwrap();
+        let tx = c.transaction().unwrap();
+        for (i, (_, sql)) in MIGRATIONS.iter().take(4).enumerate() {
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", (i + 1) as u32).unwrap();
+        }
+        tx.execute_batch(
+            "INSERT INTO blob VALUES ('aa', 1, 't');
+             INSERT INTO remote_file (id, profile, folder, name, kind, size, mtime, sha256, fetched_at)
+                VALUES (7, 'p', 'DQA-Reports', 'X.ack', 'dqa', 1, 0, 'aa', 't');
+             INSERT INTO report (id, sha256, remote_file_id, kind, format, parsed_at, parser_version)
+                VALUES (3, 'aa', 7, 'dqa', 'hl7-ack', 't', 1);
+             INSERT INTO finding (report_id, field, code, severity, text, raw, count) VALUES
+                (3, 'NK1', 'IEE-519', 'W', 't', 'r', 1), (3, 'NK1', 'IEE-519', 'W', 't', 'r', 2),
+                (3, 'RXA-17', 'IMR-111', 'E', 't', 'r', 1);",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(migrate(&mut c).unwrap(), MIGRATIONS.len() - 4);
+        let kind: String = c
+            .query_row("SELECT kind FROM remote_file WHERE id = 7", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kind, "dqa");
+        c.execute(
+            "INSERT INTO remote_file (profile, folder, name, kind, size, mtime, sha256, fetched_at)
+             VALUES ('p', 'Accepted', 'X.hl7', 'sent', 1, 0, 'aa', 't')",
+            [],
+        )
+        .unwrap();
+        let sums: Vec<(String, i64)> = c
+            .prepare("SELECT code, count FROM finding_sum WHERE report_id = 3 ORDER BY code")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sums, vec![("IEE-519".into(), 3), ("IMR-111".into(), 1)]);
     }
 
     #[test]
