@@ -268,9 +268,11 @@ fn run() -> anyhow::Result<()> {
     let only: Vec<String> = flag("--only")
         .map(|v| v.split(',').map(|s| s.trim().to_uppercase()).collect())
         .unwrap_or_else(|| {
-            ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B10", "G"]
-                .map(String::from)
-                .to_vec()
+            [
+                "B1", "B2", "B2C", "B3", "B4", "B5", "B6", "B7", "B8", "B10", "G",
+            ]
+            .map(String::from)
+            .to_vec()
         });
     let want = |id: &str| only.iter().any(|o| o == id);
     let quick = has("--quick");
@@ -278,7 +280,7 @@ fn run() -> anyhow::Result<()> {
     let (b1_findings, b2_findings) = (scale(1_000_000), scale(10_000_000));
     let runs = num("--runs", 5).max(1) as usize;
     let t = tools(
-        want("B1") || want("B2") || want("B8") || want("G"),
+        want("B1") || want("B2") || want("B2C") || want("B8") || want("G"),
         want("B4") || want("B5"),
         want("B3"),
     )?;
@@ -317,6 +319,10 @@ fn run() -> anyhow::Result<()> {
         if want("B2") {
             rows.push(row);
         }
+    }
+    if want("B2C") {
+        eprintln!("B2c/B3c: the first trends after an import");
+        rows.extend(trends::cold(&b, b2_findings)?);
     }
     if want("B3") {
         eprintln!("B3: trends against Python polars");

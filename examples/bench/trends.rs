@@ -104,9 +104,96 @@ pub fn history(b: &Bench, findings: u64) -> anyhow::Result<PathBuf> {
             }
         }
     }
+    // what ingest writes with each report: its occurrences per (field, code, severity)
+    tx.execute_batch(
+        "INSERT INTO finding_sum (report_id, field, code, severity, count)
+         SELECT report_id, field, code, severity, SUM(count) FROM finding
+         GROUP BY report_id, field, code, severity;",
+    )?;
     tx.commit()?;
     std::fs::write(dir.join("generated.ok"), "")?;
     Ok(dir)
+}
+
+/// The same trends in DuckDB over the Parquet export (`pip install duckdb`).
+const DUCKDB: &str = r#"
+import sys, duckdb
+duckdb.sql(f"COPY (SELECT week, field, severity, SUM(count) AS findings FROM read_parquet('{sys.argv[1]}') GROUP BY ALL ORDER BY ALL) TO '{sys.argv[2]}' (HEADER, DELIMITER ',')")
+"#;
+
+/// Cold B2/B3: the first `trends` after the import (the columnar cache built in the timed
+/// run, from the sums ingest wrote) against sqlite3 GROUP BY and against a whole DuckDB
+/// process over a Parquet export (when the duckdb module is installed).
+pub fn cold(b: &Bench, findings: u64) -> anyhow::Result<Vec<Row>> {
+    let dir = history(b, findings)?;
+    let cfg = config(&dir, "bench.toml", &dir, "")?;
+    let db = dir.join("history.sqlite");
+    let duckdb = Command::new(&b.tools.python)
+        .args(["-c", "import duckdb"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let parquet = dir.join("findings.parquet");
+    let script = dir.join("trends_duckdb.py");
+    if duckdb {
+        measure(
+            b.cli(
+                &cfg,
+                &["export", "findings", "--format", "parquet", "--out"],
+            )
+            .arg(&parquet),
+            &dir.join("immdqa.log"),
+        )?;
+        std::fs::write(&script, DUCKDB)?;
+    }
+    let (mut ours, mut sqlite, mut duck) =
+        (Series::default(), Series::default(), Series::default());
+    for r in 0..b.runs {
+        let _ = std::fs::remove_dir_all(dir.join("columnar"));
+        ours.push(measure(&mut trends_cmd(b, &cfg), &dir.join("immdqa.log"))?);
+        sqlite.push(measure(
+            Command::new(&b.tools.sqlite3)
+                .arg(&db)
+                .arg(SQL)
+                .stdout(Stdio::null()),
+            &dir.join("sqlite3.log"),
+        )?);
+        if duckdb {
+            duck.push(measure(
+                Command::new(&b.tools.python)
+                    .arg(&script)
+                    .arg(&parquet)
+                    .arg("/dev/null"),
+                &dir.join("duckdb.log"),
+            )?);
+            show_run(
+                "B2c",
+                r,
+                &[("immdqa", &ours), ("sqlite3", &sqlite), ("duckdb", &duck)],
+            );
+        } else {
+            show_run("B2c", r, &[("immdqa", &ours), ("sqlite3", &sqlite)]);
+        }
+    }
+    let _ = std::fs::remove_file(&parquet);
+    let mut rows = vec![Row::ratio(
+        "B2c",
+        format!("first trends after importing {findings} findings (cache build included)"),
+        ours.clone(),
+        "sqlite3 GROUP BY on the same database",
+        sqlite,
+        None,
+    )];
+    if duckdb {
+        rows.push(Row::ratio(
+            "B3c",
+            format!("first trends after importing {findings} findings (cache build included)"),
+            ours,
+            "a whole DuckDB process (Python) over a Parquet export",
+            duck,
+            Some(1.0),
+        ));
+    }
+    Ok(rows)
 }
 
 fn trends_cmd(b: &Bench, cfg: &Path) -> Command {

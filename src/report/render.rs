@@ -1,7 +1,15 @@
-//! Rendering the report's ledger sections from [`super::model::LedgerModel`]: tables only,
-//! no store access. Each section is one function returning a [`Table`].
+//! Step two of a report: rendering the model ([`super::model::ReportModel`]) to the page,
+//! with no store access. Each section is one function returning a [`Table`] (or HTML), and
+//! [`page`] assembles `index.html` with the charts inline as SVG.
 
-use super::model::LedgerModel;
+use std::fmt::Write as _;
+
+use super::model::{LedgerModel, ReportModel};
+use super::{ExportKind, ReportDef, ReportError, TableKind};
+use crate::analytics::thresholds::Level;
+use crate::analytics::trends::TrendBy;
+use crate::analytics::{changes, consent, submissions, trends, week_label};
+use crate::charts;
 use crate::table::{ColType, Table, Value};
 
 /// "What do I fix first": the week's top codes with owner, open records, trend and fix.
@@ -79,3 +87,261 @@ pub fn timeliness(m: &LedgerModel) -> Table {
 
 /// The note shown when the ledger is empty.
 pub const NO_LEDGER: &str = "The message ledger is empty: these sections fill once sent batches arrive (immdqa upload, the accepted folder, or immdqa import --sent).";
+
+pub(super) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_table(t: &Table, max_rows: usize) -> String {
+    let mut h = String::from("<table><thead><tr>");
+    for c in &t.columns {
+        let _ = write!(h, "<th>{}</th>", esc(&c.replace('_', " ")));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for r in t.rows.iter().take(max_rows) {
+        h.push_str("<tr>");
+        for v in r {
+            let cls = if matches!(v, Value::Int(_) | Value::Float(_)) {
+                " class=\"n\""
+            } else {
+                ""
+            };
+            let _ = write!(h, "<td{cls}>{}</td>", esc(&v.render()));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table>");
+    if t.rows.len() > max_rows {
+        let _ = write!(
+            h,
+            "<p class=\"note\">{} more rows in the CSV export.</p>",
+            t.rows.len() - max_rows
+        );
+    }
+    if t.rows.is_empty() {
+        h.push_str("<p class=\"note\">Nothing to show for this period.</p>");
+    }
+    h
+}
+
+const CSS: &str = "body{font-family:DejaVu Sans,Verdana,sans-serif;margin:2em auto;max-width:1240px;color:#222}\
+h1{margin-bottom:0}.sub{color:#555;margin-top:.3em}table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}\
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f0f3f7}td.n{text-align:right}\
+.verdict{padding:.6em 1em;border-radius:4px;font-weight:bold;margin:1em 0}.ok{background:#e3f4e1}.unknown{background:#e2e3e5}.warn{background:#fff3cd}.fail{background:#f8d7da}\
+figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #eee}.note{color:#666;font-size:12px}nav a{margin-right:1em}";
+
+/// The threshold checks and breaches as a table.
+fn verdicts(m: &ReportModel) -> Table {
+    let v = &m.verdict;
+    let mut tb = Table::new(&["check", "result", "detail", "basis"]);
+    for c in &v.checks {
+        tb.push(vec![
+            Value::text(c.name),
+            Value::text(c.level.as_str()),
+            Value::text(&c.message),
+            Value::text(&c.basis),
+        ]);
+    }
+    for b in v
+        .breaches
+        .iter()
+        .filter(|b| !v.checks.iter().any(|c| c.message == b.message))
+    {
+        tb.push(vec![
+            Value::text(b.check),
+            Value::text(b.level.as_str()),
+            Value::text(&b.message),
+            Value::text(""),
+        ]);
+    }
+    tb
+}
+
+/// One table section: (title, table, rows shown).
+fn section(m: &ReportModel, t: TableKind) -> (&'static str, Table, usize) {
+    match t {
+        TableKind::Verdicts => ("Threshold checks", verdicts(m), 50),
+        TableKind::Submissions => ("Submissions", submissions::table(&m.submissions), 60),
+        TableKind::Changes => (
+            "Changes against the previous week (new, persisting, resolved issues)",
+            m.changes.as_ref().map(changes::table).unwrap_or_default(),
+            60,
+        ),
+        TableKind::Trends => {
+            let mut rows = m.trend.clone();
+            rows.retain(|r| r.week == m.week);
+            (
+                "Findings this week by field",
+                trends::table(&rows, TrendBy::Field),
+                40,
+            )
+        }
+        TableKind::ConsentOpen => (
+            "Open consent follow-ups (oldest first)",
+            consent::open_table(&m.consent),
+            200,
+        ),
+        TableKind::ConsentWeekly => {
+            let v = consent::ConsentView {
+                notices: vec![],
+                weekly: m.consent_weekly.clone(),
+                open: vec![],
+                untracked: 0,
+            };
+            ("Consent notices per week", consent::weekly_table(&v), 200)
+        }
+        TableKind::TopIssues => (
+            "What to fix first: this week's codes, who fixes them, open records",
+            top_issues(&m.ledger),
+            20,
+        ),
+        TableKind::Sites => (
+            "Acceptance and findings per site this week",
+            sites(&m.ledger),
+            50,
+        ),
+        TableKind::Worklist => {
+            let title = if m.ledger.open_items() > 100 {
+                "Open worklist (oldest 100 shown; every item in worklist.csv)"
+            } else {
+                "Open worklist (oldest first; every item in worklist.csv)"
+            };
+            (title, open_worklist(&m.ledger), 100)
+        }
+        TableKind::Timeliness => (
+            "Timeliness: doses reported within 1, 7 and 30 days, per site and week",
+            timeliness(&m.ledger),
+            200,
+        ),
+    }
+}
+
+/// The file name of an export in the report folder.
+pub fn export_file(e: ExportKind) -> &'static str {
+    match e {
+        ExportKind::Findings => "findings.csv",
+        ExportKind::Submissions => "submissions.csv",
+        ExportKind::Trends => "trends.csv",
+        ExportKind::Consent => "consent.csv",
+        ExportKind::Worklist => "worklist.csv",
+    }
+}
+
+/// The banner: the verdict in one line.
+fn banner(m: &ReportModel) -> String {
+    let v = &m.verdict;
+    if m.consent_only {
+        return v.checks[0].message.clone();
+    }
+    let n = |l: Level| v.checks.iter().filter(|c| c.level == l).count();
+    let parts: Vec<String> = [
+        (Level::Fail, "failure(s)"),
+        (Level::Warn, "warning(s)"),
+        (Level::Unknown, "unknown (the data cannot tell)"),
+    ]
+    .into_iter()
+    .filter(|(l, _)| n(*l) > 0)
+    .map(|(l, word)| format!("{} {word}", n(l)))
+    .collect();
+    if parts.is_empty() {
+        "all checks pass".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Step two: the whole `index.html` of the model (charts inline as SVG; the PNG and CSV
+/// files it links to are written by the writing step).
+pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, ReportError> {
+    let mut body = String::new();
+    let scope = match (&m.profile, m.profiles.len()) {
+        (Some(p), _) => format!(" · profile {}", esc(p)),
+        (None, n) if n > 1 => format!(" · profiles {}", esc(&m.profiles.join(", "))),
+        _ => String::new(),
+    };
+    let _ = write!(
+        body,
+        "<h1>{}</h1><p class=\"sub\">{} · week {} ({} to {}){scope} · {} · generated {}</p>",
+        esc(&def.title),
+        esc(&def.audience),
+        week_label(m.week),
+        m.week,
+        m.until,
+        m.coverage,
+        chrono::Local::now().format("%Y-%m-%d %H:%M")
+    );
+    let _ = write!(
+        body,
+        "<div class=\"verdict {}\">{}: {}</div>",
+        m.verdict.level.as_str(),
+        if m.consent_only {
+            "Consent"
+        } else {
+            "Thresholds"
+        },
+        esc(&banner(m))
+    );
+    if !m.consent_only {
+        for c in m.verdict.checks.iter().filter(|c| c.level != Level::Ok) {
+            let _ = write!(
+                body,
+                "<p class=\"note\">{}: {} — {} (basis: {})</p>",
+                c.level.as_str(),
+                esc(c.name),
+                esc(&c.message),
+                esc(&c.basis)
+            );
+        }
+    }
+    if m.needs_consent {
+        let _ = write!(
+            body,
+            "<p class=\"note\">Consent follow-up ages are counted to {}.</p>",
+            m.consent_as_of
+        );
+    }
+    let data = m.chart_data(def.top);
+    let mut links = Vec::new();
+    for kind in &def.charts {
+        let svg = charts::render_svg(*kind, &data)?;
+        links.push(format!("<a href=\"{0}.png\">{0}.png</a>", kind.name()));
+        let _ = write!(body, "<figure id=\"chart-{}\">{svg}</figure>", kind.name());
+    }
+    for t in &def.tables {
+        let (title, table, rows) = section(m, *t);
+        if t.is_ledger_section() && !m.ledger.has_ledger {
+            let _ = write!(
+                body,
+                "<h2>{}</h2><p class=\"note\">{}</p>",
+                esc(title),
+                esc(NO_LEDGER)
+            );
+            continue;
+        }
+        let _ = write!(body, "<h2>{}</h2>{}", esc(title), html_table(&table, rows));
+    }
+    for e in &def.exports {
+        links.push(format!("<a href=\"{0}\">{0}</a>", export_file(*e)));
+    }
+    let footer = if m.consent_only {
+        "consent follow-ups close when the patient appears later without a consent problem"
+            .to_string()
+    } else {
+        format!(
+            "thresholds: acceptance rate ≥ {:.0}%, error rate not rising {} weeks in a row",
+            m.min_acceptance_rate * 100.0,
+            m.rising_error_weeks
+        )
+    };
+    Ok(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>{CSS}</style></head><body>{body}<h2>Files</h2><nav>{}</nav><p class=\"note\">immdqa {} · report '{}' · {footer}.</p></body></html>\n",
+        esc(&def.title),
+        week_label(m.week),
+        links.join(" "),
+        env!("CARGO_PKG_VERSION"),
+        esc(name),
+    ))
+}

@@ -69,11 +69,9 @@ pub fn migrate(conn: &mut Connection) -> Result<usize, MigrateError> {
             .map_err(|source| MigrateError::Failed { name, source })?;
         tx.pragma_update(None, "user_version", (i + 1) as u32)?;
     }
-    let dangling: i64 = tx.query_row(
-        "SELECT count(*) FROM pragma_foreign_key_check",
-        [],
-        |r| r.get(0),
-    )?;
+    let dangling: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
     if dangling > 0 {
         return Err(MigrateError::Failed {
             name: MIGRATIONS[known as usize - 1].0,
@@ -116,7 +114,8 @@ mod tests {
         let tx = c.transaction().unwrap();
         for (i, (_, sql)) in MIGRATIONS.iter().take(4).enumerate() {
             tx.execute_batch(sql).unwrap();
-            tx.pragma_update(None, "user_version", (i + 1) as u32).unwrap();
+            tx.pragma_update(None, "user_version", (i + 1) as u32)
+                .unwrap();
         }
         tx.execute_batch(
             "INSERT INTO blob VALUES ('aa', 1, 't');
@@ -132,7 +131,9 @@ mod tests {
         tx.commit().unwrap();
         assert_eq!(migrate(&mut c).unwrap(), MIGRATIONS.len() - 4);
         let kind: String = c
-            .query_row("SELECT kind FROM remote_file WHERE id = 7", [], |r| r.get(0))
+            .query_row("SELECT kind FROM remote_file WHERE id = 7", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(kind, "dqa");
         c.execute(

@@ -173,7 +173,13 @@ impl ReportWriter<'_> {
                 .tx
                 .prepare_cached(include_str!("../../queries/store/finding_sum_insert.sql"))?;
             for ((field, code, severity), count) in &self.sums {
-                st.execute(params![self.report_id, field, code, severity, *count as i64])?;
+                st.execute(params![
+                    self.report_id,
+                    field,
+                    code,
+                    severity,
+                    *count as i64
+                ])?;
             }
         }
         let sub = summary
