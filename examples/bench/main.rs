@@ -280,7 +280,7 @@ fn run() -> anyhow::Result<()> {
     let (b1_findings, b2_findings) = (scale(1_000_000), scale(10_000_000));
     let runs = num("--runs", 5).max(1) as usize;
     let t = tools(
-        want("B1") || want("B2") || want("B2C") || want("B8") || want("G"),
+        want("B1") || want("B2") || want("B2C") || want("B6") || want("B8") || want("G"),
         want("B4") || want("B5"),
         want("B3"),
     )?;
@@ -312,7 +312,7 @@ fn run() -> anyhow::Result<()> {
         rows.push(row);
     }
     let mut b2_series = None;
-    if want("B2") || want("B6") {
+    if want("B2") {
         eprintln!("B2: trends");
         let (row, ours) = trends::b2(&b, b2_findings)?;
         b2_series = Some((ours, row.theirs.clone().unwrap()));
@@ -346,8 +346,7 @@ fn run() -> anyhow::Result<()> {
     }
     if want("B6") {
         eprintln!("B6: weekly report");
-        let b2 = &b2_series.as_ref().expect("B2 measured").0;
-        rows.push(report::b6(&b, b2_findings, b2)?);
+        rows.push(report::b6(&b, b2_findings)?);
     }
     if want("B7") {
         eprintln!("B7: one big report");
