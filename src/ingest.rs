@@ -635,15 +635,34 @@ pub fn import_sent(
         run_id,
         kind: Kind::Sent,
     };
-    for path in files {
-        let archived = archive_local(store.archive(), &path);
-        let Some((_, id)) = record_local(store, archived, &local, &mut counts, &mut report)? else {
-            continue;
-        };
-        report
-            .ingested
-            .push(ingest_one(store, id, &ParseOptions::default(), false)?);
-    }
+    let archive =
+        crate::store::Archive::open(store.dir()).map_err(|source| IngestError::Local {
+            path: store.dir().display().to_string(),
+            source,
+        })?;
+    // A helper thread copies the next file into the archive (hash, fsync, rename) while this
+    // one stores the current file's messages.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Archived>(1);
+    std::thread::scope(|s| -> Result<(), IngestError> {
+        s.spawn(move || {
+            for path in files {
+                if tx.send(archive_local(&archive, &path)).is_err() {
+                    break; // the store side stopped
+                }
+            }
+        });
+        for archived in rx {
+            let Some((_, id)) =
+                record_local(store, archived, &local, &mut counts, &mut report)?
+            else {
+                continue;
+            };
+            report
+                .ingested
+                .push(ingest_one(store, id, &ParseOptions::default(), false)?);
+        }
+        Ok(())
+    })?;
     store.finish_run(run_id, &counts)?;
     Ok(report)
 }

@@ -234,9 +234,11 @@ impl Store {
             if was_linked || primary.is_some() {
                 refresh_batches.push(batch);
             }
-            let unlink = include_str!("../../queries/store/ledger_unlink.sql");
-            for stmt in statements(unlink) {
-                tx.execute(&stmt, [batch]).map_err(sql)?;
+            if was_linked {
+                let unlink = include_str!("../../queries/store/ledger_unlink.sql");
+                for stmt in statements(unlink) {
+                    tx.execute(&stmt, [batch]).map_err(sql)?;
+                }
             }
             let Some((report, _, answers)) = &primary else {
                 continue;
