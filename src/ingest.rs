@@ -652,8 +652,7 @@ pub fn import_sent(
             }
         });
         for archived in rx {
-            let Some((_, id)) =
-                record_local(store, archived, &local, &mut counts, &mut report)?
+            let Some((_, id)) = record_local(store, archived, &local, &mut counts, &mut report)?
             else {
                 continue;
             };

@@ -97,10 +97,16 @@ CREATE INDEX finding_by_message ON finding (message_id) WHERE message_id IS NOT 
 -- does not recompute it): every sent message that was rejected or carries a finding, when its
 -- answer arrived, and whether a later accepted message re-sent the same record.
 CREATE TABLE worklist_item (
-    message_id INTEGER PRIMARY KEY REFERENCES ledger_message (id) ON DELETE CASCADE,
-    opened     TEXT,
-    resolved   INTEGER NOT NULL DEFAULT 0
+    message_id      INTEGER PRIMARY KEY REFERENCES ledger_message (id) ON DELETE CASCADE,
+    opened          TEXT,
+    resolved        INTEGER NOT NULL DEFAULT 0,
+    -- what the worklist shows, gathered once when the answer is linked
+    vaccines        TEXT,                     -- the message's vaccines, space-separated
+    administered_on TEXT,                     -- the earliest RXA-3
+    provider        TEXT,                     -- the first vaccination's RXA-10
+    codes           TEXT                      -- code US severity US field US text, RS between
 );
+CREATE INDEX worklist_item_by_opened ON worklist_item (opened, message_id);
 
 -- Worklist items closed or ignored by hand, keyed so a rebuild keeps them.
 CREATE TABLE worklist_action (

@@ -4,8 +4,14 @@
 -- patient for a message without one).
 DELETE FROM worklist_item
 WHERE message_id IN (SELECT id FROM ledger_message WHERE batch_id = ?1);
-INSERT INTO worklist_item (message_id, opened)
-SELECT lm.id, COALESCE(r.report_date, b.sent_on)
+INSERT INTO worklist_item (message_id, opened, vaccines, administered_on, provider, codes)
+SELECT lm.id, COALESCE(r.report_date, b.sent_on),
+       (SELECT group_concat(v.vaccine, ' ') FROM ledger_vaccination v WHERE v.message_id = lm.id),
+       (SELECT min(v.administered_on) FROM ledger_vaccination v WHERE v.message_id = lm.id),
+       (SELECT v.provider FROM ledger_vaccination v WHERE v.message_id = lm.id ORDER BY v.seq LIMIT 1),
+       (SELECT group_concat(COALESCE(f.code, '') || char(31) || f.severity || char(31)
+                            || COALESCE(f.field, '') || char(31) || f.text, char(30))
+        FROM finding f WHERE f.message_id = lm.id)
 FROM ledger_message lm
 JOIN sent_batch b ON b.id = lm.batch_id
 LEFT JOIN report r ON r.id = b.report_id

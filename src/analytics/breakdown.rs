@@ -256,18 +256,10 @@ pub fn weekly_acceptance(
         let e = by
             .entry((r.week.clone(), r.key.clone()))
             .or_insert_with(|| crate::store::ledger::AcceptanceGroup {
-                batch: String::new(),
-                sent_on: None,
                 week: r.week.clone(),
                 profile: r.profile.clone(),
                 key: r.key.clone(),
-                messages: 0,
-                accepted: 0,
-                accepted_with_warnings: 0,
-                rejected: 0,
-                pending: 0,
-                not_mentioned: 0,
-                inferred: 0,
+                ..Default::default()
             });
         e.messages += r.messages;
         e.accepted += r.accepted;

@@ -184,13 +184,14 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
         built.index.display(),
         built.verdict.level.as_str()
     ));
-    let items = crate::ledger::worklist::items(
-        store.worklist_rows(None, false)?,
+    let items = crate::ledger::worklist::load(
+        &store,
+        None,
         &Default::default(),
         &crate::ledger::owners::Owners::new(&Default::default()),
         &crate::ledger::worklist::Filter::default(),
         o.today,
-    );
+    )?;
     let by_owner: Vec<String> = crate::ledger::worklist::open_by_owner(&items)
         .into_iter()
         .map(|(owner, n)| format!("{n} {owner}"))

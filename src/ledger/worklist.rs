@@ -102,87 +102,112 @@ fn severity_rank(s: &str) -> u8 {
 
 /// Turn the store's candidate rows into items (oldest first, as the rows come).
 pub fn items(
-    rows: Vec<WorklistRow>,
+    rows: impl IntoIterator<Item = WorklistRow>,
     config: &WorklistConfig,
     owners: &Owners<'_>,
     filter: &Filter,
     today: NaiveDate,
 ) -> Vec<Item> {
+    let mut out = Vec::new();
+    for r in rows {
+        out.extend(item(r, config, owners, filter, today));
+    }
+    out
+}
+
+/// The worklist of a profile (None: every profile) read from the store, row by row.
+pub fn load(
+    store: &crate::store::Store,
+    profile: Option<&str>,
+    config: &WorklistConfig,
+    owners: &Owners<'_>,
+    filter: &Filter,
+    today: NaiveDate,
+) -> Result<Vec<Item>, crate::store::StoreError> {
+    let mut out = Vec::new();
+    store.for_each_worklist_row(profile, filter.all, |r| {
+        out.extend(item(r, config, owners, filter, today));
+    })?;
+    Ok(out)
+}
+
+/// One row as an item, if it is one and the filter keeps it.
+pub fn item(
+    r: WorklistRow,
+    config: &WorklistConfig,
+    owners: &Owners<'_>,
+    filter: &Filter,
+    today: NaiveDate,
+) -> Option<Item> {
     let ignored = |code: &str| {
         config
             .ignore_codes
             .iter()
             .any(|c| c.trim().eq_ignore_ascii_case(code))
     };
-    let mut out = Vec::new();
-    for r in rows {
-        let mut codes: Vec<ItemCode> = r
-            .findings
-            .iter()
-            .filter(|(code, ..)| code.is_empty() || !ignored(code))
-            .map(|(code, severity, field, text)| {
-                let info = catalogue().get(code);
-                let shown = if !code.is_empty() {
-                    code.clone()
-                } else if !field.is_empty() {
-                    field.clone()
-                } else {
-                    text.chars().take(40).collect()
-                };
-                ItemCode {
-                    code: shown,
-                    severity: severity.clone(),
-                    field: field.clone(),
-                    owner: owners.of(code, field),
-                    fix: info.map(|i| one_line(&i.fix)),
-                }
-            })
-            .collect();
-        codes.sort_by(|a, b| {
-            severity_rank(&a.severity)
-                .cmp(&severity_rank(&b.severity))
-                .then_with(|| a.code.cmp(&b.code))
-        });
-        codes.dedup_by(|a, b| a.code == b.code && a.severity == b.severity);
-        let rejected = r.status == AnswerStatus::Rejected;
-        let followed = |o: Owner| config.follow.contains(&o) || filter.owner == Some(o);
-        if !rejected && !codes.iter().any(|c| followed(c.owner)) {
-            continue;
-        }
-        let owner = codes.first().map(|c| c.owner).unwrap_or(Owner::Interface);
-        let status = match r.action.as_deref() {
-            Some("closed") => ItemStatus::Closed,
-            Some("ignored") => ItemStatus::Ignored,
-            _ if r.resolved => ItemStatus::Resolved,
-            _ => ItemStatus::Open,
-        };
-        let opened = r
-            .opened
-            .as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok());
-        let item = Item {
-            id: r.id,
-            profile: r.profile,
-            batch: r.batch,
-            message_index: r.message_index,
-            patient_ref: r.patient_ref,
-            administered_on: r.administered_on,
-            vaccines: r.vaccines,
-            site: r.site,
-            provider: r.provider,
-            message_status: r.status,
-            owner,
-            age_days: opened.map(|o| (today - o).num_days()),
-            opened,
-            codes,
-            status,
-            note: r.note,
-        };
-        if keep(&item, filter) {
-            out.push(item);
-        }
+    let mut codes: Vec<ItemCode> = r
+        .findings
+        .iter()
+        .filter(|(code, ..)| code.is_empty() || !ignored(code))
+        .map(|(code, severity, field, text)| {
+            let info = catalogue().get(code);
+            let shown = if !code.is_empty() {
+                code.clone()
+            } else if !field.is_empty() {
+                field.clone()
+            } else {
+                text.chars().take(40).collect()
+            };
+            ItemCode {
+                code: shown,
+                severity: severity.clone(),
+                field: field.clone(),
+                owner: owners.of(code, field),
+                fix: info.map(|i| one_line(&i.fix)),
+            }
+        })
+        .collect();
+    codes.sort_by(|a, b| {
+        severity_rank(&a.severity)
+            .cmp(&severity_rank(&b.severity))
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    codes.dedup_by(|a, b| a.code == b.code && a.severity == b.severity);
+    let rejected = r.status == AnswerStatus::Rejected;
+    let followed = |o: Owner| config.follow.contains(&o) || filter.owner == Some(o);
+    if !rejected && !codes.iter().any(|c| followed(c.owner)) {
+        return None;
     }
-    out
+    let owner = codes.first().map(|c| c.owner).unwrap_or(Owner::Interface);
+    let status = match r.action.as_deref() {
+        Some("closed") => ItemStatus::Closed,
+        Some("ignored") => ItemStatus::Ignored,
+        _ if r.resolved => ItemStatus::Resolved,
+        _ => ItemStatus::Open,
+    };
+    let opened = r
+        .opened
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok());
+    let item = Item {
+        id: r.id,
+        profile: r.profile,
+        batch: r.batch,
+        message_index: r.message_index,
+        patient_ref: r.patient_ref,
+        administered_on: r.administered_on,
+        vaccines: r.vaccines,
+        site: r.site,
+        provider: r.provider,
+        message_status: r.status,
+        owner,
+        age_days: opened.map(|o| (today - o).num_days()),
+        opened,
+        codes,
+        status,
+        note: r.note,
+    };
+    keep(&item, filter).then_some(item)
 }
 
 fn keep(item: &Item, f: &Filter) -> bool {

@@ -105,8 +105,9 @@ pub fn ledger_model(
     let profile = h.profile.as_deref();
     let owners = Owners::new(settings.owners);
     let has_ledger = store.ledger_counts()?.batches > 0;
-    let worklist = worklist::items(
-        store.worklist_rows(profile, true)?,
+    let worklist = worklist::load(
+        store,
+        profile,
         settings.worklist,
         &owners,
         &Filter {
@@ -114,7 +115,7 @@ pub fn ledger_model(
             ..Filter::default()
         },
         settings.today,
-    );
+    )?;
     // top issues: codes of the report week, against the week before
     let by_code = trends::trends(
         h,

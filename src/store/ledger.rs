@@ -301,48 +301,54 @@ impl Store {
     }
 
     /// Worklist candidates of a profile (None: all), oldest answer first; with `all`, closed,
-    /// ignored and resolved items too.
-    pub fn worklist_rows(
+    /// ignored and resolved items too. Each row goes to `each` as it is read (the worklist of
+    /// a large ledger is never held twice).
+    pub fn for_each_worklist_row(
         &self,
         profile: Option<&str>,
         all: bool,
-    ) -> Result<Vec<WorklistRow>, StoreError> {
+        mut each: impl FnMut(WorklistRow),
+    ) -> Result<(), StoreError> {
         let mut st = self
             .conn
             .prepare_cached(include_str!("../../queries/store/worklist_items.sql"))
             .map_err(|e| self.sql_err(e))?;
-        st.query_map(params![profile, all], |r| {
-            let codes: Option<String> = r.get(11)?;
-            let findings = codes
-                .unwrap_or_default()
-                .split('\u{1e}')
-                .filter(|s| !s.is_empty())
-                .map(|f| {
-                    let mut p = f.splitn(4, '\u{1f}').map(str::to_string);
-                    let mut next = || p.next().unwrap_or_default();
-                    (next(), next(), next(), next())
+        let rows = st
+            .query_map(params![profile, all], |r| {
+                let codes: Option<String> = r.get(11)?;
+                let findings = codes
+                    .unwrap_or_default()
+                    .split('\u{1e}')
+                    .filter(|s| !s.is_empty())
+                    .map(|f| {
+                        let mut p = f.splitn(4, '\u{1f}').map(str::to_string);
+                        let mut next = || p.next().unwrap_or_default();
+                        (next(), next(), next(), next())
+                    })
+                    .collect();
+                Ok(WorklistRow {
+                    id: r.get(0)?,
+                    profile: r.get(1)?,
+                    batch: r.get(2)?,
+                    message_index: r.get(3)?,
+                    patient_ref: r.get(4)?,
+                    site: r.get(5)?,
+                    status: r.get(6)?,
+                    opened: r.get(7)?,
+                    vaccines: r.get(8)?,
+                    administered_on: r.get(9)?,
+                    provider: r.get(10)?,
+                    findings,
+                    action: r.get(12)?,
+                    note: r.get(13)?,
+                    resolved: r.get(14)?,
                 })
-                .collect();
-            Ok(WorklistRow {
-                id: r.get(0)?,
-                profile: r.get(1)?,
-                batch: r.get(2)?,
-                message_index: r.get(3)?,
-                patient_ref: r.get(4)?,
-                site: r.get(5)?,
-                status: r.get(6)?,
-                opened: r.get(7)?,
-                vaccines: r.get(8)?,
-                administered_on: r.get(9)?,
-                provider: r.get(10)?,
-                findings,
-                action: r.get(12)?,
-                note: r.get(13)?,
-                resolved: r.get(14)?,
             })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.sql_err(e))?;
+        for row in rows {
+            each(row.map_err(|e| self.sql_err(e))?);
+        }
+        Ok(())
     }
 
     /// Close (or ignore) a worklist item by hand. False when no item has that id.
@@ -727,7 +733,7 @@ impl Store {
 }
 
 /// Answer statuses of one batch's messages of one site, vaccine or provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AcceptanceGroup {
     pub batch: String,
     pub sent_on: Option<String>,

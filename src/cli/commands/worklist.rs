@@ -81,14 +81,14 @@ pub fn load(
     today: NaiveDate,
 ) -> anyhow::Result<Vec<worklist::Item>> {
     let profile = ctx.analysis_profile(store)?;
-    let rows = store.worklist_rows(profile.as_deref(), filter.all)?;
-    Ok(worklist::items(
-        rows,
+    Ok(worklist::load(
+        store,
+        profile.as_deref(),
         &ctx.config.worklist,
         &Owners::new(&ctx.config.owners),
         filter,
         today,
-    ))
+    )?)
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
