@@ -30,6 +30,8 @@ pub struct RebuildReport {
     pub missing: Vec<IndexEntry>,
     /// Damaged index lines skipped.
     pub torn_lines: usize,
+    /// Worklist items closed or ignored by hand, replayed from their journal.
+    pub worklist_actions: usize,
     pub parsed: IngestTotals,
 }
 
@@ -138,5 +140,12 @@ pub fn rebuild(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, Rebuild
     store.finish_run(run_id, &counts)?;
     let items = ingest::ingest_stored(&mut store, opts, false, false)?;
     report.parsed = ingest::totals(&items);
+    // the worklist's hand actions, from their journal (the database held them too)
+    let actions = crate::store::ledger::read_actions(dir)
+        .map_err(io(crate::store::ledger::actions_path(dir)))?;
+    for a in &actions {
+        store.set_worklist_action(a)?;
+    }
+    report.worklist_actions = actions.len();
     Ok(report)
 }

@@ -650,3 +650,77 @@ fn the_worklist_stays_current_whatever_order_the_answers_arrive_in() {
     assert_eq!(open.len(), 1);
     assert_eq!(open[0]["batch"], "ORDR25294.hl7");
 }
+
+/// `immdqa rebuild` recreates the ledger from the archive (sent batches are archived like
+/// reports) and replays the worklist's hand actions from their journal.
+#[test]
+fn rebuild_recreates_the_ledger_and_keeps_hand_closed_items() {
+    let ws = Workspace::new();
+    mailbox_folders(&ws.mailbox());
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nretries = 0\n",
+        ws.store(),
+        ws.mailbox()
+    ));
+    let (name, _) = today_name(2);
+    let b = batch(&[
+        vxu("K1", "MRN1", "NORTH", "PRV1", "08", "20251020", &["mvx"]),
+        vxu("K2", "MRN2", "NORTH", "PRV1", "08", "20251020", &["pd113"]),
+    ]);
+    fs::write(ws.mailbox().join("Accepted").join(&name), b).unwrap();
+    fs::write(
+        ws.mailbox().join("DQA-Reports").join(format!("{name}.ack")),
+        ack(
+            &name,
+            &[
+                (
+                    "K1",
+                    "AR",
+                    &[(
+                        "RXA^1^17",
+                        "E",
+                        "IMR-111::Immunization rejected. Manufacturer Code invalid.",
+                    )],
+                ),
+                (
+                    "K2",
+                    "AR",
+                    &[(
+                        "PD1^1^13",
+                        "E",
+                        "CLR-105::Client rejected. Invalid Affirmation date format.",
+                    )],
+                ),
+            ],
+        ),
+    )
+    .unwrap();
+    ws.cmd(&["fetch"]).code(0);
+    let open = csv_rows(&ws.cmd(&["worklist", "--format", "csv"]).out());
+    assert_eq!(open.len(), 2);
+    let k2 = open.iter().find(|r| r["patient_ref"] == "MRN2").unwrap()["id"].clone();
+    ws.cmd(&["worklist", "close", &k2, "--note", "fixed in the registry"])
+        .code(0);
+    let journal = ws.store().join("worklist.actions.jsonl");
+    assert_eq!(
+        fs::metadata(&journal).unwrap().permissions().mode() & 0o077,
+        0
+    );
+    // the history is lost
+    for f in ["history.sqlite-wal", "history.sqlite-shm"] {
+        let _ = fs::remove_file(ws.store().join(f));
+    }
+    fs::write(ws.store().join("history.sqlite"), b"").unwrap();
+    ws.cmd(&["rebuild"])
+        .code(0)
+        .out_has("1 worklist action(s) (closed or ignored by hand) replayed");
+    let all = csv_rows(&ws.cmd(&["worklist", "--all", "--format", "csv"]).out());
+    assert_eq!(all.len(), 2);
+    let mrn2 = all.iter().find(|r| r["patient_ref"] == "MRN2").unwrap();
+    assert_eq!(
+        (mrn2["status"].as_str(), mrn2["note"].as_str()),
+        ("closed", "fixed in the registry")
+    );
+    let mrn1 = all.iter().find(|r| r["patient_ref"] == "MRN1").unwrap();
+    assert_eq!(mrn1["status"], "open");
+}

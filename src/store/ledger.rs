@@ -367,16 +367,81 @@ impl Store {
             )
             .optional()
             .map_err(|e| self.sql_err(e))?;
-        let Some((profile, batch, index)) = key else {
+        let Some((profile, batch, message_index)) = key else {
             return Ok(false);
         };
+        let entry = WorklistActionEntry {
+            profile,
+            batch,
+            message_index,
+            action: action.to_string(),
+            note: note.map(str::to_string),
+            at: super::now(),
+        };
+        // the journal first: what a rebuild replays (the database may be the thing lost)
+        append_action(self.dir(), &entry).map_err(|source| StoreError::Io {
+            path: actions_path(self.dir()),
+            source,
+        })?;
+        self.set_worklist_action(&entry)?;
+        Ok(true)
+    }
+
+    /// Record an action by its key (a hand action, or one replayed by `rebuild`).
+    pub fn set_worklist_action(&self, e: &WorklistActionEntry) -> Result<(), StoreError> {
         self.conn
             .execute(
                 include_str!("../../queries/store/worklist_action_set.sql"),
-                params![profile, batch, index, action, note, super::now()],
+                params![e.profile, e.batch, e.message_index, e.action, e.note, e.at],
             )
-            .map_err(|e| self.sql_err(e))?;
-        Ok(true)
+            .map(|_| ())
+            .map_err(|e| self.sql_err(e))
+    }
+}
+
+/// The journal of hand actions on the worklist (`<store>/worklist.actions.jsonl`): appended
+/// as each is taken, never rewritten, replayed by `immdqa rebuild`. Owner-only like the store
+/// (notes are the user's words).
+pub const ACTIONS_FILE: &str = "worklist.actions.jsonl";
+
+/// One hand action, keyed so it survives a rebuild (ids do not).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorklistActionEntry {
+    pub profile: String,
+    pub batch: String,
+    pub message_index: i64,
+    pub action: String,
+    pub note: Option<String>,
+    pub at: String,
+}
+
+pub fn actions_path(store: &std::path::Path) -> std::path::PathBuf {
+    store.join(ACTIONS_FILE)
+}
+
+fn append_action(store: &std::path::Path, e: &WorklistActionEntry) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(actions_path(store))?;
+    let mut line = serde_json::to_string(e).map_err(std::io::Error::other)?;
+    line.push('\n');
+    f.write_all(line.as_bytes())?;
+    f.sync_all()
+}
+
+/// Every journaled action in order (a torn last line is skipped).
+pub fn read_actions(store: &std::path::Path) -> std::io::Result<Vec<WorklistActionEntry>> {
+    match std::fs::read_to_string(actions_path(store)) {
+        Ok(text) => Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
+        Err(e) => Err(e),
     }
 }
 

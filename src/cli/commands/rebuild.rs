@@ -56,6 +56,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     if r.torn_lines > 0 {
         eprintln!("{} damaged index line(s) skipped", r.torn_lines);
     }
+    if r.worklist_actions > 0 {
+        crate::cli::say!(
+            "{} worklist action(s) (closed or ignored by hand) replayed from their journal",
+            r.worklist_actions
+        );
+    }
     crate::cli::say!("upload records are not kept in the archive and were not recovered");
     Ok(if r.parsed.quarantined > 0 || !r.missing.is_empty() {
         Exit::Partial
