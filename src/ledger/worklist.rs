@@ -100,21 +100,6 @@ fn severity_rank(s: &str) -> u8 {
     }
 }
 
-/// Turn the store's candidate rows into items (oldest first, as the rows come).
-pub fn items(
-    rows: impl IntoIterator<Item = WorklistRow>,
-    config: &WorklistConfig,
-    owners: &Owners<'_>,
-    filter: &Filter,
-    today: NaiveDate,
-) -> Vec<Item> {
-    let mut out = Vec::new();
-    for r in rows {
-        out.extend(item(r, config, owners, filter, today));
-    }
-    out
-}
-
 /// The worklist of a profile (None: every profile) read from the store, row by row.
 pub fn load(
     store: &crate::store::Store,
@@ -295,6 +280,18 @@ pub fn table(items: &[Item]) -> Table {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    fn items(
+        rows: Vec<WorklistRow>,
+        config: &WorklistConfig,
+        owners: &Owners<'_>,
+        filter: &Filter,
+        today: NaiveDate,
+    ) -> Vec<Item> {
+        rows.into_iter()
+            .filter_map(|r| item(r, config, owners, filter, today))
+            .collect()
+    }
 
     fn row(id: i64, status: AnswerStatus, findings: &[(&str, &str, &str)]) -> WorklistRow {
         WorklistRow {

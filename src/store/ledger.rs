@@ -283,23 +283,6 @@ impl Store {
         Ok(batches.len())
     }
 
-    /// Link every batch of the ledger again (after `reparse` or `rebuild`).
-    pub fn link_all(&mut self) -> Result<usize, StoreError> {
-        let names: Vec<String> = {
-            let mut st = self
-                .conn
-                .prepare(include_str!("../../queries/store/ledger_batch_names.sql"))
-                .map_err(|e| self.sql_err(e))?;
-            st.query_map([], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(|e| self.sql_err(e))?
-        };
-        for n in &names {
-            self.link_batch(n)?;
-        }
-        Ok(names.len())
-    }
-
     /// Worklist candidates of a profile (None: all), oldest answer first; with `all`, closed,
     /// ignored and resolved items too. Each row goes to `each` as it is read (the worklist of
     /// a large ledger is never held twice).

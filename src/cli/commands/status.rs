@@ -33,6 +33,7 @@ fn json(
     check: bool,
 ) -> anyhow::Result<(serde_json::Value, bool)> {
     let (reports, submissions, findings, notices) = store.report_totals()?;
+    let ledger = store.ledger_counts()?;
     let integrity = if check {
         Some(store.integrity_check()?)
     } else {
@@ -57,6 +58,12 @@ fn json(
         "quarantined": store.quarantined()?.iter().map(|(f, n, why)| serde_json::json!({
             "folder": f, "name": n, "reason": why,
         })).collect::<Vec<_>>(),
+        "ledger": {
+            "batches": ledger.batches,
+            "messages": ledger.messages,
+            "by_status": ledger.by_status.iter().map(|(k, n)| (k.as_str().to_string(), serde_json::json!(n)))
+                .collect::<serde_json::Map<_, _>>(),
+        },
         "size": {"database": st.db_bytes, "archive": st.archive_bytes},
         "integrity": integrity,
     });
@@ -126,6 +133,20 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     if reports > 0 {
         println!(
             "parsed: {reports} reports about {submissions} submissions; {findings} findings, {notices} consent notices"
+        );
+    }
+    let ledger = store.ledger_counts()?;
+    if ledger.batches > 0 {
+        use crate::domain::AnswerStatus as S;
+        println!(
+            "ledger: {} sent batch(es), {} messages: {} accepted, {} with warnings, {} rejected, {} waiting for an answer, {} not mentioned by theirs",
+            ledger.batches,
+            ledger.messages,
+            ledger.of(S::Accepted),
+            ledger.of(S::AcceptedWithWarnings),
+            ledger.of(S::Rejected),
+            ledger.of(S::Pending),
+            ledger.of(S::NotMentioned)
         );
     }
     let quarantined = store.quarantined()?;
