@@ -418,6 +418,13 @@ fn messages_the_answer_does_not_mention_are_marked() {
         ),
         1
     );
+    ws.cmd(&["status"]).code(0).out_has(
+        "ledger: 1 sent batch(es), 2 messages: 1 accepted, 0 with warnings, 0 rejected, 0 waiting for an answer, 1 not mentioned by theirs",
+    );
+    let json = ws.cmd(&["status", "--format", "json"]).code(0).out();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["ledger"]["messages"], 2);
+    assert_eq!(v["ledger"]["by_status"]["not_mentioned"], 1);
 }
 
 /// Golden breakdowns: one hand-built week (GOLD25280.hl7, 2025-W41, four messages over two
