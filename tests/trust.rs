@@ -465,4 +465,26 @@ fn demo_ledger_plants_provider_site_and_resubmission_patterns() {
         rate(generate::RISING_SITE, false) > 2.0 * rate(generate::RISING_SITE, true),
         "EAST CLINIC warnings rise"
     );
+    // the report answers "what do I fix first" before its charts, with each site
+    let html = fs::read_to_string(demo_dir().join("report/index.html")).unwrap();
+    let first = html
+        .find("What to fix first")
+        .expect("the top issues section");
+    assert!(
+        first < html.find("<figure").unwrap(),
+        "top issues lead the page"
+    );
+    assert!(
+        html.contains("<td>IMR-111</td><td>clinical</td>"),
+        "owner beside the code"
+    );
+    for site in generate::SITES {
+        assert!(
+            html.contains(&format!("<td>{site}</td>")),
+            "{site} in the sites table"
+        );
+    }
+    assert!(html.contains("id=\"chart-timeliness\""));
+    let wl = fs::read_to_string(demo_dir().join("report/worklist.csv")).unwrap();
+    assert!(wl.starts_with("id,patient_ref,"), "{wl:.200}");
 }

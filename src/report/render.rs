@@ -253,6 +253,21 @@ fn banner(m: &ReportModel) -> String {
     }
 }
 
+/// The definition's charts inline as SVG, with a link to each one's PNG.
+fn figures(
+    def: &ReportDef,
+    data: &charts::ChartData<'_>,
+    body: &mut String,
+    links: &mut Vec<String>,
+) -> Result<(), ReportError> {
+    for kind in &def.charts {
+        let svg = charts::render_svg(*kind, data)?;
+        links.push(format!("<a href=\"{0}.png\">{0}.png</a>", kind.name()));
+        let _ = write!(body, "<figure id=\"chart-{}\">{svg}</figure>", kind.name());
+    }
+    Ok(())
+}
+
 /// Step two: the whole `index.html` of the model (charts inline as SVG; the PNG and CSV
 /// files it links to are written by the writing step).
 pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, ReportError> {
@@ -303,15 +318,23 @@ pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, Repo
             m.consent_as_of
         );
     }
+    // "what do I fix first" leads the page; the charts, then the other tables follow
+    let lead = |t: &TableKind| *t == TableKind::TopIssues;
+    let tables = def
+        .tables
+        .iter()
+        .filter(|t| lead(t))
+        .map(|t| (true, *t))
+        .chain(def.tables.iter().filter(|t| !lead(t)).map(|t| (false, *t)));
     let data = m.chart_data(def.top);
     let mut links = Vec::new();
-    for kind in &def.charts {
-        let svg = charts::render_svg(*kind, &data)?;
-        links.push(format!("<a href=\"{0}.png\">{0}.png</a>", kind.name()));
-        let _ = write!(body, "<figure id=\"chart-{}\">{svg}</figure>", kind.name());
-    }
-    for t in &def.tables {
-        let (title, table, rows) = section(m, *t);
+    let mut charts_done = false;
+    for (leading, t) in tables {
+        if !leading && !charts_done {
+            charts_done = true;
+            figures(def, &data, &mut body, &mut links)?;
+        }
+        let (title, table, rows) = section(m, t);
         if t.is_ledger_section() && !m.ledger.has_ledger {
             let _ = write!(
                 body,
@@ -322,6 +345,9 @@ pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, Repo
             continue;
         }
         let _ = write!(body, "<h2>{}</h2>{}", esc(title), html_table(&table, rows));
+    }
+    if !charts_done {
+        figures(def, &data, &mut body, &mut links)?;
     }
     for e in &def.exports {
         links.push(format!("<a href=\"{0}\">{0}</a>", export_file(*e)));
