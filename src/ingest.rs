@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::DateTime;
 
 use crate::formats::{self, Kind, ParseError, ParseOptions, Records, Summary};
-use crate::ledger::read::ReadError;
+use crate::ledger::read::{BatchReceiver, ReadError, SentMessage};
 use crate::store::ledger::SentSource;
 use crate::store::{FetchedFile, Recorded, RemoteFileInfo, RunCounts, Store, StoreError};
 
@@ -526,6 +526,19 @@ pub fn ingest_sent(store: &mut Store, file: RemoteFileInfo) -> Result<Ingested, 
         sha256: file.sha256.clone(),
         source,
     })?;
+    ingest_sent_from(store, file, |each| {
+        crate::ledger::read::read_batch_threaded(std::io::BufReader::new(input), each)
+    })
+}
+
+/// [`ingest_sent`] with the messages coming from `read` (which gives each to the callback
+/// and returns the reader's result): a reader on this file's own thread, or one already
+/// running ahead on the import's helper thread.
+fn ingest_sent_from(
+    store: &mut Store,
+    file: RemoteFileInfo,
+    read: impl FnOnce(&mut dyn FnMut(SentMessage) -> Result<(), String>) -> Result<u64, ReadError>,
+) -> Result<Ingested, IngestError> {
     let source = sent_source(store, &file)?;
     let Some(mut writer) =
         store.begin_sent_batch(&file.profile, &file.name, &file.sha256, source)?
@@ -539,7 +552,7 @@ pub fn ingest_sent(store: &mut Store, file: RemoteFileInfo) -> Result<Ingested, 
     };
     let mut store_error = None;
     let mut first_date = None;
-    let read = crate::ledger::read::read_batch_threaded(std::io::BufReader::new(input), |m| {
+    let read = read(&mut |m: SentMessage| {
         if first_date.is_none() {
             first_date = m.time.map(|t| t.date());
         }
@@ -640,25 +653,42 @@ pub fn import_sent(
             path: store.dir().display().to_string(),
             source,
         })?;
-    // A helper thread copies the next file into the archive (hash, fsync, rename) while this
-    // one stores the current file's messages.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Archived>(1);
+    // A helper thread copies each file into the archive (hash, fsync, rename) and reads its
+    // messages into a channel, one file ahead of this thread, which stores them: parsing the
+    // next batch overlaps committing and linking the current one.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Archived, Option<BatchReceiver>)>(1);
     std::thread::scope(|s| -> Result<(), IngestError> {
         s.spawn(move || {
             for path in files {
-                if tx.send(archive_local(&archive, &path)).is_err() {
+                let archived = archive_local(&archive, &path);
+                let input = archived
+                    .copied
+                    .as_ref()
+                    .ok()
+                    .and_then(|(_, stored)| File::open(&stored.path).ok());
+                let Some(input) = input else {
+                    if tx.send((archived, None)).is_err() {
+                        break;
+                    }
+                    continue; // the store side reports it
+                };
+                let (sender, receiver) = crate::ledger::read::batch_channel();
+                if tx.send((archived, Some(receiver))).is_err() {
                     break; // the store side stopped
                 }
+                sender.read(std::io::BufReader::new(input));
             }
         });
-        for archived in rx {
+        for (archived, messages) in rx {
             let Some((_, id)) = record_local(store, archived, &local, &mut counts, &mut report)?
             else {
-                continue;
+                continue; // dropping `messages` stops its reader
             };
-            report
-                .ingested
-                .push(ingest_one(store, id, &ParseOptions::default(), false)?);
+            let file = stored_file(store, id)?;
+            report.ingested.push(match messages {
+                Some(m) => ingest_sent_from(store, file, |each| m.drain(each))?,
+                None => ingest_sent(store, file)?, // names the archive error
+            });
         }
         Ok(())
     })?;

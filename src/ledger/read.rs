@@ -191,6 +191,12 @@ pub fn read_batch<R: BufRead>(
     let mut count = 0u64;
     let mut first = true;
     while reader.next_into(&mut buf)? {
+        // only MSH, PID, ORC and RXA are read (and the first segment checked): the others
+        // (PD1, NK1, OBX, RXR, …) are skipped before decoding or splitting
+        let id = buf.get(..3).unwrap_or(&buf[..]);
+        if !first && !matches!(id, b"MSH" | b"PID" | b"ORC" | b"RXA" | b"FHS" | b"BHS") {
+            continue;
+        }
         let line = decode_text(&buf);
         let seg = Segment::parse(&line, &mut sep);
         if first {
@@ -270,51 +276,89 @@ pub fn read_batch<R: BufRead>(
     Ok(count)
 }
 
-/// [`read_batch`] with the reading on a helper thread and `each` called on this one, in
-/// order: HL7 parsing and storing use two cores. Messages cross in chunks over a bounded
-/// channel (memory stays bounded); if `each` fails, the reader stops.
-pub fn read_batch_threaded<R: BufRead + Send>(
-    input: R,
-    mut each: impl FnMut(SentMessage) -> Result<(), String>,
-) -> Result<u64, ReadError> {
-    const CHUNK: usize = 256;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SentMessage>>(8);
-    std::thread::scope(|s| {
-        let reader = s.spawn(move || {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            let n = read_batch(input, |m| {
-                chunk.push(m);
-                if chunk.len() == CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                    tx.send(full).map_err(|_| "the store stopped".to_string())?;
-                }
-                Ok(())
-            })?;
-            if !chunk.is_empty() {
-                tx.send(chunk)
-                    .map_err(|_| ReadError::Sink("the store stopped".into()))?;
+/// What crosses a batch channel: messages in chunks, then the reader's result.
+enum Chunk {
+    Messages(Vec<SentMessage>),
+    Done(Result<u64, ReadError>),
+}
+
+/// The reading end of a batch channel: parses a batch into it ([`BatchSender::read`]).
+pub struct BatchSender {
+    tx: std::sync::mpsc::SyncSender<Chunk>,
+}
+
+/// The storing end of a batch channel.
+pub struct BatchReceiver {
+    rx: std::sync::mpsc::Receiver<Chunk>,
+}
+
+/// A bounded channel for one batch's messages (memory stays bounded: at most 48 chunks of
+/// 256 messages in flight, a few MiB; enough for the reader to run a typical batch ahead).
+pub fn batch_channel() -> (BatchSender, BatchReceiver) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(48);
+    (BatchSender { tx }, BatchReceiver { rx })
+}
+
+impl BatchSender {
+    /// Read `input` into the channel, then send the result. Returns early (quietly) when the
+    /// receiver is gone.
+    pub fn read<R: BufRead>(self, input: R) {
+        const CHUNK: usize = 256;
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let tx = &self.tx;
+        let mut result = read_batch(input, |m| {
+            chunk.push(m);
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                tx.send(Chunk::Messages(full))
+                    .map_err(|_| "the store stopped".to_string())?;
             }
-            Ok(n)
+            Ok(())
         });
-        let mut stored = Ok(());
-        for chunk in rx.iter() {
-            for m in chunk {
-                stored = each(m);
-                if stored.is_err() {
-                    break;
+        if result.is_ok() && !chunk.is_empty() && tx.send(Chunk::Messages(chunk)).is_err() {
+            result = Err(ReadError::Sink("the store stopped".into()));
+        }
+        let _ = tx.send(Chunk::Done(result)); // no receiver: nobody wants it
+    }
+}
+
+impl BatchReceiver {
+    /// Give every message to `each`, in order, and return the reader's result. If `each`
+    /// fails, the channel is closed (the reader stops) and that error is returned.
+    pub fn drain(
+        self,
+        mut each: impl FnMut(SentMessage) -> Result<(), String>,
+    ) -> Result<u64, ReadError> {
+        for chunk in self.rx.iter() {
+            match chunk {
+                Chunk::Messages(ms) => {
+                    for m in ms {
+                        each(m).map_err(ReadError::Sink)?;
+                    }
                 }
-            }
-            if stored.is_err() {
-                break;
+                Chunk::Done(result) => return result,
             }
         }
-        drop(rx); // a reader still sending stops
-        let read = match reader.join() {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        stored.map_err(ReadError::Sink)?;
-        read
+        Err(ReadError::Sink(
+            "the reader stopped without a result".into(),
+        ))
+    }
+}
+
+/// [`read_batch`] with the reading on a helper thread and `each` called on this one, in
+/// order: HL7 parsing and storing use two cores. If `each` fails, the reader stops.
+pub fn read_batch_threaded<R: BufRead + Send>(
+    input: R,
+    each: impl FnMut(SentMessage) -> Result<(), String>,
+) -> Result<u64, ReadError> {
+    let (sender, receiver) = batch_channel();
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || sender.read(input));
+        let result = receiver.drain(each); // dropping the receiver stops the reader
+        if let Err(panic) = reader.join() {
+            std::panic::resume_unwind(panic);
+        }
+        result
     })
 }
 
