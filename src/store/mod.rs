@@ -463,6 +463,10 @@ impl Store {
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| self.sql_err(e))?;
+        // fewer, larger checkpoints while a run writes (each one fsyncs the database)
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 8192)
+            .map_err(|e| self.sql_err(e))?;
         self.conn
             .execute(
                 include_str!("../../queries/store/run_begin.sql"),
