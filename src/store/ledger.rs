@@ -446,6 +446,33 @@ static VACCINATION_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLoc
     )
 });
 
+/// Insert `rows`: full chunks of `LEDGER_ROWS_PER_INSERT` by the multi-row statement, the rest
+/// one by one; `values` gives a row's parameters in the statement's order.
+fn insert_rows<'a, R, const N: usize>(
+    tx: &Transaction<'_>,
+    (one, many): (&str, &str),
+    rows: &'a [R],
+    values: impl Fn(&'a R) -> [&'a dyn rusqlite::ToSql; N],
+) -> rusqlite::Result<()> {
+    for chunk in rows.chunks(LEDGER_ROWS_PER_INSERT) {
+        let full = chunk.len() == LEDGER_ROWS_PER_INSERT;
+        let mut st = tx.prepare_cached(if full { many } else { one })?;
+        for (k, r) in chunk.iter().enumerate() {
+            let offset = if full { k * N } else { 0 };
+            for (i, v) in values(r).into_iter().enumerate() {
+                st.raw_bind_parameter(offset + i + 1, v)?;
+            }
+            if !full {
+                st.raw_execute()?;
+            }
+        }
+        if full {
+            st.raw_execute()?;
+        }
+    }
+    Ok(())
+}
+
 /// A message row waiting for its multi-row INSERT.
 struct MessageRow {
     id: i64,
@@ -558,37 +585,25 @@ impl LedgerWriter<'_> {
     }
 
     fn flush_messages(&mut self) -> rusqlite::Result<()> {
-        let rows = std::mem::take(&mut self.pending);
-        let full = rows.len() == LEDGER_ROWS_PER_INSERT;
-        let mut st = self.tx.prepare_cached(if full {
-            MESSAGE_INSERT_MANY.as_str()
-        } else {
-            MESSAGE_INSERT
-        })?;
-        for (k, r) in rows.iter().enumerate() {
-            let offset = if full { k * MESSAGE_PARAMS } else { 0 };
-            let values: [&dyn rusqlite::ToSql; MESSAGE_PARAMS] = [
-                &r.id,
-                &self.batch_id,
-                &r.index,
-                &r.control_id,
-                &r.time,
-                &r.week,
-                &r.facility,
-                &r.site,
-                &r.patient_ref,
-            ];
-            for (i, v) in values.into_iter().enumerate() {
-                st.raw_bind_parameter(offset + i + 1, v)?;
-            }
-            if !full {
-                st.raw_execute()?;
-            }
-        }
-        if full {
-            st.raw_execute()?;
-        }
-        self.pending = rows;
+        let batch_id = self.batch_id;
+        insert_rows(
+            &self.tx,
+            (MESSAGE_INSERT, &MESSAGE_INSERT_MANY),
+            &self.pending,
+            |r: &MessageRow| -> [&dyn rusqlite::ToSql; MESSAGE_PARAMS] {
+                [
+                    &r.id,
+                    &batch_id,
+                    &r.index,
+                    &r.control_id,
+                    &r.time,
+                    &r.week,
+                    &r.facility,
+                    &r.site,
+                    &r.patient_ref,
+                ]
+            },
+        )?;
         self.pending.clear();
         Ok(())
     }
@@ -598,17 +613,12 @@ impl LedgerWriter<'_> {
         if !self.pending.is_empty() {
             self.flush_messages()?;
         }
-        let all = std::mem::take(&mut self.vaccinations);
-        for chunk in all.chunks(LEDGER_ROWS_PER_INSERT) {
-            let full = chunk.len() == LEDGER_ROWS_PER_INSERT;
-            let mut st = self.tx.prepare_cached(if full {
-                VACCINATION_INSERT_MANY.as_str()
-            } else {
-                VACCINATION_INSERT
-            })?;
-            for (k, r) in chunk.iter().enumerate() {
-                let offset = if full { k * VACCINATION_PARAMS } else { 0 };
-                let values: [&dyn rusqlite::ToSql; VACCINATION_PARAMS] = [
+        insert_rows(
+            &self.tx,
+            (VACCINATION_INSERT, &VACCINATION_INSERT_MANY),
+            &self.vaccinations,
+            |r: &VaccinationRow| -> [&dyn rusqlite::ToSql; VACCINATION_PARAMS] {
+                [
                     &r.message_id,
                     &r.seq,
                     &r.vaccine,
@@ -622,18 +632,10 @@ impl LedgerWriter<'_> {
                     &r.site,
                     &r.age_years,
                     &r.days,
-                ];
-                for (i, v) in values.into_iter().enumerate() {
-                    st.raw_bind_parameter(offset + i + 1, v)?;
-                }
-                if !full {
-                    st.raw_execute()?;
-                }
-            }
-            if full {
-                st.raw_execute()?;
-            }
-        }
+                ]
+            },
+        )?;
+        self.vaccinations.clear();
         Ok(())
     }
 
