@@ -103,14 +103,11 @@ impl LedgerCounts {
 impl Store {
     /// How many batches and messages the ledger holds, per answer status.
     pub fn ledger_counts(&self) -> Result<LedgerCounts, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(include_str!("../../queries/store/ledger_counts.sql"))
-            .map_err(|e| self.sql_err(e))?;
-        let rows: Vec<(i64, Option<AnswerStatus>, i64)> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.sql_err(e))?;
+        let rows: Vec<(i64, Option<AnswerStatus>, i64)> = self.rows(
+            include_str!("../../queries/store/ledger_counts.sql"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         let mut c = LedgerCounts::default();
         for (batches, status, n) in rows {
             c.batches = batches as u64;
@@ -724,48 +721,34 @@ impl Store {
                 include_str!("../../queries/store/breakdown_messages_provider.sql"),
             ),
         };
-        let err = |e| self.sql_err(e);
-        let findings = self
-            .conn
-            .prepare_cached(findings_sql)
-            .map_err(err)?
-            .query_map([profile], |r| {
-                Ok(FindingGroup {
-                    week: r.get(0)?,
-                    profile: r.get(1)?,
-                    key: r.get(2)?,
-                    code: r.get(3)?,
-                    field: r.get(4)?,
-                    severity: r.get(5)?,
-                    findings: r.get(6)?,
-                })
+        let findings = self.rows(findings_sql, [profile], |r| {
+            Ok(FindingGroup {
+                week: r.get(0)?,
+                profile: r.get(1)?,
+                key: r.get(2)?,
+                code: r.get(3)?,
+                field: r.get(4)?,
+                severity: r.get(5)?,
+                findings: r.get(6)?,
             })
-            .and_then(|rows| rows.collect())
-            .map_err(err)?;
-        let messages = self
-            .conn
-            .prepare_cached(messages_sql)
-            .map_err(err)?
-            .query_map([profile], |r| {
-                Ok(MessageGroup {
-                    week: r.get(0)?,
-                    profile: r.get(1)?,
-                    key: r.get(2)?,
-                    messages: r.get(3)?,
-                })
+        })?;
+        let messages = self.rows(messages_sql, [profile], |r| {
+            Ok(MessageGroup {
+                week: r.get(0)?,
+                profile: r.get(1)?,
+                key: r.get(2)?,
+                messages: r.get(3)?,
             })
-            .and_then(|rows| rows.collect())
-            .map_err(err)?;
+        })?;
         Ok((findings, messages))
     }
 
     /// Timeliness per week × site.
     pub fn timeliness(&self, profile: Option<&str>) -> Result<Vec<TimelinessGroup>, StoreError> {
-        let err = |e| self.sql_err(e);
-        self.conn
-            .prepare_cached(include_str!("../../queries/store/timeliness.sql"))
-            .map_err(err)?
-            .query_map([profile], |r| {
+        self.rows(
+            include_str!("../../queries/store/timeliness.sql"),
+            [profile],
+            |r| {
                 Ok(TimelinessGroup {
                     week: r.get(0)?,
                     profile: r.get(1)?,
@@ -776,9 +759,8 @@ impl Store {
                     within_30: r.get(6)?,
                     mean_days: r.get(7)?,
                 })
-            })
-            .and_then(|rows| rows.collect())
-            .map_err(err)
+            },
+        )
     }
 }
 
@@ -814,28 +796,22 @@ impl Store {
                 include_str!("../../queries/store/ledger_acceptance_provider.sql")
             }
         };
-        let err = |e| self.sql_err(e);
-        self.conn
-            .prepare_cached(sql)
-            .map_err(err)?
-            .query_map([profile], |r| {
-                Ok(AcceptanceGroup {
-                    batch: r.get(0)?,
-                    sent_on: r.get(1)?,
-                    week: r.get(2)?,
-                    profile: r.get(3)?,
-                    key: r.get(4)?,
-                    messages: r.get(5)?,
-                    accepted: r.get(6)?,
-                    accepted_with_warnings: r.get(7)?,
-                    rejected: r.get(8)?,
-                    pending: r.get(9)?,
-                    not_mentioned: r.get(10)?,
-                    inferred: r.get(11)?,
-                })
+        self.rows(sql, [profile], |r| {
+            Ok(AcceptanceGroup {
+                batch: r.get(0)?,
+                sent_on: r.get(1)?,
+                week: r.get(2)?,
+                profile: r.get(3)?,
+                key: r.get(4)?,
+                messages: r.get(5)?,
+                accepted: r.get(6)?,
+                accepted_with_warnings: r.get(7)?,
+                rejected: r.get(8)?,
+                pending: r.get(9)?,
+                not_mentioned: r.get(10)?,
+                inferred: r.get(11)?,
             })
-            .and_then(|rows| rows.collect())
-            .map_err(err)
+        })
     }
 }
 
@@ -845,13 +821,11 @@ impl Store {
         &self,
         profile: Option<&str>,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let err = |e| self.sql_err(e);
-        self.conn
-            .prepare_cached(include_str!("../../queries/store/ledger_unanswered.sql"))
-            .map_err(err)?
-            .query_map([profile], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .and_then(|rows| rows.collect())
-            .map_err(err)
+        self.rows(
+            include_str!("../../queries/store/ledger_unanswered.sql"),
+            [profile],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     /// Messages of the week (its Monday) their answer does not mention, per batch.
@@ -860,28 +834,22 @@ impl Store {
         profile: Option<&str>,
         week: chrono::NaiveDate,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let err = |e| self.sql_err(e);
-        self.conn
-            .prepare_cached(include_str!("../../queries/store/ledger_not_mentioned.sql"))
-            .map_err(err)?
-            .query_map(params![profile, week.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .and_then(|rows| rows.collect())
-            .map_err(err)
+        self.rows(
+            include_str!("../../queries/store/ledger_not_mentioned.sql"),
+            params![profile, week.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 }
 
 impl Store {
     /// The size of every sent batch in the ledger: (profile, name, messages).
     pub fn sent_batch_sizes(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let err = |e| self.sql_err(e);
-        self.conn
-            .prepare_cached(include_str!("../../queries/store/ledger_batch_sizes.sql"))
-            .map_err(err)?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .and_then(|rows| rows.collect())
-            .map_err(err)
+        self.rows(
+            include_str!("../../queries/store/ledger_batch_sizes.sql"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 }
 

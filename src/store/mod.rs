@@ -421,6 +421,19 @@ impl Store {
         &self.conn
     }
 
+    /// Every row of a named query, each mapped by `f` (errors name the database file).
+    pub(crate) fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.sql_err(e))?;
+        st.query_map(params, f)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sql_err(e))
+    }
+
     fn sql_err(&self, source: rusqlite::Error) -> StoreError {
         sql_error(&self.db_path, source)
     }
