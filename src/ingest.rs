@@ -445,18 +445,9 @@ pub fn import_paths(
     profile: &str,
 ) -> Result<ImportReport, IngestError> {
     let _lock = store.lock()?;
-    let mut files = Vec::new();
-    let mut report = ImportReport::default();
-    for p in paths {
-        collect_files(p, &mut files, &mut report.unreadable);
-    }
-    let run_id = store.begin_run(profile, "local import")?;
+    let (files, mut report, run_id, archive) =
+        start_local_import(store, paths, profile, "local import")?;
     let mut counts = RunCounts::default();
-    let archive =
-        crate::store::Archive::open(store.dir()).map_err(|source| IngestError::Local {
-            path: store.dir().display().to_string(),
-            source,
-        })?;
     // Imported files are parsed without a kind hint (see `options_for`).
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Archived, Option<Records>)>(1);
     std::thread::scope(|s| -> Result<(), IngestError> {
@@ -636,23 +627,14 @@ pub fn import_sent(
     profile: &str,
 ) -> Result<ImportReport, IngestError> {
     let _lock = store.lock()?;
-    let mut files = Vec::new();
-    let mut report = ImportReport::default();
-    for p in paths {
-        collect_files(p, &mut files, &mut report.unreadable);
-    }
-    let run_id = store.begin_run(profile, "local import (sent)")?;
+    let (files, mut report, run_id, archive) =
+        start_local_import(store, paths, profile, "local import (sent)")?;
     let mut counts = RunCounts::default();
     let local = LocalRun {
         profile,
         run_id,
         kind: Kind::Sent,
     };
-    let archive =
-        crate::store::Archive::open(store.dir()).map_err(|source| IngestError::Local {
-            path: store.dir().display().to_string(),
-            source,
-        })?;
     // A helper thread copies each file into the archive (hash, fsync, rename) and reads its
     // messages into a channel, one file ahead of this thread, which stores them: parsing the
     // next batch overlaps committing and linking the current one.
@@ -694,6 +676,28 @@ pub fn import_sent(
     })?;
     store.finish_run(run_id, &counts)?;
     Ok(report)
+}
+
+/// The start of a local import: the files under `paths` (unreadable ones noted in the
+/// report), the run, and the archive the helper thread copies into.
+fn start_local_import(
+    store: &Store,
+    paths: &[PathBuf],
+    profile: &str,
+    label: &str,
+) -> Result<(Vec<PathBuf>, ImportReport, i64, crate::store::Archive), IngestError> {
+    let mut files = Vec::new();
+    let mut report = ImportReport::default();
+    for p in paths {
+        collect_files(p, &mut files, &mut report.unreadable);
+    }
+    let run_id = store.begin_run(profile, label)?;
+    let archive =
+        crate::store::Archive::open(store.dir()).map_err(|source| IngestError::Local {
+            path: store.dir().display().to_string(),
+            source,
+        })?;
+    Ok((files, report, run_id, archive))
 }
 
 /// What every file of one local import run is recorded as.
