@@ -259,6 +259,19 @@ fn the_loop(ws: &Workspace, mailbox: &Path) {
     assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o077, 0);
 }
 
+/// A workspace whose profile `t` is a local mailbox with the registry's four folders
+/// (`extra`: more profile keys).
+fn local_mailbox(extra: &str) -> Workspace {
+    let ws = Workspace::new();
+    mailbox_folders(&ws.mailbox());
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\n{extra}retries = 0\n",
+        ws.store(),
+        ws.mailbox()
+    ));
+    ws
+}
+
 fn mailbox_folders(root: &Path) {
     for d in ["HL7-Dropoff", "Accepted", "DQA-Reports", "Receive"] {
         fs::create_dir_all(root.join(d)).unwrap();
@@ -267,13 +280,7 @@ fn mailbox_folders(root: &Path) {
 
 #[test]
 fn upload_answer_worklist_resubmission_over_a_local_mailbox() {
-    let ws = Workspace::new();
-    mailbox_folders(&ws.mailbox());
-    ws.write_config(&format!(
-        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nimport_code = \"ACME\"\nretries = 0\n",
-        ws.store(),
-        ws.mailbox()
-    ));
+    let ws = local_mailbox("import_code = \"ACME\"\n");
     the_loop(&ws, &ws.mailbox());
 }
 
@@ -384,13 +391,7 @@ fn import_sent_joins_a_tabular_answer_by_control_id() {
 /// An ACK that answers only some of the batch's messages: the others are "not_mentioned".
 #[test]
 fn messages_the_answer_does_not_mention_are_marked() {
-    let ws = Workspace::new();
-    mailbox_folders(&ws.mailbox());
-    ws.write_config(&format!(
-        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nimport_code = \"ACME\"\nretries = 0\n",
-        ws.store(),
-        ws.mailbox()
-    ));
+    let ws = local_mailbox("import_code = \"ACME\"\n");
     let (name, _) = today_name(2);
     let b = batch(&[
         vxu("N1", "MRN1", "NORTH", "PRV1", "08", "20251020", &[]),
@@ -557,12 +558,7 @@ GOLD25280.hl7,2025-10-07,2025-W41,SOUTH,2,1,1,0,0,0,1,t\n"
 /// same record is a new open item.
 #[test]
 fn the_worklist_stays_current_whatever_order_the_answers_arrive_in() {
-    let ws = Workspace::new();
-    ws.write_config(&format!(
-        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nretries = 0\n",
-        ws.store(),
-        ws.mailbox()
-    ));
+    let ws = local_mailbox("");
     let put = |name: &str, text: String| {
         let p = ws.path().join(name);
         fs::write(&p, text).unwrap();
@@ -662,13 +658,7 @@ fn the_worklist_stays_current_whatever_order_the_answers_arrive_in() {
 /// reports) and replays the worklist's hand actions from their journal.
 #[test]
 fn rebuild_recreates_the_ledger_and_keeps_hand_closed_items() {
-    let ws = Workspace::new();
-    mailbox_folders(&ws.mailbox());
-    ws.write_config(&format!(
-        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nretries = 0\n",
-        ws.store(),
-        ws.mailbox()
-    ));
+    let ws = local_mailbox("");
     let (name, _) = today_name(2);
     let b = batch(&[
         vxu("K1", "MRN1", "NORTH", "PRV1", "08", "20251020", &["mvx"]),
