@@ -178,6 +178,16 @@ impl Store {
     /// Link every batch of this name to its answer (see the module doc). Returns how many
     /// ledger batches have that name.
     pub fn link_batch(&mut self, name: &str) -> Result<usize, StoreError> {
+        // most reports are about batches the ledger does not hold: no transaction for them
+        // (only this process writes the store: the lock is held)
+        let batches: Vec<i64> = self.rows(
+            include_str!("../../queries/store/ledger_batches_named.sql"),
+            [name],
+            |r| r.get(0),
+        )?;
+        if batches.is_empty() {
+            return Ok(0);
+        }
         let path = self.db_path.clone();
         let sql = |source| StoreError::Sql {
             path: path.clone(),
@@ -187,17 +197,6 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sql)?;
-        let batches: Vec<i64> = {
-            let mut st = tx
-                .prepare_cached(include_str!("../../queries/store/ledger_batches_named.sql"))
-                .map_err(sql)?;
-            st.query_map([name], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(sql)?
-        };
-        if batches.is_empty() {
-            return Ok(0);
-        }
         let reports: Vec<(i64, String, bool)> = {
             let mut st = tx
                 .prepare_cached(include_str!(
