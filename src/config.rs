@@ -592,6 +592,12 @@ mod tests {
         assert_eq!(p.port, Some(22));
         assert_eq!(p.dqa_dir, "DQA-Reports");
         assert_eq!(p.protocol, Protocol::Sftp);
+        assert_eq!(cfg.worklist.follow, vec![crate::domain::Owner::FrontDesk]);
+        assert_eq!(
+            cfg.owners.get("IEE-526"),
+            Some(&crate::domain::Owner::Interface)
+        );
+        assert_eq!(cfg.thresholds.min_site_messages, 10);
     }
 
     #[test]
