@@ -128,15 +128,8 @@ impl Store {
         sha256: &str,
         source: SentSource,
     ) -> Result<Option<LedgerWriter<'_>>, StoreError> {
-        let path = self.db_path.clone();
-        let sql = |source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sql)?;
+        let (tx, path) = self.write_tx()?;
+        let sql = |e| super::sql_error(&path, e);
         let sent_on = crate::batch_name::parse(name).map(|b| b.date);
         let id: Option<i64> = tx
             .query_row(
@@ -188,15 +181,8 @@ impl Store {
         if batches.is_empty() {
             return Ok(0);
         }
-        let path = self.db_path.clone();
-        let sql = |source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sql)?;
+        let (tx, path) = self.write_tx()?;
+        let sql = |e| super::sql_error(&path, e);
         let reports: Vec<(i64, String, bool)> = {
             let mut st = tx
                 .prepare_cached(include_str!(

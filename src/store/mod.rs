@@ -421,6 +421,18 @@ impl Store {
         &self.conn
     }
 
+    /// Start a write transaction, taking the write lock up front (IMMEDIATE: waits on the
+    /// busy timeout rather than failing on a lock upgrade), with the database path for
+    /// [`sql_error`].
+    fn write_tx(&mut self) -> Result<(rusqlite::Transaction<'_>, PathBuf), StoreError> {
+        let path = self.db_path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| sql_error(&path, e))?;
+        Ok((tx, path))
+    }
+
     /// Every row of a named query, each mapped by `f` (errors name the database file).
     pub(crate) fn rows<T>(
         &self,

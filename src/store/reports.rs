@@ -298,15 +298,8 @@ impl Store {
         file: &RemoteFileInfo,
         replace: bool,
     ) -> Result<ReportWriter<'_>, StoreError> {
-        let path = self.db_path.clone();
-        let sql = |source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sql)?;
+        let (tx, path) = self.write_tx()?;
+        let sql = |e| super::sql_error(&path, e);
         if replace {
             tx.execute(
                 include_str!("../../queries/store/report_delete.sql"),
