@@ -651,6 +651,18 @@ pub enum LedgerKey {
     Provider,
 }
 
+impl LedgerKey {
+    /// The query for this key: the site's own, or the per-dose one with its
+    /// `ledger_vaccination` column filled in (a fixed name, never user input).
+    fn query(self, site: &str, dose: &str) -> String {
+        match self {
+            LedgerKey::Site => site.to_string(),
+            LedgerKey::Vaccine => dose.replace("{col}", "vaccine"),
+            LedgerKey::Provider => dose.replace("{col}", "provider"),
+        }
+    }
+}
+
 /// Findings of one week × key × code × field × severity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingGroup {
@@ -692,21 +704,15 @@ impl Store {
         key: LedgerKey,
         profile: Option<&str>,
     ) -> Result<(Vec<FindingGroup>, Vec<MessageGroup>), StoreError> {
-        let (findings_sql, messages_sql) = match key {
-            LedgerKey::Site => (
-                include_str!("../../queries/store/breakdown_findings_site.sql"),
-                include_str!("../../queries/store/breakdown_messages_site.sql"),
-            ),
-            LedgerKey::Vaccine => (
-                include_str!("../../queries/store/breakdown_findings_vaccine.sql"),
-                include_str!("../../queries/store/breakdown_messages_vaccine.sql"),
-            ),
-            LedgerKey::Provider => (
-                include_str!("../../queries/store/breakdown_findings_provider.sql"),
-                include_str!("../../queries/store/breakdown_messages_provider.sql"),
-            ),
-        };
-        let findings = self.rows(findings_sql, [profile], |r| {
+        let findings_sql = key.query(
+            include_str!("../../queries/store/breakdown_findings_site.sql"),
+            include_str!("../../queries/store/breakdown_findings_dose.sql"),
+        );
+        let messages_sql = key.query(
+            include_str!("../../queries/store/breakdown_messages_site.sql"),
+            include_str!("../../queries/store/breakdown_messages_dose.sql"),
+        );
+        let findings = self.rows(&findings_sql, [profile], |r| {
             Ok(FindingGroup {
                 week: r.get(0)?,
                 profile: r.get(1)?,
@@ -717,7 +723,7 @@ impl Store {
                 findings: r.get(6)?,
             })
         })?;
-        let messages = self.rows(messages_sql, [profile], |r| {
+        let messages = self.rows(&messages_sql, [profile], |r| {
             Ok(MessageGroup {
                 week: r.get(0)?,
                 profile: r.get(1)?,
@@ -774,14 +780,11 @@ impl Store {
         key: LedgerKey,
         profile: Option<&str>,
     ) -> Result<Vec<AcceptanceGroup>, StoreError> {
-        let sql = match key {
-            LedgerKey::Site => include_str!("../../queries/store/ledger_acceptance_site.sql"),
-            LedgerKey::Vaccine => include_str!("../../queries/store/ledger_acceptance_vaccine.sql"),
-            LedgerKey::Provider => {
-                include_str!("../../queries/store/ledger_acceptance_provider.sql")
-            }
-        };
-        self.rows(sql, [profile], |r| {
+        let sql = key.query(
+            include_str!("../../queries/store/ledger_acceptance_site.sql"),
+            include_str!("../../queries/store/ledger_acceptance_dose.sql"),
+        );
+        self.rows(&sql, [profile], |r| {
             Ok(AcceptanceGroup {
                 batch: r.get(0)?,
                 sent_on: r.get(1)?,

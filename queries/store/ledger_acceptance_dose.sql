@@ -1,4 +1,6 @@
--- Answer statuses of sent messages per batch × vaccine (a message with several vaccines counts for
+-- A per-dose breakdown: {col} is the ledger_vaccination column (vaccine or provider), filled in
+-- from a fixed list by the caller.
+-- Answer statuses of sent messages per batch × {col} (a message with several {col}s counts for
 -- each; historical doses left out). ?1: profile or NULL.
 SELECT b.name, b.sent_on, lm.week, b.profile, v.k, COUNT(*),
        SUM(lm.status = 'accepted'), SUM(lm.status = 'accepted_with_warnings'),
@@ -6,7 +8,7 @@ SELECT b.name, b.sent_on, lm.week, b.profile, v.k, COUNT(*),
        SUM(lm.inferred)
 FROM ledger_message lm
 JOIN sent_batch b ON b.id = lm.batch_id
-JOIN (SELECT DISTINCT message_id, vaccine AS k FROM ledger_vaccination WHERE historical = 0) v ON v.message_id = lm.id
+JOIN (SELECT DISTINCT message_id, {col} AS k FROM ledger_vaccination WHERE historical = 0) v ON v.message_id = lm.id
 WHERE ?1 IS NULL OR b.profile = ?1
 GROUP BY b.id, 5
 ORDER BY b.sent_on, b.name, 5

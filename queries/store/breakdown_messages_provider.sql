@@ -1,7 +1,0 @@
--- Sent messages per week × provider (messages holding an administered dose of it). ?1: profile or NULL.
-SELECT lm.week, b.profile, v.provider, COUNT(DISTINCT lm.id)
-FROM ledger_vaccination v
-JOIN ledger_message lm ON lm.id = v.message_id
-JOIN sent_batch b ON b.id = lm.batch_id
-WHERE v.historical = 0 AND (?1 IS NULL OR b.profile = ?1)
-GROUP BY 1, 2, 3
