@@ -292,24 +292,39 @@ fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -
         .draw()
         .map_err(e)?;
     for (i, k) in keys.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
         let pts: Vec<(usize, i64)> = series[k.as_str()]
             .iter()
             .enumerate()
             .map(|(x, y)| (x, *y))
             .collect();
-        chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(3)))
-            .map_err(e)?
-            .label(k.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
-            });
-        chart
-            .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
-            .map_err(e)?;
+        line(&mut chart, i, k.clone(), pts)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// The `i`-th series of a weekly line chart: a line with a dot per week, in the palette's
+/// `i`-th colour, labelled for the legend.
+fn line<'a, DB, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordusize, Y>>,
+    i: usize,
+    label: String,
+    pts: Vec<(usize, Y::ValueType)>,
+) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    Y: Ranged,
+    Y::ValueType: Clone + 'static,
+{
+    let color = PALETTE[i % PALETTE.len()];
+    chart
+        .draw_series(LineSeries::new(pts.clone(), color.stroke_width(3)))
+        .map_err(e)?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+    chart
+        .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
+        .map_err(e)?;
+    Ok(())
 }
 
 /// One line per site: the share of its administered doses reported within 7 days.
@@ -353,17 +368,7 @@ fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
         .draw()
         .map_err(e)?;
     for (i, (site, pts)) in series.into_iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(3)))
-            .map_err(e)?
-            .label(site.to_string())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
-            });
-        chart
-            .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
-            .map_err(e)?;
+        line(&mut chart, i, site.to_string(), pts)?;
     }
     legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
