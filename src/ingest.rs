@@ -418,6 +418,26 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Copy `files` into the archive on a thread of their own, up to `ARCHIVE_AHEAD` files ahead
+/// of the reader of the returned channel: the copy's fsyncs wait on the disk while the
+/// previous files are parsed and stored (a file's copy is complete before it is sent).
+fn archive_ahead<'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    archive: crate::store::Archive,
+    files: Vec<PathBuf>,
+) -> std::sync::mpsc::Receiver<Archived> {
+    const ARCHIVE_AHEAD: usize = 4;
+    let (tx, rx) = std::sync::mpsc::sync_channel(ARCHIVE_AHEAD);
+    s.spawn(move || {
+        for path in files {
+            if tx.send(archive_local(&archive, &path)).is_err() {
+                break; // the import stopped
+            }
+        }
+    });
+    rx
+}
+
 fn archive_local(archive: &crate::store::Archive, path: &Path) -> Archived {
     let copied = std::fs::metadata(path)
         .and_then(|m| File::open(path).map(|f| (m, f)))
@@ -435,9 +455,9 @@ fn archive_local(archive: &crate::store::Archive, path: &Path) -> Archived {
 }
 
 /// Bring local files or folders (recursively) into the history through the same pipeline as
-/// fetched files. Takes the store lock. A helper thread works one file ahead: it copies the
-/// file into the archive (hash, fsync, rename) and parses the archived copy, streaming its
-/// records to this thread, which records the file and stores the records.
+/// fetched files. Takes the store lock. Helper threads work ahead: one copies the files into
+/// the archive (hash, fsync, rename), another parses each archived copy one file ahead,
+/// streaming its records to this thread, which records the file and stores the records.
 pub fn import_paths(
     store: &mut Store,
     paths: &[PathBuf],
@@ -451,17 +471,17 @@ pub fn import_paths(
     // Imported files are parsed without a kind hint (see `options_for`).
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Archived, Option<Records>)>(1);
     std::thread::scope(|s| -> Result<(), IngestError> {
+        let archived_files = archive_ahead(s, archive, files);
         s.spawn(move || {
             parse_ahead(
-                files,
-                |path| {
-                    let archived = archive_local(&archive, &path);
+                archived_files,
+                |archived: Archived| {
                     let input = archived
                         .copied
                         .as_ref()
                         .ok()
                         .and_then(|(_, stored)| File::open(&stored.path).ok())
-                        .map(|input| (input, file_name(&path), opts.clone()));
+                        .map(|input| (input, file_name(&archived.path), opts.clone()));
                     (archived, input) // not archived: the store side reports it
                 },
                 tx,
@@ -635,14 +655,14 @@ pub fn import_sent(
         run_id,
         kind: Kind::Sent,
     };
-    // A helper thread copies each file into the archive (hash, fsync, rename) and reads its
-    // messages into a channel, one file ahead of this thread, which stores them: parsing the
-    // next batch overlaps committing and linking the current one.
+    // One helper thread copies the files into the archive (hash, fsync, rename), a second
+    // reads each archived batch into a channel one file ahead of this thread, which stores
+    // them: copying, parsing the next batch and committing the current one overlap.
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Archived, Option<BatchReceiver>)>(1);
     std::thread::scope(|s| -> Result<(), IngestError> {
+        let archived_files = archive_ahead(s, archive, files);
         s.spawn(move || {
-            for path in files {
-                let archived = archive_local(&archive, &path);
+            for archived in archived_files {
                 let input = archived
                     .copied
                     .as_ref()
@@ -681,7 +701,7 @@ pub fn import_sent(
 /// The start of a local import: the files under `paths` (unreadable ones noted in the
 /// report), the run, and the archive the helper thread copies into.
 fn start_local_import(
-    store: &Store,
+    store: &mut Store,
     paths: &[PathBuf],
     profile: &str,
     label: &str,

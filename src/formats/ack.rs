@@ -28,9 +28,9 @@
 use std::io::BufRead;
 
 use super::codes::{self, catalogue};
-use super::{Finding, ParseFailure, Severity, Tally};
+use super::{Finding, ParseFailure, Severity, Short, Tally};
 use crate::batch_name;
-use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape};
+use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape, unescape_cow};
 
 /// MSA-1, worst last: a message with several MSAs takes the worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -104,7 +104,7 @@ struct Message {
     index: u64,
     /// Not an acknowledgement of a VXU: a query response (RSP, ACK^Qnn, QAK) or another type.
     query: bool,
-    control_id: Option<String>,
+    control_id: Option<Short>,
     msa: Option<AckCode>,
     msa_raw: Option<String>,
     /// MSA-3 not yet given to an ERR (one MSA per error: the text belongs to the next ERR).
@@ -228,9 +228,9 @@ pub(crate) fn parse<R: BufRead>(
                     m.msa = code;
                     m.msa_raw = Some(seg.field(1).trim().to_string());
                 }
-                let id = seg.text(2);
+                let id = unescape_cow(seg.field(2), &seg.sep);
                 if m.control_id.is_none() && !id.is_empty() {
-                    m.control_id = Some(id);
+                    m.control_id = Some(Short::from(id.as_ref()));
                 }
                 let text = seg.text(3);
                 m.msa_severity = severity_in_words(&text);
@@ -281,8 +281,8 @@ fn first_of<'a>(seg: &Segment<'a>, field: usize, comps: &[usize]) -> Option<&'a 
 /// One ERR segment → findings (one per `CODE-NNN::` in ERR-8, one per ERR-1 repetition).
 fn read_err(seg: &Segment<'_>, raw: &str, m: &mut Message) -> Result<(), ParseFailure> {
     let sep = &seg.sep;
-    let hl7_code = first_of(seg, 3, &[1, 4]).map(|s| unescape(s, sep));
-    let app_code = first_of(seg, 5, &[1, 4]).map(|s| unescape(s, sep));
+    let hl7_code = first_of(seg, 3, &[1, 4]).map(|s| Short::from(unescape_cow(s, sep).as_ref()));
+    let app_code = first_of(seg, 5, &[1, 4]).map(|s| Short::from(unescape_cow(s, sep).as_ref()));
     let err4 = codes::severity_of_word(seg.component(4, 1));
     let mut text = seg.text(8);
     if text.trim().is_empty() {
@@ -295,7 +295,7 @@ fn read_err(seg: &Segment<'_>, raw: &str, m: &mut Message) -> Result<(), ParseFa
             .unwrap_or_default();
     }
     // (location, the ELD's own code and text) per issue: ERR-2, else each ERR-1 repetition
-    let mut places: Vec<(Option<codes::Location>, Option<String>, String)> = Vec::new();
+    let mut places: Vec<(Option<codes::Location>, Option<Short>, String)> = Vec::new();
     let erl = codes::err_location(
         seg.component(2, 1),
         seg.component(2, 3),
@@ -312,7 +312,9 @@ fn read_err(seg: &Segment<'_>, raw: &str, m: &mut Message) -> Result<(), ParseFa
             let loc = codes::err_location(comp(1), comp(3), "");
             let ce = comp(4);
             let mut sub = ce.split(sep.subcomponent as char);
-            let code = sub.next().map(|s| unescape(s.trim(), sep));
+            let code = sub
+                .next()
+                .map(|s| Short::from(unescape_cow(s.trim(), sep).as_ref()));
             let eld_text = sub
                 .next()
                 .map(|s| unescape(s.trim(), sep))
@@ -344,7 +346,7 @@ fn read_err(seg: &Segment<'_>, raw: &str, m: &mut Message) -> Result<(), ParseFa
             let registry_code = part
                 .code
                 .clone()
-                .or_else(|| catalogue().code_for_text(&part.text).map(str::to_string));
+                .or_else(|| catalogue().code_for_text(&part.text).map(Short::from));
             let severity = err4
                 .or(m.msa_severity)
                 .or_else(|| {

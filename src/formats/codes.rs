@@ -29,7 +29,7 @@ static FIELD_CELL: LazyLock<Regex> = LazyLock::new(|| {
 /// One issue found in a text cell: its code (if any) and its own text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodedText {
-    pub code: Option<String>,
+    pub code: Option<super::Short>,
     pub text: String,
 }
 
@@ -48,7 +48,7 @@ pub fn split_codes(cell: &str) -> (String, Vec<CodedText>) {
         if t.is_empty() {
             return (String::new(), vec![]);
         }
-        let code = CODE_ANY.find(t).map(|m| m.as_str().to_string());
+        let code = CODE_ANY.find(t).map(|m| m.as_str().into());
         return (
             String::new(),
             vec![CodedText {
@@ -61,7 +61,7 @@ pub fn split_codes(cell: &str) -> (String, Vec<CodedText>) {
     let mut out = Vec::with_capacity(starts.len());
     for (i, m) in starts.iter().enumerate() {
         let end = starts.get(i + 1).map(|n| n.start()).unwrap_or(cell.len());
-        let code = m.as_str().trim_end_matches("::").to_string();
+        let code = m.as_str().trim_end_matches("::").into();
         let text = cell[m.end()..end]
             .trim()
             .trim_end_matches(';')
@@ -76,8 +76,8 @@ pub fn split_codes(cell: &str) -> (String, Vec<CodedText>) {
 }
 
 /// The first code mentioned anywhere in a text.
-pub fn find_code(text: &str) -> Option<String> {
-    CODE_ANY.find(text).map(|m| m.as_str().to_string())
+pub fn find_code(text: &str) -> Option<super::Short> {
+    CODE_ANY.find(text).map(|m| m.as_str().into())
 }
 
 /// Severity implied by a code: IMR/CLR/FIR/MER reject (E); IEE is a warning (W), or
@@ -131,18 +131,19 @@ pub fn severity_of_text(text: &str) -> Severity {
 /// A normalised HL7 location: segment and field (`SEG-n[.m]`; a bare segment is its own field).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
-    pub segment: String,
-    pub field: String,
+    pub segment: super::Short,
+    pub field: super::Short,
 }
 
 fn location(seg: &str, field: Option<&str>, comp: Option<&str>) -> Location {
-    let segment = seg.to_ascii_uppercase();
+    let mut segment = super::Short::from(seg);
+    segment.make_ascii_uppercase();
     let field = match (field.and_then(|f| f.parse::<u32>().ok()), comp) {
         (Some(0) | None, _) => segment.clone(),
         (Some(f), Some(c)) if !c.is_empty() && c != "0" => {
-            format!("{segment}-{f}.{}", c.trim_start_matches('0'))
+            compact_str::format_compact!("{segment}-{f}.{}", c.trim_start_matches('0'))
         }
-        (Some(f), _) => format!("{segment}-{f}"),
+        (Some(f), _) => compact_str::format_compact!("{segment}-{f}"),
     };
     Location { segment, field }
 }

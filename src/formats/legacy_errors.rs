@@ -19,7 +19,7 @@
 use std::io::BufRead;
 
 use super::codes::{self, catalogue};
-use super::{Finding, ParseFailure, Severity, Tally, read_line_bounded};
+use super::{Finding, ParseFailure, Severity, Short, Tally, read_line_bounded};
 use crate::batch_name;
 use crate::hl7::{Segment, Separators};
 
@@ -45,8 +45,8 @@ pub(crate) fn parse<R: BufRead>(
     let mut buf = Vec::new();
     let mut section = Section::Other;
     let mut index: u64 = 0;
-    let mut control_id: Option<String> = None;
-    let mut patient: Option<String> = None;
+    let mut control_id: Option<Short> = None;
+    let mut patient: Option<Short> = None;
     let mut sep = Separators::default();
     let mut state = MessageState::default();
     let (mut accepted, mut warned, mut rejected, mut skipped) = (0u64, 0u64, 0u64, 0u64);
@@ -111,11 +111,11 @@ pub(crate) fn parse<R: BufRead>(
                     match seg.id {
                         "MSH" => {
                             let id = seg.text(10);
-                            control_id = (!id.is_empty()).then_some(id);
+                            control_id = (!id.is_empty()).then(|| Short::from(id));
                         }
                         "PID" => {
                             let p = seg.component(3, 1);
-                            patient = (!p.is_empty()).then(|| p.to_string());
+                            patient = (!p.is_empty()).then(|| Short::from(p));
                         }
                         _ => {}
                     }
@@ -134,7 +134,7 @@ pub(crate) fn parse<R: BufRead>(
                 }
                 let (text, loc) = split_trailing_field(item);
                 let code = codes::find_code(text)
-                    .or_else(|| catalogue().code_for_text(text).map(str::to_string));
+                    .or_else(|| catalogue().code_for_text(text).map(Short::from));
                 let loc = loc.or_else(|| codes::field_in_text(text)).or_else(|| {
                     code.as_deref()
                         .and_then(|c| catalogue().get(c))

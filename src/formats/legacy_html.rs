@@ -12,7 +12,7 @@ use std::io::Read;
 use scraper::{ElementRef, Html, Selector};
 
 use super::codes::{self, catalogue};
-use super::{Finding, ParseFailure, Severity, Tally};
+use super::{Finding, ParseFailure, Severity, Short, Tally};
 use crate::batch_name;
 
 const MAX_HTML: u64 = 64 * 1024 * 1024;
@@ -162,8 +162,8 @@ pub(crate) fn parse<R: Read>(
             if n == 0 {
                 continue;
             }
-            let code = codes::find_code(text)
-                .or_else(|| catalogue().code_for_text(text).map(str::to_string));
+            let code =
+                codes::find_code(text).or_else(|| catalogue().code_for_text(text).map(Short::from));
             let loc = hl7
                 .and_then(|i| r.get(i))
                 .and_then(|v| codes::normalize_field(v))

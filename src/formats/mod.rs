@@ -126,19 +126,25 @@ pub struct Counts {
     pub queries: Option<u64>,
 }
 
+/// A short value of a finding (ids, codes, fields): inline up to 24 bytes, so a finding
+/// costs two allocations (its text and raw line) rather than seven; findings are made on the
+/// parsing thread and dropped on the storing one, where every allocation is a cross-thread
+/// free (a tenth of import time at 1 M findings, benchmark B1).
+pub type Short = compact_str::CompactString;
+
 /// One data quality issue as reported by the registry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Finding {
-    pub message_control_id: Option<String>,
+    pub message_control_id: Option<Short>,
     /// 1-based position of the message in the batch, when known.
     pub message_index: Option<u64>,
     /// The patient's identifier in the submitter's system (PID-3 / MRN / account).
-    pub patient_ref: Option<String>,
-    pub segment: Option<String>,
+    pub patient_ref: Option<Short>,
+    pub segment: Option<Short>,
     /// Normalised `SEG-n[.m]` (a bare segment when the issue is about a whole segment).
-    pub field: Option<String>,
+    pub field: Option<Short>,
     /// Registry code (`IEE-519`), kept verbatim even when unknown.
-    pub code: Option<String>,
+    pub code: Option<Short>,
     pub severity: Option<Severity>,
     pub text: String,
     /// The issue exactly as received (ERR segment, list line, table row, cell fragment).
@@ -146,9 +152,9 @@ pub struct Finding {
     /// How many occurrences this row stands for (aggregated tables), 1 otherwise.
     pub count: u64,
     /// ERR-3: the HL7 error code (table 0357, e.g. `101` required field missing).
-    pub hl7_error_code: Option<String>,
+    pub hl7_error_code: Option<Short>,
     /// ERR-5: the application error code (table 0533 or the registry's own, e.g. `DQA0314`).
-    pub app_error_code: Option<String>,
+    pub app_error_code: Option<Short>,
 }
 
 impl Finding {
@@ -209,7 +215,7 @@ pub struct ConsentNotice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     /// MSA-2.
-    pub message_control_id: Option<String>,
+    pub message_control_id: Option<Short>,
     /// 1-based position of the message in the acknowledgement.
     pub message_index: u64,
     pub status: crate::domain::AnswerStatus,

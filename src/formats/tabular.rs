@@ -15,8 +15,8 @@ use std::io::{BufRead, Read, Seek};
 use super::codes::{self, catalogue};
 use super::consent;
 use super::{
-    ConsentNotice, Finding, Format, Kind, ParseError, ParseFailure, ParseOptions, Sink, Summary,
-    Tally,
+    ConsentNotice, Finding, Format, Kind, ParseError, ParseFailure, ParseOptions, Short, Sink,
+    Summary, Tally,
 };
 use crate::batch_name;
 
@@ -497,12 +497,8 @@ static SUCCESS_PREFIXES: &[&str] = &["sent successfully", "accepted", "success",
 
 impl RowProcessor<'_> {
     fn fill_down(&mut self, row: &mut Vec<String>) {
-        let present: Vec<Role> = IDENTITY
-            .iter()
-            .copied()
-            .filter(|r| self.layout.get(row, *r).is_some())
-            .collect();
-        if present.is_empty() {
+        let present = IDENTITY.iter().any(|r| self.layout.get(row, *r).is_some());
+        if !present {
             for r in IDENTITY {
                 if let (Some(&i), Some(v)) =
                     (self.layout.cols.get(&r), self.previous_identity.get(&r))
@@ -541,7 +537,7 @@ impl RowProcessor<'_> {
         }
     }
 
-    fn finding_row(&mut self, row: &[String], raw: String) -> Result<(), ParseFailure> {
+    fn finding_row(&mut self, row: &[String], mut raw: String) -> Result<(), ParseFailure> {
         let l = &self.layout;
         let message = l.get(row, Role::Message).unwrap_or("");
         let code_cell = l.get(row, Role::Code);
@@ -564,16 +560,17 @@ impl RowProcessor<'_> {
             });
         }
         let single = parts.len() == 1;
-        for part in parts {
+        let last = parts.len() - 1;
+        for (i, part) in parts.into_iter().enumerate() {
             let code = part
                 .code
                 .clone()
                 .or_else(|| {
                     code_cell
                         .filter(|_| single)
-                        .map(|c| codes::find_code(c).unwrap_or_else(|| c.to_string()))
+                        .map(|c| codes::find_code(c).unwrap_or_else(|| c.into()))
                 })
-                .or_else(|| catalogue().code_for_text(&part.text).map(str::to_string));
+                .or_else(|| catalogue().code_for_text(&part.text).map(Short::from));
             let cell = l.get(row, Role::Field).filter(|_| single);
             let loc = cell
                 .and_then(|c| cached_field(&mut self.field_cache, c))
@@ -594,15 +591,20 @@ impl RowProcessor<'_> {
                 .or(prefix_sev)
                 .unwrap_or_else(|| codes::severity_of_text(&part.text));
             let f = Finding {
-                message_control_id: l.get(row, Role::ControlId).map(str::to_string),
+                message_control_id: l.get(row, Role::ControlId).map(Short::from),
                 message_index: l.get(row, Role::MessageIndex).and_then(|v| v.parse().ok()),
-                patient_ref: l.get(row, Role::PatientRef).map(str::to_string),
+                patient_ref: l.get(row, Role::PatientRef).map(Short::from),
                 segment: loc.as_ref().map(|x| x.segment.clone()),
                 field: loc.map(|x| x.field),
                 code,
                 severity: Some(sev),
                 text: part.text,
-                raw: raw.clone(),
+                // the row's raw text: moved into its last finding, copied for the others
+                raw: if i == last {
+                    std::mem::take(&mut raw)
+                } else {
+                    raw.clone()
+                },
                 count: 1,
                 ..Finding::default()
             };
@@ -625,8 +627,9 @@ impl RowProcessor<'_> {
         let reason_text = s(Role::ReasonText);
         let reason_code = l
             .get(row, Role::ReasonCode)
-            .map(|c| codes::find_code(c).unwrap_or_else(|| c.to_string()))
-            .or_else(|| reason_text.as_deref().and_then(codes::find_code));
+            .map(|c| codes::find_code(c).unwrap_or_else(|| c.into()))
+            .or_else(|| reason_text.as_deref().and_then(codes::find_code))
+            .map(String::from);
         let consent_code = s(Role::ConsentCode).map(|c| c.to_ascii_uppercase());
         let dob_raw = s(Role::Dob);
         let consent_date_raw = s(Role::ConsentDate);

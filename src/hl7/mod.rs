@@ -42,11 +42,8 @@ impl Separators {
             field: seg[3],
             ..Separators::default()
         };
-        let enc: Vec<u8> = seg[4..]
-            .iter()
-            .copied()
-            .take_while(|&b| b != s.field)
-            .collect();
+        let enc = &seg[4..];
+        let enc = &enc[..enc.iter().position(|&b| b == s.field).unwrap_or(enc.len())];
         if let Some(&c) = enc.first() {
             s.component = c;
         }
@@ -129,11 +126,42 @@ impl<R: BufRead> SegmentReader<R> {
     }
 }
 
+/// A segment's fields: the first 24 inline (every field the parsers read, and the whole of
+/// most segments), the rest on the heap; no allocation for a usual segment. (A plain array
+/// rather than `SmallVec`, which would make `Segment` invariant in its lifetime.)
+#[derive(Debug, Clone, Default)]
+struct Fields<'a> {
+    inline: [&'a str; 24],
+    len: usize,
+    spill: Vec<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn push(&mut self, f: &'a str) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = f,
+            None => self.spill.push(f),
+        }
+        self.len += 1;
+    }
+
+    /// The 0-based field `i`, "" past the end.
+    fn get(&self, i: usize) -> &'a str {
+        if i >= self.len {
+            return "";
+        }
+        match self.inline.get(i) {
+            Some(f) => f,
+            None => self.spill.get(i - self.inline.len()).copied().unwrap_or(""),
+        }
+    }
+}
+
 /// One segment split into fields (borrowed from the line).
 #[derive(Debug, Clone)]
 pub struct Segment<'a> {
     pub id: &'a str,
-    fields: Vec<&'a str>,
+    fields: Fields<'a>,
     pub sep: Separators,
 }
 
@@ -143,9 +171,12 @@ impl<'a> Segment<'a> {
         if let Some(s) = Separators::from_header(line.as_bytes()) {
             *sep = s;
         }
-        let mut it = line.split(sep.field as char);
+        let mut it = Parts::new(line, sep.field);
         let id = it.next().unwrap_or("").trim_start_matches('\u{feff}');
-        let fields: Vec<&str> = it.collect();
+        let mut fields = Fields::default();
+        for f in it {
+            fields.push(f);
+        }
         Segment {
             id,
             fields,
@@ -163,18 +194,17 @@ impl<'a> Segment<'a> {
             if n == 1 {
                 return "";
             }
-            self.fields.get(n - 2).copied().unwrap_or("")
+            self.fields.get(n - 2)
         } else {
-            self.fields.get(n - 1).copied().unwrap_or("")
+            self.fields.get(n - 1)
         }
     }
 
     /// Component `c` (1-based) of field `n`, first repetition.
     pub fn component(&self, n: usize, c: usize) -> &'a str {
         let f = self.field(n);
-        let first = f.split(self.sep.repetition as char).next().unwrap_or("");
-        first
-            .split(self.sep.component as char)
+        let first = Parts::new(f, self.sep.repetition).next().unwrap_or("");
+        Parts::new(first, self.sep.component)
             .nth(c.saturating_sub(1))
             .unwrap_or("")
     }
@@ -189,9 +219,20 @@ impl<'a> Segment<'a> {
 /// break); formatting escapes (`\H\`, `\N\`, `\.sp…\` …) are dropped. A malformed sequence is
 /// kept literally.
 pub fn unescape(s: &str, sep: &Separators) -> String {
+    unescape_cow(s, sep).into_owned()
+}
+
+/// [`unescape`], borrowing `s` when it holds no escape character (the common case: no
+/// allocation).
+pub fn unescape_cow<'a>(s: &'a str, sep: &Separators) -> std::borrow::Cow<'a, str> {
     let esc = sep.escape as char;
-    if !s.contains(esc) {
-        return s.to_string();
+    let plain = if sep.escape.is_ascii() {
+        memchr::memchr(sep.escape, s.as_bytes()).is_none()
+    } else {
+        !s.contains(esc)
+    };
+    if plain {
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -239,7 +280,45 @@ pub fn unescape(s: &str, sep: &Separators) -> String {
         }
     }
     out.push_str(rest);
-    out
+    std::borrow::Cow::Owned(out)
+}
+
+/// The pieces of `s` between separators `sep`, as `s.split(sep as char)` gives them; by
+/// memchr over the bytes when `sep` is ASCII (always a char boundary), the char search
+/// otherwise. Field and component splitting was the largest cost of reading big batches.
+pub struct Parts<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Parts<'a> {
+    pub fn new(s: &'a str, sep: u8) -> Parts<'a> {
+        Parts { rest: Some(s), sep }
+    }
+}
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        let cut = if self.sep.is_ascii() {
+            memchr::memchr(self.sep, s.as_bytes()).map(|i| (i, i + 1))
+        } else {
+            let c = self.sep as char;
+            s.find(c).map(|i| (i, i + c.len_utf8()))
+        };
+        match cut {
+            Some((end, next)) => {
+                self.rest = Some(&s[next..]);
+                Some(&s[..end])
+            }
+            None => {
+                self.rest = None;
+                Some(s)
+            }
+        }
+    }
 }
 
 /// Decode bytes as UTF-8, falling back to Windows-1252 (registry and EHR exports are not
@@ -312,6 +391,24 @@ mod tests {
     }
 
     #[test]
+    fn fields_past_the_inline_ones_are_kept() {
+        let line: String = (1..=30).map(|i| format!("|f{i}")).collect();
+        let line = format!("OBX{line}");
+        let seg = Segment::parse(&line, &mut Separators::default());
+        assert_eq!(seg.field(1), "f1");
+        assert_eq!(seg.field(24), "f24");
+        assert_eq!(seg.field(25), "f25");
+        assert_eq!(seg.field(30), "f30");
+        assert_eq!(seg.field(31), "");
+        let msh = "MSH|^~\\&|A|B";
+        let seg = Segment::parse(msh, &mut Separators::default());
+        assert_eq!(
+            (seg.field(2), seg.field(4), seg.field(5)),
+            ("^~\\&", "B", "")
+        );
+    }
+
+    #[test]
     fn escapes() {
         let sep = Separators::default();
         assert_eq!(unescape(r"a\F\b\S\c\T\d\R\e\E\f", &sep), "a|b^c&d~e\\f");
@@ -337,5 +434,16 @@ mod tests {
             "\u{201c}Smith\u{201d} \u{20ac}"
         );
         assert_eq!(decode_text("café".as_bytes()), "café");
+    }
+
+    proptest::proptest! {
+        /// The byte splitter gives exactly what `str::split` on the separator's char gives,
+        /// for any separator byte (ASCII by memchr, the others by the char search).
+        #[test]
+        fn parts_split_like_str_split(s in "[a-c|^~\\&\u{80}-\u{ff}]{0,40}", sep in 0u8..=255) {
+            let ours: Vec<&str> = Parts::new(&s, sep).collect();
+            let std: Vec<&str> = s.split(sep as char).collect();
+            proptest::prop_assert_eq!(ours, std);
+        }
     }
 }

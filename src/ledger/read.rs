@@ -8,8 +8,13 @@
 use std::io::BufRead;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use compact_str::CompactString;
 
-use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape};
+use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape_cow};
+
+/// A short text value of the ledger: inline up to 24 bytes (ids, codes, names of sites and
+/// providers), so reading a message allocates nothing for its fields.
+pub type Text = CompactString;
 
 /// Placeholder for a breakdown key the message does not give (no site, no provider).
 pub const NONE: &str = "(none)";
@@ -20,24 +25,25 @@ pub struct SentMessage {
     /// 1-based position in the batch.
     pub index: u64,
     /// MSH-10.
-    pub control_id: Option<String>,
+    pub control_id: Option<Text>,
     /// MSH-7.
     pub time: Option<NaiveDateTime>,
     /// MSH-4 (first component).
-    pub facility: Option<String>,
+    pub facility: Option<Text>,
     /// PID-3, first repetition, ID component.
-    pub patient_ref: Option<String>,
-    pub vaccinations: Vec<Vaccination>,
+    pub patient_ref: Option<Text>,
+    /// Inline for the usual one vaccination per message.
+    pub vaccinations: smallvec::SmallVec<[Vaccination; 1]>,
 }
 
 impl SentMessage {
     /// The message's site: its first vaccination's RXA-11.4, else MSH-4.
-    pub fn site(&self) -> String {
+    pub fn site(&self) -> Text {
         self.vaccinations
             .iter()
             .find_map(|v| v.site.clone())
             .or_else(|| self.facility.clone())
-            .unwrap_or_else(|| NONE.into())
+            .unwrap_or_else(|| Text::const_new(NONE))
     }
 }
 
@@ -45,40 +51,46 @@ impl SentMessage {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Vaccination {
     /// RXA-5 when coded CVX (or uncoded), else None.
-    pub cvx: Option<String>,
+    pub cvx: Option<Text>,
     /// RXA-5 when coded NDC (first or alternate triplet).
-    pub ndc: Option<String>,
+    pub ndc: Option<Text>,
     /// RXA-3.
     pub administered_on: Option<NaiveDate>,
     /// RXA-9 says a historical record (anything but `00`).
     pub historical: bool,
     /// RXA-20 (CP, RE, NA, PA).
-    pub completion: Option<String>,
+    pub completion: Option<Text>,
     /// RXA-10: the ID, else "family, given".
-    pub provider: Option<String>,
+    pub provider: Option<Text>,
     /// ORC-10.
-    pub entered_by: Option<String>,
+    pub entered_by: Option<Text>,
     /// ORC-12.
-    pub ordering_provider: Option<String>,
+    pub ordering_provider: Option<Text>,
     /// RXA-11.4.
-    pub site: Option<String>,
+    pub site: Option<Text>,
     /// Whole years between PID-7 and RXA-3.
     pub age_years: Option<i32>,
 }
 
 impl Vaccination {
     /// CVX, else NDC, else `(none)`.
-    pub fn vaccine(&self) -> String {
+    pub fn vaccine(&self) -> Text {
         self.cvx
             .clone()
             .or_else(|| self.ndc.clone())
-            .unwrap_or_else(|| NONE.into())
+            .unwrap_or_else(|| Text::const_new(NONE))
     }
 }
 
-fn nonempty(s: String) -> Option<String> {
+/// `s` trimmed, None when empty.
+fn nonempty(s: &str) -> Option<Text> {
     let t = s.trim();
-    (!t.is_empty()).then(|| t.to_string())
+    (!t.is_empty()).then(|| Text::from(t))
+}
+
+/// A component with escapes decoded, trimmed, None when empty.
+fn decoded(seg: &Segment<'_>, n: usize, c: usize) -> Option<Text> {
+    nonempty(&unescape_cow(seg.component(n, c), &seg.sep))
 }
 
 /// `YYYYMMDD…` → a date (digits read directly: chrono's format parser was a tenth of the
@@ -97,12 +109,12 @@ fn hl7_date(s: &str) -> Option<NaiveDate> {
 }
 
 fn hl7_time(s: &str) -> Option<NaiveDateTime> {
-    let digits: String = s
-        .trim()
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    let date = hl7_date(&digits)?;
+    let s = s.trim();
+    let digits = &s[..s
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len())];
+    let date = hl7_date(digits)?;
     let n = |a: usize| {
         digits
             .get(a..a + 2)
@@ -125,16 +137,12 @@ fn whole_years(dob: NaiveDate, on: NaiveDate) -> Option<i32> {
 }
 
 /// A person (XCN): the ID, else "family, given".
-fn person(seg: &Segment<'_>, n: usize) -> Option<String> {
-    let sep = seg.sep;
-    let id = unescape(seg.component(n, 1), &sep);
-    if let Some(id) = nonempty(id) {
+fn person(seg: &Segment<'_>, n: usize) -> Option<Text> {
+    if let Some(id) = decoded(seg, n, 1) {
         return Some(id);
     }
-    let family = unescape(seg.component(n, 2), &sep);
-    let given = unescape(seg.component(n, 3), &sep);
-    match (nonempty(family), nonempty(given)) {
-        (Some(f), Some(g)) => Some(format!("{f}, {g}")),
+    match (decoded(seg, n, 2), decoded(seg, n, 3)) {
+        (Some(f), Some(g)) => Some(compact_str::format_compact!("{f}, {g}")),
         (Some(f), None) => Some(f),
         (None, g) => g,
     }
@@ -145,8 +153,8 @@ fn person(seg: &Segment<'_>, n: usize) -> Option<String> {
 struct Building {
     msg: SentMessage,
     dob: Option<NaiveDate>,
-    entered_by: Option<String>,
-    ordering: Option<String>,
+    entered_by: Option<Text>,
+    ordering: Option<Text>,
 }
 
 impl Building {
@@ -205,8 +213,8 @@ pub fn read_batch<R: BufRead>(
                 return Err(ReadError::NoMessage);
             }
         }
-        let text = |n: usize| nonempty(seg.text(n));
-        let comp = |n: usize, c: usize| nonempty(unescape(seg.component(n, c), &seg.sep));
+        let text = |n: usize| nonempty(&unescape_cow(seg.field(n), &seg.sep));
+        let comp = |n: usize, c: usize| decoded(&seg, n, c);
         match seg.id {
             "MSH" => {
                 if let Some(b) = cur.take() {
@@ -238,14 +246,14 @@ pub fn read_batch<R: BufRead>(
             }
             "RXA" => {
                 if let Some(b) = cur.as_mut() {
-                    let system = seg.component(5, 3).trim().to_ascii_uppercase();
-                    let alt_system = seg.component(5, 6).trim().to_ascii_uppercase();
+                    let is_ndc = |c: usize| seg.component(5, c).trim().eq_ignore_ascii_case("NDC");
                     let code = comp(5, 1);
-                    let (cvx, mut ndc) = match system.as_str() {
-                        "NDC" => (None, code),
-                        _ => (code, None),
+                    let (cvx, mut ndc) = if is_ndc(3) {
+                        (None, code)
+                    } else {
+                        (code, None)
                     };
-                    if ndc.is_none() && alt_system == "NDC" {
+                    if ndc.is_none() && is_ndc(6) {
                         ndc = comp(5, 4);
                     }
                     let source = seg.component(9, 1).trim();
@@ -254,7 +262,10 @@ pub fn read_batch<R: BufRead>(
                         ndc,
                         administered_on: hl7_date(seg.field(3)),
                         historical: !source.is_empty() && source != "00",
-                        completion: comp(20, 1).map(|s| s.to_ascii_uppercase()),
+                        completion: comp(20, 1).map(|mut s| {
+                            s.make_ascii_uppercase();
+                            s
+                        }),
                         provider: person(&seg, 10),
                         site: comp(11, 4),
                         // ORC before RXA in an order group: the last ORC applies

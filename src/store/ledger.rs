@@ -8,10 +8,11 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::bind::{Sql, insert_rows, int, opt_int, opt_text, text};
 use super::{Store, StoreError};
 use crate::domain::AnswerStatus;
 use crate::formats::Format;
-use crate::ledger::read::SentMessage;
+use crate::ledger::read::{SentMessage, Text};
 
 /// Where a sent batch came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub struct LedgerWriter<'s> {
     tx: Transaction<'s>,
     batch_id: i64,
     /// Monday of the batch's week (ISO), for every message.
-    week: Option<String>,
+    week: Option<Text>,
     sent_on: Option<chrono::NaiveDate>,
     messages: u64,
     /// The id the next message gets (ids are given here so vaccinations can refer to them
@@ -159,7 +160,7 @@ impl Store {
         Ok(Some(LedgerWriter {
             tx,
             batch_id,
-            week: sent_on.map(|d| crate::analytics::week_start(d).to_string()),
+            week: sent_on.map(|d| iso_date(crate::analytics::week_start(d))),
             sent_on,
             messages: 0,
             next_id,
@@ -418,90 +419,81 @@ const VACCINATION_PARAMS: usize = 13;
 const MESSAGE_INSERT: &str = include_str!("../../queries/store/ledger_message_insert.sql");
 const VACCINATION_INSERT: &str = include_str!("../../queries/store/ledger_vaccination_insert.sql");
 static MESSAGE_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    super::multi_row_insert(MESSAGE_INSERT, MESSAGE_PARAMS, LEDGER_ROWS_PER_INSERT)
+    super::bind::multi_row_insert(MESSAGE_INSERT, MESSAGE_PARAMS, LEDGER_ROWS_PER_INSERT)
 });
 static VACCINATION_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    super::multi_row_insert(
+    super::bind::multi_row_insert(
         VACCINATION_INSERT,
         VACCINATION_PARAMS,
         LEDGER_ROWS_PER_INSERT,
     )
 });
 
-/// Insert `rows`: full chunks of `LEDGER_ROWS_PER_INSERT` by the multi-row statement, the rest
-/// one by one; `values` gives a row's parameters in the statement's order.
-fn insert_rows<'a, R, const N: usize>(
-    tx: &Transaction<'_>,
-    (one, many): (&str, &str),
-    rows: &'a [R],
-    values: impl Fn(&'a R) -> [&'a dyn rusqlite::ToSql; N],
-) -> rusqlite::Result<()> {
-    for chunk in rows.chunks(LEDGER_ROWS_PER_INSERT) {
-        let full = chunk.len() == LEDGER_ROWS_PER_INSERT;
-        let mut st = tx.prepare_cached(if full { many } else { one })?;
-        for (k, r) in chunk.iter().enumerate() {
-            let offset = if full { k * N } else { 0 };
-            for (i, v) in values(r).into_iter().enumerate() {
-                st.raw_bind_parameter(offset + i + 1, v)?;
-            }
-            if !full {
-                st.raw_execute()?;
-            }
-        }
-        if full {
-            st.raw_execute()?;
-        }
-    }
-    Ok(())
-}
-
-/// A message row waiting for its multi-row INSERT.
+/// A message row waiting for its multi-row INSERT (its text inline: no allocation).
 struct MessageRow {
     id: i64,
     index: i64,
-    control_id: Option<String>,
-    time: String,
-    week: String,
-    facility: Option<String>,
-    site: String,
-    patient_ref: Option<String>,
+    control_id: Option<Text>,
+    time: Text,
+    week: Text,
+    facility: Option<Text>,
+    site: Text,
+    patient_ref: Option<Text>,
 }
 
 /// A vaccination row waiting for its multi-row INSERT.
 struct VaccinationRow {
     message_id: i64,
     seq: i64,
-    vaccine: String,
-    ndc: Option<String>,
-    administered_on: Option<String>,
+    vaccine: Text,
+    ndc: Option<Text>,
+    administered_on: Option<Text>,
     historical: bool,
-    completion: Option<String>,
-    provider: String,
-    entered_by: Option<String>,
-    ordering_provider: Option<String>,
-    site: String,
+    completion: Option<Text>,
+    provider: Text,
+    entered_by: Option<Text>,
+    ordering_provider: Option<Text>,
+    site: Text,
     age_years: Option<i32>,
     days: Option<i64>,
 }
 
-/// `2025-10-28T08:30:00` without going through chrono's format parser (a quarter of the
-/// ledger's time at 1 M messages).
-fn iso_time(t: chrono::NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+/// `n` in decimal, zero-padded to the width of `out` (its last digits when wider).
+fn put_digits(out: &mut [u8], mut n: u32) {
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
-fn iso_date(d: chrono::NaiveDate) -> String {
-    use chrono::Datelike;
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+/// `2025-10-28T08:30:00` as bytes, written digit by digit (chrono's formatter and `format!`
+/// were a quarter of the ledger writer's time at 1 M messages). Years outside 0–9999 are
+/// written modulo 10,000, never happening for dates read from 8 digits.
+fn iso_bytes(t: chrono::NaiveDateTime) -> [u8; 19] {
+    use chrono::{Datelike, Timelike};
+    let mut b = *b"0000-00-00T00:00:00";
+    put_digits(&mut b[0..4], u32::try_from(t.year()).unwrap_or(0));
+    put_digits(&mut b[5..7], t.month());
+    put_digits(&mut b[8..10], t.day());
+    put_digits(&mut b[11..13], t.hour());
+    put_digits(&mut b[14..16], t.minute());
+    put_digits(&mut b[17..19], t.second());
+    b
+}
+
+/// The ASCII bytes of [`iso_bytes`] as text.
+fn ascii(b: &[u8]) -> Text {
+    Text::from(std::str::from_utf8(b).unwrap_or_default())
+}
+
+/// `2025-10-28`.
+fn iso_date(d: chrono::NaiveDate) -> Text {
+    ascii(&iso_bytes(d.and_time(chrono::NaiveTime::MIN))[..10])
+}
+
+/// `2025-10-28T08:30:00`.
+fn iso_time(t: chrono::NaiveDateTime) -> Text {
+    ascii(&iso_bytes(t))
 }
 
 impl LedgerWriter<'_> {
@@ -512,8 +504,8 @@ impl LedgerWriter<'_> {
         self.next_id += 1;
         let time = match (m.time, self.sent_on) {
             (Some(t), _) => iso_time(t),
-            (None, Some(d)) => format!("{}T00:00:00", iso_date(d)),
-            (None, None) => super::now(),
+            (None, Some(d)) => iso_time(d.and_time(chrono::NaiveTime::MIN)),
+            (None, None) => Text::from(super::now()),
         };
         let week = match &self.week {
             Some(w) => w.clone(),
@@ -539,7 +531,7 @@ impl LedgerWriter<'_> {
                 completion: v.completion,
                 provider: v
                     .provider
-                    .unwrap_or_else(|| crate::ledger::read::NONE.into()),
+                    .unwrap_or_else(|| Text::const_new(crate::ledger::read::NONE)),
                 entered_by: v.entered_by,
                 ordering_provider: v.ordering_provider,
                 site: v.site.unwrap_or_else(|| site.clone()),
@@ -570,19 +562,19 @@ impl LedgerWriter<'_> {
         let batch_id = self.batch_id;
         insert_rows(
             &self.tx,
-            (MESSAGE_INSERT, &MESSAGE_INSERT_MANY),
+            (MESSAGE_INSERT, &MESSAGE_INSERT_MANY, LEDGER_ROWS_PER_INSERT),
             &self.pending,
-            |r: &MessageRow| -> [&dyn rusqlite::ToSql; MESSAGE_PARAMS] {
+            |r: &MessageRow| -> [Sql<'_>; MESSAGE_PARAMS] {
                 [
-                    &r.id,
-                    &batch_id,
-                    &r.index,
-                    &r.control_id,
-                    &r.time,
-                    &r.week,
-                    &r.facility,
-                    &r.site,
-                    &r.patient_ref,
+                    int(r.id),
+                    int(batch_id),
+                    int(r.index),
+                    opt_text(&r.control_id),
+                    text(&r.time),
+                    text(&r.week),
+                    opt_text(&r.facility),
+                    text(&r.site),
+                    opt_text(&r.patient_ref),
                 ]
             },
         )?;
@@ -597,23 +589,27 @@ impl LedgerWriter<'_> {
         }
         insert_rows(
             &self.tx,
-            (VACCINATION_INSERT, &VACCINATION_INSERT_MANY),
+            (
+                VACCINATION_INSERT,
+                &VACCINATION_INSERT_MANY,
+                LEDGER_ROWS_PER_INSERT,
+            ),
             &self.vaccinations,
-            |r: &VaccinationRow| -> [&dyn rusqlite::ToSql; VACCINATION_PARAMS] {
+            |r: &VaccinationRow| -> [Sql<'_>; VACCINATION_PARAMS] {
                 [
-                    &r.message_id,
-                    &r.seq,
-                    &r.vaccine,
-                    &r.ndc,
-                    &r.administered_on,
-                    &r.historical,
-                    &r.completion,
-                    &r.provider,
-                    &r.entered_by,
-                    &r.ordering_provider,
-                    &r.site,
-                    &r.age_years,
-                    &r.days,
+                    int(r.message_id),
+                    int(r.seq),
+                    text(&r.vaccine),
+                    opt_text(&r.ndc),
+                    opt_text(&r.administered_on),
+                    int(r.historical),
+                    opt_text(&r.completion),
+                    text(&r.provider),
+                    opt_text(&r.entered_by),
+                    opt_text(&r.ordering_provider),
+                    text(&r.site),
+                    opt_int(r.age_years),
+                    opt_int(r.days),
                 ]
             },
         )?;

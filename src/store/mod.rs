@@ -19,6 +19,8 @@
 
 pub mod analytics;
 pub mod archive;
+mod bind;
+mod checkpoint;
 pub mod index;
 pub mod ledger;
 pub mod lock;
@@ -192,10 +194,13 @@ pub struct Store {
     /// Checked sound by this process ([`Store::verify`]): its state when the connection
     /// closes is recorded as sound too, so the next run does not check again.
     sound: std::cell::Cell<bool>,
+    /// The log's checkpoints while a run writes (see [`checkpoint`]).
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
+        drop(self.checkpointer.take()); // a run that did not finish: stop its checkpoints
         if self.sound.get() {
             // close first: the last connection's close checkpoints the log into the file
             if let Ok(mem) = Connection::open_in_memory() {
@@ -223,16 +228,6 @@ fn history_lost(dir: &Path, db_path: &Path) -> bool {
     let len = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let wal = db_path.with_file_name(format!("{DB_FILE}-wal"));
     len(db_path) == 0 && len(&wal) == 0 && index::archive_has_blobs(dir)
-}
-
-/// A one-row `INSERT … VALUES (…)` from queries/ turned into one inserting `rows` rows of
-/// `params` positional parameters each (a quarter less SQLite time per row: benchmark B1).
-pub(crate) fn multi_row_insert(sql: &str, params: usize, rows: usize) -> String {
-    let (head, _) = sql
-        .split_once("VALUES")
-        .expect("a one-row INSERT … VALUES statement");
-    let row = format!("({})", vec!["?"; params].join(", "));
-    format!("{head}VALUES {}", vec![row; rows].join(",\n"))
 }
 
 pub(crate) fn now() -> String {
@@ -311,6 +306,7 @@ impl Store {
             index: None,
             mode,
             sound: std::cell::Cell::new(false),
+            checkpointer: None,
         };
         if mode == OpenMode::Normal && !index::path(dir).exists() {
             store.backfill_index()?;
@@ -426,6 +422,14 @@ impl Store {
     /// [`sql_error`].
     fn write_tx(&mut self) -> Result<(rusqlite::Transaction<'_>, PathBuf), StoreError> {
         let path = self.db_path.clone();
+        // between two transactions: restart a log the background checkpoints let grow
+        if self
+            .checkpointer
+            .as_ref()
+            .is_some_and(|c| c.take_reset_request())
+        {
+            checkpoint::passive_checkpoint(&self.conn).map_err(|e| sql_error(&path, e))?;
+        }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -484,14 +488,26 @@ impl Store {
     /// by one (`synchronous=NORMAL`: still atomic and durable if the process dies; a power
     /// cut can lose the run's last commits, which the next run redoes from the remote or the
     /// archive, fsynced before any commit that names them). 10% of ingest time (B1).
-    pub fn begin_run(&self, profile: &str, remote: &str) -> Result<i64, StoreError> {
+    pub fn begin_run(&mut self, profile: &str, remote: &str) -> Result<i64, StoreError> {
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| self.sql_err(e))?;
-        // fewer, larger checkpoints while a run writes (each one fsyncs the database)
-        self.conn
-            .pragma_update(None, "wal_autocheckpoint", 8192)
-            .map_err(|e| self.sql_err(e))?;
+        // the log is checkpointed on a thread of its own while the run writes; should that
+        // thread not start, by this connection in fewer, larger checkpoints than usual
+        match checkpoint::Checkpointer::start(&self.db_path) {
+            Ok(c) => {
+                self.conn
+                    .pragma_update(None, "wal_autocheckpoint", 0)
+                    .map_err(|e| self.sql_err(e))?;
+                self.checkpointer = Some(c);
+            }
+            Err(e) => {
+                tracing::debug!("no background checkpoints: {e}");
+                self.conn
+                    .pragma_update(None, "wal_autocheckpoint", 8192)
+                    .map_err(|e| self.sql_err(e))?;
+            }
+        }
         self.conn
             .execute(
                 include_str!("../../queries/store/run_begin.sql"),
@@ -501,7 +517,7 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
-    pub fn finish_run(&self, run_id: i64, c: &RunCounts) -> Result<(), StoreError> {
+    pub fn finish_run(&mut self, run_id: i64, c: &RunCounts) -> Result<(), StoreError> {
         self.conn
             .execute(
                 include_str!("../../queries/store/run_finish.sql"),
@@ -518,8 +534,10 @@ impl Store {
             )
             .map_err(|e| self.sql_err(e))?;
         // The checkpoint fsyncs the log first: the whole run is durable from here on.
+        drop(self.checkpointer.take()); // stops the background checkpoints
+        checkpoint::passive_checkpoint(&self.conn).map_err(|e| self.sql_err(e))?;
         self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .pragma_update(None, "wal_autocheckpoint", 1000)
             .map_err(|e| self.sql_err(e))?;
         self.conn
             .pragma_update(None, "synchronous", "FULL")
@@ -732,7 +750,7 @@ mod tests {
     fn open_creates_owner_only_store() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s");
-        let store = Store::open(&path).unwrap();
+        let mut store = Store::open(&path).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o700);
         assert_eq!(
             fs::metadata(path.join(DB_FILE)).unwrap().mode() & 0o777,

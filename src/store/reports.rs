@@ -4,9 +4,10 @@
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::bind::{Sql, insert_rows, int, opt_int, opt_text, text};
 use super::{Store, StoreError};
 use crate::batch_name;
-use crate::formats::{ConsentNotice, Finding, Sink, SinkError, Summary};
+use crate::formats::{ConsentNotice, Finding, Short, Sink, SinkError, Summary};
 
 /// Bumped when parsers change what they extract (`reparse --all` refreshes old reports).
 pub const PARSER_VERSION: i64 = 1;
@@ -38,24 +39,10 @@ pub struct ReportWriter<'s> {
     /// which the columnar cache reads instead of every finding (the first `trends` after a
     /// large import does not pay for summing them).
     sums: std::collections::HashMap<SumKey, u64>,
-    /// The key of the finding being counted (its strings reused from finding to finding).
-    sum_key: SumKey,
 }
 
 /// (field, code, severity letter).
-type SumKey = (Option<String>, Option<String>, &'static str);
-
-/// Set `dst` to `src`, reusing `dst`'s allocation.
-fn reuse(dst: &mut Option<String>, src: Option<&str>) {
-    match (dst.as_mut(), src) {
-        (Some(d), Some(s)) => {
-            d.clear();
-            d.push_str(s);
-        }
-        (None, Some(s)) => *dst = Some(s.to_string()),
-        (_, None) => *dst = None,
-    }
-}
+type SumKey = (Option<Short>, Option<Short>, &'static str);
 
 /// Findings per multi-row INSERT: a quarter less SQLite time per row than one statement
 /// per row (benchmark B1). 11 parameters a row stay far below SQLite's limit.
@@ -65,7 +52,7 @@ const FINDING_INSERT: &str = include_str!("../../queries/store/finding_insert.sq
 
 /// `finding_insert.sql` with `FINDINGS_PER_INSERT` value rows.
 static FINDING_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    super::multi_row_insert(FINDING_INSERT, FINDING_PARAMS, FINDINGS_PER_INSERT)
+    super::bind::multi_row_insert(FINDING_INSERT, FINDING_PARAMS, FINDINGS_PER_INSERT)
 });
 
 fn opt_date(d: Option<NaiveDate>) -> Option<String> {
@@ -75,19 +62,29 @@ fn opt_date(d: Option<NaiveDate>) -> Option<String> {
 impl ReportWriter<'_> {
     /// Insert the pending findings: one statement for a full batch, else one per row.
     fn flush_findings(&mut self) -> rusqlite::Result<()> {
-        if self.pending.len() == FINDINGS_PER_INSERT {
-            let mut st = self.tx.prepare_cached(&FINDING_INSERT_MANY)?;
-            for (k, f) in self.pending.iter().enumerate() {
-                bind_finding(&mut st, k * FINDING_PARAMS, self.report_id, f)?;
-            }
-            st.raw_execute()?;
-        } else {
-            let mut st = self.tx.prepare_cached(FINDING_INSERT)?;
-            for f in &self.pending {
-                bind_finding(&mut st, 0, self.report_id, f)?;
-                st.raw_execute()?;
-            }
-        }
+        let report_id = self.report_id;
+        insert_rows(
+            &self.tx,
+            (FINDING_INSERT, &FINDING_INSERT_MANY, FINDINGS_PER_INSERT),
+            &self.pending,
+            |f: &Finding| -> [Sql<'_>; FINDING_PARAMS] {
+                [
+                    int(report_id),
+                    opt_text(&f.message_control_id),
+                    opt_int(f.message_index.map(|i| i as i64)),
+                    opt_text(&f.patient_ref),
+                    opt_text(&f.segment),
+                    opt_text(&f.field),
+                    opt_text(&f.code),
+                    text(f.severity().letter()),
+                    text(&f.text),
+                    text(&f.raw),
+                    int(f.count as i64),
+                    opt_text(&f.hl7_error_code),
+                    opt_text(&f.app_error_code),
+                ]
+            },
+        )?;
         self.pending.clear();
         Ok(())
     }
@@ -96,47 +93,13 @@ impl ReportWriter<'_> {
 /// Parameters per finding row in `finding_insert.sql`.
 const FINDING_PARAMS: usize = 13;
 
-/// Bind a finding's parameters (in `finding_insert.sql`'s order) after the first `offset`.
-fn bind_finding(
-    st: &mut rusqlite::Statement<'_>,
-    offset: usize,
-    report_id: i64,
-    f: &Finding,
-) -> rusqlite::Result<()> {
-    let values: [&dyn rusqlite::ToSql; FINDING_PARAMS] = [
-        &report_id,
-        &f.message_control_id,
-        &f.message_index.map(|i| i as i64),
-        &f.patient_ref,
-        &f.segment,
-        &f.field,
-        &f.code,
-        &f.severity().letter(),
-        &f.text,
-        &f.raw,
-        &(f.count as i64),
-        &f.hl7_error_code,
-        &f.app_error_code,
-    ];
-    for (i, v) in values.into_iter().enumerate() {
-        st.raw_bind_parameter(offset + i + 1, v)?;
-    }
-    Ok(())
-}
-
 impl Sink for ReportWriter<'_> {
     fn finding(&mut self, f: Finding) -> Result<(), SinkError> {
-        // the key is built in a reused buffer: no allocation per finding, one per new key
-        let k = &mut self.sum_key;
-        reuse(&mut k.0, f.field.as_deref());
-        reuse(&mut k.1, f.code.as_deref());
-        k.2 = f.severity().letter();
-        match self.sums.get_mut(&self.sum_key) {
-            Some(n) => *n += f.count,
-            None => {
-                self.sums.insert(self.sum_key.clone(), f.count);
-            }
-        }
+        // field and code are inline strings: no allocation per finding
+        *self
+            .sums
+            .entry((f.field.clone(), f.code.clone(), f.severity().letter()))
+            .or_default() += f.count;
         self.pending.push(f);
         if self.pending.len() == FINDINGS_PER_INSERT {
             self.flush_findings()?;
@@ -177,7 +140,7 @@ impl Sink for ReportWriter<'_> {
             .prepare_cached(include_str!("../../queries/store/answer_insert.sql"))?;
         st.execute(params![
             self.report_id,
-            a.message_control_id,
+            a.message_control_id.as_deref(),
             a.message_index as i64,
             a.status
         ])?;
@@ -201,8 +164,8 @@ impl ReportWriter<'_> {
             for ((field, code, severity), count) in &self.sums {
                 st.execute(params![
                     self.report_id,
-                    field,
-                    code,
+                    field.as_deref(),
+                    code.as_deref(),
                     severity,
                     *count as i64
                 ])?;
@@ -321,7 +284,6 @@ impl Store {
             consent: 0,
             pending: Vec::with_capacity(FINDINGS_PER_INSERT),
             sums: Default::default(),
-            sum_key: (None, None, "W"),
         })
     }
 
