@@ -35,6 +35,10 @@ pub struct SubmissionRow {
     pub primary_report: Option<i64>,
     /// Messages in the batch as sent (from immdqa's upload record), when known.
     pub sent_messages: Option<u64>,
+    /// A report without counts over a batch of known size: the most that can have been
+    /// accepted, 1 − (messages its errors reject) / (messages sent). Set by
+    /// [`crate::analytics::thresholds::with_sent_sizes`].
+    pub acceptance_at_most: Option<f64>,
     /// The profile the submission's reports came from.
     pub profile: Option<String>,
     /// The primary report's content hash: its id across stores.
@@ -69,6 +73,7 @@ impl SubmissionRow {
             overdue: false,
             primary_report: None,
             sent_messages: None,
+            acceptance_at_most: None,
             profile: None,
             report_hash: None,
         }

@@ -216,7 +216,8 @@ pub struct LedgerScope {
 }
 
 /// Batch sizes from immdqa's upload records and the message ledger, for submissions whose
-/// reports carry no counts.
+/// reports carry no counts, and the acceptance those sizes bound (what the acceptance chart
+/// draws for them; `check` bounds the week the same way).
 pub fn with_sent_sizes(
     mut subs: Vec<SubmissionRow>,
     store: &crate::store::Store,
@@ -241,6 +242,12 @@ pub fn with_sent_sizes(
             .find(|s| s.submission == name && s.sent_messages.is_none())
         {
             s.sent_messages = Some(messages as u64);
+        }
+    }
+    for s in subs.iter_mut().filter(|s| !has_counts(s)) {
+        if let (Some(sent), Some(report)) = (s.sent_messages.filter(|n| *n > 0), s.primary_report) {
+            let rejected = store.rejected_messages(report)?.min(sent);
+            s.acceptance_at_most = Some((sent - rejected) as f64 / sent as f64);
         }
     }
     Ok(subs)

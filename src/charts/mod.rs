@@ -422,8 +422,10 @@ fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> 
 
 fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
     let title = "Acceptance rate per submission";
-    // Every batch with a report: those without message counts are drawn as grey bars
-    // marked "no counts" rather than left out.
+    // Every batch with a report: those without message counts are drawn as outlined bars up
+    // to the most their batch size allows (red when even that is below the threshold, grey
+    // when it cannot tell), or as grey bars marked "no counts" when the size is unknown too;
+    // never left out.
     let subs: Vec<&SubmissionRow> = d
         .submissions
         .iter()
@@ -486,8 +488,40 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
         }))
         .map_err(e)?;
     let grey = RGBColor(200, 200, 200);
-    let unknown: Vec<usize> = (0..n)
+    let bounded: Vec<(usize, f64)> = (0..n)
         .filter(|&i| subs[i].acceptance_rate.is_none())
+        .filter_map(|i| Some((i, subs[i].acceptance_at_most? * 100.0)))
+        .collect();
+    if !bounded.is_empty() {
+        let outline = move |v: f64| {
+            if v < threshold {
+                PALETTE[3].stroke_width(2)
+            } else {
+                RGBColor(120, 120, 120).stroke_width(2)
+            }
+        };
+        chart
+            .draw_series(bounded.iter().map(|&(i, v)| bar(i, v, outline(v))))
+            .map_err(e)?
+            .label(format!(
+                "at most, from the batch size ({} of {n})",
+                bounded.len()
+            ))
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 24, y + 6)], PALETTE[3].stroke_width(2))
+            });
+        chart
+            .draw_series(bounded.iter().map(|&(i, v)| {
+                Text::new(
+                    format!("≤ {v:.0}%"),
+                    (SegmentValue::CenterOf(i), (v + 6.0).min(108.0)),
+                    ("sans-serif", 14).into_font().color(&BLACK),
+                )
+            }))
+            .map_err(e)?;
+    }
+    let unknown: Vec<usize> = (0..n)
+        .filter(|&i| subs[i].acceptance_rate.is_none() && subs[i].acceptance_at_most.is_none())
         .collect();
     if !unknown.is_empty() {
         chart
@@ -686,4 +720,39 @@ fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
         ))
         .map_err(e)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch with counts is a filled bar; one without counts but of known size is outlined
+    /// up to the most it allows; one of unknown size stays a grey "no counts" bar.
+    #[test]
+    fn acceptance_bounds_listings_of_known_size_and_marks_the_rest_unknown() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d);
+        let mut counted = SubmissionRow::new("A26301.hl7".into(), day(2), true);
+        counted.acceptance_rate = Some(0.95);
+        let mut bounded = SubmissionRow::new("A26308.hl7".into(), day(9), true);
+        bounded.acceptance_at_most = Some(0.5);
+        let unknown = SubmissionRow::new("A26315.hl7".into(), day(16), true);
+        let subs = [counted, bounded, unknown];
+        let data = ChartData {
+            trend: &[],
+            key_label: "HL7 field",
+            submissions: &subs,
+            consent: &[],
+            timeliness: &[],
+            min_acceptance_rate: 0.9,
+            top: 5,
+            subtitle: String::new(),
+        };
+        let svg = render_svg(Kind::Acceptance, &data).unwrap();
+        assert!(
+            svg.contains("at most, from the batch size (1 of 3)"),
+            "{svg}"
+        );
+        assert!(svg.contains("≤ 50%"), "{svg}");
+        assert!(svg.contains("no counts (1 of 3)"), "{svg}");
+    }
 }

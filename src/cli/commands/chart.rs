@@ -58,7 +58,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         _ => vec![],
     };
     let mut subs = match args.kind {
-        Kind::Acceptance => submissions::submissions(&h, args.since)?,
+        // with batch sizes: a listing without counts is drawn up to the most its size allows
+        Kind::Acceptance => crate::analytics::thresholds::with_sent_sizes(
+            submissions::submissions(&h, args.since)?,
+            &store,
+            h.profile.as_deref(),
+        )?,
         _ => vec![],
     };
     if let Some(u) = args.until {
