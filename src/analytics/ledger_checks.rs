@@ -94,7 +94,7 @@ pub fn checks(
         });
     }
     let profile = h.profile.as_deref();
-    if store.ledger_counts()?.batches == 0 {
+    if !store.has_ledger()? {
         return Ok(out);
     }
     // answers overdue

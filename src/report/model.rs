@@ -104,7 +104,7 @@ pub fn ledger_model(
 ) -> Result<LedgerModel, AnalyticsError> {
     let profile = h.profile.as_deref();
     let owners = Owners::new(settings.owners);
-    let has_ledger = store.ledger_counts()?.batches > 0;
+    let has_ledger = store.has_ledger()?;
     let worklist = worklist::load(
         store,
         profile,

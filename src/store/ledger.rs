@@ -102,6 +102,17 @@ impl LedgerCounts {
 }
 
 impl Store {
+    /// Whether the ledger holds any sent batch (cheap: [`Store::ledger_counts`] reads every
+    /// message).
+    pub fn has_ledger(&self) -> Result<bool, StoreError> {
+        let any: Vec<bool> = self.rows(
+            include_str!("../../queries/store/ledger_any.sql"),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(any.first().copied().unwrap_or(false))
+    }
+
     /// How many batches and messages the ledger holds, per answer status.
     pub fn ledger_counts(&self) -> Result<LedgerCounts, StoreError> {
         let rows: Vec<(i64, Option<AnswerStatus>, i64)> = self.rows(
