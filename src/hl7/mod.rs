@@ -236,9 +236,11 @@ pub fn unescape_cow<'a>(s: &'a str, sep: &Separators) -> std::borrow::Cow<'a, st
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
+    // the escape character as text: one byte, or two for a byte above 0x7F (as `char`)
+    let w = esc.len_utf8();
     while let Some(i) = rest.find(esc) {
         out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
+        let after = &rest[i + w..];
         match after.find(esc) {
             Some(j) => {
                 let code = &after[..j];
@@ -271,7 +273,7 @@ pub fn unescape_cow<'a>(s: &'a str, sep: &Separators) -> std::borrow::Cow<'a, st
                         out.push(esc);
                     }
                 }
-                rest = &after[j + 1..];
+                rest = &after[j + w..];
             }
             None => {
                 out.push_str(&rest[i..]);
@@ -436,7 +438,28 @@ mod tests {
         assert_eq!(decode_text("café".as_bytes()), "café");
     }
 
+    /// A header may declare a byte above 0x7F as the escape character (a damaged or
+    /// Windows-1252 file): decoding must not cut that character in half (found by the
+    /// mutated-specimen test).
+    #[test]
+    fn a_non_ascii_escape_character_is_decoded_whole() {
+        let sep = Separators {
+            escape: 0xA2,
+            ..Separators::default()
+        };
+        assert_eq!(unescape("a\u{a2}F\u{a2}b", &sep), "a|b");
+        assert_eq!(unescape("dangling\u{a2}", &sep), "dangling\u{a2}");
+        assert_eq!(unescape("\u{a2}Q\u{a2}", &sep), "\u{a2}Q\u{a2}");
+    }
+
     proptest::proptest! {
+        /// Any escape byte, any text: decoding never panics.
+        #[test]
+        fn unescape_never_panics(s in "[a-c|^~\\&FSXH0-9\u{80}-\u{ff}]{0,40}", esc in 0u8..=255) {
+            let sep = Separators { escape: esc, ..Separators::default() };
+            let _ = unescape(&s, &sep);
+        }
+
         /// The byte splitter gives exactly what `str::split` on the separator's char gives,
         /// for any separator byte (ASCII by memchr, the others by the char search).
         #[test]
