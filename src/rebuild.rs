@@ -32,6 +32,8 @@ pub struct RebuildReport {
     pub torn_lines: usize,
     /// Worklist items closed or ignored by hand, replayed from their journal.
     pub worklist_actions: usize,
+    /// Uploads replayed from their journal.
+    pub uploads: usize,
     pub parsed: IngestTotals,
 }
 
@@ -90,6 +92,14 @@ pub fn rebuild(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, Rebuild
     let blobs = index::archive_blobs(dir).map_err(io(dir.join("archive")))?;
     let in_archive: std::collections::HashMap<&str, u64> =
         blobs.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+    // the upload history, from its journal, before the sent batches are read (a batch immdqa
+    // uploaded is recorded in the ledger as such)
+    let uploads = crate::store::uploads::read_uploads(dir)
+        .map_err(io(crate::store::uploads::uploads_path(dir)))?;
+    for u in &uploads {
+        store.insert_upload(u)?;
+    }
+    report.uploads = uploads.len();
     let run_id = store.begin_run(UNINDEXED_PROFILE, "archive (rebuild)")?;
     let mut counts = RunCounts::default();
     let mut named = std::collections::HashSet::new();

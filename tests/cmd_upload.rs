@@ -238,6 +238,54 @@ fn killed_before_rename_leaves_nothing_under_the_final_name() {
     );
 }
 
+/// The upload history is journaled beside the database, so `rebuild` brings it back: a lost
+/// history does not let a name be used twice, nor the same batch be sent again unnoticed.
+#[test]
+fn rebuild_brings_back_the_upload_history() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = local_ws();
+    let a = write(&ws, "a.hl7", &vxu_batch(3, "A"));
+    let b = write(&ws, "b.hl7", &vxu_batch(2, "B"));
+    let o = ws.run(&["upload", a.to_str().unwrap(), "--date", "2025-12-31"]);
+    assert!(
+        stdout(&o).contains("→ ACME25365.hl7: uploaded"),
+        "{}",
+        stdout(&o)
+    );
+    let journal = ws.store().join("uploads.jsonl");
+    assert_eq!(
+        fs::metadata(&journal).unwrap().permissions().mode() & 0o077,
+        0
+    );
+    // the registry moves the batch away, then the history is lost
+    fs::remove_file(ws.mailbox().join("HL7-Dropoff/ACME25365.hl7")).unwrap();
+    for f in ["history.sqlite-wal", "history.sqlite-shm"] {
+        let _ = fs::remove_file(ws.store().join(f));
+    }
+    fs::write(ws.store().join("history.sqlite"), b"").unwrap();
+    let o = ws.run(&["rebuild"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("1 upload record(s) replayed from their journal"),
+        "{}",
+        stdout(&o)
+    );
+    // the name stays used and the content stays known
+    let o = ws.run(&["upload", b.to_str().unwrap(), "--date", "2025-12-31"]);
+    assert!(
+        stdout(&o).contains("b.hl7 → ACME25365.1.hl7: uploaded"),
+        "{}",
+        stdout(&o)
+    );
+    let o = ws.run(&["upload", a.to_str().unwrap(), "--date", "2026-01-02"]);
+    assert_code(&o, 4);
+    assert!(
+        stdout(&o).contains("NOT SENT: the same file was already uploaded as ACME25365.hl7"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 #[test]
 fn tracking_uploaded_accepted_report_received() {
     let ws = local_ws();

@@ -356,9 +356,11 @@ impl Store {
             at: super::now(),
         };
         // the journal first: what a rebuild replays (the database may be the thing lost)
-        append_action(self.dir(), &entry).map_err(|source| StoreError::Io {
-            path: actions_path(self.dir()),
-            source,
+        super::journal::append(&actions_path(self.dir()), &entry).map_err(|source| {
+            StoreError::Io {
+                path: actions_path(self.dir()),
+                source,
+            }
         })?;
         self.set_worklist_action(&entry)?;
         Ok(true)
@@ -396,30 +398,9 @@ pub fn actions_path(store: &std::path::Path) -> std::path::PathBuf {
     store.join(ACTIONS_FILE)
 }
 
-fn append_action(store: &std::path::Path, e: &WorklistActionEntry) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(actions_path(store))?;
-    let mut line = serde_json::to_string(e).map_err(std::io::Error::other)?;
-    line.push('\n');
-    f.write_all(line.as_bytes())?;
-    f.sync_all()
-}
-
 /// Every journaled action in order (a torn last line is skipped).
 pub fn read_actions(store: &std::path::Path) -> std::io::Result<Vec<WorklistActionEntry>> {
-    match std::fs::read_to_string(actions_path(store)) {
-        Ok(text) => Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
-        Err(e) => Err(e),
-    }
+    super::journal::read(&actions_path(store))
 }
 
 /// Rows per multi-row INSERT of the ledger writer (9 and 14 parameters a row: far below

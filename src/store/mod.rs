@@ -22,6 +22,7 @@ pub mod archive;
 mod bind;
 mod checkpoint;
 pub mod index;
+mod journal;
 pub mod ledger;
 pub mod lock;
 pub mod migrate;
@@ -308,8 +309,11 @@ impl Store {
             sound: std::cell::Cell::new(false),
             checkpointer: None,
         };
-        if mode == OpenMode::Normal && !index::path(dir).exists() {
-            store.backfill_index()?;
+        if mode == OpenMode::Normal {
+            if !index::path(dir).exists() {
+                store.backfill_index()?;
+            }
+            store.backfill_upload_journal()?;
         }
         Ok(store)
     }

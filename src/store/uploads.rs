@@ -1,11 +1,13 @@
-//! Upload history and the names seen in the accepted folder.
+//! Upload history and the names seen in the accepted folder. Each upload is also journaled
+//! (`<store>/uploads.jsonl`, owner-only), so `immdqa rebuild` brings the upload history back:
+//! the names already used, the batch sizes, which sent batches immdqa uploaded.
 
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError};
 
 /// One recorded upload.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UploadRow {
     pub profile: String,
     pub local_path: String,
@@ -17,12 +19,52 @@ pub struct UploadRow {
     pub messages: u64,
     pub lint_errors: u64,
     pub lint_warnings: u64,
-    /// When the name was first seen in the accepted folder.
+    /// When the name was first seen in the accepted folder (not journaled: the next fetch
+    /// sees the accepted folder again).
+    #[serde(skip)]
     pub accepted_seen_at: Option<String>,
 }
 
+/// The journal of uploads, replayed by `immdqa rebuild`.
+pub const UPLOADS_FILE: &str = "uploads.jsonl";
+
+pub fn uploads_path(store: &std::path::Path) -> std::path::PathBuf {
+    store.join(UPLOADS_FILE)
+}
+
+/// Every journaled upload in order (a torn last line is skipped).
+pub fn read_uploads(store: &std::path::Path) -> std::io::Result<Vec<UploadRow>> {
+    super::journal::read(&uploads_path(store))
+}
+
 impl Store {
+    /// Record an upload: journaled first (what a rebuild replays; the database may be the
+    /// thing lost), then in the history.
     pub fn record_upload(&self, u: &UploadRow) -> Result<(), StoreError> {
+        super::journal::append(&uploads_path(self.dir()), u).map_err(|source| StoreError::Io {
+            path: uploads_path(self.dir()),
+            source,
+        })?;
+        self.insert_upload(u)
+    }
+
+    /// Write the upload journal from the history (a store from before the journal existed).
+    pub(super) fn backfill_upload_journal(&self) -> Result<(), StoreError> {
+        let path = uploads_path(self.dir());
+        if path.exists() {
+            return Ok(());
+        }
+        for u in self.uploads()? {
+            super::journal::append(&path, &u).map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Put an upload in the history (a new one, or one replayed by `rebuild`).
+    pub fn insert_upload(&self, u: &UploadRow) -> Result<(), StoreError> {
         self.conn
             .execute(
                 include_str!("../../queries/store/upload_insert.sql"),
@@ -117,5 +159,47 @@ impl Store {
                 .map_err(|e| self.sql_err(e))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str) -> UploadRow {
+        UploadRow {
+            profile: "p".into(),
+            local_path: "/x/a.hl7".into(),
+            remote_dir: "HL7-Dropoff".into(),
+            remote_name: name.into(),
+            size: 10,
+            sha256: "ab".repeat(32),
+            uploaded_at: "2026-11-25T20:00:00Z".into(),
+            messages: 3,
+            lint_errors: 0,
+            lint_warnings: 1,
+            accepted_seen_at: None,
+        }
+    }
+
+    /// Uploads are journaled as recorded; a store whose uploads predate the journal gets one
+    /// written from the history when it is opened.
+    #[test]
+    fn uploads_are_journaled_and_an_older_store_is_backfilled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.record_upload(&row("A26001.hl7")).unwrap();
+        assert_eq!(read_uploads(dir.path()).unwrap(), vec![row("A26001.hl7")]);
+        // a store from before the journal: its upload is only in the database
+        store.insert_upload(&row("A26002.hl7")).unwrap();
+        std::fs::remove_file(uploads_path(dir.path())).unwrap();
+        drop(store);
+        let _store = Store::open(dir.path()).unwrap();
+        let names: Vec<String> = read_uploads(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|u| u.remote_name)
+            .collect();
+        assert_eq!(names, ["A26001.hl7", "A26002.hl7"]);
     }
 }

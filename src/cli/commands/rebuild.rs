@@ -62,7 +62,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             r.worklist_actions
         );
     }
-    crate::cli::say!("upload records are not kept in the archive and were not recovered");
+    crate::cli::say!(
+        "{} upload record(s) replayed from their journal (the accepted folder is seen again on the next fetch)",
+        r.uploads
+    );
     Ok(if r.parsed.quarantined > 0 || !r.missing.is_empty() {
         Exit::Partial
     } else {
