@@ -266,10 +266,26 @@ pub fn ingest_stored(
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .partition(|f| f.kind == Kind::Sent);
+    // sent batches: the next one read on a helper thread while this one is stored
     let mut ledger = Vec::with_capacity(sent.len());
-    for file in sent {
-        ledger.push(ingest_sent(store, file)?);
-    }
+    let sent: Vec<(RemoteFileInfo, PathBuf)> = sent
+        .into_iter()
+        .map(|f| {
+            let path = store.archive().path_of(&f.sha256);
+            (f, path)
+        })
+        .collect();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<((RemoteFileInfo, PathBuf), _)>(1);
+    std::thread::scope(|s| -> Result<(), IngestError> {
+        s.spawn(move || read_sent_ahead(sent, |(_, path)| File::open(path).ok(), tx));
+        for ((file, _), messages) in rx {
+            ledger.push(match messages {
+                Some(m) => ingest_sent_from(store, file, |each| m.drain(each))?,
+                None => ingest_sent(store, file)?, // names the archive error
+            });
+        }
+        Ok(())
+    })?;
     let jobs: Vec<(PathBuf, String, ParseOptions)> = files
         .iter()
         .map(|f| {
@@ -325,6 +341,30 @@ fn parse_ahead<T, U>(
             break; // the store side stopped
         }
         sender.parse(input, &name, &file_opts);
+    }
+}
+
+/// [`parse_ahead`] for sent batches: on a helper thread, open each item's batch (None: the
+/// store side reports why it cannot be read), send the item with the reading end of its
+/// batch channel, then read the batch into it, one file ahead of the file being stored.
+/// Stops when the store side hangs up.
+fn read_sent_ahead<T>(
+    items: impl IntoIterator<Item = T>,
+    open: impl Fn(&T) -> Option<File>,
+    tx: std::sync::mpsc::SyncSender<(T, Option<BatchReceiver>)>,
+) {
+    for item in items {
+        let Some(input) = open(&item) else {
+            if tx.send((item, None)).is_err() {
+                break;
+            }
+            continue;
+        };
+        let (sender, receiver) = crate::ledger::read::batch_channel();
+        if tx.send((item, Some(receiver))).is_err() {
+            break; // the store side stopped
+        }
+        sender.read(std::io::BufReader::new(input));
     }
 }
 
@@ -662,24 +702,14 @@ pub fn import_sent(
     std::thread::scope(|s| -> Result<(), IngestError> {
         let archived_files = archive_ahead(s, archive, files);
         s.spawn(move || {
-            for archived in archived_files {
-                let input = archived
-                    .copied
-                    .as_ref()
-                    .ok()
-                    .and_then(|(_, stored)| File::open(&stored.path).ok());
-                let Some(input) = input else {
-                    if tx.send((archived, None)).is_err() {
-                        break;
-                    }
-                    continue; // the store side reports it
-                };
-                let (sender, receiver) = crate::ledger::read::batch_channel();
-                if tx.send((archived, Some(receiver))).is_err() {
-                    break; // the store side stopped
-                }
-                sender.read(std::io::BufReader::new(input));
-            }
+            read_sent_ahead(
+                archived_files,
+                |archived: &Archived| {
+                    let (_, stored) = archived.copied.as_ref().ok()?;
+                    File::open(&stored.path).ok()
+                },
+                tx,
+            )
         });
         for (archived, messages) in rx {
             let Some((_, id)) = record_local(store, archived, &local, &mut counts, &mut report)?

@@ -721,3 +721,37 @@ fn rebuild_recreates_the_ledger_and_keeps_hand_closed_items() {
     let mrn1 = all.iter().find(|r| r["patient_ref"] == "MRN1").unwrap();
     assert_eq!(mrn1["status"], "open");
 }
+
+/// The accepted folder's batches are read one ahead of the one being stored: a file there
+/// that is not HL7 is quarantined with its reason, in its place, and the batches around it are
+/// all read into the ledger.
+#[test]
+fn a_file_in_accepted_that_is_not_hl7_is_quarantined_and_the_others_are_read() {
+    let ws = local_mailbox("");
+    let accepted = ws.mailbox().join("Accepted");
+    for (k, days_back) in [3i64, 2, 1].into_iter().enumerate() {
+        let (name, _) = today_name(days_back);
+        let msgs: Vec<String> = (0..3)
+            .map(|i| {
+                vxu(
+                    &format!("Q{k}{i}"),
+                    &format!("MRN{k}{i}"),
+                    "NORTH",
+                    "PRV1",
+                    "08",
+                    "20251020",
+                    &[],
+                )
+            })
+            .collect();
+        fs::write(accepted.join(&name), batch(&msgs)).unwrap();
+    }
+    fs::write(accepted.join("ACME25001.hl7"), "name,dob\nx,y\n").unwrap();
+    ws.cmd(&["fetch"])
+        .code(4)
+        .out_has("1 quarantined, 3 sent batch(es) in the ledger (9 messages)")
+        .err_has("ACME25001.hl7")
+        .err_has("not a readable HL7 batch");
+    ws.cmd(&["status"])
+        .out_has("ledger: 3 sent batch(es), 9 messages");
+}
