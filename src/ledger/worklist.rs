@@ -65,7 +65,7 @@ pub struct Item {
     pub message_status: AnswerStatus,
     /// Worst first (E, then W, then I).
     pub codes: Vec<ItemCode>,
-    /// The owner of the worst code.
+    /// The owner of the worst code; with `--owner`, that owner (who the list is for).
     pub owner: Owner,
     pub opened: Option<NaiveDate>,
     pub age_days: Option<i64>,
@@ -163,7 +163,13 @@ pub fn item(
     if !rejected && !codes.iter().any(|c| followed(c.owner)) {
         return None;
     }
-    let owner = codes.first().map(|c| c.owner).unwrap_or(Owner::Interface);
+    // the list is for `--owner` when given (a clinical user sees the clinical part of a
+    // record whose worst code is consent's), else for the owner of the worst code
+    let owner = filter
+        .owner
+        .filter(|o| codes.iter().any(|c| c.owner == *o))
+        .or_else(|| codes.first().map(|c| c.owner))
+        .unwrap_or(Owner::Interface);
     let status = match r.action.as_deref() {
         Some("closed") => ItemStatus::Closed,
         Some("ignored") => ItemStatus::Ignored,
@@ -252,7 +258,13 @@ pub fn table(items: &[Item]) -> Table {
             .iter()
             .map(|c| format!("{} ({})", c.code, c.severity))
             .collect();
-        let fix = i.codes.iter().find_map(|c| c.fix.clone());
+        // the fix of the item's owner's worst code, else of any code
+        let fix = i
+            .codes
+            .iter()
+            .filter(|c| c.owner == i.owner)
+            .chain(&i.codes)
+            .find_map(|c| c.fix.clone());
         t.push(vec![
             Value::Int(i.id),
             Value::opt_text(i.patient_ref.as_deref()),
@@ -378,6 +390,18 @@ mod tests {
         };
         let got = items(rows(), &cfg, &owners, &by_owner, today);
         assert_eq!(got.iter().map(|i| i.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+        // the rejected record is listed for the front desk as theirs, with their fix
+        assert_eq!(got[0].owner, Owner::FrontDesk);
+        let t = table(&got[..1]);
+        let shown = |col: &str| {
+            let k = t.columns.iter().position(|c| c == col).unwrap();
+            t.rows[0][k].render()
+        };
+        assert_eq!(shown("owner"), "front_desk");
+        let nk1_fix = got[0].codes.iter().find(|c| c.code == "IEE-519").unwrap();
+        assert_eq!(Some(shown("fix")), nk1_fix.fix.clone());
+        let unfiltered = items(rows(), &cfg, &owners, &Filter::default(), today);
+        assert_eq!(unfiltered[0].owner, Owner::Clinical);
     }
 
     #[test]
