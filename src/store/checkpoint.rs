@@ -34,17 +34,21 @@ pub(crate) struct Checkpointer {
 
 impl Checkpointer {
     /// Start checkpointing `db` (already in WAL mode) on a new thread.
-    pub(crate) fn start(db: &Path) -> rusqlite::Result<Checkpointer> {
+    pub(crate) fn start(db: &Path) -> std::io::Result<Checkpointer> {
         Checkpointer::with_reset_at(db, RESET_FRAMES)
     }
 
     /// [`Checkpointer::start`], asking for a restart past `reset_frames` log frames.
-    fn with_reset_at(db: &Path, reset_frames: i64) -> rusqlite::Result<Checkpointer> {
-        let conn = Connection::open(db)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        // a checkpoint still fsyncs the log and the database
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    fn with_reset_at(db: &Path, reset_frames: i64) -> std::io::Result<Checkpointer> {
+        let open = || -> rusqlite::Result<Connection> {
+            let conn = Connection::open(db)?;
+            conn.busy_timeout(Duration::from_secs(10))?;
+            // a checkpoint still fsyncs the log and the database
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            Ok(conn)
+        };
+        let conn = open().map_err(std::io::Error::other)?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let reset = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&reset);
@@ -61,9 +65,6 @@ impl Checkpointer {
                         Err(e) => tracing::debug!("background checkpoint: {e}"),
                     }
                 }
-            })
-            .map_err(|e| {
-                rusqlite::Error::ToSqlConversionFailure(format!("checkpoint thread: {e}").into())
             })?;
         Ok(Checkpointer {
             stop: Some(stop),
