@@ -224,9 +224,15 @@ fn week_segment_label(weeks: &[NaiveDate], v: &SegmentValue<usize>) -> String {
     }
 }
 
-fn weeks_of(rows: &[TrendRow]) -> Vec<NaiveDate> {
-    rows.iter()
-        .map(|r| r.week)
+/// Each week's position on the x axis.
+fn week_index(weeks: &[NaiveDate]) -> BTreeMap<NaiveDate, usize> {
+    weeks.iter().enumerate().map(|(i, w)| (*w, i)).collect()
+}
+
+/// The distinct weeks, in order.
+fn weeks_of(weeks: impl IntoIterator<Item = NaiveDate>) -> Vec<NaiveDate> {
+    weeks
+        .into_iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
@@ -250,12 +256,12 @@ fn caption(title: &str, d: &ChartData<'_>) -> String {
 
 fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
     let title = format!("Findings per week, top {} by {}", d.top, d.key_label);
-    let weeks = weeks_of(d.trend);
+    let weeks = weeks_of(d.trend.iter().map(|r| r.week));
     if weeks.is_empty() {
         return no_data(root, &title);
     }
     let keys = top_keys(d.trend, d.top);
-    let widx: BTreeMap<NaiveDate, usize> = weeks.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    let widx = week_index(&weeks);
     let mut series: BTreeMap<&str, Vec<i64>> = keys
         .iter()
         .map(|k| (k.as_str(), vec![0; weeks.len()]))
@@ -330,17 +336,11 @@ where
 /// One line per site: the share of its administered doses reported within 7 days.
 fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
     let title = "Doses reported within 7 days of administration, per site";
-    let weeks: Vec<NaiveDate> = d
-        .timeliness
-        .iter()
-        .map(|t| t.week)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let weeks = weeks_of(d.timeliness.iter().map(|t| t.week));
     if weeks.is_empty() {
         return no_data(root, title);
     }
-    let widx: BTreeMap<NaiveDate, usize> = weeks.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    let widx = week_index(&weeks);
     let mut series: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
     for t in d.timeliness {
         series
@@ -555,13 +555,7 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
 
 fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
     let title = "Consent notices per week by status";
-    let weeks: Vec<NaiveDate> = d
-        .consent
-        .iter()
-        .map(|c| c.week)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let weeks = weeks_of(d.consent.iter().map(|c| c.week));
     if weeks.is_empty() {
         return no_data(root, title);
     }
@@ -572,7 +566,7 @@ fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let widx: BTreeMap<NaiveDate, usize> = weeks.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    let widx = week_index(&weeks);
     let mut grid = vec![vec![0i64; statuses.len()]; weeks.len()];
     for c in d.consent {
         let s = statuses.iter().position(|x| *x == c.status).unwrap();
@@ -632,12 +626,12 @@ fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
 
 fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
     let title = format!("Findings by {} and week", d.key_label);
-    let weeks = weeks_of(d.trend);
+    let weeks = weeks_of(d.trend.iter().map(|r| r.week));
     if weeks.is_empty() {
         return no_data(root, &title);
     }
     let keys = top_keys(d.trend, d.top.max(12));
-    let widx: BTreeMap<NaiveDate, usize> = weeks.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    let widx = week_index(&weeks);
     let mut grid = vec![vec![0i64; weeks.len()]; keys.len()];
     for r in d.trend {
         if let Some(k) = keys.iter().position(|k| *k == r.key) {
