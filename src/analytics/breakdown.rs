@@ -108,22 +108,7 @@ pub fn trends(
             }
         })
         .collect();
-    if let Some(n) = opts.top {
-        let keep: std::collections::HashSet<String> = super::trends::totals_by_key(&rows)
-            .into_iter()
-            .take(n)
-            .map(|(k, _)| k)
-            .collect();
-        rows.retain(|r| keep.contains(&r.key));
-    }
-    rows.sort_by(|a, b| {
-        a.week
-            .cmp(&b.week)
-            .then(b.findings.cmp(&a.findings))
-            .then(a.key.cmp(&b.key))
-            .then(a.severity.cmp(&b.severity))
-            .then(a.profile.cmp(&b.profile))
-    });
+    super::trends::top_and_order(&mut rows, opts.top);
     Ok(rows)
 }
 

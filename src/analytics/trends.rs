@@ -157,17 +157,18 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
             per_1000: m.map(|m| findings as f64 * 1000.0 / m as f64),
         });
     }
-    if let Some(n) = opts.top {
-        let mut totals: HashMap<&str, i64> = HashMap::new();
-        for r in &rows {
-            *totals.entry(r.key.as_str()).or_default() += r.findings;
-        }
-        let mut ranked: Vec<(&str, i64)> = totals.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let keep: std::collections::HashSet<String> = ranked
+    top_and_order(&mut rows, opts.top);
+    Ok(rows)
+}
+
+/// Keep the rows of the `top` keys with most findings (when given), then order by week,
+/// findings (descending), key, severity and profile: every breakdown's last step.
+pub(super) fn top_and_order(rows: &mut Vec<TrendRow>, top: Option<usize>) {
+    if let Some(n) = top {
+        let keep: std::collections::HashSet<String> = totals_by_key(rows)
             .into_iter()
             .take(n)
-            .map(|(k, _)| k.to_string())
+            .map(|(k, _)| k)
             .collect();
         rows.retain(|r| keep.contains(&r.key));
     }
@@ -179,7 +180,6 @@ pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, Analyti
             .then(a.severity.cmp(&b.severity))
             .then(a.profile.cmp(&b.profile))
     });
-    Ok(rows)
 }
 
 /// The trend rows as a table: the documented, typed schema of `export trends` (README,
