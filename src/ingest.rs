@@ -128,12 +128,7 @@ pub fn ingest_one(
     if !replace && let Some(duplicate) = duplicate(store, &file)? {
         return Ok(duplicate);
     }
-    let path = store.archive().path_of(&file.sha256);
-    let input = File::open(&path).map_err(|source| IngestError::Archive {
-        name: file.name.clone(),
-        sha256: file.sha256.clone(),
-        source,
-    })?;
+    let input = open_archived(store, &file)?;
     let file_opts = options_for(&file, opts);
     let name = file.name.clone();
     store_report(store, file, replace, |sink| {
@@ -568,15 +563,19 @@ fn sent_source(store: &Store, file: &RemoteFileInfo) -> Result<SentSource, Inges
     })
 }
 
-/// Read a stored sent batch into the message ledger (one transaction) and link it to its
-/// answer. A file that is not an HL7 batch is quarantined with the reason.
-pub fn ingest_sent(store: &mut Store, file: RemoteFileInfo) -> Result<Ingested, IngestError> {
-    let path = store.archive().path_of(&file.sha256);
-    let input = File::open(&path).map_err(|source| IngestError::Archive {
+/// A stored file's archived copy, opened (the error names the file and its hash).
+fn open_archived(store: &Store, file: &RemoteFileInfo) -> Result<File, IngestError> {
+    File::open(store.archive().path_of(&file.sha256)).map_err(|source| IngestError::Archive {
         name: file.name.clone(),
         sha256: file.sha256.clone(),
         source,
-    })?;
+    })
+}
+
+/// Read a stored sent batch into the message ledger (one transaction) and link it to its
+/// answer. A file that is not an HL7 batch is quarantined with the reason.
+pub fn ingest_sent(store: &mut Store, file: RemoteFileInfo) -> Result<Ingested, IngestError> {
+    let input = open_archived(store, &file)?;
     ingest_sent_from(store, file, |each| {
         crate::ledger::read::read_batch_threaded(std::io::BufReader::new(input), each)
     })
