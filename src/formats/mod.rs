@@ -126,11 +126,7 @@ pub struct Counts {
     pub queries: Option<u64>,
 }
 
-/// A short value of a finding (ids, codes, fields): inline up to 24 bytes, so a finding
-/// costs two allocations (its text and raw line) rather than seven; findings are made on the
-/// parsing thread and dropped on the storing one, where every allocation is a cross-thread
-/// free (a tenth of import time at 1 M findings, benchmark B1).
-pub type Short = compact_str::CompactString;
+pub use crate::domain::Short;
 
 /// One data quality issue as reported by the registry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

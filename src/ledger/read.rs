@@ -8,13 +8,9 @@
 use std::io::BufRead;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use compact_str::CompactString;
 
+use crate::domain::Short;
 use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape_cow};
-
-/// A short text value of the ledger: inline up to 24 bytes (ids, codes, names of sites and
-/// providers), so reading a message allocates nothing for its fields.
-pub type Text = CompactString;
 
 /// Placeholder for a breakdown key the message does not give (no site, no provider).
 pub const NONE: &str = "(none)";
@@ -25,25 +21,25 @@ pub struct SentMessage {
     /// 1-based position in the batch.
     pub index: u64,
     /// MSH-10.
-    pub control_id: Option<Text>,
+    pub control_id: Option<Short>,
     /// MSH-7.
     pub time: Option<NaiveDateTime>,
     /// MSH-4 (first component).
-    pub facility: Option<Text>,
+    pub facility: Option<Short>,
     /// PID-3, first repetition, ID component.
-    pub patient_ref: Option<Text>,
+    pub patient_ref: Option<Short>,
     /// Inline for the usual one vaccination per message.
     pub vaccinations: smallvec::SmallVec<[Vaccination; 1]>,
 }
 
 impl SentMessage {
     /// The message's site: its first vaccination's RXA-11.4, else MSH-4.
-    pub fn site(&self) -> Text {
+    pub fn site(&self) -> Short {
         self.vaccinations
             .iter()
             .find_map(|v| v.site.clone())
             .or_else(|| self.facility.clone())
-            .unwrap_or_else(|| Text::const_new(NONE))
+            .unwrap_or_else(|| Short::const_new(NONE))
     }
 }
 
@@ -51,45 +47,45 @@ impl SentMessage {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Vaccination {
     /// RXA-5 when coded CVX (or uncoded), else None.
-    pub cvx: Option<Text>,
+    pub cvx: Option<Short>,
     /// RXA-5 when coded NDC (first or alternate triplet).
-    pub ndc: Option<Text>,
+    pub ndc: Option<Short>,
     /// RXA-3.
     pub administered_on: Option<NaiveDate>,
     /// RXA-9 says a historical record (anything but `00`).
     pub historical: bool,
     /// RXA-20 (CP, RE, NA, PA).
-    pub completion: Option<Text>,
+    pub completion: Option<Short>,
     /// RXA-10: the ID, else "family, given".
-    pub provider: Option<Text>,
+    pub provider: Option<Short>,
     /// ORC-10.
-    pub entered_by: Option<Text>,
+    pub entered_by: Option<Short>,
     /// ORC-12.
-    pub ordering_provider: Option<Text>,
+    pub ordering_provider: Option<Short>,
     /// RXA-11.4.
-    pub site: Option<Text>,
+    pub site: Option<Short>,
     /// Whole years between PID-7 and RXA-3.
     pub age_years: Option<i32>,
 }
 
 impl Vaccination {
     /// CVX, else NDC, else `(none)`.
-    pub fn vaccine(&self) -> Text {
+    pub fn vaccine(&self) -> Short {
         self.cvx
             .clone()
             .or_else(|| self.ndc.clone())
-            .unwrap_or_else(|| Text::const_new(NONE))
+            .unwrap_or_else(|| Short::const_new(NONE))
     }
 }
 
 /// `s` trimmed, None when empty.
-fn nonempty(s: &str) -> Option<Text> {
+fn nonempty(s: &str) -> Option<Short> {
     let t = s.trim();
-    (!t.is_empty()).then(|| Text::from(t))
+    (!t.is_empty()).then(|| Short::from(t))
 }
 
 /// A component with escapes decoded, trimmed, None when empty.
-fn decoded(seg: &Segment<'_>, n: usize, c: usize) -> Option<Text> {
+fn decoded(seg: &Segment<'_>, n: usize, c: usize) -> Option<Short> {
     nonempty(&unescape_cow(seg.component(n, c), &seg.sep))
 }
 
@@ -137,7 +133,7 @@ fn whole_years(dob: NaiveDate, on: NaiveDate) -> Option<i32> {
 }
 
 /// A person (XCN): the ID, else "family, given".
-fn person(seg: &Segment<'_>, n: usize) -> Option<Text> {
+fn person(seg: &Segment<'_>, n: usize) -> Option<Short> {
     if let Some(id) = decoded(seg, n, 1) {
         return Some(id);
     }
@@ -153,8 +149,8 @@ fn person(seg: &Segment<'_>, n: usize) -> Option<Text> {
 struct Building {
     msg: SentMessage,
     dob: Option<NaiveDate>,
-    entered_by: Option<Text>,
-    ordering: Option<Text>,
+    entered_by: Option<Short>,
+    ordering: Option<Short>,
 }
 
 impl Building {

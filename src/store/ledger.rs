@@ -11,8 +11,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::bind::{Sql, insert_rows, int, opt_int, opt_text, text};
 use super::{Store, StoreError};
 use crate::domain::AnswerStatus;
+use crate::domain::Short;
 use crate::formats::Format;
-use crate::ledger::read::{SentMessage, Text};
+use crate::ledger::read::SentMessage;
 
 /// Where a sent batch came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub struct LedgerWriter<'s> {
     tx: Transaction<'s>,
     batch_id: i64,
     /// Monday of the batch's week (ISO), for every message.
-    week: Option<Text>,
+    week: Option<Short>,
     sent_on: Option<chrono::NaiveDate>,
     messages: u64,
     /// The id the next message gets (ids are given here so vaccinations can refer to them
@@ -425,27 +426,27 @@ static VACCINATION_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLoc
 struct MessageRow {
     id: i64,
     index: i64,
-    control_id: Option<Text>,
-    time: Text,
-    week: Text,
-    facility: Option<Text>,
-    site: Text,
-    patient_ref: Option<Text>,
+    control_id: Option<Short>,
+    time: Short,
+    week: Short,
+    facility: Option<Short>,
+    site: Short,
+    patient_ref: Option<Short>,
 }
 
 /// A vaccination row waiting for its multi-row INSERT.
 struct VaccinationRow {
     message_id: i64,
     seq: i64,
-    vaccine: Text,
-    ndc: Option<Text>,
-    administered_on: Option<Text>,
+    vaccine: Short,
+    ndc: Option<Short>,
+    administered_on: Option<Short>,
     historical: bool,
-    completion: Option<Text>,
-    provider: Text,
-    entered_by: Option<Text>,
-    ordering_provider: Option<Text>,
-    site: Text,
+    completion: Option<Short>,
+    provider: Short,
+    entered_by: Option<Short>,
+    ordering_provider: Option<Short>,
+    site: Short,
     age_years: Option<i32>,
     days: Option<i64>,
 }
@@ -474,17 +475,17 @@ fn iso_bytes(t: chrono::NaiveDateTime) -> [u8; 19] {
 }
 
 /// The ASCII bytes of [`iso_bytes`] as text.
-fn ascii(b: &[u8]) -> Text {
-    Text::from(std::str::from_utf8(b).unwrap_or_default())
+fn ascii(b: &[u8]) -> Short {
+    Short::from(std::str::from_utf8(b).unwrap_or_default())
 }
 
 /// `2025-10-28`.
-fn iso_date(d: chrono::NaiveDate) -> Text {
+fn iso_date(d: chrono::NaiveDate) -> Short {
     ascii(&iso_bytes(d.and_time(chrono::NaiveTime::MIN))[..10])
 }
 
 /// `2025-10-28T08:30:00`.
-fn iso_time(t: chrono::NaiveDateTime) -> Text {
+fn iso_time(t: chrono::NaiveDateTime) -> Short {
     ascii(&iso_bytes(t))
 }
 
@@ -497,7 +498,7 @@ impl LedgerWriter<'_> {
         let time = match (m.time, self.sent_on) {
             (Some(t), _) => iso_time(t),
             (None, Some(d)) => iso_time(d.and_time(chrono::NaiveTime::MIN)),
-            (None, None) => Text::from(super::now()),
+            (None, None) => Short::from(super::now()),
         };
         let week = match &self.week {
             Some(w) => w.clone(),
@@ -523,7 +524,7 @@ impl LedgerWriter<'_> {
                 completion: v.completion,
                 provider: v
                     .provider
-                    .unwrap_or_else(|| Text::const_new(crate::ledger::read::NONE)),
+                    .unwrap_or_else(|| Short::const_new(crate::ledger::read::NONE)),
                 entered_by: v.entered_by,
                 ordering_provider: v.ordering_provider,
                 site: v.site.unwrap_or_else(|| site.clone()),
