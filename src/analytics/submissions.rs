@@ -35,10 +35,9 @@ pub struct SubmissionRow {
     pub primary_report: Option<i64>,
     /// Messages in the batch as sent (from immdqa's upload record), when known.
     pub sent_messages: Option<u64>,
-    /// A report without counts over a batch of known size: the most that can have been
-    /// accepted, 1 − (messages its errors reject) / (messages sent). Set by
-    /// [`crate::analytics::thresholds::with_sent_sizes`].
-    pub acceptance_at_most: Option<f64>,
+    /// A report without counts over a batch of known size: the messages its error findings
+    /// reject. Set by [`crate::analytics::thresholds::with_sent_sizes`].
+    pub rejected_messages: Option<u64>,
     /// The profile the submission's reports came from.
     pub profile: Option<String>,
     /// The primary report's content hash: its id across stores.
@@ -46,6 +45,14 @@ pub struct SubmissionRow {
 }
 
 impl SubmissionRow {
+    /// A report without counts over a batch of known size: the most that can have been
+    /// accepted, 1 − (messages its errors reject) / (messages sent).
+    pub fn acceptance_at_most(&self) -> Option<f64> {
+        let sent = self.sent_messages.filter(|n| *n > 0)?;
+        let rejected = self.rejected_messages?.min(sent);
+        Some((sent - rejected) as f64 / sent as f64)
+    }
+
     /// A row with no counts yet.
     pub fn new(
         submission: String,
@@ -73,7 +80,7 @@ impl SubmissionRow {
             overdue: false,
             primary_report: None,
             sent_messages: None,
-            acceptance_at_most: None,
+            rejected_messages: None,
             profile: None,
             report_hash: None,
         }

@@ -130,7 +130,16 @@ pub fn gather_evidence(
     let mut out = RejectedEvidence::new();
     if let Some(week) = week {
         for id in reports_needing_evidence(subs, week) {
-            out.insert(id, store.rejected_messages(id)?);
+            // counted already by `with_sent_sizes` when the batch size is known
+            let known = subs
+                .iter()
+                .find(|s| s.primary_report == Some(id))
+                .and_then(|s| s.rejected_messages);
+            let n = match known {
+                Some(n) => n,
+                None => store.rejected_messages(id)?,
+            };
+            out.insert(id, n);
         }
     }
     Ok(out)
@@ -223,12 +232,17 @@ pub fn with_sent_sizes(
     store: &crate::store::Store,
     profile: Option<&str>,
 ) -> Result<Vec<SubmissionRow>, crate::store::StoreError> {
+    // the submissions of each name, in order (a lookup, not a scan per batch)
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, s) in subs.iter().enumerate() {
+        by_name.entry(s.submission.clone()).or_default().push(i);
+    }
     for u in store.uploads()? {
         if profile.is_some_and(|p| p != u.profile) {
             continue;
         }
-        if let Some(s) = subs.iter_mut().find(|s| s.submission == u.remote_name) {
-            s.sent_messages = Some(u.messages);
+        if let Some(&i) = by_name.get(&u.remote_name).and_then(|v| v.first()) {
+            subs[i].sent_messages = Some(u.messages);
         }
     }
     // the message ledger knows the size of every batch it holds (the accepted folder's copy,
@@ -237,17 +251,18 @@ pub fn with_sent_sizes(
         if profile.is_some_and(|x| x != p) || messages <= 0 {
             continue;
         }
-        if let Some(s) = subs
-            .iter_mut()
-            .find(|s| s.submission == name && s.sent_messages.is_none())
-        {
-            s.sent_messages = Some(messages as u64);
+        let unsized_sub = by_name
+            .get(&name)
+            .and_then(|v| v.iter().find(|&&i| subs[i].sent_messages.is_none()));
+        if let Some(&i) = unsized_sub {
+            subs[i].sent_messages = Some(messages as u64);
         }
     }
+    // what bounds a report without counts: the messages its errors reject (also the
+    // evidence `check` counts, see [`gather_evidence`])
     for s in subs.iter_mut().filter(|s| !has_counts(s)) {
-        if let (Some(sent), Some(report)) = (s.sent_messages.filter(|n| *n > 0), s.primary_report) {
-            let rejected = store.rejected_messages(report)?.min(sent);
-            s.acceptance_at_most = Some((sent - rejected) as f64 / sent as f64);
+        if let (Some(_), Some(report)) = (s.sent_messages.filter(|n| *n > 0), s.primary_report) {
+            s.rejected_messages = Some(store.rejected_messages(report)?);
         }
     }
     Ok(subs)

@@ -490,7 +490,7 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
     let grey = RGBColor(200, 200, 200);
     let bounded: Vec<(usize, f64)> = (0..n)
         .filter(|&i| subs[i].acceptance_rate.is_none())
-        .filter_map(|i| Some((i, subs[i].acceptance_at_most? * 100.0)))
+        .filter_map(|i| Some((i, subs[i].acceptance_at_most()? * 100.0)))
         .collect();
     if !bounded.is_empty() {
         let outline = move |v: f64| {
@@ -521,7 +521,7 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
             .map_err(e)?;
     }
     let unknown: Vec<usize> = (0..n)
-        .filter(|&i| subs[i].acceptance_rate.is_none() && subs[i].acceptance_at_most.is_none())
+        .filter(|&i| subs[i].acceptance_rate.is_none() && subs[i].acceptance_at_most().is_none())
         .collect();
     if !unknown.is_empty() {
         chart
@@ -728,7 +728,7 @@ mod tests {
         let mut counted = SubmissionRow::new("A26301.hl7".into(), day(2), true);
         counted.acceptance_rate = Some(0.95);
         let mut bounded = SubmissionRow::new("A26308.hl7".into(), day(9), true);
-        bounded.acceptance_at_most = Some(0.5);
+        (bounded.sent_messages, bounded.rejected_messages) = (Some(10), Some(5));
         let unknown = SubmissionRow::new("A26315.hl7".into(), day(16), true);
         let subs = [counted, bounded, unknown];
         let data = ChartData {
