@@ -292,20 +292,7 @@ fn upload_answer_worklist_resubmission_over_openssh() {
     let ws = Workspace::new();
     let m = ws.mailbox();
     mailbox_folders(&m);
-    let kh = ws.path().join("known_hosts");
-    fs::write(&kh, known_hosts_line(sshd.port, &sshd.host_pub())).unwrap();
-    ws.write_config(&format!(
-        "store = {:?}\n[profiles.t]\nhost = \"127.0.0.1\"\nport = {}\nuser = {:?}\nkey_file = {:?}\nknown_hosts = {:?}\ndqa_dir = {:?}\nreceive_dir = {:?}\naccepted_dir = {:?}\ndropoff_dir = {:?}\nimport_code = \"ACME\"\nretries = 0\n",
-        ws.store(),
-        sshd.port,
-        sshd.user,
-        sshd.client_key(),
-        kh,
-        m.join("DQA-Reports"),
-        m.join("Receive"),
-        m.join("Accepted"),
-        m.join("HL7-Dropoff"),
-    ));
+    sshd.mailbox_config(&ws, "import_code = \"ACME\"\nretries = 0\n");
     the_loop(&ws, &m);
 }
 

@@ -106,30 +106,18 @@ fn sync_over_openssh() {
     for d in ["HL7-Dropoff", "Accepted"] {
         fs::create_dir_all(ws.mailbox().join(d)).unwrap();
     }
-    let kh = ws.path().join("known_hosts");
-    fs::write(&kh, known_hosts_line(sshd.port, &sshd.host_pub())).unwrap();
     let out = ws.path().join("outbox");
     let good = outbox(&out);
     fs::remove_file(out.join("bad.hl7")).unwrap();
-    let m = ws.mailbox();
-    ws.write_config(&format!(
-        "store = {:?}\n[profiles.t]\nhost = \"127.0.0.1\"\nport = {}\nuser = {:?}\nkey_file = {:?}\nknown_hosts = {:?}\ndqa_dir = {:?}\nreceive_dir = {:?}\naccepted_dir = {:?}\ndropoff_dir = {:?}\nimport_code = \"ACMECLIN\"\noutbox = {:?}\nretries = 0\n",
-        ws.store(),
-        sshd.port,
-        sshd.user,
-        sshd.client_key(),
-        kh,
-        m.join("DQA-Reports"),
-        m.join("Receive"),
-        m.join("Accepted"),
-        m.join("HL7-Dropoff"),
-        out,
-    ));
+    sshd.mailbox_config(
+        &ws,
+        &format!("import_code = \"ACMECLIN\"\noutbox = {out:?}\nretries = 0\n"),
+    );
     let o = ws.run(&["sync"]);
     // the specimen week fails its check (2); everything else went through
     assert_code(&o, 2);
     assert_eq!(
-        fs::read(m.join("HL7-Dropoff").join(today_batch())).unwrap(),
+        fs::read(ws.mailbox().join("HL7-Dropoff").join(today_batch())).unwrap(),
         good
     );
     assert!(out.join("sent/good.hl7").exists());
