@@ -84,6 +84,31 @@ fn statements(sql: &str) -> Vec<String> {
         .collect()
 }
 
+/// A named SQL file of several statements, split once.
+struct Script(std::sync::LazyLock<Vec<String>>);
+
+macro_rules! script {
+    ($file:literal) => {
+        Script(std::sync::LazyLock::new(|| {
+            statements(include_str!(concat!("../../queries/store/", $file)))
+        }))
+    };
+}
+
+static UNLINK: Script = script!("ledger_unlink.sql");
+static LINK_FINDINGS: Script = script!("ledger_link_findings.sql");
+static WORKLIST_REFRESH: Script = script!("worklist_refresh.sql");
+
+impl Script {
+    /// Run every statement with the same parameters (each prepared once per connection).
+    fn run(&self, tx: &Transaction<'_>, p: impl rusqlite::Params + Copy) -> rusqlite::Result<()> {
+        for stmt in self.0.iter() {
+            tx.prepare_cached(stmt)?.execute(p)?;
+        }
+        Ok(())
+    }
+}
+
 /// The ledger in numbers (`status`, `worklist`, `demo`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LedgerCounts {
@@ -230,18 +255,12 @@ impl Store {
                 refresh_batches.push(batch);
             }
             if was_linked {
-                let unlink = include_str!("../../queries/store/ledger_unlink.sql");
-                for stmt in statements(unlink) {
-                    tx.execute(&stmt, [batch]).map_err(sql)?;
-                }
+                UNLINK.run(&tx, [batch]).map_err(sql)?;
             }
             let Some((report, _, answers)) = &primary else {
                 continue;
             };
-            let link = include_str!("../../queries/store/ledger_link_findings.sql");
-            for stmt in statements(link) {
-                tx.execute(&stmt, params![batch, report]).map_err(sql)?;
-            }
+            LINK_FINDINGS.run(&tx, (batch, *report)).map_err(sql)?;
             if *answers {
                 tx.execute(
                     include_str!("../../queries/store/ledger_status_from_answers.sql"),
@@ -269,10 +288,7 @@ impl Store {
             .map_err(sql)?;
         }
         for batch in refresh_batches {
-            let refresh = include_str!("../../queries/store/worklist_refresh.sql");
-            for stmt in statements(refresh) {
-                tx.execute(&stmt, [batch]).map_err(sql)?;
-            }
+            WORKLIST_REFRESH.run(&tx, [batch]).map_err(sql)?;
         }
         tx.commit().map_err(sql)?;
         Ok(batches.len())
