@@ -292,7 +292,7 @@ fn upload_answer_worklist_resubmission_over_openssh() {
     let ws = Workspace::new();
     let m = ws.mailbox();
     mailbox_folders(&m);
-    sshd.mailbox_config(&ws, "import_code = \"ACME\"\nretries = 0\n");
+    ws.openssh_config(&sshd, "import_code = \"ACME\"\nretries = 0\n");
     the_loop(&ws, &m);
 }
 

@@ -26,26 +26,6 @@ impl Sshd {
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
     }
-
-    /// Point `ws`'s config at this sshd (its host key trusted) with the four registry folders
-    /// of `ws`'s mailbox; `extra` lines go in the profile.
-    pub fn mailbox_config(&self, ws: &crate::util::Workspace, extra: &str) {
-        let kh = ws.path().join("known_hosts");
-        fs::write(&kh, known_hosts_line(self.port, &self.host_pub())).unwrap();
-        let m = ws.mailbox();
-        ws.write_config(&format!(
-            "store = {:?}\n[profiles.t]\nhost = \"127.0.0.1\"\nport = {}\nuser = {:?}\nkey_file = {:?}\nknown_hosts = {:?}\ndqa_dir = {:?}\nreceive_dir = {:?}\naccepted_dir = {:?}\ndropoff_dir = {:?}\n{extra}",
-            ws.store(),
-            self.port,
-            self.user,
-            self.client_key(),
-            kh,
-            m.join("DQA-Reports"),
-            m.join("Receive"),
-            m.join("Accepted"),
-            m.join("HL7-Dropoff"),
-        ));
-    }
 }
 
 impl Drop for Sshd {

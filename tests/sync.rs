@@ -109,8 +109,8 @@ fn sync_over_openssh() {
     let out = ws.path().join("outbox");
     let good = outbox(&out);
     fs::remove_file(out.join("bad.hl7")).unwrap();
-    sshd.mailbox_config(
-        &ws,
+    ws.openssh_config(
+        &sshd,
         &format!("import_code = \"ACMECLIN\"\noutbox = {out:?}\nretries = 0\n"),
     );
     let o = ws.run(&["sync"]);

@@ -80,6 +80,26 @@ impl Workspace {
             self.mailbox()
         ))
     }
+    /// Point this workspace's config at `sshd` (its host key trusted) with the four registry
+    /// folders of its mailbox; `extra` lines go in the profile.
+    pub fn openssh_config(&self, sshd: &crate::sshd::Sshd, extra: &str) {
+        let ws = self;
+        let kh = ws.path().join("known_hosts");
+        fs::write(&kh, known_hosts_line(sshd.port, &sshd.host_pub())).unwrap();
+        let m = ws.mailbox();
+        ws.write_config(&format!(
+            "store = {:?}\n[profiles.t]\nhost = \"127.0.0.1\"\nport = {}\nuser = {:?}\nkey_file = {:?}\nknown_hosts = {:?}\ndqa_dir = {:?}\nreceive_dir = {:?}\naccepted_dir = {:?}\ndropoff_dir = {:?}\n{extra}",
+            ws.store(),
+            sshd.port,
+            sshd.user,
+            sshd.client_key(),
+            kh,
+            m.join("DQA-Reports"),
+            m.join("Receive"),
+            m.join("Accepted"),
+            m.join("HL7-Dropoff"),
+        ));
+    }
     /// A config with one SFTP profile `t` on 127.0.0.1:port.
     pub fn sftp_config(&self, port: u16, auth: &str, known_hosts: &Path, extra: &str) -> PathBuf {
         let mut defaults = String::new();
