@@ -215,11 +215,7 @@ pub fn acceptance(
     by: By,
     since: Option<NaiveDate>,
 ) -> Result<Vec<crate::store::ledger::AcceptanceGroup>, AnalyticsError> {
-    let mut rows = store.ledger_acceptance(by.key(), profile)?;
-    if let Some(s) = since {
-        rows.retain(|r| date(&r.week).is_none_or(|w| w >= super::week_start(s)));
-    }
-    Ok(rows)
+    Ok(store.ledger_acceptance(by.key(), profile, (since, None))?)
 }
 
 /// The share of answered messages accepted (with or without warnings); None when none of

@@ -161,7 +161,11 @@ pub fn checks(
         ),
     });
     // acceptance per site
-    let weekly = breakdown::weekly_acceptance(&store.ledger_acceptance(LedgerKey::Site, profile)?);
+    let weekly = breakdown::weekly_acceptance(&store.ledger_acceptance(
+        LedgerKey::Site,
+        profile,
+        (Some(c.week), Some(c.week)),
+    )?);
     let week_text = c.week.to_string();
     let sites: Vec<_> = weekly.iter().filter(|g| g.week == week_text).collect();
     let judged: Vec<_> = sites

@@ -189,8 +189,11 @@ pub fn ledger_model(
     top_issues.truncate(top.max(10));
     // sites: the week's acceptance, with findings per 1,000 of the site's messages
     let week_text = week.to_string();
-    let acceptance =
-        breakdown::weekly_acceptance(&store.ledger_acceptance(LedgerKey::Site, profile)?);
+    let acceptance = breakdown::weekly_acceptance(&store.ledger_acceptance(
+        LedgerKey::Site,
+        profile,
+        (Some(week), Some(week)),
+    )?);
     let site_trend = breakdown::trends(
         store,
         profile,

@@ -784,12 +784,15 @@ impl Store {
         &self,
         key: LedgerKey,
         profile: Option<&str>,
+        (first, last): (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>),
     ) -> Result<Vec<AcceptanceGroup>, StoreError> {
         let sql = key.query(
             include_str!("../../queries/store/ledger_acceptance_site.sql"),
             include_str!("../../queries/store/ledger_acceptance_dose.sql"),
         );
-        self.rows(&sql, [profile], |r| {
+        let week =
+            |d: Option<chrono::NaiveDate>| d.map(|d| crate::analytics::week_start(d).to_string());
+        self.rows(&sql, params![profile, week(first), week(last)], |r| {
             Ok(AcceptanceGroup {
                 batch: r.get(0)?,
                 sent_on: r.get(1)?,
