@@ -1,10 +1,10 @@
 -- Findings linked to sent messages, per week × site × code × field × severity (the site of the
 -- message; a message with several sites counts once for each; historical doses left out).
--- ?1: profile or NULL.
+-- ?1: profile or NULL; ?2, ?3: the first and last week (Monday, ISO) or NULL.
 SELECT lm.week, b.profile, lm.site, f.code, f.field, f.severity, SUM(f.count)
 FROM finding f
 JOIN ledger_message lm ON lm.id = f.message_id
 JOIN sent_batch b ON b.id = lm.batch_id
-
 WHERE f.message_id IS NOT NULL AND (?1 IS NULL OR b.profile = ?1)
+  AND (?2 IS NULL OR lm.week >= ?2) AND (?3 IS NULL OR lm.week <= ?3)
 GROUP BY 1, 2, 3, 4, 5, 6

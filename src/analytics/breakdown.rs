@@ -39,7 +39,7 @@ pub fn trends(
             )));
         }
     };
-    let (findings, messages) = store.ledger_breakdown(key, profile)?;
+    let (findings, messages) = store.ledger_breakdown(key, profile, (opts.since, opts.until))?;
     let split = opts.split_profiles && profile.is_none();
     let profile_of = |p: &str| -> Option<String> {
         if split {
@@ -47,9 +47,6 @@ pub fn trends(
         } else {
             profile.map(str::to_string)
         }
-    };
-    let in_range = |w: NaiveDate| {
-        opts.since.is_none_or(|s| w >= super::week_start(s)) && opts.until.is_none_or(|u| w <= u)
     };
     // denominators: per (profile, week, key); for owners, every message of the week
     let mut denominators: HashMap<(Option<String>, NaiveDate, String), i64> = HashMap::new();
@@ -66,7 +63,7 @@ pub fn trends(
     }
     let mut sums: HashMap<(Option<String>, NaiveDate, String, String), i64> = HashMap::new();
     for f in &findings {
-        let Some(w) = date(&f.week).filter(|w| in_range(*w)) else {
+        let Some(w) = date(&f.week) else {
             continue;
         };
         let k = if opts.by == TrendBy::Owner {
@@ -133,14 +130,12 @@ pub fn timeliness(
     until: Option<NaiveDate>,
 ) -> Result<Vec<Timeliness>, AnalyticsError> {
     Ok(store
-        .timeliness(profile)?
+        .timeliness(profile, (since, until))?
         .into_iter()
         .filter_map(|g| {
             let week = date(&g.week)?;
-            let keep = since.is_none_or(|s| week >= super::week_start(s))
-                && until.is_none_or(|u| week <= u);
             let share = |n: i64| n as f64 / g.doses.max(1) as f64;
-            keep.then(|| Timeliness {
+            Some(Timeliness {
                 week,
                 profile: g.profile,
                 site: g.site,
