@@ -15,7 +15,7 @@
 use chrono::{Duration, NaiveDate};
 
 use super::breakdown;
-use super::thresholds::{Check, Level};
+use super::thresholds::{Check, Level, pct};
 use super::{AnalyticsError, History, week_label};
 use crate::config::Thresholds;
 use crate::store::Store;
@@ -27,10 +27,6 @@ pub struct Context {
     pub week: NaiveDate,
     pub today: NaiveDate,
     pub overdue_days: u32,
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
 }
 
 /// Codes first seen in `week` (None when the history has no earlier week to compare).
@@ -70,41 +66,57 @@ pub fn checks(
     c: Context,
 ) -> Result<Vec<Check>, AnalyticsError> {
     let mut out = Vec::new();
-    let label = week_label(c.week);
     if t.warn_new_codes
         && let Some(new) = new_codes(h, c.week)?
     {
-        out.push(Check {
-            name: "new_code",
-            level: if new.is_empty() {
-                Level::Ok
-            } else {
-                Level::Warn
-            },
-            message: if new.is_empty() {
-                format!("no code first seen in {label}")
-            } else {
-                format!(
-                    "{} code(s) first seen in {label}: {} (see `immdqa explain`)",
-                    new.len(),
-                    new.join(", ")
-                )
-            },
-            basis: format!("codes of {label} against every earlier week of the history"),
-        });
+        out.push(new_code(&new, c.week));
     }
-    let profile = h.profile.as_deref();
     if !store.has_ledger()? {
         return Ok(out);
     }
-    // answers overdue
+    let profile = h.profile.as_deref();
+    out.push(answer_overdue(store, profile, c)?);
+    out.push(not_mentioned(store, profile, t, c)?);
+    out.push(site_acceptance(store, profile, t, c)?);
+    Ok(out)
+}
+
+/// `new_code`: the codes first seen in the week (`new`).
+fn new_code(new: &[String], week: NaiveDate) -> Check {
+    let label = week_label(week);
+    Check {
+        name: "new_code",
+        level: if new.is_empty() {
+            Level::Ok
+        } else {
+            Level::Warn
+        },
+        message: if new.is_empty() {
+            format!("no code first seen in {label}")
+        } else {
+            format!(
+                "{} code(s) first seen in {label}: {} (see `immdqa explain`)",
+                new.len(),
+                new.join(", ")
+            )
+        },
+        basis: format!("codes of {label} against every earlier week of the history"),
+    }
+}
+
+/// `answer_overdue`: sent batches with no answer after the overdue period.
+fn answer_overdue(
+    store: &Store,
+    profile: Option<&str>,
+    c: Context,
+) -> Result<Check, AnalyticsError> {
     let unanswered = store.unanswered_batches(profile)?;
     let due = c.today - Duration::days(c.overdue_days as i64);
     let overdue: Vec<&(String, String, i64)> = unanswered
         .iter()
         .filter(|(_, d, _)| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok_and(|d| d < due))
         .collect();
-    out.push(Check {
+    Ok(Check {
         name: "answer_overdue",
         level: if overdue.is_empty() {
             Level::Ok
@@ -132,11 +144,20 @@ pub fn checks(
             c.overdue_days,
             c.today
         ),
-    });
-    // messages the answers do not mention
+    })
+}
+
+/// `not_mentioned`: sent messages of the week their batch's answer does not mention.
+fn not_mentioned(
+    store: &Store,
+    profile: Option<&str>,
+    t: &Thresholds,
+    c: Context,
+) -> Result<Check, AnalyticsError> {
+    let label = week_label(c.week);
     let unmentioned = store.not_mentioned(profile, c.week)?;
     let n: i64 = unmentioned.iter().map(|(_, n)| n).sum();
-    out.push(Check {
+    Ok(Check {
         name: "not_mentioned",
         level: if n > t.max_unmentioned_messages as i64 {
             Level::Warn
@@ -159,8 +180,18 @@ pub fn checks(
             "sent messages of {label} joined to their answers on MSH-10 (max_unmentioned_messages = {})",
             t.max_unmentioned_messages
         ),
-    });
-    // acceptance per site
+    })
+}
+
+/// `site_acceptance`: sites whose answered messages of the week were accepted below the
+/// threshold (a site resting on inferred acceptances can fail, never pass).
+fn site_acceptance(
+    store: &Store,
+    profile: Option<&str>,
+    t: &Thresholds,
+    c: Context,
+) -> Result<Check, AnalyticsError> {
+    let label = week_label(c.week);
     let weekly = breakdown::weekly_acceptance(&store.ledger_acceptance(
         LedgerKey::Site,
         profile,
@@ -203,7 +234,7 @@ pub fn checks(
     } else {
         Level::Ok
     };
-    out.push(Check {
+    Ok(Check {
         name: "site_acceptance",
         level,
         message: match level {
@@ -232,6 +263,5 @@ pub fn checks(
             t.min_site_messages,
             t.min_site_acceptance_rate
         ),
-    });
-    Ok(out)
+    })
 }

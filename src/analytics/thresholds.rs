@@ -272,7 +272,8 @@ fn has_counts(s: &SubmissionRow) -> bool {
     s.counts.messages.is_some_and(|m| m > 0) && s.counts.accepted.is_some()
 }
 
-fn pct(x: f64) -> String {
+/// A share as a percentage with one decimal (`80.9%`), as every check message writes it.
+pub(super) fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
