@@ -151,10 +151,7 @@ pub fn cold(b: &Bench, findings: u64) -> anyhow::Result<Vec<Row>> {
         let _ = std::fs::remove_dir_all(dir.join("columnar"));
         ours.push(measure(&mut trends_cmd(b, &cfg), &dir.join("immdqa.log"))?);
         sqlite.push(measure(
-            Command::new(&b.tools.sqlite3)
-                .arg(&db)
-                .arg(SQL)
-                .stdout(Stdio::null()),
+            &mut sqlite_trends_cmd(b, &db),
             &dir.join("sqlite3.log"),
         )?);
         if duckdb {
@@ -196,6 +193,13 @@ pub fn cold(b: &Bench, findings: u64) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The reference: the same weekly trends as SQL in the sqlite3 CLI, output discarded.
+fn sqlite_trends_cmd(b: &Bench, db: &Path) -> Command {
+    let mut c = Command::new(&b.tools.sqlite3);
+    c.arg(db).arg(SQL).stdout(Stdio::null());
+    c
+}
+
 fn trends_cmd(b: &Bench, cfg: &Path) -> Command {
     let mut c = b.immdqa();
     c.arg("--config").arg(cfg).args([
@@ -227,10 +231,7 @@ fn compare(b: &Bench, findings: u64) -> anyhow::Result<(Series, Series, f64)> {
     for r in 0..b.runs {
         ours.push(measure(&mut trends_cmd(b, &cfg), &dir.join("immdqa.log"))?);
         theirs.push(measure(
-            Command::new(&b.tools.sqlite3)
-                .arg(&db)
-                .arg(SQL)
-                .stdout(Stdio::null()),
+            &mut sqlite_trends_cmd(b, &db),
             &dir.join("sqlite3.log"),
         )?);
         show_run(
