@@ -131,12 +131,13 @@ impl Store {
     /// Whether the ledger holds any sent batch (cheap: [`Store::ledger_counts`] reads every
     /// message).
     pub fn has_ledger(&self) -> Result<bool, StoreError> {
-        let any: Vec<bool> = self.rows(
-            include_str!("../../queries/store/ledger_any.sql"),
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(any.first().copied().unwrap_or(false))
+        self.conn
+            .query_row(
+                include_str!("../../queries/store/ledger_any.sql"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql_err(e))
     }
 
     /// How many batches and messages the ledger holds, per answer status.
