@@ -86,11 +86,7 @@ fn new_code(new: &[String], week: NaiveDate) -> Check {
     let label = week_label(week);
     Check {
         name: "new_code",
-        level: if new.is_empty() {
-            Level::Ok
-        } else {
-            Level::Warn
-        },
+        level: Level::warn_if(!new.is_empty()),
         message: if new.is_empty() {
             format!("no code first seen in {label}")
         } else {
@@ -118,11 +114,7 @@ fn answer_overdue(
         .collect();
     Ok(Check {
         name: "answer_overdue",
-        level: if overdue.is_empty() {
-            Level::Ok
-        } else {
-            Level::Warn
-        },
+        level: Level::warn_if(!overdue.is_empty()),
         message: if overdue.is_empty() {
             "every sent batch older than the overdue period has an answer".into()
         } else {
@@ -159,11 +151,7 @@ fn not_mentioned(
     let n: i64 = unmentioned.iter().map(|(_, n)| n).sum();
     Ok(Check {
         name: "not_mentioned",
-        level: if n > t.max_unmentioned_messages as i64 {
-            Level::Warn
-        } else {
-            Level::Ok
-        },
+        level: Level::warn_if(n > t.max_unmentioned_messages as i64),
         message: if n == 0 {
             format!("the answers of {label} mention every sent message")
         } else {

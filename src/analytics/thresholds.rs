@@ -32,6 +32,11 @@ pub enum Level {
 }
 
 impl Level {
+    /// Warn when `found`, else OK (a rule whose finding is a warning).
+    pub fn warn_if(found: bool) -> Level {
+        if found { Level::Warn } else { Level::Ok }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Ok => "ok",
