@@ -278,25 +278,13 @@ fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -
         .max()
         .unwrap_or(1)
         .max(1);
-    let n = weeks.len();
-    let mut chart = ChartBuilder::on(root)
-        .caption(caption(&title, d), ("sans-serif", 26))
-        .margin(20)
-        .x_label_area_size(60)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0..(n.max(2) - 1), 0..(max + max / 10 + 1))
-        .map_err(e)?;
-    let labels = weeks.clone();
-    chart
-        .configure_mesh()
-        .x_desc("ISO week")
-        .y_desc("Findings")
-        .x_labels(n.min(14))
-        .x_label_formatter(&|x| labels.get(*x).map(|w| week_label(*w)).unwrap_or_default())
-        .axis_desc_style(("sans-serif", 18))
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(e)?;
+    let mut chart = weekly_frame(
+        root,
+        &caption(&title, d),
+        &weeks,
+        0..(max + max / 10 + 1),
+        "Findings",
+    )?;
     for (i, k) in keys.iter().enumerate() {
         let pts: Vec<(usize, i64)> = series[k.as_str()]
             .iter()
@@ -306,6 +294,44 @@ fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -
         line(&mut chart, i, k.clone(), pts)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// The frame of a weekly line chart: one x position per week (labelled with its ISO week),
+/// `y` on the vertical axis.
+fn weekly_frame<'a, DB, Y>(
+    root: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    weeks: &[NaiveDate],
+    y: Y,
+    y_desc: &str,
+) -> Result<
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordusize, Y::CoordDescType>>,
+    String,
+>
+where
+    DB: DrawingBackend + 'a,
+    Y: plotters::coord::ranged1d::AsRangedCoord,
+    Y::CoordDescType: plotters::coord::ranged1d::ValueFormatter<Y::Value>,
+{
+    let n = weeks.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0..(n.max(2) - 1), y)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("ISO week")
+        .y_desc(y_desc)
+        .x_labels(n.min(14))
+        .x_label_formatter(&|x| weeks.get(*x).map(|w| week_label(*w)).unwrap_or_default())
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    Ok(chart)
 }
 
 /// The `i`-th series of a weekly line chart: a line with a dot per week, in the palette's
@@ -348,25 +374,13 @@ fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
             .or_default()
             .push((widx[&t.week], t.within_7 * 100.0));
     }
-    let n = weeks.len();
-    let mut chart = ChartBuilder::on(root)
-        .caption(caption(title, d), ("sans-serif", 26))
-        .margin(20)
-        .x_label_area_size(60)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0..(n.max(2) - 1), 0.0..105.0)
-        .map_err(e)?;
-    let labels = weeks.clone();
-    chart
-        .configure_mesh()
-        .x_desc("ISO week")
-        .y_desc("% within 7 days")
-        .x_labels(n.min(14))
-        .x_label_formatter(&|x| labels.get(*x).map(|w| week_label(*w)).unwrap_or_default())
-        .axis_desc_style(("sans-serif", 18))
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(e)?;
+    let mut chart = weekly_frame(
+        root,
+        &caption(title, d),
+        &weeks,
+        0.0..105.0,
+        "% within 7 days",
+    )?;
     for (i, (site, pts)) in series.into_iter().enumerate() {
         line(&mut chart, i, site.to_string(), pts)?;
     }
