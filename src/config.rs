@@ -156,8 +156,24 @@ pub struct Profile {
     pub fetch_accepted: bool,
     /// `immdqa sync`: the folder the EHR writes batches to (sent ones go to `outbox/sent/`).
     pub outbox: Option<PathBuf>,
+    /// When an outbox batch counts as complete: "complete" (its BHS/BTS, FHS/FTS counts match
+    /// its messages, or a `NAME.done` marker sits beside it; the default) or "settle" (also
+    /// any file unchanged for `sync --settle` seconds).
+    #[serde(default)]
+    pub outbox_ready: OutboxReady,
     /// `immdqa sync`: where each completed week's report is written (`report_dir/<ISO week>/`).
     pub report_dir: Option<PathBuf>,
+}
+
+/// When an outbox file is complete enough to send (see [`Profile::outbox_ready`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxReady {
+    /// A wrapped batch whose trailer counts match its messages, or a `NAME.done` marker.
+    #[default]
+    Complete,
+    /// As `Complete`, or unchanged for `--settle` seconds (an unwrapped batch without a marker).
+    Settle,
 }
 
 /// Which registry's lint rules apply to a profile's batches.
@@ -248,6 +264,7 @@ impl Default for Profile {
             report_overdue_days: default_report_overdue_days(),
             registry: Registry::default(),
             outbox: None,
+            outbox_ready: OutboxReady::default(),
             report_dir: None,
         }
     }

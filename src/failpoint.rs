@@ -42,3 +42,31 @@ pub fn hit(point: &str) {
         }
     }
 }
+
+/// A pause point for tests that must act while the process is at a precise step (change a
+/// file being sent): `IMMDQA_PAUSE_AT=<point>` and `IMMDQA_PAUSE_FILE=<path>` make the process
+/// create `<path>` the first time it passes `<point>`, then wait until the test removes it
+/// (at most 60 s). Without the variables this costs one relaxed atomic load.
+pub fn pause(point: &str) {
+    static ARMED: OnceLock<Option<(String, std::path::PathBuf)>> = OnceLock::new();
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let armed = ARMED.get_or_init(|| {
+        Some((
+            std::env::var("IMMDQA_PAUSE_AT").ok()?,
+            std::env::var_os("IMMDQA_PAUSE_FILE")?.into(),
+        ))
+    });
+    let Some((at, file)) = armed else {
+        return;
+    };
+    if at != point || DONE.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    if std::fs::write(file, point).is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while file.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

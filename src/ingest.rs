@@ -214,6 +214,7 @@ fn store_report(
                 store.set_kind(file.id, summary.kind)?;
             }
             if let Some(batch) = &summary.submission_file {
+                crate::failpoint::hit("answer_before_link");
                 store.link_batch(batch)?; // the answer of a batch already in the ledger
             }
             Outcome::Parsed { report_id, summary }
@@ -289,7 +290,7 @@ pub fn ingest_stored(
         })
         .collect();
     let (tx, rx) = std::sync::mpsc::sync_channel::<((), Option<Records>)>(1);
-    std::thread::scope(|s| {
+    let out = std::thread::scope(|s| {
         s.spawn(move || {
             parse_ahead(
                 jobs,
@@ -310,8 +311,18 @@ pub fn ingest_stored(
                 None => ingest_one(store, file.id, opts, all)?, // names the archive error
             });
         }
-        Ok(out)
-    })
+        Ok::<_, IngestError>(out)
+    })?;
+    converge(store)?;
+    Ok(out)
+}
+
+/// Redo what a stopped run left undone: answers stored but not linked to their batch.
+fn converge(store: &mut Store) -> Result<(), IngestError> {
+    for name in store.link_unlinked()? {
+        tracing::info!("{name}: linked to its answer (a stopped run had left it unlinked)");
+    }
+    Ok(())
 }
 
 /// On a helper thread: `prepare` each item (what the store side receives, and the opened
@@ -547,6 +558,7 @@ pub fn import_paths(
         }
         Ok(())
     })?;
+    converge(store)?;
     store.finish_run(run_id, &counts)?;
     Ok(report)
 }
@@ -616,6 +628,7 @@ fn ingest_sent_from(
         Ok(_) => {
             let messages = writer.commit(first_date)?;
             store.mark_parsed(&file.sha256)?;
+            crate::failpoint::hit("sent_before_link");
             store.link_batch(&file.name)?;
             tracing::info!(
                 "sent batch {}: {messages} message(s) in the ledger",
@@ -723,6 +736,7 @@ pub fn import_sent(
         }
         Ok(())
     })?;
+    converge(store)?;
     store.finish_run(run_id, &counts)?;
     Ok(report)
 }

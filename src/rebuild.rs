@@ -3,11 +3,13 @@
 //!
 //! The archive holds every fetched or imported file under its content hash, and its index
 //! (`archive.index.jsonl`, see [`crate::store::index`]) says where each came from. Rebuild
-//! moves the old database aside (never deletes it), creates a new one, records every indexed
-//! version in index order (so the manifest ends as the last fetch left it and the next fetch
-//! downloads nothing again), records archived files the index does not name under the profile
-//! `rebuild`, then parses everything. Upload records are not in the archive and are not
-//! recovered. Uses: store, ingest.
+//! writes a new database beside the current one (`history.sqlite.rebuilding`): the upload
+//! history from its journal, every indexed version in index order (so the manifest ends as the
+//! last fetch left it and the next fetch downloads nothing again), archived files the index
+//! does not name under the profile `rebuild`, everything parsed, the worklist's hand actions
+//! from their journal. Only then is the old database moved aside (never deleted) and the new
+//! one renamed into place: a rebuild killed part way leaves the history as it was, and the
+//! next rebuild starts again. Uses: store, ingest.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,10 +83,28 @@ fn move_aside(dir: &Path) -> Result<Option<PathBuf>, RebuildError> {
 /// database may be replaced (see `immdqa rebuild --force`).
 pub fn rebuild(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, RebuildError> {
     let _lock = crate::store::StoreLock::acquire(dir)?;
-    let mut report = RebuildReport {
-        moved_aside: move_aside(dir)?,
-        ..RebuildReport::default()
-    };
+    let partial = dir.join(crate::store::REBUILD_FILE);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        // what a killed rebuild left: started again
+        let _ = fs::remove_file(format!("{}{suffix}", partial.display()));
+    }
+    let mut report = build(dir, opts)?;
+    crate::failpoint::hit("rebuild_before_swap");
+    report.moved_aside = move_aside(dir)?;
+    let db = dir.join("history.sqlite");
+    fs::rename(&partial, &db).map_err(|source| RebuildError::Io {
+        path: partial.clone(),
+        source,
+    })?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all(); // the rename is durable
+    }
+    Ok(report)
+}
+
+/// Write the new database ([`crate::store::REBUILD_FILE`]) and close it.
+fn build(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, RebuildError> {
+    let mut report = RebuildReport::default();
     let mut store = Store::open_with(dir, OpenMode::Rebuild)?;
     let io = |path: PathBuf| move |source| RebuildError::Io { path, source };
     let (entries, torn) = index::read(dir).map_err(io(index::path(dir)))?;
@@ -157,5 +177,7 @@ pub fn rebuild(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, Rebuild
         store.set_worklist_action(a)?;
     }
     report.worklist_actions = actions.len();
+    crate::failpoint::hit("rebuild_before_close");
+    store.close()?;
     Ok(report)
 }

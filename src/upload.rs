@@ -62,6 +62,12 @@ pub enum UploadError {
 pub enum Outcome {
     /// Sent and renamed to `remote_name`.
     Uploaded { remote_name: String },
+    /// The same content was uploaded and recorded before (a run stopped before it moved the
+    /// file, or the same file dropped again): not sent again.
+    AlreadySent { remote_name: String, at: String },
+    /// Sent as read, but the local file changed afterwards: what went and what the file holds
+    /// now differ (the reason says which messages went).
+    SentButChanged { remote_name: String, reason: String },
     /// Dry run: it would be sent as `remote_name`.
     Planned { remote_name: String },
     /// Not sent; the reason says why.
@@ -105,19 +111,30 @@ pub fn choose_name(
     }
 }
 
-/// Check and (unless dry run) upload each file. Takes the store lock.
+/// Check and (unless dry run) upload each file. Takes the store lock. `each` sees every
+/// result as soon as it is recorded (the outbox moves the file then, not after the last one).
+///
+/// Exactly once: the upload is noted as an intent before the rename and recorded after it;
+/// a run stopped in between is settled by the next one, which asks the server whether the
+/// file arrived ([`reconcile`]). Content already recorded as uploaded is never sent again.
 pub fn upload(
     store: &mut Store,
     remote: &mut dyn RemoteFs,
     files: &[PathBuf],
     opts: &UploadOptions,
     progress: &dyn Progress,
+    each: &mut dyn FnMut(&FileResult),
 ) -> Result<Vec<FileResult>, UploadError> {
     let _lock = if opts.dry_run {
         None
     } else {
         Some(store.lock()?)
     };
+    if !opts.dry_run {
+        for line in reconcile(store, remote, opts)? {
+            tracing::warn!("{line}");
+        }
+    }
     let mut taken: HashSet<String> = HashSet::new();
     taken.extend(transport::file_names(remote, &opts.dropoff_dir)?);
     let accepted = transport::file_names(remote, &opts.accepted_dir)?;
@@ -127,135 +144,295 @@ pub fn upload(
     taken.extend(store.upload_names(&opts.profile)?);
     let mut results = Vec::new();
     for path in files {
-        let local = |source| UploadError::Local {
-            path: path.display().to_string(),
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(local)?;
-        if meta.len() > opts.max_size {
-            results.push(FileResult {
-                path: path.clone(),
-                lint: LintReport::default(),
-                outcome: Outcome::Refused {
-                    reason: format!(
-                        "{} bytes is over the limit of {}",
-                        meta.len(),
-                        opts.max_size
-                    ),
-                },
-            });
-            continue;
-        }
-        let data = std::fs::read(path).map_err(local)?;
-        let report = lint::check(&data, opts.today, opts.registry);
-        let refuse = |reason: String, lint: LintReport| FileResult {
-            path: path.clone(),
-            lint,
-            outcome: Outcome::Refused { reason },
-        };
-        if !report.structure_ok() {
-            let n = report.structure.len();
-            results.push(refuse(
-                format!("{n} structural problem(s): not sent"),
-                report,
-            ));
-            continue;
-        }
-        if opts.strict && report.errors() > 0 {
-            let n = report.errors();
-            results.push(refuse(
-                format!("{n} rejection-class finding(s) and --strict: not sent"),
-                report,
-            ));
-            continue;
-        }
-        let sha = format!("{:x}", Sha256::digest(&data));
-        if let Some((name, at)) = store.upload_of_content(&opts.profile, &sha)? {
-            results.push(refuse(
-                format!("the same file was already uploaded as {name} at {at}"),
-                report,
-            ));
-            continue;
-        }
-        let name = match choose_name(&taken, &opts.import_code, opts.date, opts.same_day) {
-            Ok(n) => n,
-            Err(reason) => {
-                results.push(refuse(reason, report));
-                continue;
-            }
-        };
-        taken.insert(name.clone());
-        if opts.dry_run {
-            results.push(FileResult {
-                path: path.clone(),
-                lint: report,
-                outcome: Outcome::Planned { remote_name: name },
-            });
-            continue;
-        }
-        progress.start(1, data.len() as u64);
-        progress.file(&opts.dropoff_dir, &name);
-        let sent = send(
-            remote,
-            &opts.dropoff_dir,
-            &name,
-            &data,
-            opts.retry,
-            progress,
-        );
-        progress.finish();
-        match sent {
-            Ok(()) => {
-                store.record_upload(&UploadRow {
-                    profile: opts.profile.clone(),
-                    local_path: std::fs::canonicalize(path)
-                        .unwrap_or_else(|_| path.clone())
-                        .display()
-                        .to_string(),
-                    remote_dir: opts.dropoff_dir.clone(),
-                    remote_name: name.clone(),
-                    size: data.len() as u64,
-                    sha256: sha,
-                    uploaded_at: crate::store::now(),
-                    messages: report.messages as u64,
-                    lint_errors: report.errors() as u64,
-                    lint_warnings: report.warnings() as u64,
-                    accepted_seen_at: None,
-                })?;
-                // the sent batch enters the ledger (archive + messages), joined to its answer
-                // when it comes
-                if let Err(e) = crate::ingest::record_sent_bytes(
-                    store,
-                    &opts.profile,
-                    &opts.dropoff_dir,
-                    &name,
-                    &data,
-                ) {
-                    tracing::warn!("{name} was sent, but recording it in the ledger failed: {e}");
-                }
-                results.push(FileResult {
-                    path: path.clone(),
-                    lint: report,
-                    outcome: Outcome::Uploaded { remote_name: name },
-                });
-            }
-            Err(TransportError::AlreadyExists { .. }) => {
-                results.push(refuse(
-                    format!("{name} appeared on the server meanwhile: not overwritten"),
-                    report,
-                ));
-            }
-            Err(e) => results.push(FileResult {
-                path: path.clone(),
-                lint: report,
-                outcome: Outcome::Failed {
-                    remote_name: name,
-                    reason: e.to_string(),
-                },
-            }),
-        }
+        let r = upload_one(store, remote, path, &mut taken, opts, progress)?;
+        each(&r);
+        results.push(r);
     }
     Ok(results)
+}
+
+/// What a file held when it was read: sent only if it still holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snapshot {
+    size: u64,
+    modified: Option<std::time::SystemTime>,
+    sha256: String,
+}
+
+impl Snapshot {
+    fn of(path: &std::path::Path, data: &[u8]) -> std::io::Result<Snapshot> {
+        let meta = std::fs::metadata(path)?;
+        Ok(Snapshot {
+            size: meta.len(),
+            modified: meta.modified().ok(),
+            sha256: format!("{:x}", Sha256::digest(data)),
+        })
+    }
+
+    /// None when the file still holds what was read; else what changed.
+    fn changed(&self, path: &std::path::Path) -> Option<String> {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Some("the file is gone".into());
+        };
+        if meta.len() != self.size || meta.modified().ok() != self.modified {
+            return Some(format!(
+                "the file changed while it was being sent ({} bytes when read, {} now)",
+                self.size,
+                meta.len()
+            ));
+        }
+        let now = std::fs::read(path).ok()?;
+        (format!("{:x}", Sha256::digest(&now)) != self.sha256)
+            .then(|| "the file's content changed while it was being sent".to_string())
+    }
+}
+
+fn upload_one(
+    store: &mut Store,
+    remote: &mut dyn RemoteFs,
+    path: &PathBuf,
+    taken: &mut HashSet<String>,
+    opts: &UploadOptions,
+    progress: &dyn Progress,
+) -> Result<FileResult, UploadError> {
+    let local = |source| UploadError::Local {
+        path: path.display().to_string(),
+        source,
+    };
+    let result = |lint: LintReport, outcome: Outcome| FileResult {
+        path: path.clone(),
+        lint,
+        outcome,
+    };
+    let refuse = |reason: String, lint: LintReport| result(lint, Outcome::Refused { reason });
+    let meta = std::fs::metadata(path).map_err(local)?;
+    if meta.len() > opts.max_size {
+        return Ok(refuse(
+            format!(
+                "{} bytes is over the limit of {}",
+                meta.len(),
+                opts.max_size
+            ),
+            LintReport::default(),
+        ));
+    }
+    let data = std::fs::read(path).map_err(local)?;
+    let snapshot = Snapshot::of(path, &data).map_err(local)?;
+    let report = lint::check(&data, opts.today, opts.registry);
+    if !report.structure_ok() {
+        let n = report.structure.len();
+        return Ok(refuse(
+            format!("{n} structural problem(s): not sent"),
+            report,
+        ));
+    }
+    if opts.strict && report.errors() > 0 {
+        let n = report.errors();
+        return Ok(refuse(
+            format!("{n} rejection-class finding(s) and --strict: not sent"),
+            report,
+        ));
+    }
+    let sha = snapshot.sha256.clone();
+    if let Some((name, at)) = store.upload_of_content(&opts.profile, &sha)? {
+        if !opts.dry_run {
+            ensure_in_ledger(store, opts, &name, &data);
+        }
+        return Ok(result(
+            report,
+            Outcome::AlreadySent {
+                remote_name: name,
+                at,
+            },
+        ));
+    }
+    let name = match choose_name(taken, &opts.import_code, opts.date, opts.same_day) {
+        Ok(n) => n,
+        Err(reason) => return Ok(refuse(reason, report)),
+    };
+    taken.insert(name.clone());
+    if opts.dry_run {
+        return Ok(result(report, Outcome::Planned { remote_name: name }));
+    }
+    let row = UploadRow {
+        profile: opts.profile.clone(),
+        local_path: std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.clone())
+            .display()
+            .to_string(),
+        remote_dir: opts.dropoff_dir.clone(),
+        remote_name: name.clone(),
+        size: data.len() as u64,
+        sha256: sha,
+        uploaded_at: String::new(),
+        messages: report.messages as u64,
+        lint_errors: report.errors() as u64,
+        lint_warnings: report.warnings() as u64,
+        accepted_seen_at: None,
+    };
+    store.record_upload_intent(&row)?;
+    progress.start(1, data.len() as u64);
+    progress.file(&opts.dropoff_dir, &name);
+    let unchanged = || snapshot.changed(path);
+    let sent = send(
+        remote,
+        &opts.dropoff_dir,
+        &name,
+        &data,
+        opts.retry,
+        progress,
+        &unchanged,
+    );
+    progress.finish();
+    match sent {
+        Ok(()) => {
+            crate::failpoint::hit("upload_after_rename");
+            crate::failpoint::pause("upload_after_rename");
+            record(store, opts, row, &data)?;
+            let outcome = match snapshot.changed(path) {
+                None => Outcome::Uploaded { remote_name: name },
+                Some(what) => Outcome::SentButChanged {
+                    reason: format!(
+                        "{what}: {} went as {name} ({}); the rest was not sent",
+                        report.messages,
+                        control_id_span(&data)
+                    ),
+                    remote_name: name,
+                },
+            };
+            Ok(result(report, outcome))
+        }
+        Err(e) => {
+            store.drop_upload_intent(&opts.profile, &name)?;
+            Ok(match e {
+                TransportError::AlreadyExists { .. } => refuse(
+                    format!("{name} appeared on the server meanwhile: not overwritten"),
+                    report,
+                ),
+                TransportError::Changed(what) => result(
+                    report,
+                    Outcome::Failed {
+                        remote_name: name,
+                        reason: format!("{what}: nothing sent, tried again on the next run"),
+                    },
+                ),
+                e => result(
+                    report,
+                    Outcome::Failed {
+                        remote_name: name,
+                        reason: e.to_string(),
+                    },
+                ),
+            })
+        }
+    }
+}
+
+/// "messages MSH-10 first … last" of a batch, for a person to find what went.
+fn control_id_span(data: &[u8]) -> String {
+    let ids = crate::hl7::control_ids(data);
+    match (ids.first(), ids.last()) {
+        (Some(a), Some(b)) if a == b => format!("message {a}"),
+        (Some(a), Some(b)) => format!("messages {a} … {b}"),
+        _ => "no message ids".into(),
+    }
+}
+
+/// Record an upload the server holds: the journal and history, then the ledger, then the
+/// intent settled. A run stopped between the upload record and the ledger is repaired by the
+/// next one ([`ensure_in_ledger`] on content already uploaded).
+fn record(
+    store: &mut Store,
+    opts: &UploadOptions,
+    mut row: UploadRow,
+    data: &[u8],
+) -> Result<(), UploadError> {
+    let name = row.remote_name.clone();
+    // a run stopped after the record and before the intent was settled: recorded once
+    let recorded = store.upload_of_content(&opts.profile, &row.sha256)?;
+    if recorded.is_none_or(|(n, _)| n != name) {
+        row.uploaded_at = crate::store::now();
+        store.record_upload(&row)?;
+    }
+    crate::failpoint::hit("upload_after_record");
+    ensure_in_ledger(store, opts, &name, data);
+    store.drop_upload_intent(&opts.profile, &name)?;
+    Ok(())
+}
+
+/// The sent batch enters the ledger (archive + messages), joined to its answer when it comes;
+/// nothing to do when it is there already.
+fn ensure_in_ledger(store: &mut Store, opts: &UploadOptions, name: &str, data: &[u8]) {
+    match store.has_sent_batch(&opts.profile, name) {
+        Ok(true) => {}
+        Ok(false) => {
+            if let Err(e) = crate::ingest::record_sent_bytes(
+                store,
+                &opts.profile,
+                &opts.dropoff_dir,
+                name,
+                data,
+            ) {
+                tracing::warn!("{name} was sent, but recording it in the ledger failed: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("{name}: cannot tell whether the ledger holds it: {e}"),
+    }
+}
+
+/// Settle the uploads a stopped run left between the server's rename and the record: a file
+/// the server holds under its name (or has moved to the accepted folder) with the same size and
+/// hash is recorded, never sent again; otherwise our temporary file is removed and the batch
+/// goes out normally. Returns a line per settled intent.
+pub fn reconcile(
+    store: &mut Store,
+    remote: &mut dyn RemoteFs,
+    opts: &UploadOptions,
+) -> Result<Vec<String>, UploadError> {
+    let mut lines = Vec::new();
+    for row in store.upload_intents(&opts.profile)? {
+        let name = row.remote_name.clone();
+        let mut arrived = None;
+        for dir in [&opts.dropoff_dir, &opts.accepted_dir] {
+            let p = transport::join(dir, &name);
+            if let Some(st) = remote.stat(&p)?
+                && st.size == row.size
+            {
+                let mut bytes = Vec::with_capacity(row.size as usize);
+                std::io::Read::read_to_end(&mut remote.open_read(&p)?, &mut bytes).map_err(
+                    |e| TransportError::Io {
+                        op: "read",
+                        path: p.clone(),
+                        message: e.to_string(),
+                        transient: true,
+                    },
+                )?;
+                if format!("{:x}", Sha256::digest(&bytes)) == row.sha256 {
+                    arrived = Some(bytes);
+                    break;
+                }
+            }
+        }
+        match arrived {
+            Some(bytes) => {
+                record(store, opts, row, &bytes)?;
+                lines.push(format!(
+                    "{name}: a stopped run had sent it; the server holds it unchanged: recorded, not sent again"
+                ));
+            }
+            None => {
+                let tmp = transport::join(&opts.dropoff_dir, &temp_name(&name));
+                if remote.stat(&tmp)?.is_some() {
+                    let _ = remote.remove(&tmp);
+                }
+                store.drop_upload_intent(&opts.profile, &name)?;
+                lines.push(format!(
+                    "{name}: a stopped run had not finished sending it: it goes out again"
+                ));
+            }
+        }
+    }
+    Ok(lines)
 }
 
 /// Write under the temporary name, verify the size, rename. Retries transient failures,
@@ -267,6 +444,7 @@ fn send(
     data: &[u8],
     retry: Retry,
     progress: &dyn Progress,
+    unchanged: &dyn Fn() -> Option<String>,
 ) -> Result<(), TransportError> {
     let tmp = transport::join(dir, &temp_name(name));
     let dest = transport::join(dir, name);
@@ -298,6 +476,12 @@ fn send(
             });
         }
         crate::failpoint::hit("upload_before_rename");
+        crate::failpoint::pause("upload_before_rename");
+        // a snapshot: the file must still hold what was read, or nothing goes
+        if let Some(what) = unchanged() {
+            let _ = remote.remove(&tmp);
+            return Err(TransportError::Changed(what));
+        }
         remote.rename(&tmp, &dest)
     })
 }
@@ -330,6 +514,17 @@ pub fn describe(r: &FileResult) -> String {
         }
         Outcome::Planned { remote_name } => format!(
             "{} → {remote_name}: would upload ({lint}); dry run, nothing sent",
+            r.path.display()
+        ),
+        Outcome::AlreadySent { remote_name, at } => format!(
+            "{}: NOT SENT: the same file was already uploaded as {remote_name} at {at}",
+            r.path.display()
+        ),
+        Outcome::SentButChanged {
+            remote_name,
+            reason,
+        } => format!(
+            "{} → {remote_name}: SENT, THEN CHANGED: {reason}",
             r.path.display()
         ),
         Outcome::Refused { reason } => format!("{}: NOT SENT: {reason}", r.path.display()),

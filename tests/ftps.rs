@@ -319,3 +319,49 @@ fn ftps_config_check_connect_maps_folders() {
     );
     assert_code(&run(&ws, &server, &["fetch"]), 0);
 }
+
+/// The harness repairs a test user an earlier set-up left with a home vsftpd cannot enter (a
+/// fresh machine's `useradd -M -d /nonexistent` made every FTPS test fail with `500 OOPS`), and
+/// running it again changes nothing. A user of its own, so the FTPS tests running beside it keep
+/// theirs.
+#[test]
+fn ftps_harness_repairs_a_user_whose_home_vsftpd_cannot_enter() {
+    if vsftpd::start(true).is_none() {
+        return; // not root or no vsftpd: nothing to set up
+    }
+    let user = "immdqaftp2";
+    let home = || {
+        let o = std::process::Command::new("getent")
+            .args(["passwd", user])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .split(':')
+            .nth(5)
+            .unwrap_or("")
+            .to_string()
+    };
+    if home().is_empty() {
+        let ok = std::process::Command::new("useradd")
+            .args(["-M", "-d", "/nonexistent", "-s", "/bin/sh", user])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    } else {
+        let ok = std::process::Command::new("usermod")
+            .args(["-d", "/nonexistent", user])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    assert_eq!(home(), "/nonexistent");
+    vsftpd::ensure_user(user);
+    assert!(
+        std::path::Path::new(&home()).is_dir(),
+        "home {} not repaired",
+        home()
+    );
+    vsftpd::ensure_user(user);
+    assert!(std::path::Path::new(&home()).is_dir());
+}

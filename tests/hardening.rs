@@ -153,13 +153,27 @@ fn a_damaged_history_is_refused_before_writing_then_rebuilt() {
     fs::write(&p, &data).unwrap();
     let f = ws.path().join("more.csv");
     fs::write(&f, "Field,Message\nPID-7,Birth date missing\n").unwrap();
-    let o = ws.run(&["import", f.to_str().unwrap()]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("is damaged") && stderr(&o).contains("immdqa rebuild"),
-        "{}",
-        stderr(&o)
-    );
+    let report = ws.path().join("rep");
+    // every command refuses it, reads as well as writes (trends and report once answered
+    // from what they could still read)
+    for args in [
+        vec!["import", f.to_str().unwrap()],
+        vec!["trends"],
+        vec!["report", "--out", report.to_str().unwrap()],
+        vec!["worklist"],
+        vec!["status"],
+        vec!["status", "--check"],
+        vec!["check"],
+    ] {
+        let o = ws.run(&args);
+        assert_code(&o, 3);
+        assert!(
+            stderr(&o).contains("is damaged") && stderr(&o).contains("immdqa rebuild"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+    }
     let o = ws.run(&["rebuild"]);
     assert_code(&o, 0);
     let kept: Vec<String> = tree(&ws.store())

@@ -15,13 +15,15 @@ fn age(p: &Path, secs: u64) {
         .unwrap();
 }
 
-/// An outbox with a good batch, a broken one (both settled) and one still being written.
+/// An outbox with a good batch, a broken one (both settled) and one still being written (its
+/// trailer not there yet).
 fn outbox(dir: &Path) -> Vec<u8> {
     fs::create_dir_all(dir).unwrap();
     let good = fs::read(Path::new(SPECIMENS).join("hl7/ACMECLIN25301.hl7")).unwrap();
     fs::write(dir.join("good.hl7"), &good).unwrap();
     fs::write(dir.join("bad.hl7"), "this is not an HL7 batch\n").unwrap();
-    fs::write(dir.join("fresh.hl7"), &good).unwrap();
+    let text = String::from_utf8_lossy(&good);
+    fs::write(dir.join("fresh.hl7"), &text[..text.find("BTS|").unwrap()]).unwrap();
     age(&dir.join("good.hl7"), 600);
     age(&dir.join("bad.hl7"), 600);
     good
@@ -83,9 +85,13 @@ fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
     let logged = fs::read_to_string(&log).unwrap();
     assert!(logged.contains("already written"), "{logged}");
     assert!(logged.contains("fetch: nothing new"), "{logged}");
-    assert!(out.join("fresh.hl7").exists(), "still too fresh");
+    assert!(out.join("fresh.hl7").exists(), "still being written");
+    assert!(
+        logged.contains("fresh.hl7 waits: 40 message(s) so far and no BTS trailer yet"),
+        "{logged}"
+    );
     // a dry run changes nothing
-    age(&out.join("fresh.hl7"), 600);
+    fs::write(out.join("fresh.hl7.done"), "").unwrap();
     let o = ws.run(&["sync", "--dry-run", "--log-file", log.to_str().unwrap()]);
     assert!(o.status.code().is_some_and(|c| c < 3), "{}", stderr(&o));
     assert!(out.join("fresh.hl7").exists());

@@ -24,6 +24,7 @@ mod cmd_inspect;
 mod cmd_report;
 mod cmd_upload;
 mod crash;
+mod exactly_once;
 mod ftps;
 mod golden;
 mod hardening;

@@ -105,18 +105,7 @@ fn password() -> &'static str {
             .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
             .unwrap();
         let pw: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        if Command::new("id")
-            .arg(USER)
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-        {
-            let ok = Command::new("useradd")
-                .args(["-M", "-d", "/nonexistent", "-s", "/bin/sh", USER])
-                .status()
-                .unwrap();
-            assert!(ok.success(), "useradd {USER}");
-        }
+        ensure_user(USER);
         let mut c = Command::new("chpasswd")
             .stdin(Stdio::piped())
             .spawn()
@@ -130,6 +119,53 @@ fn password() -> &'static str {
         assert!(c.wait().unwrap().success(), "chpasswd");
         pw
     })
+}
+
+/// The test user exists with a home vsftpd can enter and a shell PAM accepts, whatever the
+/// machine held before: created when missing, repaired when an earlier set-up (or someone else)
+/// left it with a home such as `/nonexistent` (vsftpd then answers `500 OOPS: cannot change
+/// directory` in clear text and every TLS handshake fails) or a shell not in /etc/shells.
+pub fn ensure_user(user: &str) {
+    let entry = Command::new("getent")
+        .args(["passwd", user])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if entry.is_empty() {
+        let ok = Command::new("useradd")
+            .args(["-M", "-d", "/", "-s", "/bin/sh", user])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "useradd {user}");
+        return;
+    }
+    let fields: Vec<&str> = entry.split(':').collect();
+    let home = fields.get(5).copied().unwrap_or("");
+    let shell = fields.get(6).copied().unwrap_or("");
+    let shells = fs::read_to_string("/etc/shells").unwrap_or_default();
+    let home_ok = !home.is_empty() && Path::new(home).is_dir();
+    let shell_ok = shells.lines().any(|l| l.trim() == shell);
+    if !home_ok || !shell_ok {
+        let ok = Command::new("usermod")
+            .args(["-d", "/", "-s", "/bin/sh", user])
+            .status()
+            .unwrap();
+        assert!(
+            ok.success(),
+            "usermod {user} (home {home:?}, shell {shell:?})"
+        );
+    }
+    // vsftpd's PAM service refuses users listed in /etc/ftpusers
+    if let Ok(deny) = fs::read_to_string("/etc/ftpusers") {
+        if deny.lines().any(|l| l.trim() == user) {
+            let kept: String = deny
+                .lines()
+                .filter(|l| l.trim() != user)
+                .map(|l| format!("{l}\n"))
+                .collect();
+            fs::write("/etc/ftpusers", kept).unwrap();
+        }
+    }
 }
 
 fn free_port() -> u16 {

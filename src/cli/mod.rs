@@ -279,9 +279,14 @@ impl Ctx {
     }
 
     /// Open (creating) the store.
+    /// Every command reads and writes only a sound history: a damaged one is refused with
+    /// the way out (`immdqa rebuild`), never read as if it were whole. The check is a stat of
+    /// the database when it is unchanged since it was last known sound.
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let path = self.store_path()?;
-        Ok(Store::open(&path)?)
+        let store = Store::open(&path)?;
+        store.verify()?;
+        Ok(store)
     }
 }
 
@@ -341,6 +346,13 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             })
             .or_else(|| match cause.downcast_ref() {
                 Some(crate::upload::UploadError::Store(e)) => Some(e),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref() {
+                Some(crate::rebuild::RebuildError::Store(e)) => Some(e),
+                Some(crate::rebuild::RebuildError::Ingest(crate::ingest::IngestError::Store(
+                    e,
+                ))) => Some(e),
                 _ => None,
             });
         if locked(store) {

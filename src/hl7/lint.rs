@@ -91,6 +91,20 @@ fn age_on(dob: NaiveDate, on: NaiveDate) -> i32 {
 /// Check a batch file's bytes under the selected registry's rules. `today` bounds "not in
 /// the future".
 pub fn check(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
+    let mut report = check_raw(data, today, registry);
+    // what a batch holds is printed, logged and written to reason files: never a raw control
+    // byte (a NUL in MSH-10) in any of them
+    for i in report.structure.iter_mut().chain(report.lint.iter_mut()) {
+        if let Some(c) = &mut i.control_id {
+            *c = crate::hl7::printable(c).into_owned();
+        }
+        i.segment = crate::hl7::printable(&i.segment).into_owned();
+        i.message = crate::hl7::printable(&i.message).into_owned();
+    }
+    report
+}
+
+fn check_raw(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
     let text = decode_text(data);
     let mut report = LintReport::default();
     let structure = |line: usize, seg: &str, cid: Option<&str>, message: String| Issue {

@@ -61,6 +61,39 @@ impl Separators {
 }
 
 /// Whether a segment id is one that carries the encoding characters.
+/// Text safe to print: control characters (a NUL in MSH-10, an escape sequence in a field)
+/// shown as `\x00`-style escapes, never written raw to a terminal, a log or a file.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\t') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() && c != '\t' {
+            let n = c as u32;
+            if n < 0x100 {
+                out.push_str(&format!("\\x{n:02x}"));
+            } else {
+                out.push_str(&format!("\\u{{{n:04x}}}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// MSH-10 of every message in a batch, in order (empty ids skipped).
+pub fn control_ids(data: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(data);
+    let mut sep = Separators::default();
+    text.split(['\r', '\n'])
+        .filter(|l| l.starts_with("MSH"))
+        .map(|l| Segment::parse(l, &mut sep).text(10))
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
 pub fn is_header_id(id: &[u8]) -> bool {
     matches!(id, b"MSH" | b"FHS" | b"BHS")
 }

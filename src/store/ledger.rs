@@ -295,6 +295,20 @@ impl Store {
         Ok(batches.len())
     }
 
+    /// Link every batch whose answer is stored but not linked to it (a run stopped between
+    /// the answer's commit and its link converges on the next). Returns the batches linked.
+    pub fn link_unlinked(&mut self) -> Result<Vec<String>, StoreError> {
+        let names: Vec<String> = self.rows(
+            include_str!("../../queries/store/ledger_unlinked_answered.sql"),
+            [],
+            |r| r.get(0),
+        )?;
+        for name in &names {
+            self.link_batch(name)?;
+        }
+        Ok(names)
+    }
+
     /// Worklist candidates of a profile (None: all), oldest answer first; with `all`, closed,
     /// ignored and resolved items too. Each row goes to `each` as it is read (the worklist of
     /// a large ledger is never held twice).

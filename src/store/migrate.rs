@@ -26,6 +26,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_ledger.sql",
         include_str!("../../queries/migrations/0005_ledger.sql"),
     ),
+    (
+        "0006_upload_intent.sql",
+        include_str!("../../queries/migrations/0006_upload_intent.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -48,6 +48,59 @@ impl Store {
         self.insert_upload(u)
     }
 
+    /// Note an upload about to be renamed into place on the server (see migration 0006).
+    pub fn record_upload_intent(&self, u: &UploadRow) -> Result<(), StoreError> {
+        let json = serde_json::to_string(u).map_err(|e| StoreError::Io {
+            path: self.db_path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        self.conn
+            .execute(
+                include_str!("../../queries/store/upload_intent_insert.sql"),
+                params![u.profile, u.remote_name, json, super::now()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// Settle an intent: the upload is recorded, or it never reached the server.
+    pub fn drop_upload_intent(&self, profile: &str, remote_name: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                include_str!("../../queries/store/upload_intent_delete.sql"),
+                params![profile, remote_name],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// The uploads of a profile a stopped run left between rename and record.
+    pub fn upload_intents(&self, profile: &str) -> Result<Vec<UploadRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(include_str!("../../queries/store/upload_intents.sql"))
+            .map_err(|e| self.sql_err(e))?;
+        let rows: Vec<String> = st
+            .query_map([profile], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sql_err(e))?;
+        Ok(rows
+            .iter()
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect())
+    }
+
+    /// Whether the profile's ledger holds a sent batch of this name.
+    pub fn has_sent_batch(&self, profile: &str, name: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                include_str!("../../queries/store/ledger_batch_exists.sql"),
+                params![profile, name],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql_err(e))
+    }
+
     /// Write the upload journal from the history (a store from before the journal existed).
     pub(super) fn backfill_upload_journal(&self) -> Result<(), StoreError> {
         let path = uploads_path(self.dir());

@@ -112,6 +112,9 @@ pub enum TransportError {
     NotFound { path: String },
     #[error("remote path {path} already exists")]
     AlreadyExists { path: String },
+    /// The local file being sent changed before it was put in place (nothing was sent).
+    #[error("{0}")]
+    Changed(String),
     #[error("{op} {path}: {message}")]
     Io {
         op: &'static str,

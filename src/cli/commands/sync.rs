@@ -104,50 +104,72 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
 
     // 1. the outbox
     if let Some(outbox) = &profile.outbox {
-        let scan = crate::outbox::scan(outbox, Duration::from_secs(args.settle), SystemTime::now())
-            .map_err(|e| anyhow::anyhow!("outbox {}: {e}", outbox.display()))?;
+        let scan = crate::outbox::scan(
+            outbox,
+            profile.outbox_ready,
+            Duration::from_secs(args.settle),
+            SystemTime::now(),
+        )
+        .map_err(|e| anyhow::anyhow!("outbox {}: {e}", outbox.display()))?;
+        for (p, why) in &scan.ignored {
+            say.line(false, &format!("outbox: {} ignored: {why}", p.display()));
+        }
         for (p, why) in &scan.waiting {
             say.line(false, &format!("outbox: {} waits: {why}", p.display()));
         }
         if !scan.ready.is_empty() {
             let opts = ctx.upload_options(None, args.dry_run, args.strict)?;
-            let results =
-                upload::upload(&mut store, remote.as_mut(), &scan.ready, &opts, &NoProgress)?;
-            for r in &results {
+            // each file is moved as soon as its own upload is recorded
+            let mut moved: Result<(), anyhow::Error> = Ok(());
+            let mut place = |r: &upload::FileResult| {
                 say.line(false, &format!("outbox: {}", upload::describe(r)));
-            }
-            if !args.dry_run {
-                for (p, d) in crate::outbox::file_results(outbox, &results)? {
-                    use crate::outbox::Disposition::*;
-                    match d {
-                        Sent(to) => say.line(
-                            false,
-                            &format!("outbox: {} moved to {}", p.display(), to.display()),
-                        ),
-                        Held { to, reason } => {
-                            raise(Exit::Partial);
-                            say.line(
-                                true,
-                                &format!(
-                                    "outbox: {} held in {}: {reason}",
-                                    p.display(),
-                                    to.display()
-                                ),
-                            );
-                        }
-                        Kept(reason) => {
-                            raise(Exit::Partial);
-                            say.line(
-                                true,
-                                &format!(
-                                    "outbox: {} not sent, kept for the next run: {reason}",
-                                    p.display()
-                                ),
-                            );
-                        }
+                if args.dry_run || moved.is_err() {
+                    return;
+                }
+                use crate::outbox::Disposition::*;
+                match crate::outbox::place(outbox, r) {
+                    Ok(Sent(to)) => say.line(
+                        false,
+                        &format!("outbox: {} moved to {}", r.path.display(), to.display()),
+                    ),
+                    Ok(Held { to, reason }) => {
+                        raise(Exit::Partial);
+                        say.line(
+                            true,
+                            &format!(
+                                "outbox: {} held in {}: {reason}",
+                                r.path.display(),
+                                to.display()
+                            ),
+                        );
+                    }
+                    Ok(Kept(reason)) => {
+                        raise(Exit::Partial);
+                        say.line(
+                            true,
+                            &format!(
+                                "outbox: {} not sent, kept for the next run: {reason}",
+                                r.path.display()
+                            ),
+                        );
+                    }
+                    Err(e) => {
+                        moved = Err(anyhow::anyhow!(
+                            "outbox: cannot move {}: {e}",
+                            r.path.display()
+                        ))
                     }
                 }
-            }
+            };
+            upload::upload(
+                &mut store,
+                remote.as_mut(),
+                &scan.ready,
+                &opts,
+                &NoProgress,
+                &mut place,
+            )?;
+            moved?;
         } else {
             say.line(false, "outbox: nothing to send");
         }

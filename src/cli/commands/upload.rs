@@ -41,7 +41,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let mut store = ctx.open_store()?;
     let mut remote = ctx.transport()?.1.open()?;
     let bar = Bar::new(ctx.quiet || args.dry_run);
-    let results = upload::upload(&mut store, remote.as_mut(), &args.files, &opts, &bar)?;
+    let results = upload::upload(
+        &mut store,
+        remote.as_mut(),
+        &args.files,
+        &opts,
+        &bar,
+        &mut |_| {},
+    )?;
     let mut worst = Exit::Ok;
     for r in &results {
         for i in r.lint.structure.iter().chain(r.lint.lint.iter()) {
@@ -62,7 +69,13 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             );
         }
         crate::cli::say!("{}", upload::describe(r));
-        if matches!(r.outcome, Outcome::Refused { .. } | Outcome::Failed { .. }) {
+        if matches!(
+            r.outcome,
+            Outcome::Refused { .. }
+                | Outcome::AlreadySent { .. }
+                | Outcome::Failed { .. }
+                | Outcome::SentButChanged { .. }
+        ) {
             worst = Exit::Partial;
         }
     }
