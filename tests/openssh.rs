@@ -155,3 +155,55 @@ fn openssh_revoked_key_and_portless_entries() {
     fs::write(&kh, &plain).unwrap();
     assert_code(&ws.run(&["fetch"]), 0);
 }
+
+/// A server that accepts connections but never answers (OpenSSH stopped after the listing):
+/// every attempt costs a time-out, so time-outs count toward the outage bound and the run ends
+/// after `stop_after_failures` of them (retries and reconnects included), exit 4, the files
+/// left named; it once waited a time-out per retry per reconnect per file.
+#[test]
+fn a_server_that_stops_answering_ends_the_run_after_a_few_time_outs() {
+    let Some(sshd) = start() else { return };
+    let ws = Workspace::new();
+    for i in 0..30 {
+        ws.write(&format!("DQA-Reports/R{i:02}.csv"), csv_report(i, 2_000));
+    }
+    ws.openssh_config(
+        &sshd,
+        "retries = 3\nretry_delay_ms = 10\ntimeout_secs = 1\nstop_after_failures = 3\n",
+    );
+    let signal = ws.path().join("paused");
+    let child = immdqa()
+        .arg("--config")
+        .arg(ws.config())
+        .arg("fetch")
+        .env("IMMDQA_PAUSE_AT", "fetch_before_downloads")
+        .env("IMMDQA_PAUSE_FILE", &signal)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !signal.exists() {
+        assert!(t.elapsed() < Duration::from_secs(30), "fetch never listed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    sshd.signal_all("STOP");
+    let t = std::time::Instant::now();
+    fs::remove_file(&signal).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let took = t.elapsed();
+    sshd.signal_all("CONT");
+    assert_code(&o, 4);
+    assert!(
+        stdout(&o).contains("file(s) left for the next run"),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        took < Duration::from_secs(12),
+        "three 1 s time-outs, then stop: took {took:?}\n{}",
+        stderr(&o)
+    );
+    assert_store_consistent(&ws.store());
+}

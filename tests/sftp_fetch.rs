@@ -64,8 +64,21 @@ fn password_fetch_then_noop() {
 fn key_file_login() {
     let (ws, _server) = setup(|_| {});
     let kh = ws.path().join("known_hosts");
-    let key = sftp_server::client_key_path();
+    let key = ws.path().join("id_ed25519");
+    fs::copy(sftp_server::client_key_path(), &key).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    // a key others can read is refused, as OpenSSH refuses it, with the command that fixes it
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
     ws.sftp_config(_server.port(), &format!("key_file = {key:?}"), &kh, "");
+    let o = ws.run(&["fetch"]);
+    assert_code(&o, 3);
+    assert!(
+        stderr(&o).contains("is readable by others (mode 644)")
+            && stderr(&o).contains(&format!("chmod 600 {}", key.display())),
+        "{}",
+        stderr(&o)
+    );
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
     let o = ws.run(&["fetch"]);
     assert_code(&o, 0);
     assert!(stdout(&o).contains("fetch: 6 new"), "{}", stdout(&o));

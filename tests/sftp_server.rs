@@ -9,8 +9,24 @@ pub const HOST_KEY_A: &str = include_str!("data/keys/host_a");
 pub const HOST_KEY_B: &str = include_str!("data/keys/host_b");
 pub const CLIENT_KEY_PUB: &str = include_str!("data/keys/client.pub");
 
+/// The test client key, copied owner-only (git keeps it 0644, which immdqa refuses as
+/// OpenSSH does).
 pub fn client_key_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keys/client")
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let p = dir.path().join("client");
+    if !p.exists() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = dir.path().join(format!("client.{:?}", std::thread::current().id()));
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keys/client"),
+            &tmp,
+        )
+        .unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::rename(&tmp, &p).unwrap();
+    }
+    p
 }
 
 pub fn key(openssh: &str) -> PrivateKey {

@@ -26,10 +26,29 @@ impl Sshd {
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
     }
+    /// Send `signal` (STOP, CONT) to the server and every session it forked: stopped, it still
+    /// accepts connections (the kernel completes them) but never answers.
+    pub fn signal_all(&self, signal: &str) {
+        let Ok(pid) = fs::read_to_string(self.dir.path().join("sshd.pid")) else {
+            return;
+        };
+        let mut todo = vec![pid.trim().to_string()];
+        let mut all = Vec::new();
+        while let Some(p) = todo.pop() {
+            if let Ok(o) = Command::new("pgrep").args(["-P", &p]).output() {
+                todo.extend(String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_string));
+            }
+            all.push(p);
+        }
+        for p in all {
+            let _ = Command::new("kill").arg(format!("-{signal}")).arg(&p).status();
+        }
+    }
 }
 
 impl Drop for Sshd {
     fn drop(&mut self) {
+        self.signal_all("CONT");
         if let Ok(pid) = fs::read_to_string(self.dir.path().join("sshd.pid")) {
             let _ = Command::new("kill").arg(pid.trim()).status();
         }

@@ -73,6 +73,20 @@ pub fn parse_date_end(s: &str) -> Result<chrono::NaiveDate, String> {
     parse_date(s)
 }
 
+/// Refuse a range that ends before it starts (a usage error, exit 64), instead of answering
+/// it with nothing.
+pub fn check_range(
+    since: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+) -> anyhow::Result<()> {
+    if let (Some(s), Some(u)) = (since, until)
+        && s > u
+    {
+        crate::cli::usage!("--since {s} is later than --until {u}: nothing is in that range");
+    }
+    Ok(())
+}
+
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()

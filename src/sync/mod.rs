@@ -491,13 +491,20 @@ pub fn fetch(
         let mut broken = false;
         // Files in a row that failed on the connection: the run stops at the bound.
         let mut consecutive = 0u32;
+        crate::failpoint::pause("fetch_before_downloads");
         for (i, it) in todo.iter().enumerate() {
             let bound = opts.retry.stop_after_failures;
-            if bound > 0 && consecutive >= bound {
+            let timeouts = transport::timeouts_in_a_row();
+            if bound > 0 && (consecutive >= bound || timeouts >= bound) {
+                let consecutive = if timeouts >= bound {
+                    format!("{timeouts} time-outs")
+                } else {
+                    format!("{consecutive} files")
+                };
                 let left = (todo.len() - i) as u64;
                 report.left = left;
                 let reason = format!(
-                    "stopped after {consecutive} files in a row failed on the connection (stop_after_failures): {left} file(s) left for the next run"
+                    "stopped after {consecutive} in a row failed on the connection (stop_after_failures): {left} file(s) left for the next run"
                 );
                 tracing::warn!("{reason}");
                 store.record_event(run_id, &it.folder, "", EventOutcome::Failed, &reason)?;

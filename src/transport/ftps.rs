@@ -232,6 +232,61 @@ fn tls_config(o: &FtpsOptions) -> Result<(Arc<rustls::ClientConfig>, Presented),
 }
 
 /// A server reply code, when the error is one.
+/// An FTPS failure as a sentence a person can act on, not the library's debug text
+/// ("Connection error: received corrupt message of type InvalidContentType").
+fn describe(e: &FtpError) -> String {
+    match e {
+        FtpError::ConnectionError(io) => {
+            use std::io::ErrorKind::*;
+            let text = io.to_string();
+            match io.kind() {
+                ConnectionRefused => {
+                    "nothing accepts connections on that port (connection refused): check host and port (implicit FTPS is port 990, explicit 21)".into()
+                }
+                TimedOut | WouldBlock => {
+                    "the server did not answer in time (timeout_secs): it may be down or a firewall drops the connection".into()
+                }
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                    "the server closed the connection".into()
+                }
+                _ if text.contains("InvalidContentType") || text.contains("corrupt message") => {
+                    "the server did not answer with TLS (it sent plain text, such as an FTP error like vsftpd's \"500 OOPS\"): check tls = \"implicit\" (port 990) or \"explicit\" (port 21) with the registry, and the server's log".into()
+                }
+                _ if text.contains("certificate") || text.contains("Certificate") => {
+                    format!("the TLS handshake failed on the server's certificate ({})", tls_reason(&text))
+                }
+                _ => format!("the connection failed: {}", tls_reason(&text)),
+            }
+        }
+        FtpError::SecureError(text) => format!("the TLS session failed: {}", tls_reason(text)),
+        FtpError::UnexpectedResponse(r) => format!(
+            "the server answered {} {}",
+            r.status.code(),
+            r.as_string().unwrap_or_default().trim()
+        ),
+        FtpError::BadResponse => "the server's answer could not be read as FTP".into(),
+        other => other.to_string(),
+    }
+}
+
+/// rustls' reasons in words (its `Debug` names otherwise).
+fn tls_reason(text: &str) -> String {
+    let words = [
+        ("UnknownIssuer", "issued by an authority not trusted here"),
+        ("NotValidForName", "not issued for this host name"),
+        ("Expired", "expired"),
+        ("BadSignature", "its signature does not verify"),
+        ("HandshakeFailure", "no common TLS settings"),
+        ("DecryptError", "the data could not be decrypted"),
+    ];
+    for (name, said) in words {
+        if text.contains(name) {
+            return said.to_string();
+        }
+    }
+    text.to_string()
+}
+
 fn reply_code(e: &FtpError) -> Option<u32> {
     match e {
         FtpError::UnexpectedResponse(r) => Some(r.status.code()),
@@ -247,20 +302,20 @@ fn map_err(op: &'static str, path: &str, e: FtpError) -> TransportError {
         (_, Some(code)) => TransportError::Io {
             op,
             path: path.to_string(),
-            message: e.to_string(),
+            message: describe(&e),
             // 4xx are transient by definition (421 closing, 425/426 data connection)
             transient: (400..500).contains(&code),
         },
         (FtpError::ConnectionError(_), _) | (FtpError::SecureError(_), _) => TransportError::Io {
             op,
             path: path.to_string(),
-            message: e.to_string(),
+            message: describe(&e),
             transient: true,
         },
         _ => TransportError::Io {
             op,
             path: path.to_string(),
-            message: e.to_string(),
+            message: describe(&e),
             transient: false,
         },
     }
@@ -342,7 +397,7 @@ impl FtpsFs {
                 }
                 return Err(TransportError::Connect {
                     host: o.label(),
-                    message: e.to_string(),
+                    message: describe(&e),
                 });
             }
         };
@@ -380,7 +435,7 @@ impl FtpsFs {
                 },
                 _ => TransportError::Connect {
                     host: o.label(),
-                    message: format!("login: {e}"),
+                    message: format!("login: {}", describe(&e)),
                 },
             })?;
         if o.implicit {
@@ -389,7 +444,7 @@ impl FtpsFs {
                 ftp.custom_command(cmd, &[Status::CommandOk]).map_err(|e| {
                     TransportError::Connect {
                         host: o.label(),
-                        message: format!("{cmd}: {e}"),
+                        message: format!("{cmd}: {}", describe(&e)),
                     }
                 })?;
             }
@@ -452,7 +507,7 @@ impl<T: suppaftp::TlsStream> Read for Download<T> {
         if n == 0 && !buf.is_empty() {
             let s = self.stream.take().expect("checked above");
             s.finish()
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
+                .map_err(|e| std::io::Error::other(describe(&e)))?;
         }
         Ok(n)
     }
@@ -571,6 +626,51 @@ impl RemoteFs for FtpsFs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A "server" on loopback that answers in clear text (vsftpd's "500 OOPS" when the user's
+    /// home cannot be entered) where TLS is expected: the error is a sentence saying what to
+    /// check, not rustls' "received corrupt message of type InvalidContentType".
+    #[test]
+    fn a_server_answering_in_clear_text_gets_a_sentence_not_debug_text() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = s.write_all(b"500 OOPS: cannot change directory:/nonexistent\r\n");
+            }
+        });
+        let opts = FtpsOptions {
+            host: "127.0.0.1".into(),
+            port,
+            user: "u".into(),
+            auth: crate::transport::Auth::PasswordEnv("IMMDQA_NO_SUCH_VAR".into()),
+            implicit: true,
+            pin: Some([0; 32]),
+            ca_file: None,
+            timeout: Duration::from_secs(5),
+            retry: Retry {
+                attempts: 0,
+                first_delay: Duration::from_millis(1),
+                stop_after_failures: 3,
+            },
+        };
+        let err = match FtpsFs::connect(opts) {
+            Ok(_) => panic!("connected to a clear-text server"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("did not answer with TLS"), "{err}");
+        assert!(err.contains("tls = \"implicit\""), "{err}");
+        assert!(!err.contains("InvalidContentType"), "{err}");
+        // a port nobody listens on
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let e = describe(&FtpError::ConnectionError(
+            std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_err(),
+        ));
+        assert!(e.contains("connection refused") && e.contains("port 990"), "{e}");
+    }
 
     #[test]
     fn fingerprints_in_every_spelling() {

@@ -125,7 +125,30 @@ pub enum TransportError {
     },
 }
 
+/// Time-outs in a row in this process, across every operation and retry (reset by any
+/// success): a server that accepts connections but never answers costs a time-out per
+/// attempt, so the outage bound counts them, not only the files that failed.
+static TIMEOUTS_IN_A_ROW: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// How many operations in a row have timed out (see [`Retry::run`]).
+pub fn timeouts_in_a_row() -> u32 {
+    TIMEOUTS_IN_A_ROW.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl TransportError {
+    /// Whether the server did not answer in time (the socket's time-out expired).
+    pub fn is_timeout(&self) -> bool {
+        let message = match self {
+            TransportError::Connect { message, .. } | TransportError::Io { message, .. } => message,
+            _ => return false,
+        };
+        let m = message.to_ascii_lowercase();
+        m.contains("timed out")
+            || m.contains("timeout")
+            || m.contains("temporarily unavailable")
+            || m.contains("would block")
+    }
+
     /// Whether retrying after a back-off (and, for SFTP, a reconnect) may help.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -207,10 +230,23 @@ impl Retry {
         what: &str,
         mut op: impl FnMut(u32) -> Result<T, TransportError>,
     ) -> Result<T, TransportError> {
+        use std::sync::atomic::Ordering::Relaxed;
         let mut delay = self.first_delay;
         let mut attempt = 0;
         loop {
-            match op(attempt) {
+            let result = op(attempt);
+            match &result {
+                Ok(_) => TIMEOUTS_IN_A_ROW.store(0, Relaxed),
+                Err(e) if e.is_timeout() => {
+                    let n = TIMEOUTS_IN_A_ROW.fetch_add(1, Relaxed) + 1;
+                    if self.stop_after_failures > 0 && n >= self.stop_after_failures {
+                        // the server is not answering: no more waiting on it in this run
+                        return result;
+                    }
+                }
+                Err(_) => {}
+            }
+            match result {
                 Err(e) if e.is_transient() && attempt < self.attempts => {
                     attempt += 1;
                     tracing::warn!(

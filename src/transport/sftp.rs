@@ -272,6 +272,10 @@ fn authenticate(session: &Session, opts: &SftpOptions) -> Result<(), TransportEr
                     message: format!("key_file {} does not exist", path.display()),
                 });
             }
+            key_is_private(path).map_err(|message| TransportError::Credentials {
+                host: host.clone(),
+                message,
+            })?;
             let pass = match passphrase_env {
                 Some(var) => Some(from_env(var, "key passphrase")?),
                 None => None,
@@ -310,6 +314,24 @@ fn authenticate(session: &Session, opts: &SftpOptions) -> Result<(), TransportEr
             method,
         }),
     }
+}
+
+/// A private key others can read is refused, as OpenSSH refuses it ("UNPROTECTED PRIVATE KEY
+/// FILE"): a key someone else may have copied is not one to log in with unnoticed.
+fn key_is_private(path: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(path).map_err(|e| format!("key_file {}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    // SAFETY: getuid has no preconditions.
+    let mine = meta.uid() == unsafe { libc::getuid() };
+    if mine && mode & 0o077 != 0 {
+        return Err(format!(
+            "key_file {} is readable by others (mode {mode:o}); OpenSSH refuses such a key too: run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Whether an ssh2 error means the connection itself failed.

@@ -39,6 +39,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    crate::cli::output::check_range(args.since, args.until)?;
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
     // Compute only what this kind of chart draws: each is a pass over the history.

@@ -16,6 +16,17 @@ pub enum What {
     Consent,
 }
 
+impl What {
+    fn as_str(self) -> &'static str {
+        match self {
+            What::Findings => "findings",
+            What::Submissions => "submissions",
+            What::Trends => "trends",
+            What::Consent => "consent",
+        }
+    }
+}
+
 /// A column to split a Parquet export by (Hive-style folders `COLUMN=VALUE/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PartitionBy {
@@ -83,11 +94,19 @@ fn format_of(args: &Args) -> anyhow::Result<ExportFormat> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    crate::cli::output::check_range(args.since, args.until)?;
     let format = format_of(&args)?;
     let to_stdout = args.out.as_os_str() == "-";
     if to_stdout && (format == ExportFormat::Parquet || args.partition_by.is_some()) {
         crate::cli::usage!(
             "--out - writes CSV to standard output: Parquet and --partition-by need a path"
+        );
+    }
+    if !to_stdout && args.partition_by.is_none() && args.out.is_dir() {
+        crate::cli::usage!(
+            "--out {} is a folder: give a file name (e.g. {}), or --partition-by import-code for a folder of Parquet files",
+            args.out.display(),
+            args.out.join(format!("{}.{}", args.what.as_str(), format.as_str())).display()
         );
     }
     if args.partition_by.is_some() && format != ExportFormat::Parquet {

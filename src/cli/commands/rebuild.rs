@@ -7,9 +7,11 @@ use crate::store::{Store, StoreError};
 /// file is there under its content hash, and the archive's index says where each came from.
 ///
 /// Use it when immdqa says the history was lost (an empty or missing history.sqlite beside a
-/// full archive) or is damaged. The old database is moved aside, never deleted; upload
-/// records are not in the archive and are not recovered. A sound history is only replaced
-/// with --force.
+/// full archive) or is damaged. The new history is written beside the old one and takes its
+/// place only when complete (an interrupted rebuild changes nothing); the old database is
+/// moved aside, never deleted. Upload records and worklist actions come back from their
+/// journals (uploads.jsonl, worklist.actions.jsonl). A sound history is only replaced with
+/// --force.
 ///
 /// Example: immdqa rebuild
 #[derive(Debug, clap::Args)]

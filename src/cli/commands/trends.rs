@@ -43,6 +43,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    crate::cli::output::check_range(args.since, args.until)?;
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
     if args.timeliness {
