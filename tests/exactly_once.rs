@@ -415,3 +415,45 @@ fn rebuild_while_the_store_is_held_is_busy() {
     drop(lock);
     ws.cmd(&["rebuild", "--force"]).code(0);
 }
+
+/// Small ones from the fault campaign: a folder as `export --out` names the folder, not the
+/// analytics cache; `--since` after `--until` is a usage error; control bytes in a batch
+/// (a NUL in MSH-10) are escaped in lint's output, never printed raw.
+#[test]
+fn small_ones_from_the_fault_campaign() {
+    let ws = Workspace::fetched();
+    let dir = ws.path().join("exports");
+    fs::create_dir(&dir).unwrap();
+    let r = ws
+        .cmd(&["export", "findings", "--out", dir.to_str().unwrap()])
+        .code(64)
+        .err_has("is a folder: give a file name");
+    assert!(!r.err().contains("analytics cache"), "{}", r.err());
+    for cmd in [
+        vec!["trends", "--since", "2025-11-01", "--until", "2025-10-01"],
+        vec![
+            "chart", "trend", "--since", "2025-W45", "--until", "2025-W40", "--out", "x.png",
+        ],
+        vec![
+            "export",
+            "findings",
+            "--since",
+            "2025-11-01",
+            "--until",
+            "2025-10-01",
+            "--out",
+            "f.csv",
+        ],
+    ] {
+        ws.cmd(&cmd).code(64).err_has("is later than --until");
+    }
+    let f = ws.path().join("nul.hl7");
+    fs::write(
+        &f,
+        "MSH|^~\\&|EHR|X|||20251028||VXU^V04^VXU_V04|AB\u{0}C|P|2.5.1\rPID|1||1\r",
+    )
+    .unwrap();
+    let o = ws.run(&["lint", f.to_str().unwrap()]);
+    assert!(!o.stdout.contains(&0u8), "a raw NUL in the output");
+    assert!(stdout(&o).contains("AB\\x00C"), "{}", stdout(&o));
+}

@@ -17,7 +17,9 @@ pub fn client_key_path() -> PathBuf {
     let p = dir.path().join("client");
     if !p.exists() {
         use std::os::unix::fs::PermissionsExt;
-        let tmp = dir.path().join(format!("client.{:?}", std::thread::current().id()));
+        let tmp = dir
+            .path()
+            .join(format!("client.{:?}", std::thread::current().id()));
         std::fs::copy(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keys/client"),
             &tmp,

@@ -36,12 +36,19 @@ impl Sshd {
         let mut all = Vec::new();
         while let Some(p) = todo.pop() {
             if let Ok(o) = Command::new("pgrep").args(["-P", &p]).output() {
-                todo.extend(String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_string));
+                todo.extend(
+                    String::from_utf8_lossy(&o.stdout)
+                        .split_whitespace()
+                        .map(str::to_string),
+                );
             }
             all.push(p);
         }
         for p in all {
-            let _ = Command::new("kill").arg(format!("-{signal}")).arg(&p).status();
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(&p)
+                .status();
         }
     }
 }

@@ -269,7 +269,7 @@ fn run() -> anyhow::Result<()> {
         .map(|v| v.split(',').map(|s| s.trim().to_uppercase()).collect())
         .unwrap_or_else(|| {
             [
-                "B1", "B2", "B2C", "B3", "B4", "B5", "B6", "B7", "B8", "B10", "G",
+                "B1", "B2", "B2C", "B3", "B4", "B5", "B6", "B7", "B8", "B8L", "B10", "G",
             ]
             .map(String::from)
             .to_vec()
@@ -280,7 +280,13 @@ fn run() -> anyhow::Result<()> {
     let (b1_findings, b2_findings) = (scale(1_000_000), scale(10_000_000));
     let runs = num("--runs", 5).max(1) as usize;
     let t = tools(
-        want("B1") || want("B2") || want("B2C") || want("B6") || want("B8") || want("G"),
+        want("B1")
+            || want("B2")
+            || want("B2C")
+            || want("B6")
+            || want("B8")
+            || want("B8L")
+            || want("G"),
         want("B4") || want("B5"),
         want("B3"),
     )?;
@@ -339,6 +345,10 @@ fn run() -> anyhow::Result<()> {
     if want("B8") || want("B9") {
         eprintln!("B8/B9: the message ledger and the worklist");
         rows.extend(ledger::b8_b9(&b, scale(1_000_000), scale(100))?);
+    }
+    if want("B8L") {
+        eprintln!("B8L: one batch of 1 M messages linked to its answer");
+        rows.push(ledger::b8_link(&b, scale(1_000_000))?);
     }
     if want("B10") {
         eprintln!("B10: fetch over FTPS");

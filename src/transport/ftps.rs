@@ -669,7 +669,10 @@ mod tests {
         let e = describe(&FtpError::ConnectionError(
             std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_err(),
         ));
-        assert!(e.contains("connection refused") && e.contains("port 990"), "{e}");
+        assert!(
+            e.contains("connection refused") && e.contains("port 990"),
+            "{e}"
+        );
     }
 
     #[test]

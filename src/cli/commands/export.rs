@@ -106,7 +106,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         crate::cli::usage!(
             "--out {} is a folder: give a file name (e.g. {}), or --partition-by import-code for a folder of Parquet files",
             args.out.display(),
-            args.out.join(format!("{}.{}", args.what.as_str(), format.as_str())).display()
+            args.out
+                .join(format!("{}.{}", args.what.as_str(), format.as_str()))
+                .display()
         );
     }
     if args.partition_by.is_some() && format != ExportFormat::Parquet {
