@@ -101,10 +101,20 @@ fn explain_known_and_unknown_codes() {
         out.contains("HL7 field: PD1-12") && out.contains("TXY"),
         "{out}"
     );
+    // an unknown code is an "unknown" (1), not a failed run (3)
     let o = immdqa().args(["explain", "IEE-777"]).output().unwrap();
-    assert_code(&o, 3);
+    assert_code(&o, 1);
     assert!(
         stdout(&o).contains("IEE-777: unknown code (a warning or information message)"),
+        "{}",
+        stdout(&o)
+    );
+    // another registry's local code (ERR-5): said to be one, and not known
+    let o = immdqa().args(["explain", "101.1118"]).output().unwrap();
+    assert_code(&o, 1);
+    assert!(
+        stdout(&o).contains("a local code of the answering registry")
+            && stdout(&o).contains("does not know what it means"),
         "{}",
         stdout(&o)
     );

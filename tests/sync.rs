@@ -33,6 +33,19 @@ fn today_batch() -> String {
     immdqa::batch_name::format("ACMECLIN", chrono::Local::now().date_naive(), None)
 }
 
+/// The last complete ISO week (what sync judges and reports) and an answer dated in it that
+/// rejects its one message.
+fn last_week_answer(ws: &Workspace) -> String {
+    let monday = immdqa::analytics::week_start(chrono::Local::now().date_naive())
+        - chrono::Duration::weeks(1);
+    let name = immdqa::batch_name::format("ACMECLIN", monday + chrono::Duration::days(2), None);
+    ws.write(
+        &format!("DQA-Reports/{name}.ack"),
+        "MSH|^~\\&|ImmTrac|TEXIIS||ACME|20251028||ACK^V04^ACK|1|P|2.5.1\rMSA|AR|X1\rERR||RXA^1^17|101|E||||IMR-111::Immunization rejected. Manufacturer Code invalid.\r",
+    );
+    immdqa::analytics::week_label(monday)
+}
+
 #[test]
 fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
     let ws = Workspace::new().with_specimens();
@@ -43,6 +56,7 @@ fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
     let reports = ws.path().join("reports");
     let log = ws.path().join("sync.log");
     let good = outbox(&out);
+    let judged = last_week_answer(&ws);
     ws.write_config(&format!(
         "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nimport_code = \"ACMECLIN\"\noutbox = {:?}\nreport_dir = {:?}\n",
         ws.store(),
@@ -51,12 +65,18 @@ fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
         reports
     ));
     let o = ws.run(&["sync", "--log-file", log.to_str().unwrap()]);
-    // the highest of the steps: a held batch (4) over the specimen week's failing check (2)
+    // the highest of the steps: a held batch (4) over the judged week's failing check (2)
     assert_code(&o, 4);
     assert_eq!(stdout(&o), "", "quiet when not on a terminal");
     let err = stderr(&o);
     assert!(err.contains("bad.hl7 held in"), "{err}");
-    assert!(err.contains("check: FAIL: acceptance_rate"), "{err}");
+    // sync judges the week it reports, the last complete one, and says which
+    assert!(
+        err.contains(&format!(
+            "check: FAIL: acceptance_rate: acceptance rate in {judged}"
+        )),
+        "{err}"
+    );
     // sent under the registry's name, moved to sent/; the broken one held with its reason;
     // the one still being written waits
     let sent = ws.mailbox().join("HL7-Dropoff").join(today_batch());
@@ -77,6 +97,10 @@ fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
     let logged = fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains("outbox: ") && logged.contains("fetch: ") && logged.contains("report: "),
+        "{logged}"
+    );
+    assert!(
+        logged.contains(&format!("check: judging {judged}, the last complete week")),
         "{logged}"
     );
     // the next run: nothing new to send or fetch; the report is not rewritten
@@ -114,13 +138,14 @@ fn sync_over_openssh() {
     }
     let out = ws.path().join("outbox");
     let good = outbox(&out);
+    last_week_answer(&ws);
     fs::remove_file(out.join("bad.hl7")).unwrap();
     ws.openssh_config(
         &sshd,
         &format!("import_code = \"ACMECLIN\"\noutbox = {out:?}\nretries = 0\n"),
     );
     let o = ws.run(&["sync"]);
-    // the specimen week fails its check (2); everything else went through
+    // the judged week fails its check (2); everything else went through
     assert_code(&o, 2);
     assert_eq!(
         fs::read(ws.mailbox().join("HL7-Dropoff").join(today_batch())).unwrap(),

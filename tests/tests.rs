@@ -35,3 +35,4 @@ mod sftp_fetch;
 mod streaming;
 mod sync;
 mod trust;
+mod verdicts;

@@ -96,12 +96,21 @@ pub fn submissions(
     let mut subs: BTreeMap<(Option<NaiveDate>, String), SubmissionRow> = BTreeMap::new();
     let mut primary_of: HashMap<i64, String> = HashMap::new();
     for r in &h.reports {
-        let (Some(_), Some(name)) = (r.row.submission_id, r.row.submission_file.clone()) else {
-            continue;
-        };
         if r.row.kind != crate::domain::Kind::Dqa {
             continue;
         }
+        let name = match (r.row.submission_id, &r.row.submission_file) {
+            (Some(_), Some(name)) => name.clone(),
+            // an answer that names no batch (another registry's or an EHR vendor's file
+            // name): its messages still count, as a submission of its own under the file's
+            // name, dated by the answer (MSH-7) or else the file
+            _ if r.row.counts.messages.is_some_and(|m| m > 0) => {
+                r.row.file_name.clone().unwrap_or_else(|| {
+                    format!("report {}", &r.row.sha256[..12.min(r.row.sha256.len())])
+                })
+            }
+            _ => continue,
+        };
         let date = crate::batch_name::parse(&name)
             .map(|b| b.date)
             .or(r.row.date);

@@ -355,6 +355,20 @@ fn acceptance(
         .iter()
         .map(|s| s.counts.accepted.unwrap_or(0) + s.counts.accepted_with_warnings.unwrap_or(0))
         .sum();
+    if uncounted.is_empty() && m == 0 {
+        // nothing to divide: a rate of no messages is not a verdict
+        return Check {
+            name: "acceptance_rate",
+            level: Level::Unknown,
+            message: format!(
+                "acceptance rate in {label} unknown: no answer in the history counts a message of that week (threshold {threshold})"
+            ),
+            basis: format!(
+                "{} report(s) dated in the week, none with message counts",
+                counted.len()
+            ),
+        };
+    }
     if uncounted.is_empty() {
         let rate = a as f64 / m as f64;
         let message = format!(

@@ -165,10 +165,12 @@ impl Message {
 
     /// Severity when neither ERR-4, the MSA-3 wording, the code nor the text says: from the
     /// message status so far.
+    /// An ERR under AA with no severity of its own is a warning: the registry took the record
+    /// but says something about it (New Mexico's "INACCURATE OR MISSING OBSERVATION VALUE. NO
+    /// VALUE STORED." drops a value), which is not merely informational.
     fn status_severity(&self) -> Severity {
         match self.msa {
             Some(AckCode::Reject) => Severity::Error,
-            Some(AckCode::Accept) => Severity::Info,
             _ => Severity::Warning,
         }
     }
@@ -187,6 +189,8 @@ pub(crate) fn parse<R: BufRead>(
     let mut t = Tallies::default();
     let mut saw_msa = false;
     let mut file_name: Option<String> = None;
+    let mut header_date: Option<chrono::NaiveDate> = None;
+    let mut message_date: Option<chrono::NaiveDate> = None;
     let mut first = true;
     while reader.next_into(&mut buf)? {
         let line = decode_text(&buf).into_owned();
@@ -206,8 +210,10 @@ pub(crate) fn parse<R: BufRead>(
                 if !f.is_empty() {
                     file_name = Some(f);
                 }
+                header_date = header_date.or_else(|| hl7_date(seg.field(7)));
             }
             "MSH" => {
+                message_date = message_date.or_else(|| hl7_date(seg.field(7)));
                 if let Some(m) = msg.take() {
                     m.finish(&mut t, out)?;
                 }
@@ -252,18 +258,28 @@ pub(crate) fn parse<R: BufRead>(
             "no MSA or ERR segment: not an acknowledgement".into(),
         ));
     }
+    // query traffic alone answers no batch, whatever the file is called
+    let answers_vxu = t.accepted + t.warned + t.rejected > 0 || out.summary.findings > 0;
     let s = &mut out.summary;
     s.counts.messages = Some(t.accepted + t.warned + t.rejected);
     s.counts.accepted = Some(t.accepted);
     s.counts.accepted_with_warnings = Some(t.warned);
     s.counts.rejected = Some(t.rejected);
-    s.counts.queries = (t.queries > 0).then_some(t.queries);
+    s.counts.queries = Some(t.queries);
+    s.date = message_date.or(header_date);
     s.submission_file = file_name
         .as_deref()
         .and_then(batch_name::parse)
         .or_else(|| batch_name::parse(name))
-        .map(|b| b.file_name);
+        .map(|b| b.file_name)
+        .filter(|_| answers_vxu || t.queries == 0);
     Ok(())
+}
+
+/// The day of an HL7 DTM (`YYYYMMDD[HHMM[SS]][±ZZZZ]`).
+fn hl7_date(s: &str) -> Option<chrono::NaiveDate> {
+    let d = s.trim().get(..8)?;
+    chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok()
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -276,6 +292,14 @@ fn first_of<'a>(seg: &Segment<'a>, field: usize, comps: &[usize]) -> Option<&'a 
         .iter()
         .map(|&c| seg.component(field, c).trim())
         .find(|s| !s.is_empty())
+}
+
+/// HL7 table 0357's 2xx codes are rejections (200 unsupported message type … 207 application
+/// internal error): the message was not processed, whatever MSA-1 says (AIRA's tools count
+/// AE + 207 with no severity as rejected).
+fn rejection_code(code: Option<&str>) -> bool {
+    code.and_then(|c| c.trim().parse::<u32>().ok())
+        .is_some_and(|n| (200..300).contains(&n))
 }
 
 /// One ERR segment → findings (one per `CODE-NNN::` in ERR-8, one per ERR-1 repetition).
@@ -355,6 +379,7 @@ fn read_err(seg: &Segment<'_>, raw: &str, m: &mut Message) -> Result<(), ParseFa
                         .map(|c| codes::severity_of_code(c, &part.text))
                 })
                 .or_else(|| severity_in_words(&part.text))
+                .or_else(|| rejection_code(hl7_code.as_deref()).then_some(Severity::Error))
                 .unwrap_or_else(|| m.status_severity());
             let loc = loc.clone().or_else(|| codes::field_in_text(&part.text));
             let hl7_error_code = eld_code.clone().or_else(|| hl7_code.clone());
@@ -398,6 +423,43 @@ mod tests {
         )
     }
 
+    /// Edge cases from real answers of other registries.
+    #[test]
+    fn severity_edge_cases_and_query_answers() {
+        // AA with an ERR that carries no severity: a warning (New Mexico), not information
+        let (s, c) = run(b"MSH|^~\\&|NMSIIS|NMDOH||X|20250101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|M1\r\
+ERR||OBX^1^5|102^Data type error^HL70357||||INACCURATE OR MISSING OBSERVATION VALUE. NO VALUE STORED.\r");
+        assert_eq!(status(&s), (1, 0, 1, 0));
+        assert_eq!(c.findings[0].severity, Some(Severity::Warning));
+        // AE with 0357 code 207 and no severity: a rejection
+        let (s, c) = run(
+            b"MSH|^~\\&|IIS|IIS||X|20250101||ACK^V04^ACK|1|P|2.5.1\rMSA|AE|M1\r\
+ERR||MSH^1^10|207^Application internal error^HL70357|||||Application internal error\r",
+        );
+        assert_eq!(status(&s), (1, 0, 0, 1));
+        assert_eq!(c.findings[0].severity, Some(Severity::Error));
+        // a local code in ERR-5 is the finding's code
+        let (_, c) = run(b"MSH|^~\\&|IIS|IIS||X|20250101||ACK^V04^ACK|1|P|2.5.1\rMSA|AE|M1\r\
+ERR||RXA^1^5|103^Table value not found^HL70357||101.1118^Vaccine code not recognized^L|||Vaccine code not recognized\r");
+        assert_eq!(c.findings[0].code.as_deref(), Some("101.1118"));
+        // query traffic named like a batch's answer answers no batch; no queries is 0
+        let mut col = Collect::all();
+        let s = parse_bytes(
+            b"MSH|^~\\&|IIS|IIS||X|20250101||RSP^K11^RSP_K11|1|P|2.5.1\rMSA|AA|Q1\rQAK|Q1|OK\r",
+            "ACMECLIN25301.hl7.ack",
+            &ParseOptions::default(),
+            &mut col,
+        )
+        .unwrap();
+        assert_eq!(s.counts.queries, Some(1));
+        assert_eq!(s.submission_file, None);
+        let (s, _) =
+            run(b"MSH|^~\\&|IIS|IIS||X|20251028120000||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|M1\r");
+        assert_eq!(s.counts.queries, Some(0));
+        // the answer's own date (MSH-7) dates a report that names no batch
+        assert_eq!(s.date, chrono::NaiveDate::from_ymd_opt(2025, 10, 28));
+    }
+
     #[test]
     fn specimen_counts() {
         let data = crate::formats::specimen("ack/ACMECLIN25301.hl7.ack");
@@ -407,7 +469,7 @@ mod tests {
         // 10 rejected: 8 AR, and 2 AE whose errors are E ("Immunization rejected",
         // IMR-109 and IMR-111): AE + E is a rejection (CDC table 0516), not a warning.
         assert_eq!(status(&s), (40, 17, 13, 10));
-        assert_eq!(s.counts.queries, None);
+        assert_eq!(s.counts.queries, Some(0));
         assert_eq!(s.submission_file.as_deref(), Some("ACMECLIN25301.hl7"));
         let f = &c.findings[0];
         assert_eq!(f.message_control_id.as_deref(), Some("ACMECLIN253010001"));

@@ -236,6 +236,9 @@ pub struct Summary {
     pub kind: Kind,
     /// The batch file the report is about (from its content or its name).
     pub submission_file: Option<String>,
+    /// The date the answer itself carries (an ACK's MSH-7, else FHS-7), for a report that
+    /// names no batch: it dates the report instead of the file's own date.
+    pub date: Option<chrono::NaiveDate>,
     pub counts: Counts,
     /// Finding rows (each may stand for `count` occurrences).
     pub findings: u64,
@@ -250,6 +253,7 @@ impl Summary {
             format,
             kind,
             submission_file: None,
+            date: None,
             counts: Counts::default(),
             findings: 0,
             by_severity: [0; 3],

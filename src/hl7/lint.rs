@@ -535,17 +535,26 @@ fn rule_birth_date(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
     }
 }
 
+/// PID-11 holds nothing but separators (`^^^^^`, `~`): an empty address.
+fn address_empty(pid: &Segment<'_>) -> bool {
+    let sep = &pid.sep;
+    pid.field(11).chars().all(|c| {
+        c.is_whitespace() || [sep.component, sep.repetition, sep.subcomponent].contains(&(c as u8))
+    })
+}
+
 fn rule_address(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
     if let Some((n, pid)) = v.find("PID")
-        && pid.field(11).trim().is_empty()
+        && address_empty(pid)
     {
         out.push((*n, "PID", "PID-11 address is missing".into()));
     }
 }
 
+/// Only for an address that is there: an empty one is the `address` rule's one finding.
 fn rule_address_city(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
     if let Some((n, pid)) = v.find("PID")
-        && !pid.field(11).trim().is_empty()
+        && !address_empty(pid)
         && pid.component(11, 3).trim().is_empty()
     {
         out.push((
@@ -661,19 +670,37 @@ fn rule_nk1(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
     }
 }
 
+/// ORC-12 for every administered dose: each ORC/RXA group is checked (ORC, then its RXAs),
+/// and only administered doses need an ordering provider (a historical or refused dose does
+/// not; the registry only asks it of doses given here).
 fn rule_orc12(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
-    match v.find("ORC") {
-        None => out.push((
-            v.line,
-            "ORC",
-            "no ORC segment: ORC-12 ordering provider missing".into(),
-        )),
-        Some((n, orc)) if orc.component(12, 1).trim().is_empty() => out.push((
-            *n,
-            "ORC",
-            "ORC-12 ordering provider (license or NPI) is empty".into(),
-        )),
-        _ => {}
+    let mut orc: Option<&(usize, Segment<'_>)> = None;
+    let mut reported: Vec<usize> = Vec::new();
+    for entry in v.segs {
+        match entry.1.id {
+            "ORC" => orc = Some(entry),
+            "RXA" if administered(&entry.1) => match orc {
+                None if reported.is_empty() => {
+                    reported.push(entry.0);
+                    out.push((
+                        entry.0,
+                        "ORC",
+                        "no ORC segment before this administered dose: ORC-12 ordering provider missing"
+                            .into(),
+                    ));
+                }
+                Some((n, o)) if o.component(12, 1).trim().is_empty() && !reported.contains(n) => {
+                    reported.push(*n);
+                    out.push((
+                        *n,
+                        "ORC",
+                        "ORC-12 ordering provider (license or NPI) is empty".into(),
+                    ));
+                }
+                _ => {}
+            },
+            _ => {}
+        }
     }
 }
 
@@ -834,6 +861,74 @@ mod tests {
 
     fn rules(r: &LintReport) -> Vec<(&'static str, Option<&'static str>)> {
         r.lint.iter().map(|i| (i.rule, i.predicts)).collect()
+    }
+
+    /// ORC-12 in every ORC/RXA group, for administered doses only: a second group with an
+    /// empty ORC-12 is found (the first ORC alone was read before), a historical or refused
+    /// dose without one is not.
+    #[test]
+    fn orc12_checks_every_group_and_only_administered_doses() {
+        let second_group = |orc: &str, rxa_source: &str, status: &str| {
+            let m = msg(1, &[]);
+            format!(
+                "{m}{orc}\rRXA|0|1|20150101|20150101|03^MMR^CVX|999|||{rxa_source}|||||||||||{status}|A\r"
+            )
+        };
+        let hits = |m: String| -> usize {
+            check(&batch(&[m]), today())
+                .lint
+                .iter()
+                .filter(|i| i.rule == "orc-12")
+                .count()
+        };
+        assert_eq!(hits(second_group("ORC|RE||Y^ACME", "00", "CP")), 1);
+        assert_eq!(
+            hits(second_group("ORC|RE||Y^ACME", "01^Historical^NIP001", "CP")),
+            0
+        );
+        assert_eq!(hits(second_group("ORC|RE||Y^ACME", "00", "RE")), 0);
+        assert_eq!(
+            hits(second_group(
+                "ORC|RE||Y^ACME|||||||||7654321^DOC",
+                "00",
+                "CP"
+            )),
+            0
+        );
+        // a historical dose alone, without an ORC-12: nothing to say
+        let historical = msg(
+            1,
+            &[
+                ("ORC", "ORC|RE||X^ACME"),
+                (
+                    "RXA",
+                    "RXA|0|1|20150101|20150101|03^MMR^CVX|999|||01^Historical^NIP001||||||||||||CP|A",
+                ),
+            ],
+        );
+        assert_eq!(hits(historical), 0);
+    }
+
+    /// An empty address (`^^^^` as well as nothing) is one finding, not one per component.
+    #[test]
+    fn an_empty_address_is_one_finding() {
+        for pid11 in ["", "^^^^^", "^^^^^~^^^^"] {
+            let m = msg(
+                1,
+                &[(
+                    "PID",
+                    &format!("PID|1||M^^^A^MR||X^Y||20100508|F|||{pid11}"),
+                )],
+            );
+            let r = check(&batch(&[m]), today());
+            let address: Vec<_> = r
+                .lint
+                .iter()
+                .filter(|i| i.rule.starts_with("address"))
+                .map(|i| i.rule)
+                .collect();
+            assert_eq!(address, vec!["address"], "{pid11:?}");
+        }
     }
 
     #[test]

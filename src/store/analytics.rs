@@ -25,6 +25,8 @@ pub struct ReportRow {
     pub profile: Option<String>,
     /// Content hash: the report's id across stores.
     pub sha256: String,
+    /// The file's name (what a person calls a report that names no batch).
+    pub file_name: Option<String>,
 }
 
 /// A chunk of finding columns (same length each).
@@ -129,6 +131,7 @@ impl Store {
                 },
                 profile: r.get(12)?,
                 sha256: r.get(13)?,
+                file_name: r.get(14)?,
             })
         })
         .and_then(|rows| rows.collect())

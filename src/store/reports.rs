@@ -183,7 +183,7 @@ impl ReportWriter<'_> {
             )?),
             None => None,
         };
-        let date = sub.map(|b| b.date).or(fallback_date);
+        let date = sub.map(|b| b.date).or(summary.date).or(fallback_date);
         let c = &summary.counts;
         let n = |v: Option<u64>| v.map(|x| x as i64);
         self.tx.execute(

@@ -110,12 +110,18 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         );
         return Ok(exit_of(v.level));
     }
-    // -q: nothing when every check passes; the checks otherwise (what cron mails)
+    // -q: only what is not OK (nothing when every check passes: what cron mails)
     if !ctx.quiet || v.level != Level::Ok {
         if let Some(p) = &h.profile {
             println!("profile: {p}");
         }
-        for (_, line, basis) in verdict_lines(&v) {
+        if let Some(w) = v.week {
+            println!("{}", judged_week(w, chrono::Local::now().date_naive()));
+        }
+        for (problem, line, basis) in verdict_lines(&v) {
+            if ctx.quiet && !problem {
+                continue;
+            }
             println!("{line}");
             if let Some(b) = basis {
                 println!("  basis: {b}");
@@ -123,4 +129,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         }
     }
     Ok(exit_of(v.level))
+}
+
+/// Which week a verdict judges, and whether it is still going on.
+pub fn judged_week(week: chrono::NaiveDate, today: chrono::NaiveDate) -> String {
+    let label = crate::analytics::week_label(week);
+    if crate::analytics::week_start(today) == week {
+        format!(
+            "week: {label} (incomplete week: it ends on Sunday {}; answers may still come)",
+            week + chrono::Duration::days(6)
+        )
+    } else {
+        format!("week: {label}")
+    }
 }

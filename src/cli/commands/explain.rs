@@ -55,6 +55,9 @@ pub fn run(
                     Some("CLR") => "a client rejection",
                     Some("IEE") => "a warning or information message",
                     Some("FIR") | Some("MER") => "a file- or message-level error",
+                    _ if prefix.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
+                        "a local code of the answering registry (such as ERR-5's 101.1118), not ImmTrac2's IMR/CLR/IEE/FIR/MER-nnn form: immdqa does not know what it means"
+                    }
                     _ => "not a registry code form (IMR/CLR/IEE/FIR/MER-nnn)",
                 };
                 println!(
@@ -64,5 +67,6 @@ pub fn run(
             }
         }
     }
-    Ok(if unknown > 0 { Exit::Error } else { Exit::Ok })
+    // not knowing a code is an "unknown", not a failed run
+    Ok(if unknown > 0 { Exit::Warn } else { Exit::Ok })
 }

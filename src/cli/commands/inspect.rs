@@ -53,7 +53,7 @@ fn summary_json(
         "accepted_with_warnings": c.accepted_with_warnings,
         "rejected": c.rejected,
         "skipped": c.skipped,
-        "queries": c.queries,
+        "queries": c.queries.unwrap_or(0),
         "findings": sev.iter().sum::<u64>(),
         "finding_rows": s.map(|s| s.findings).unwrap_or(0),
         "by_severity": {"E": sev[0], "W": sev[1], "I": sev[2]},

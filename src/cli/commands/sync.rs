@@ -207,10 +207,23 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         return Ok(worst);
     }
 
-    // 3. check
+    // 3. check the week the report is about: the last complete one
     let h = ctx.history(&store)?;
-    let verdict =
-        thresholds::evaluate_history(&store, &h, &ctx.config.thresholds, None, ctx.ledger_scope())?;
+    let last_week = week_start(chrono::Local::now().date_naive()) - chrono::Duration::weeks(1);
+    say.line(
+        false,
+        &format!(
+            "check: judging {}, the last complete week",
+            week_label(last_week)
+        ),
+    );
+    let verdict = thresholds::evaluate_history(
+        &store,
+        &h,
+        &ctx.config.thresholds,
+        Some(last_week),
+        ctx.ledger_scope(),
+    )?;
     for (problem, line, basis) in crate::cli::commands::check::verdict_lines(&verdict) {
         match basis {
             Some(b) => say.line(problem, &format!("check: {line} (basis: {b})")),
@@ -221,7 +234,6 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
 
     // 4. the report of the last completed week, once
     if let Some(dir) = &profile.report_dir {
-        let last_week = week_start(chrono::Local::now().date_naive()) - chrono::Duration::weeks(1);
         let out = dir.join(week_label(last_week));
         if out.join("index.html").exists() {
             say.line(false, &format!("report: {} already written", out.display()));
