@@ -446,6 +446,23 @@ pub fn default_store_path() -> Result<PathBuf, ConfigError> {
     Ok(dirs.data_dir().to_path_buf())
 }
 
+/// `~`, `~/…`, `$HOME`, `$HOME/…`, `${HOME}/…` → under `home`; None when `p` starts with none
+/// of them (`~user` is not expanded: say the full path).
+pub fn expand_home(p: &Path, home: &Path) -> Option<PathBuf> {
+    let s = p.to_str()?;
+    for prefix in ["~", "$HOME", "${HOME}"] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            if rest.is_empty() {
+                return Some(home.to_path_buf());
+            }
+            if let Some(rest) = rest.strip_prefix('/') {
+                return Some(home.join(rest));
+            }
+        }
+    }
+    None
+}
+
 impl Config {
     /// Parse a config from TOML text; `origin` names the file in errors and anchors relative paths.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
@@ -480,8 +497,20 @@ impl Config {
         }
     }
 
+    /// Every path of the config: `~` and `$HOME` (`${HOME}`) at its start are the user's home
+    /// folder, as a shell would read them; what is still relative is relative to the config
+    /// file's folder.
     fn resolve_relative_paths(&mut self, base: &Path) {
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()));
         let fix = |p: &mut PathBuf| {
+            if let Some(home) = &home
+                && let Some(expanded) = expand_home(p, home)
+            {
+                *p = expanded;
+            }
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -615,6 +644,41 @@ mod tests {
             Some(&crate::domain::Owner::Interface)
         );
         assert_eq!(cfg.thresholds.min_site_messages, 10);
+    }
+
+    /// `report_dir = "~/dq"` is under the home folder, not `<config folder>/~/dq`.
+    #[test]
+    fn home_is_expanded_in_every_path() {
+        let home = Path::new("/home/ann");
+        assert_eq!(expand_home(Path::new("~/dq"), home), Some(home.join("dq")));
+        assert_eq!(expand_home(Path::new("~"), home), Some(home.to_path_buf()));
+        assert_eq!(
+            expand_home(Path::new("$HOME/.ssh/id"), home),
+            Some(home.join(".ssh/id"))
+        );
+        assert_eq!(
+            expand_home(Path::new("${HOME}/x"), home),
+            Some(home.join("x"))
+        );
+        assert_eq!(expand_home(Path::new("~ann/x"), home), None);
+        assert_eq!(expand_home(Path::new("/abs/~"), home), None);
+        let cfg = Config::from_toml(
+            "store = \"~/immdqa-store\"\n[profiles.a]\nhost = \"h\"\nuser = \"u\"\nkey_file = \"~/.ssh/id_ed25519\"\nreport_dir = \"$HOME/dq\"\noutbox = \"out\"\n",
+            Path::new("/etc/immdqa/config.toml"),
+        )
+        .unwrap();
+        let home = PathBuf::from(std::env::var_os("HOME").unwrap());
+        let p = &cfg.profiles["a"];
+        assert_eq!(
+            cfg.store.as_deref(),
+            Some(home.join("immdqa-store").as_path())
+        );
+        assert_eq!(
+            p.key_file.as_deref(),
+            Some(home.join(".ssh/id_ed25519").as_path())
+        );
+        assert_eq!(p.report_dir.as_deref(), Some(home.join("dq").as_path()));
+        assert_eq!(p.outbox.as_deref(), Some(Path::new("/etc/immdqa/out")));
     }
 
     #[test]

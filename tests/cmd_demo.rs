@@ -166,3 +166,48 @@ fn demo_cli_prints_steps_and_refuses_foreign_folders() {
     );
     assert!(foreign.join("precious.txt").exists());
 }
+
+/// The commands `immdqa demo` prints work as printed, from the folder it ran in: they read
+/// the demo's history (not a new, empty one in `immdqa-demo/immdqa-demo/store`), and the
+/// step lines do not read as if the demo failed.
+#[test]
+fn the_commands_the_demo_prints_work_as_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = immdqa()
+        .current_dir(dir.path())
+        .args(["demo", "--weeks", "4"])
+        .output()
+        .unwrap();
+    assert_code(&o, 0);
+    let out = stdout(&o);
+    assert!(!out.contains("(thresholds: fail)"), "{out}");
+    let commands: Vec<Vec<String>> = out
+        .lines()
+        .filter(|l| l.starts_with("  ") && l.contains("--config"))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect();
+    assert_eq!(commands.len(), 4, "{out}");
+    for c in &commands {
+        // not on the PATH and not in a source tree: the binary's full path
+        assert_eq!(c[0], env!("CARGO_BIN_EXE_immdqa"), "{c:?}");
+        let o = std::process::Command::new(&c[0])
+            .args(&c[1..])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|x| x < 3),
+            "{c:?}: {}",
+            stderr(&o)
+        );
+        if c.contains(&"trends".to_string()) {
+            assert!(
+                stdout(&o).lines().count() > 3,
+                "{c:?} read an empty history:\n{}",
+                stdout(&o)
+            );
+        }
+    }
+    assert!(!dir.path().join("immdqa-demo/immdqa-demo").exists());
+}

@@ -65,6 +65,10 @@ fn prepare(out: &Path) -> anyhow::Result<()> {
 /// Generate, serve over SFTP on 127.0.0.1, fetch, parse, report. `say` receives progress lines.
 pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoResult> {
     prepare(&o.out)?;
+    // absolute paths in the demo's config: it reads the same history whatever folder the
+    // next command runs from (a config's relative paths are relative to its own folder)
+    let out = std::fs::canonicalize(&o.out)?;
+    let o = &DemoOptions { out, ..o.clone() };
     let mailbox = o.out.join("mailbox");
     let gopts = generate::Options::ending_this_week(o.weeks, o.seed, o.today);
     let generated = generate::generate(&mailbox, &gopts)?;
@@ -179,10 +183,15 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
         None,
     )?;
     say(format!(
-        "5. weekly report for {}: {} (thresholds: {})",
+        "5. weekly report for {}: {} (its verdict: {}{})",
         crate::analytics::week_label(built.week),
         built.index.display(),
-        built.verdict.level.as_str()
+        built.verdict.level.as_str(),
+        if built.verdict.level == crate::analytics::thresholds::Level::Ok {
+            ""
+        } else {
+            ": the patterns the demo plants, as a real week would show them; the demo itself went well"
+        }
     ));
     let items = crate::ledger::worklist::load(
         &store,
@@ -198,11 +207,10 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
         .collect();
     let worklist_csv = built.index.with_file_name("worklist.csv");
     say(format!(
-        "6. worklist: {} open record(s) to fix ({}), every item in {}; try `immdqa --config {} worklist --owner clinical`",
+        "6. worklist: {} open record(s) to fix ({}), every item in {}",
         items.len(),
         by_owner.join(", "),
         worklist_csv.display(),
-        config.display()
     ));
     Ok(DemoResult {
         generated,

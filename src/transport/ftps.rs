@@ -69,10 +69,22 @@ pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], String> {
         .filter(|(k, _)| k.to_ascii_lowercase().contains("fingerprint"))
         .map(|(_, v)| v.trim())
         .unwrap_or(s);
-    let bytes = if let Some(b64) = s
+    let prefixed = s
         .strip_prefix("SHA256:")
-        .or_else(|| s.strip_prefix("sha256:"))
-    {
+        .or_else(|| s.strip_prefix("sha256:"));
+    // `SHA256:` before openssl's colon hex (as FileZilla shows it): unambiguous, since base64
+    // has no colons
+    let is_colon_hex = |h: &str| {
+        h.len() == 95
+            && h.split(':').count() == 32
+            && h.split(':')
+                .all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    let (s, prefixed) = match prefixed {
+        Some(h) if is_colon_hex(h) => (h, None),
+        other => (s, other),
+    };
+    let bytes = if let Some(b64) = prefixed {
         let b64 = b64.trim_end_matches('=');
         base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(b64)
@@ -686,6 +698,8 @@ mod tests {
             hex.join(":"),
             format!("sha256 Fingerprint={}", hex.join(":")),
             hex.join("").to_lowercase(),
+            // FileZilla's spelling: the prefix with openssl's colon hex
+            format!("SHA256:{}", hex.join(":")),
         ] {
             assert_eq!(parse_fingerprint(&s), Ok(hash), "{s}");
         }

@@ -37,12 +37,56 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         },
         &mut |line| println!("{line}"),
     )?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let shown = |p: &std::path::Path| -> String {
+        p.strip_prefix(&cwd)
+            .map(|r| r.display().to_string())
+            .unwrap_or_else(|_| p.display().to_string())
+    };
+    let (run, alternative) = invocation(&cwd);
+    let config = shown(&r.config);
     println!(
-        "\nOpen {} in a browser. Explore the history with, for example:\n  immdqa --config {} trends --top 5\n  immdqa --config {} consent --open\n  immdqa --config {} check",
-        r.report.index.display(),
-        r.config.display(),
-        r.config.display(),
-        r.config.display()
+        "\nOpen {} in a browser. Explore the history, from this folder, with for example:",
+        shown(&r.report.index)
     );
+    for command in [
+        "trends --top 5",
+        "worklist --owner clinical",
+        "consent --open",
+        "check",
+    ] {
+        println!("  {run} --config {config} {command}");
+    }
+    if let Some(alt) = alternative {
+        println!("({alt})");
+    }
     Ok(Exit::Ok)
+}
+
+/// How to run immdqa again as the user just did: `cargo run --` from the source tree (with
+/// the built binary as the alternative), `immdqa` when the PATH finds this binary, else its
+/// full path.
+fn invocation(cwd: &std::path::Path) -> (String, Option<String>) {
+    let Ok(exe) = std::env::current_exe() else {
+        return ("immdqa".into(), None);
+    };
+    if exe.starts_with(cwd.join("target")) && cwd.join("Cargo.toml").exists() {
+        let built = exe.strip_prefix(cwd).unwrap_or(&exe).display().to_string();
+        return (
+            "cargo run --".into(),
+            Some(format!(
+                "or {built} instead of `cargo run --`; `cargo install --path .` puts immdqa on your PATH"
+            )),
+        );
+    }
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            std::fs::canonicalize(d.join("immdqa")).ok() == std::fs::canonicalize(&exe).ok()
+        })
+    });
+    if on_path {
+        ("immdqa".into(), None)
+    } else {
+        (exe.display().to_string(), None)
+    }
 }
