@@ -404,3 +404,44 @@ fn cli_conventions() {
         }
     }
 }
+
+/// `--version` names the commit and build date; `immdqa help <command>` works; the top-level
+/// help groups every command, one line each, within 100 columns.
+#[test]
+fn version_help_subcommand_and_grouped_help() {
+    let o = immdqa().arg("--version").output().unwrap();
+    assert_code(&o, 0);
+    let v = stdout(&o);
+    assert!(v.contains("(commit ") && v.contains(", built 20"), "{v}");
+    let o = immdqa().args(["help", "worklist"]).output().unwrap();
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("Usage: immdqa worklist"),
+        "{}",
+        stdout(&o)
+    );
+    let o = immdqa().arg("--help").output().unwrap();
+    assert_code(&o, 0);
+    let help = stdout(&o);
+    for group in [
+        "Exchange with the registry:",
+        "Analysis:",
+        "Worklist and follow-ups:",
+        "Setup and maintenance:",
+    ] {
+        assert!(help.contains(group), "{group} in\n{help}");
+    }
+    use clap::CommandFactory;
+    for sub in immdqa::cli::Cli::command().get_subcommands() {
+        let name = sub.get_name();
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{name} "))),
+            "{name} missing from the top-level help"
+        );
+    }
+    let before_options = help.split("Options:").next().unwrap();
+    for l in before_options.lines() {
+        assert!(l.chars().count() <= 100, "{l:?} is wider than 100 columns");
+    }
+}

@@ -71,12 +71,61 @@ pub enum Color {
     Never,
 }
 
+/// `--version`: the release, the commit it was built from and the build date.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("IMMDQA_COMMIT"),
+    ", built ",
+    env!("IMMDQA_BUILD_DATE"),
+    ")"
+);
+
+/// The commands by what they are for, one line each (the top-level help; clap's own list
+/// wraps long descriptions badly and cannot group). `help_lists_every_command` keeps it whole.
+pub const COMMANDS_HELP: &str = "\
+Exchange with the registry:
+  fetch         download new registry files (DQA reports, consent files) and parse them
+  upload        check batches and send them under the registry's name
+  sync          the whole weekly exchange for cron: outbox, fetch, check, report
+  lint          check HL7 batches before sending: what the registry would reject
+  import        archive and parse files you downloaded yourself (or --sent batches)
+  trust-host    show the server's key or certificate and pin it after you confirm
+
+Analysis:
+  status        what the history holds, the last fetch, the store's health
+  check         threshold verdicts for a week: exit 0 ok, 1 warn/unknown, 2 fail
+  report        the weekly report folder (HTML, charts, CSV)
+  trends        findings per week by field, code, severity, site, vaccine, provider
+  submissions   one row per batch: messages, accepted, rejected, answers
+  changes       issues new, resolved and persisting against the period before
+  chart         one chart as PNG or SVG
+  export        tables for analysts as CSV or Parquet
+  query         a named read-only SQL query over the history
+  inspect       parse files without storing them: what immdqa reads in them
+  explain       what a registry code means and how to fix it
+
+Worklist and follow-ups:
+  worklist      the records to fix, who fixes them, close/ignore/reopen with notes
+  consent       consent notices per week; --open: follow-ups still open
+
+Setup and maintenance:
+  init          create a configuration (asks for what it needs)
+  config        show, check or print the configuration
+  demo          the whole tool on a synthetic mailbox, nothing to set up
+  rebuild       recreate the history from the archive
+  reparse       parse archived files again
+  completions   shell completions
+  man           the manual page
+  help          this help, or a command's (immdqa help worklist)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "immdqa",
-    version,
-    disable_help_subcommand = true,
+    version = VERSION,
     about = "Fetch, parse and chart ImmTrac2 data quality reports and consent notifications",
+    help_template = "{about}\n\n{usage-heading} {usage}\n\n{before-help}\n\nOptions:\n{options}\n\n{after-help}",
+    before_help = COMMANDS_HELP,
     after_help = "Examples:\n  immdqa init                                 create a configuration (asks for what it needs)\n  immdqa fetch                                download new registry files and parse them\n  immdqa check || mail -s 'ImmTrac2 data quality' dq@example.org\n  immdqa report --out reports/this-week       the weekly report folder\n  immdqa trends --since 2025-W40 --format csv --out trends.csv\n\nExit codes: 0 ok, 1 warn or unknown, 2 fail, 3 run failed, 4 some files failed, 5 store busy, 64 usage error.\nConfiguration: immdqa init, or immdqa config default > ~/.config/immdqa/config.toml"
 )]
 pub struct Cli {
