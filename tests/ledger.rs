@@ -238,10 +238,19 @@ fn the_loop(ws: &Workspace, mailbox: &Path) {
     ws.cmd(&["worklist"]).code(0).out_has("nothing to fix");
     let all = csv_rows(&ws.cmd(&["worklist", "--all", "--format", "csv"]).out());
     let mrn3 = all.iter().find(|r| r["patient_ref"] == "MRN3").unwrap();
-    assert_eq!(
-        (mrn3["status"].as_str(), mrn3["note"].as_str()),
-        ("closed", "consent form filed on paper")
+    assert_eq!(mrn3["status"], "closed");
+    assert!(
+        mrn3["note"].ends_with(": consent form filed on paper"),
+        "{}",
+        mrn3["note"]
     );
+    // closing an item an accepted resubmission resolved keeps "resolved"
+    let mrn2_id = mrn2["id"].clone();
+    ws.cmd(&["worklist", "close", &mrn2_id, "--note", "done"])
+        .code(0);
+    let all = csv_rows(&ws.cmd(&["worklist", "--all", "--format", "csv"]).out());
+    let mrn2 = all.iter().find(|r| r["patient_ref"] == "MRN2").unwrap();
+    assert_eq!(mrn2["status"], "resolved");
     ws.cmd(&["worklist", "close", "999999"])
         .code(3)
         .err_has("no worklist item 999999");
@@ -643,8 +652,9 @@ fn the_worklist_stays_current_whatever_order_the_answers_arrive_in() {
 
 /// `immdqa rebuild` recreates the ledger from the archive (sent batches are archived like
 /// reports) and replays the worklist's hand actions from their journal.
-#[test]
-fn rebuild_recreates_the_ledger_and_keeps_hand_closed_items() {
+/// A local mailbox whose batch of two records (MRN1: no manufacturer, MRN2: a bad consent
+/// date) was rejected, fetched: two open worklist items.
+fn two_rejected_records() -> Workspace {
     let ws = local_mailbox("");
     let (name, _) = today_name(2);
     let b = batch(&[
@@ -680,6 +690,12 @@ fn rebuild_recreates_the_ledger_and_keeps_hand_closed_items() {
     )
     .unwrap();
     ws.cmd(&["fetch"]).code(0);
+    ws
+}
+
+#[test]
+fn rebuild_recreates_the_ledger_and_keeps_hand_closed_items() {
+    let ws = two_rejected_records();
     let open = csv_rows(&ws.cmd(&["worklist", "--format", "csv"]).out());
     assert_eq!(open.len(), 2);
     let k2 = open.iter().find(|r| r["patient_ref"] == "MRN2").unwrap()["id"].clone();
@@ -697,13 +713,15 @@ fn rebuild_recreates_the_ledger_and_keeps_hand_closed_items() {
     fs::write(ws.store().join("history.sqlite"), b"").unwrap();
     ws.cmd(&["rebuild"])
         .code(0)
-        .out_has("1 worklist action(s) (closed or ignored by hand) replayed");
+        .out_has("1 worklist action(s) (closed, ignored or reopened by hand) replayed");
     let all = csv_rows(&ws.cmd(&["worklist", "--all", "--format", "csv"]).out());
     assert_eq!(all.len(), 2);
     let mrn2 = all.iter().find(|r| r["patient_ref"] == "MRN2").unwrap();
-    assert_eq!(
-        (mrn2["status"].as_str(), mrn2["note"].as_str()),
-        ("closed", "fixed in the registry")
+    assert_eq!(mrn2["status"], "closed");
+    assert!(
+        mrn2["note"].ends_with(": fixed in the registry"),
+        "{}",
+        mrn2["note"]
     );
     let mrn1 = all.iter().find(|r| r["patient_ref"] == "MRN1").unwrap();
     assert_eq!(mrn1["status"], "open");
@@ -741,4 +759,80 @@ fn a_file_in_accepted_that_is_not_hl7_is_quarantined_and_the_others_are_read() {
         .err_has("not a readable HL7 batch");
     ws.cmd(&["status"])
         .out_has("ledger: 3 sent batch(es), 9 messages");
+}
+
+/// Worklist actions keep history: several ids at once, a second note appended with its time
+/// and who (never overwriting the first), reopen, and `worklist show` with the sent values
+/// (no names, no birth date), the registry's words, the fix and the history.
+#[test]
+fn worklist_actions_keep_history_and_can_be_undone() {
+    let ws = two_rejected_records();
+    let open = csv_rows(&ws.cmd(&["worklist", "--format", "csv"]).out());
+    let id = |mrn: &str| open.iter().find(|r| r["patient_ref"] == mrn).unwrap()["id"].clone();
+    let (k1, k2) = (id("MRN1"), id("MRN2"));
+    ws.cmd(&[
+        "worklist",
+        "close",
+        &k1,
+        &k2,
+        "--note",
+        "called the clinic",
+        "--as",
+        "ann",
+    ])
+    .code(0)
+    .out_has(&format!("worklist item {k1} closed"))
+    .out_has(&format!("worklist item {k2} closed"));
+    ws.cmd(&["worklist", "--format", "csv"]).code(0);
+    assert!(csv_rows(&ws.cmd(&["worklist", "--format", "csv"]).out()).is_empty());
+    ws.cmd(&[
+        "worklist",
+        "reopen",
+        &k1,
+        "--note",
+        "still wrong in the EHR",
+        "--as",
+        "bob",
+    ])
+    .code(0);
+    let all = csv_rows(&ws.cmd(&["worklist", "--all", "--format", "csv"]).out());
+    let row = |mrn: &str| {
+        all.iter()
+            .find(|r| r["patient_ref"] == mrn)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("MRN1")["status"], "open");
+    assert_eq!(row("MRN2")["status"], "closed");
+    let note = row("MRN1")["note"].clone();
+    assert!(
+        note.contains("ann: called the clinic") && note.contains("bob: still wrong in the EHR"),
+        "both notes, in order: {note}"
+    );
+    assert!(
+        note.find("ann:").unwrap() < note.find("bob:").unwrap(),
+        "{note}"
+    );
+    // an unknown id among several is named
+    ws.cmd(&["worklist", "ignore", &k1, "99999"])
+        .code(3)
+        .err_has("no worklist item 99999");
+    let shown = ws.cmd(&["worklist", "show", &k1]).code(0);
+    let out = shown.out();
+    for want in [
+        "worklist item",
+        "patient       MRN1",
+        "IMR-111 (E)",
+        "Manufacturer Code invalid",
+        "fix:",
+        "closed by ann: called the clinic",
+        "reopened by bob: still wrong in the EHR",
+        "ignored",
+    ] {
+        assert!(out.contains(want), "{want:?} in\n{out}");
+    }
+    assert!(
+        !out.contains("SECRETNAME") && !out.contains("20150301"),
+        "no names, no birth date:\n{out}"
+    );
 }

@@ -48,6 +48,8 @@ pub struct ItemCode {
     pub field: String,
     pub owner: Owner,
     pub fix: Option<String>,
+    /// The registry's own words for it (as the answer gave them).
+    pub text: String,
 }
 
 /// One record to fix.
@@ -149,6 +151,7 @@ pub fn item(
                 field: field.clone(),
                 owner: owners.of(code, field),
                 fix: info.map(|i| one_line(&i.fix)),
+                text: text.clone(),
             }
         })
         .collect();
@@ -170,10 +173,12 @@ pub fn item(
         .filter(|o| codes.iter().any(|c| c.owner == *o))
         .or_else(|| codes.first().map(|c| c.owner))
         .unwrap_or(Owner::Interface);
+    // an accepted resubmission is the fact: a record closed by hand afterwards (or before)
+    // stays "resolved"
     let status = match r.action.as_deref() {
+        _ if r.resolved => ItemStatus::Resolved,
         Some("closed") => ItemStatus::Closed,
         Some("ignored") => ItemStatus::Ignored,
-        _ if r.resolved => ItemStatus::Resolved,
         _ => ItemStatus::Open,
     };
     let opened = r

@@ -360,12 +360,14 @@ impl Store {
         Ok(())
     }
 
-    /// Close (or ignore) a worklist item by hand. False when no item has that id.
+    /// Close, ignore or reopen a worklist item by hand, with a note and who took the action.
+    /// False when no item has that id.
     pub fn worklist_action(
-        &self,
+        &mut self,
         id: i64,
         action: &str,
         note: Option<&str>,
+        by: Option<&str>,
     ) -> Result<bool, StoreError> {
         let key: Option<(String, String, i64)> = self
             .conn
@@ -386,6 +388,7 @@ impl Store {
             action: action.to_string(),
             note: note.map(str::to_string),
             at: super::now(),
+            by: by.map(str::to_string),
         };
         // the journal first: what a rebuild replays (the database may be the thing lost)
         super::journal::append(&actions_path(self.dir()), &entry).map_err(|source| {
@@ -398,15 +401,50 @@ impl Store {
         Ok(true)
     }
 
-    /// Record an action by its key (a hand action, or one replayed by `rebuild`).
-    pub fn set_worklist_action(&self, e: &WorklistActionEntry) -> Result<(), StoreError> {
-        self.conn
-            .execute(
+    /// Record an action by its key (a hand action, or one replayed by `rebuild`): its event in
+    /// the item's history, and the item's hand state (reopened: none).
+    pub fn set_worklist_action(&mut self, e: &WorklistActionEntry) -> Result<(), StoreError> {
+        let (tx, path) = self.write_tx()?;
+        let sql = |err| super::sql_error(&path, err);
+        tx.execute(
+            include_str!("../../queries/store/worklist_event_insert.sql"),
+            params![
+                e.profile,
+                e.batch,
+                e.message_index,
+                e.action,
+                e.note,
+                e.by,
+                e.at
+            ],
+        )
+        .map_err(sql)?;
+        if e.action == "reopened" {
+            tx.execute(
+                include_str!("../../queries/store/worklist_action_clear.sql"),
+                params![e.profile, e.batch, e.message_index],
+            )
+            .map_err(sql)?;
+        } else {
+            tx.execute(
                 include_str!("../../queries/store/worklist_action_set.sql"),
                 params![e.profile, e.batch, e.message_index, e.action, e.note, e.at],
             )
-            .map(|_| ())
-            .map_err(|e| self.sql_err(e))
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// An item's history of hand actions: (action, note, by, at), oldest first.
+    pub fn worklist_events(
+        &self,
+        id: i64,
+    ) -> Result<Vec<(String, Option<String>, Option<String>, String)>, StoreError> {
+        self.rows(
+            include_str!("../../queries/store/worklist_events.sql"),
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
     }
 }
 
@@ -424,6 +462,9 @@ pub struct WorklistActionEntry {
     pub action: String,
     pub note: Option<String>,
     pub at: String,
+    /// Who took the action (`$USER`, or `--as NAME`); absent in journals from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 pub fn actions_path(store: &std::path::Path) -> std::path::PathBuf {

@@ -30,6 +30,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_upload_intent.sql",
         include_str!("../../queries/migrations/0006_upload_intent.sql"),
     ),
+    (
+        "0007_worklist_history.sql",
+        include_str!("../../queries/migrations/0007_worklist_history.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

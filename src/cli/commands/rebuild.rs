@@ -60,7 +60,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
     if r.worklist_actions > 0 {
         crate::cli::say!(
-            "{} worklist action(s) (closed or ignored by hand) replayed from their journal",
+            "{} worklist action(s) (closed, ignored or reopened by hand) replayed from their journal",
             r.worklist_actions
         );
     }

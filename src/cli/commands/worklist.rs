@@ -49,19 +49,36 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
-    /// Close an item by hand (fixed in the registry directly, or nothing to resend)
+    /// Close items by hand (fixed in the registry directly, or nothing to resend); an item an
+    /// accepted resubmission resolved stays "resolved"
     Close(ActionArgs),
-    /// Ignore an item (kept in the history, out of the open list)
+    /// Ignore items (kept in the history, out of the open list)
     Ignore(ActionArgs),
+    /// Open closed or ignored items again
+    Reopen(ActionArgs),
+    /// One item in full: what was sent (no names, no birth date), the registry's words for
+    /// each code, the fix, and its history (opened, answered, every action and note)
+    Show(ShowArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ActionArgs {
-    /// The item's id (first column of `immdqa worklist`)
-    pub id: i64,
-    /// Why (kept with the item; do not write patient names here)
+    /// The items' ids (first column of `immdqa worklist`)
+    #[arg(required = true, num_args = 1..)]
+    pub ids: Vec<i64>,
+    /// Why (added to the item's notes with the time and who; earlier notes are kept; do not
+    /// write patient names here)
     #[arg(long)]
     pub note: Option<String>,
+    /// Who takes the action [default: $USER]
+    #[arg(long = "as", value_name = "NAME")]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The item's id
+    pub id: i64,
 }
 
 pub fn parse_owner(s: &str) -> Result<Owner, String> {
@@ -92,20 +109,30 @@ pub fn load(
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
-    let store = ctx.open_store()?;
+    let mut store = ctx.open_store()?;
     if let Some(action) = args.action {
         let (verb, a) = match action {
             Action::Close(a) => ("closed", a),
             Action::Ignore(a) => ("ignored", a),
+            Action::Reopen(a) => ("reopened", a),
+            Action::Show(s) => return show(ctx, &store, s.id),
         };
+        let by = a.by.clone().or_else(|| std::env::var("USER").ok());
         let _lock = store.lock()?;
-        if !store.worklist_action(a.id, verb, a.note.as_deref())? {
+        let mut missing = Vec::new();
+        for id in &a.ids {
+            if store.worklist_action(*id, verb, a.note.as_deref(), by.as_deref())? {
+                crate::cli::say!("worklist item {id} {verb}");
+            } else {
+                missing.push(id.to_string());
+            }
+        }
+        if !missing.is_empty() {
             anyhow::bail!(
                 "no worklist item {}: see the ids in `immdqa worklist --all`",
-                a.id
+                missing.join(", ")
             );
         }
-        crate::cli::say!("worklist item {} {verb}", a.id);
         return Ok(Exit::Ok);
     }
     let filter = Filter {
@@ -133,5 +160,63 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     args.output.emit(&worklist::table(&items))?;
+    Ok(Exit::Ok)
+}
+
+/// `worklist show ID`: one item in full (patient reference only: no names, no birth date).
+fn show(ctx: &Ctx, store: &crate::store::Store, id: i64) -> anyhow::Result<Exit> {
+    let filter = Filter {
+        all: true,
+        ..Filter::default()
+    };
+    let today = chrono::Local::now().date_naive();
+    let Some(item) = load(ctx, store, &filter, today)?
+        .into_iter()
+        .find(|i| i.id == id)
+    else {
+        anyhow::bail!("no worklist item {id}: see the ids in `immdqa worklist --all`");
+    };
+    let text = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    println!("worklist item {id}: {}", item.status.as_str());
+    println!(
+        "  sent in       {} (message {}), profile {}",
+        item.batch, item.message_index, item.profile
+    );
+    println!("  patient       {}", text(&item.patient_ref));
+    println!("  vaccine       {}", text(&item.vaccines));
+    println!("  given on      {}", text(&item.administered_on));
+    println!("  site          {}", item.site);
+    println!("  provider      {}", text(&item.provider));
+    println!("  answer        {}", item.message_status.as_str());
+    println!("  owner         {}", item.owner.as_str());
+    println!("codes:");
+    for c in &item.codes {
+        println!(
+            "  {} ({}) {}: {}",
+            c.code,
+            c.severity,
+            if c.field.is_empty() { "-" } else { &c.field },
+            crate::hl7::printable(&c.text)
+        );
+        if let Some(fix) = &c.fix {
+            println!("    fix: {fix}");
+        }
+    }
+    println!("history:");
+    if let Some(o) = item.opened {
+        println!("  {o}  opened by the registry's answer to {}", item.batch);
+    }
+    for (action, note, by, at) in store.worklist_events(id)? {
+        println!(
+            "  {}  {action}{}{}",
+            at.get(..16).unwrap_or(&at).replace('T', " "),
+            by.map(|b| format!(" by {b}")).unwrap_or_default(),
+            note.map(|n| format!(": {}", crate::hl7::printable(&n)))
+                .unwrap_or_default()
+        );
+    }
+    if item.status == worklist::ItemStatus::Resolved {
+        println!("  resolved: a later message for the same patient, vaccine and date was accepted");
+    }
     Ok(Exit::Ok)
 }
