@@ -213,3 +213,34 @@ fn folder_discovery_maps_lower_case_folders() {
         stdout(&o)
     );
 }
+
+/// A failing step's error reaches the log file, not only stderr (a missing mailbox once left
+/// only "sync: profile t" in the log); `-v` shows the steps under cron (stdout not a
+/// terminal); `--dry-run` always prints what it would do.
+#[test]
+fn sync_errors_reach_the_log_and_verbose_and_dry_run_print() {
+    let ws = Workspace::new();
+    let log = ws.path().join("sync.log");
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nimport_code = \"ACMECLIN\"\n",
+        ws.store(),
+        ws.path().join("no-such-mailbox")
+    ));
+    let o = ws.run(&["sync", "--log-file", log.to_str().unwrap()]);
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("no-such-mailbox"), "{}", stderr(&o));
+    let logged = fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("sync: FAILED:") && logged.contains("no-such-mailbox"),
+        "{logged}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(fs::metadata(&log).unwrap().permissions().mode() & 0o077, 0);
+    // a working mailbox: quiet when piped; -v shows the steps; --dry-run prints
+    let ws = Workspace::local();
+    assert_eq!(stdout(&ws.run(&["sync"])), "");
+    let v = stdout(&ws.run(&["sync", "-v"]));
+    assert!(v.contains("sync: profile t") && v.contains("fetch:"), "{v}");
+    let d = stdout(&ws.run(&["sync", "--dry-run"]));
+    assert!(d.contains("(dry run)"), "{d}");
+}

@@ -195,6 +195,8 @@ pub struct Ctx {
     pub profile_flag: Option<String>,
     pub store_flag: Option<PathBuf>,
     pub quiet: bool,
+    /// `-v` given (once or more): show steps even when not on a terminal.
+    pub verbose: bool,
 }
 
 impl Ctx {
@@ -526,6 +528,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         profile_flag: cli.profile,
         store_flag: cli.store,
         quiet: cli.quiet,
+        verbose: cli.verbose > 0,
     };
     match cli.command {
         Command::Fetch(a) => commands::fetch::run(a, &ctx),

@@ -73,6 +73,7 @@ fn written(config_path: &std::path::Path, profile: &str) -> anyhow::Result<crate
         profile_flag: Some(profile.to_string()),
         store_flag: None,
         quiet: false,
+        verbose: false,
     })
 }
 

@@ -2,6 +2,7 @@
 //! the report of each week completed since the last run.
 
 use std::io::{IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -49,6 +50,17 @@ struct Say {
 }
 
 impl Say {
+    /// Only in the log file (what stderr already gets some other way).
+    fn log_only(&mut self, text: &str) {
+        if let Some(f) = &mut self.log {
+            let _ = writeln!(
+                f,
+                "{} {text}",
+                chrono::Local::now().format("%Y-%m-%d %H:%M:%S")
+            );
+        }
+    }
+
     fn line(&mut self, problem: bool, text: &str) {
         if problem {
             eprintln!("{text}");
@@ -66,21 +78,32 @@ impl Say {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
-    let (name, profile) = ctx.profile()?;
-    ctx.config.check_secret_permissions()?;
-    let (_, transport) = ctx.transport()?;
-    let quiet = ctx.quiet || !std::io::stdout().is_terminal();
+    // quiet under cron (not a terminal), unless -v; a dry run always says what it would do
+    let quiet = ctx.quiet || (!std::io::stdout().is_terminal() && !ctx.verbose && !args.dry_run);
     let log = match &args.log_file {
         Some(p) => Some(
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(0o600)
                 .open(p)
                 .map_err(|e| anyhow::anyhow!("log file {}: {e}", p.display()))?,
         ),
         None => None,
     };
     let mut say = Say { quiet, log };
+    match steps(&args, ctx, &mut say) {
+        Ok(exit) => Ok(exit),
+        Err(e) => {
+            // the failing step's error in the log too (stderr gets it from main)
+            say.log_only(&format!("sync: FAILED: {e:#}"));
+            Err(e)
+        }
+    }
+}
+
+fn steps(args: &Args, ctx: &Ctx, say: &mut Say) -> anyhow::Result<Exit> {
+    let (name, profile) = ctx.profile()?;
     say.line(
         false,
         &format!(
@@ -88,6 +111,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             if args.dry_run { " (dry run)" } else { "" }
         ),
     );
+    ctx.config.check_secret_permissions()?;
+    let (_, transport) = ctx.transport()?;
     let mut store = ctx.open_store()?;
     let _run = if args.dry_run {
         None
