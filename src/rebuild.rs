@@ -177,6 +177,12 @@ fn build(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, RebuildError>
         store.set_worklist_action(a)?;
     }
     report.worklist_actions = actions.len();
+    // consent follow-ups closed by hand, from theirs
+    for a in crate::store::consent::read_consent_actions(dir)
+        .map_err(io(crate::store::consent::consent_actions_path(dir)))?
+    {
+        store.set_consent_action(&a)?;
+    }
     crate::failpoint::hit("rebuild_before_close");
     store.close()?;
     Ok(report)

@@ -216,16 +216,20 @@ fn golden_trends_submissions_changes_consent_and_check() {
     assert_eq!(
         t[1..].to_vec(),
         vec![s(&[
+            "2",
             "P2",
+            "",
+            "",
             "2025-10-07",
             "2025-10-07",
             "wrong_type_for_age",
             "CLR-101",
             "1",
             "25",
-            "GOLD25280.hl7"
+            "GOLD25280.hl7",
+            ""
         ])],
-        "P1 appeared on 2025-10-21 without a consent problem: resolved"
+        "P1 appeared on 2025-10-21 without a consent problem: resolved; a notice with a patient id lists no name"
     );
     let t = csv(&ws, &["consent"]);
     assert_eq!(

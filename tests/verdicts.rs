@@ -110,3 +110,84 @@ fn check_names_the_week_it_judges_and_quiet_means_only_problems() {
     );
     assert_eq!(q.0.status.code(), r.0.status.code());
 }
+
+/// Consent notices without a patient id (a CNF with names but no Patient ID column) do not
+/// vanish: listed by name for compliance staff, counted, the consent verdict not green while
+/// they are open; closed by hand with a note, which a rebuild keeps.
+#[test]
+fn consent_notices_without_a_patient_id_are_followed_up_by_name() {
+    let ws = Workspace::new();
+    ws.local_config();
+    let f = ws.path().join("ACMECLIN_CNF_20251028.csv");
+    fs::write(
+        &f,
+        "Import Code,Source File,Date Processed,Last Name,First Name,Middle Name,Date of Birth,Gender,Consent Code Sent,Consent Date Sent,Reason Code,Reason\n\
+ACMECLIN,ACMECLIN25301.hl7,2025-10-28,LOPEZ,OLIVIA,,1955-03-24,F,,20250101,CLR-100,No existing consent on file\n\
+ACMECLIN,ACMECLIN25301.hl7,2025-10-28,NGUYEN,MAI,T,2016-11-18,F,TXY,20250101,IMR-132,Standard consent required\n",
+    )
+    .unwrap();
+    ws.cmd(&["import", f.to_str().unwrap()]).code(0);
+    let r = ws
+        .cmd(&["consent", "--open", "--format", "csv"])
+        .code(0)
+        .err_has("2 notice(s) carry no patient id");
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(r.out().as_bytes())
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", r.out());
+    assert!(
+        r.out().contains("LOPEZ, OLIVIA") && r.out().contains("NGUYEN, MAI T"),
+        "{}",
+        r.out()
+    );
+    assert!(r.out().contains("1955-03-24"), "{}", r.out());
+    // the consent report: not green while they are open
+    let rep = ws.path().join("consent-report");
+    ws.cmd(&["report", "consent", "--out", rep.to_str().unwrap()])
+        .code(1);
+    let html = fs::read_to_string(rep.join("index.html")).unwrap();
+    assert!(
+        html.contains("LOPEZ, OLIVIA"),
+        "listed by name in the consent report"
+    );
+    assert!(
+        html.contains("2 open follow-up(s)"),
+        "the consent verdict counts them"
+    );
+    // closed by hand with a note; a rebuild keeps it closed
+    let lopez = rows
+        .iter()
+        .find(|r| r.iter().any(|c| c == "LOPEZ, OLIVIA"))
+        .unwrap()[0]
+        .clone();
+    ws.cmd(&[
+        "consent",
+        "close",
+        &lopez,
+        "--note",
+        "consent form received",
+        "--as",
+        "cara",
+    ])
+    .code(0)
+    .out_has("closed");
+    let open = ws.cmd(&["consent", "--open", "--format", "csv"]).out();
+    assert!(!open.contains("LOPEZ") && open.contains("NGUYEN"), "{open}");
+    fs::write(ws.store().join("history.sqlite"), b"").unwrap();
+    ws.cmd(&["rebuild"]).code(0);
+    let open = ws.cmd(&["consent", "--open", "--format", "csv"]).out();
+    assert!(
+        !open.contains("LOPEZ") && open.contains("NGUYEN"),
+        "after rebuild: {open}"
+    );
+    // the journal names no patient
+    let journal = fs::read_to_string(ws.store().join("consent.actions.jsonl")).unwrap();
+    assert!(
+        !journal.contains("LOPEZ") && !journal.contains("1955"),
+        "{journal}"
+    );
+    ws.cmd(&["consent", "close", "999999"])
+        .code(3)
+        .err_has("no open consent follow-up 999999");
+}

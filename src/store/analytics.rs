@@ -62,6 +62,9 @@ pub struct ConsentRow {
     pub profile: Option<String>,
     /// The content hash of the report the notice came from.
     pub report_hash: String,
+    /// "LAST, FIRST MIDDLE" as the notice names the patient (compliance outputs only).
+    pub name: Option<String>,
+    pub dob: Option<String>,
 }
 
 /// A stored message count (never negative).
@@ -191,6 +194,27 @@ impl Store {
                 source_file: r.get(7)?,
                 profile: r.get(8)?,
                 report_hash: r.get(9)?,
+                name: {
+                    let part = |i: usize| -> rusqlite::Result<String> {
+                        Ok(r.get::<_, Option<String>>(i)?
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string())
+                    };
+                    let (last, first, middle) = (part(10)?, part(11)?, part(12)?);
+                    let given = [first, middle]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    match (last.is_empty(), given.is_empty()) {
+                        (true, true) => None,
+                        (false, true) => Some(last),
+                        (true, false) => Some(given),
+                        (false, false) => Some(format!("{last}, {given}")),
+                    }
+                },
+                dob: r.get(13)?,
             })
         })
         .and_then(|rows| rows.collect())

@@ -34,6 +34,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_worklist_history.sql",
         include_str!("../../queries/migrations/0007_worklist_history.sql"),
     ),
+    (
+        "0008_consent_actions.sql",
+        include_str!("../../queries/migrations/0008_consent_actions.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

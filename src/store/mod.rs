@@ -21,6 +21,7 @@ pub mod analytics;
 pub mod archive;
 mod bind;
 mod checkpoint;
+pub mod consent;
 pub mod index;
 mod journal;
 pub mod ledger;

@@ -12,8 +12,10 @@ use crate::cli::{Ctx, Exit};
 ///
 /// Example: immdqa consent --open --format csv --out followups.csv
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub action: Option<Action>,
     /// List open follow-ups instead of weekly counts
     #[arg(long)]
     pub open: bool,
@@ -24,6 +26,26 @@ pub struct Args {
     pub output: OutputArgs,
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Close open follow-ups by hand (the registry confirmed the consent, the patient moved
+    /// away, a notice without a patient id was handled); a later notice opens it again
+    Close(CloseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CloseArgs {
+    /// The follow-ups' ids (first column of `immdqa consent --open`)
+    #[arg(required = true, num_args = 1..)]
+    pub ids: Vec<i64>,
+    /// Why (kept with the follow-up, with the time and who)
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Who closes them [default: $USER]
+    #[arg(long = "as", value_name = "NAME")]
+    pub by: Option<String>,
+}
+
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
@@ -31,11 +53,38 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         .as_of
         .unwrap_or_else(|| chrono::Local::now().date_naive());
     let v = consent::consent(&store, &h, as_of)?;
+    if let Some(Action::Close(c)) = args.action {
+        let _lock = store.lock()?;
+        let by = c.by.clone().or_else(|| std::env::var("USER").ok());
+        let mut missing = Vec::new();
+        for id in &c.ids {
+            match v.open.iter().find(|f| f.id == *id) {
+                Some(f) => {
+                    store.consent_action(&crate::store::consent::ConsentActionEntry {
+                        follow_up: f.key.clone(),
+                        action: "closed".into(),
+                        note: c.note.clone(),
+                        by: by.clone(),
+                        at: crate::store::now(),
+                    })?;
+                    crate::cli::say!("consent follow-up {id} closed");
+                }
+                None => missing.push(id.to_string()),
+            }
+        }
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "no open consent follow-up {}: see the ids in `immdqa consent --open`",
+                missing.join(", ")
+            );
+        }
+        return Ok(Exit::Ok);
+    }
     if args.open {
         args.output.emit(&consent::open_table(&v))?;
         if v.untracked > 0 {
             eprintln!(
-                "{} notice(s) carry no patient id and cannot be followed up automatically",
+                "{} notice(s) carry no patient id: listed by the name and birth date they carry; close them by hand (`immdqa consent close ID --note ...`) once handled",
                 v.untracked
             );
         }
