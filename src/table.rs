@@ -80,6 +80,9 @@ pub struct Table {
     pub rows: Vec<Vec<Value>>,
     /// One per column.
     pub types: Vec<ColType>,
+    /// The columns a terminal table shows unless `--columns` says otherwise (None: all):
+    /// the fewest useful ones; CSV and JSON keep every column.
+    pub default_columns: Option<Vec<String>>,
 }
 
 impl Table {
@@ -89,6 +92,7 @@ impl Table {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows: Vec::new(),
             types: vec![ColType::Auto; columns.len()],
+            default_columns: None,
         }
     }
 
@@ -98,6 +102,7 @@ impl Table {
             columns: columns.iter().map(|(c, _)| c.to_string()).collect(),
             rows: Vec::new(),
             types: columns.iter().map(|(_, t)| *t).collect(),
+            default_columns: None,
         }
     }
 
@@ -160,33 +165,182 @@ impl Table {
         )
     }
 
-    /// A terminal table: boxed and wrapped to the terminal's width on a terminal, plain
-    /// space-aligned columns (no box drawing, no wrapping) when piped.
-    pub fn to_terminal(&self) -> String {
-        use std::io::IsTerminal;
-        self.render_table(std::io::stdout().is_terminal())
+    /// The columns a terminal shows by default (see [`Table::default_columns`]).
+    pub fn show_by_default(mut self, columns: &[&str]) -> Table {
+        self.default_columns = Some(columns.iter().map(|c| c.to_string()).collect());
+        self
     }
 
-    fn render_table(&self, terminal: bool) -> String {
-        let mut t = comfy_table::Table::new();
-        if terminal {
-            t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-                .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-        } else {
-            t.load_preset(comfy_table::presets::NOTHING)
-                .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-        }
-        t.set_header(self.columns.clone());
-        for r in &self.rows {
-            t.add_row(r.iter().map(Value::render).collect::<Vec<_>>());
-        }
-        t.to_string()
+    /// Keep only `names`, in that order; an unknown name is an error naming the columns.
+    pub fn select(&self, names: &[String]) -> Result<Table, String> {
+        let idx: Vec<usize> = names
+            .iter()
+            .map(|n| {
+                self.col(n).ok_or_else(|| {
+                    format!(
+                        "no column '{n}': the columns are {}",
+                        self.columns.join(", ")
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Table {
+            columns: idx.iter().map(|&i| self.columns[i].clone()).collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| idx.iter().map(|&i| r[i].clone()).collect())
+                .collect(),
+            types: idx.iter().map(|&i| self.types[i]).collect(),
+            default_columns: None,
+        })
     }
+
+    /// A terminal table: plain space-aligned columns (no box drawing, as ripgrep, xsv and gh
+    /// print), the default columns; on a terminal, fitted to its width with long cells cut
+    /// with `…`; piped, whole cells (another program reads them).
+    pub fn to_terminal(&self) -> String {
+        use std::io::IsTerminal;
+        let width = std::io::stdout().is_terminal().then(terminal_width);
+        self.render_plain(width)
+    }
+
+    /// [`Table::to_terminal`] for a given width (None: no limit).
+    pub fn render_plain(&self, width: Option<usize>) -> String {
+        let shown = match &self.default_columns {
+            Some(d) => self.select(d).unwrap_or_else(|_| self.clone()),
+            None => self.clone(),
+        };
+        let cells: Vec<Vec<String>> = shown
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|v| one_line(&v.render())).collect())
+            .collect();
+        let n = shown.columns.len();
+        let len = |s: &str| s.chars().count();
+        let mut widths: Vec<usize> = (0..n)
+            .map(|i| {
+                cells
+                    .iter()
+                    .map(|r| len(&r[i]))
+                    .chain([len(&shown.columns[i])])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        if let Some(w) = width {
+            // shrink the widest column, one character at a time, until the row fits (no column
+            // below its header or 6 characters)
+            let total = |ws: &[usize]| ws.iter().sum::<usize>() + 2 * n.saturating_sub(1);
+            while total(&widths) > w {
+                let floor = |i: usize| len(&shown.columns[i]).max(6);
+                let Some((i, _)) = widths
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, wi)| **wi > floor(*i))
+                    .max_by_key(|(_, wi)| **wi)
+                else {
+                    break;
+                };
+                widths[i] -= 1;
+            }
+        }
+        let fit = |s: &str, w: usize| -> String {
+            if len(s) <= w {
+                format!("{s:<w$}")
+            } else {
+                let cut: String = s.chars().take(w.saturating_sub(1)).collect();
+                format!("{cut}…")
+            }
+        };
+        let line = |row: &[String]| -> String {
+            row.iter()
+                .enumerate()
+                .map(|(i, c)| fit(c, widths[i]))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        };
+        let mut out = vec![line(&shown.columns)];
+        out.extend(cells.iter().map(|r| line(r)));
+        out.join("\n")
+    }
+}
+
+/// A cell on one line: line breaks and tabs as spaces, control characters escaped.
+fn one_line(s: &str) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    crate::hl7::printable(&flat).into_owned()
+}
+
+/// The terminal's width in columns (COLUMNS, else the terminal's own size, else 100).
+pub fn terminal_width() -> usize {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return n;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize on a terminal file descriptor; nothing else is read.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0 {
+            return ws.ws_col as usize;
+        }
+    }
+    100
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A terminal table fits the width, one line per row, long cells cut with `…`, the
+    /// default columns only; without a width (piped) cells stay whole; no box drawing.
+    #[test]
+    fn plain_tables_fit_the_width() {
+        let mut t = Table::new(&["id", "codes", "fix", "status"])
+            .show_by_default(&["id", "codes", "status"]);
+        t.push(vec![
+            Value::Int(1),
+            Value::text("IMR-111 (E), IEE-519 (W), IEE-413 (W), IEE-526 (W), CLR-105 (E)"),
+            Value::text("a long fix text that no terminal table shows by default"),
+            Value::text("open"),
+        ]);
+        let out = t.render_plain(Some(40));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 40), "{out}");
+        assert!(
+            lines[1].contains('…') && lines[1].ends_with("open"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("fix") && !out.contains('│') && !out.contains('─'),
+            "{out}"
+        );
+        let whole = t.render_plain(None);
+        assert!(
+            whole.contains("CLR-105 (E)") && !whole.contains('…'),
+            "{whole}"
+        );
+        assert_eq!(
+            t.select(&["status".into(), "id".into()]).unwrap().columns,
+            ["status", "id"]
+        );
+        assert!(
+            t.select(&["nope".into()])
+                .unwrap_err()
+                .contains("the columns are id, codes")
+        );
+    }
 
     #[test]
     fn renders_csv_and_json() {
@@ -208,10 +362,9 @@ mod tests {
             serde_json::json!([{"week": "2025-10-27", "n": 3, "rate": 0.925, "note": null}])
         );
         assert_eq!(Value::Float(1.0).render(), "1");
-        let plain = t.render_table(false);
+        let plain = t.render_plain(None);
         assert!(!plain.contains('│') && !plain.contains('─'), "{plain}");
         assert!(plain.contains("2025-10-27") && plain.contains("0.925"));
-        assert!(t.render_table(true).contains('│'));
         assert_eq!(Value::Float(0.0).render(), "0");
     }
 }

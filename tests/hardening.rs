@@ -445,3 +445,52 @@ fn version_help_subcommand_and_grouped_help() {
         assert!(l.chars().count() <= 100, "{l:?} is wider than 100 columns");
     }
 }
+
+/// One output contract on the listing commands: `--columns` picks and orders columns (an
+/// unknown one is a usage error naming the columns), `--limit` caps the rows, and piped
+/// tables are plain columns (`status | cat` and `inspect` drew boxes).
+#[test]
+fn listing_output_contract() {
+    let ws = Workspace::fetched();
+    let r = ws
+        .cmd(&["trends", "--columns", "week,field,findings", "--limit", "2"])
+        .code(0);
+    let lines: Vec<&str> =
+        r.0.stdout
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| std::str::from_utf8(l).unwrap())
+            .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["week", "field", "findings"]
+    );
+    let csv = ws
+        .cmd(&[
+            "trends",
+            "--format",
+            "csv",
+            "--columns",
+            "findings,week",
+            "--limit",
+            "1",
+        ])
+        .code(0)
+        .out();
+    assert_eq!(csv.lines().next(), Some("findings,week"));
+    assert_eq!(csv.lines().count(), 2);
+    ws.cmd(&["trends", "--columns", "week,nope"])
+        .code(64)
+        .err_has("no column 'nope': the columns are");
+    for args in [
+        vec!["status"],
+        vec!["inspect", &format!("{SPECIMENS}/ack/ACMECLIN25301.hl7.ack")],
+    ] {
+        let out = ws.cmd(&args).code(0).out();
+        assert!(
+            !out.contains('│') && !out.contains('─') && !out.contains('┆'),
+            "{args:?}:\n{out}"
+        );
+    }
+}

@@ -20,10 +20,32 @@ pub struct OutputArgs {
     /// Write to this file instead of standard output (`-`: standard output)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Only these columns, in this order (`--columns id,site,codes`); a terminal table shows
+    /// the most useful ones by default, CSV and JSON every one
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// At most this many rows
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 impl OutputArgs {
     pub fn emit(&self, t: &Table) -> anyhow::Result<()> {
+        let mut picked;
+        let mut t = t;
+        if let Some(cols) = &self.columns {
+            picked = t
+                .select(cols)
+                .map_err(|m| crate::cli::UsageError(format!("--columns: {m}")))?;
+            t = &picked;
+        }
+        if let Some(n) = self.limit.filter(|n| *n < t.rows.len()) {
+            picked = Table {
+                rows: t.rows[..n].to_vec(),
+                ..t.clone()
+            };
+            t = &picked;
+        }
         let text = match self.format {
             Format::Table => t.to_terminal() + "\n",
             Format::Csv => {

@@ -290,7 +290,18 @@ pub fn table(items: &[Item]) -> Table {
             Value::opt_text(i.note.as_deref()),
         ]);
     }
-    t
+    // a terminal shows what a person acts on; CSV and JSON keep every column
+    t.show_by_default(&[
+        "id",
+        "patient_ref",
+        "administered_on",
+        "vaccine",
+        "site",
+        "codes",
+        "owner",
+        "age_days",
+        "status",
+    ])
 }
 
 #[cfg(test)]

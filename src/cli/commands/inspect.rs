@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::json;
 
 use crate::cli::{Ctx, Exit};
@@ -122,8 +121,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         let arr: Vec<_> = docs.iter().map(|(d, _)| d.clone()).collect();
         println!("{}", serde_json::to_string_pretty(&arr)?);
     } else {
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED).set_header([
+        let mut t = crate::table::Table::new(&[
             "file",
             "kind",
             "format",
@@ -141,20 +139,24 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             other => other.to_string(),
         };
         for (d, _) in &docs {
-            t.add_row([
-                v(&d["file"]),
-                v(&d["kind"]),
-                v(&d["format"]),
-                v(&d["messages"]),
-                v(&d["findings"]),
-                v(&d["by_severity"]["E"]),
-                v(&d["by_severity"]["W"]),
-                v(&d["by_severity"]["I"]),
-                v(&d["rows"]),
-                v(&d["submission"]),
-            ]);
+            t.push(
+                [
+                    v(&d["file"]),
+                    v(&d["kind"]),
+                    v(&d["format"]),
+                    v(&d["messages"]),
+                    v(&d["findings"]),
+                    v(&d["by_severity"]["E"]),
+                    v(&d["by_severity"]["W"]),
+                    v(&d["by_severity"]["I"]),
+                    v(&d["rows"]),
+                    v(&d["submission"]),
+                ]
+                .map(crate::table::Value::Text)
+                .to_vec(),
+            );
         }
-        println!("{t}");
+        println!("{}", t.to_terminal());
         for (d, sink) in &docs {
             if let Some(err) = d["error"].as_str() {
                 println!("\n{err}");

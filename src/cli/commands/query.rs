@@ -118,6 +118,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         types: vec![crate::table::ColType::Auto; cols.len()],
         columns: cols,
         rows: Vec::new(),
+        default_columns: None,
     };
     for r in rows {
         t.rows.push(

@@ -1,7 +1,5 @@
 //! `immdqa status`: what the local history holds.
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-
 use crate::cli::{Ctx, Exit};
 use crate::sync::human_bytes;
 
@@ -84,24 +82,21 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             "the history is empty: run `immdqa fetch` (or `immdqa fetch --dry-run` to see what it would download)"
         );
     } else {
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED).set_header([
-            "profile",
-            "kind",
-            "parse status",
-            "files",
-            "size",
-        ]);
+        let mut t = crate::table::Table::new(&["profile", "kind", "parse status", "files", "size"]);
         for (profile, kind, status, n, bytes) in &st.files {
-            t.add_row([
-                profile.clone(),
-                kind.clone(),
-                status.clone(),
-                n.to_string(),
-                human_bytes(*bytes),
-            ]);
+            t.push(
+                [
+                    profile.clone(),
+                    kind.clone(),
+                    status.clone(),
+                    n.to_string(),
+                    human_bytes(*bytes),
+                ]
+                .map(crate::table::Value::Text)
+                .to_vec(),
+            );
         }
-        println!("{t}");
+        println!("{}", t.to_terminal());
     }
     if let Some(run) = &st.last_run {
         let c = &run.counts;
