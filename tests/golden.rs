@@ -320,7 +320,7 @@ fn parquet_schema(p: &std::path::Path) -> Vec<(&'static str, &'static str)> {
 fn exports_have_the_documented_columns() {
     let ws = setup();
     let dir = ws.path();
-    // The documented schemas (README, "Export schemas"): name and Parquet type, the same
+    // The documented schemas (docs/export-schemas.md): name and Parquet type, the same
     // for an empty history.
     let schemas: [(&str, &[(&str, &str)]); 4] = [
         (

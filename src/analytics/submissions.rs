@@ -228,7 +228,7 @@ pub fn with_uploads(
 }
 
 /// The submissions as a table: the documented, typed schema of `export submissions`
-/// (README, "Export schemas"), the same whether or not it has rows.
+/// (docs/export-schemas.md), the same whether or not it has rows.
 pub fn table(rows: &[SubmissionRow]) -> Table {
     use crate::table::ColType::{Bool, Date, Float, Int, Text};
     let mut t = Table::typed(&[

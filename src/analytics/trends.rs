@@ -182,8 +182,8 @@ pub(super) fn top_and_order(rows: &mut Vec<TrendRow>, top: Option<usize>) {
     });
 }
 
-/// The trend rows as a table: the documented, typed schema of `export trends` (README,
-/// "Export schemas"), the same whether or not it has rows.
+/// The trend rows as a table: the documented, typed schema of `export trends`
+/// (docs/export-schemas.md), the same whether or not it has rows.
 pub fn table(rows: &[TrendRow], by: TrendBy) -> Table {
     use crate::table::ColType::{Date, Float, Int, Text};
     let mut cols = vec![

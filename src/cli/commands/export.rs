@@ -34,7 +34,7 @@ pub enum PartitionBy {
 }
 
 /// Export the history for analysts: one row per fact, stable column names and types, ISO
-/// dates (schemas in the README). Every export carries the profile, the import code and (per
+/// dates (schemas in docs/export-schemas.md). Every export carries the profile, the import code and (per
 /// report) the report's content hash, so exports of several sites stack. Parquet for DuckDB,
 /// Spark or polars on larger histories.
 ///
@@ -44,7 +44,7 @@ pub enum PartitionBy {
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// What to export (schemas in the README)
+    /// What to export (schemas in docs/export-schemas.md)
     #[arg(value_enum)]
     pub what: What,
     /// Output file (`-`: standard output, CSV), or a folder with --partition-by
