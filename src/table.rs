@@ -23,6 +23,9 @@ impl Value {
     pub fn opt_count(v: Option<u64>) -> Value {
         Value::opt_int(v.map(|n| n as i64))
     }
+    pub fn opt_text_owned(v: Option<String>) -> Value {
+        v.map(Value::Text).unwrap_or(Value::Null)
+    }
     pub fn opt_text(v: Option<&str>) -> Value {
         v.map(|s| Value::Text(s.to_string())).unwrap_or(Value::Null)
     }

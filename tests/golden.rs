@@ -346,6 +346,7 @@ fn exports_have_the_documented_columns() {
                 ("profile", "str"),
                 ("import_code", "str"),
                 ("report_hash", "str"),
+                ("site", "str"),
             ],
         ),
         (
@@ -493,6 +494,25 @@ fn named_queries_run_and_refuse_writes() {
     assert_eq!(t[0], s(&["code", "field", "findings", "example_text"]));
     // ACK 1 + CSV 2 (the HTML summary's row has no code: too generic a text to map)
     assert_eq!(t[1][..3].to_vec(), s(&["IMR-100", "PID-7", "3"]));
+    // an ISO week is its Monday; a parameter the query does not take is a usage error
+    let by_week = csv(
+        &ws,
+        &["query", "rejections_by_code", "--param", "since=2025-W40"],
+    );
+    let by_day = csv(
+        &ws,
+        &["query", "rejections_by_code", "--param", "since=2025-09-29"],
+    );
+    assert_eq!(by_week, by_day);
+    let o = ws.run(&["query", "rejections_by_code", "--param", "sinse=2025-10-01"]);
+    assert_code(&o, 64);
+    assert!(
+        stderr(&o).contains(
+            "--param sinse: query 'rejections_by_code' has no such parameter (it takes since"
+        ),
+        "{}",
+        stderr(&o)
+    );
     let qdir = ws.path().join("queries");
     fs::create_dir_all(&qdir).unwrap();
     fs::write(

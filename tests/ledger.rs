@@ -836,3 +836,53 @@ fn worklist_actions_keep_history_and_can_be_undone() {
         "no names, no birth date:\n{out}"
     );
 }
+
+/// `export worklist` and `export ledger` (pseudonymizable like the others); the findings of an
+/// acknowledgement carry the patient reference and site the ledger knows.
+#[test]
+fn worklist_and_ledger_exports_and_findings_carry_the_ledger_patient_and_site() {
+    let ws = two_rejected_records();
+    let out = ws.path().join("ledger.csv");
+    ws.cmd(&["export", "ledger", "--out", out.to_str().unwrap()])
+        .code(0)
+        .out_has("exported 2 rows");
+    let rows = csv_rows(&fs::read_to_string(&out).unwrap());
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["site"], "NORTH");
+    assert_eq!(rows[0]["status"], "rejected");
+    assert_eq!(rows[0]["patient_ref"], "MRN1");
+    assert_eq!(rows[0]["vaccines"], "08");
+    let out = ws.path().join("worklist.csv");
+    ws.cmd(&["export", "worklist", "--out", out.to_str().unwrap()])
+        .code(0);
+    let rows = csv_rows(&fs::read_to_string(&out).unwrap());
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .any(|r| r["patient_ref"] == "MRN2" && r["codes"].contains("CLR-105"))
+    );
+    // pseudonymized: no MRN left
+    let out = ws.path().join("p.csv");
+    let o = ws.run_env(
+        &[
+            "export",
+            "ledger",
+            "--pseudonymize",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("IMMDQA_PSEUDONYM_KEY", "0123456789abcdef0123456789abcdef")],
+    );
+    assert_code(&o, 0);
+    assert!(!fs::read_to_string(&out).unwrap().contains("MRN1"));
+    // findings of the ACK (which names no patient) carry the ledger's patient and site
+    let out = ws.path().join("f.csv");
+    ws.cmd(&["export", "findings", "--out", out.to_str().unwrap()])
+        .code(0);
+    let rows = csv_rows(&fs::read_to_string(&out).unwrap());
+    let imr = rows.iter().find(|r| r["code"] == "IMR-111").unwrap();
+    assert_eq!(
+        (imr["patient_ref"].as_str(), imr["site"].as_str()),
+        ("MRN1", "NORTH")
+    );
+}

@@ -143,7 +143,7 @@ fn hive_escape(v: &str) -> String {
 }
 
 /// Column order of the findings export (the documented schema).
-pub const FINDINGS_COLUMNS: [&str; 20] = [
+pub const FINDINGS_COLUMNS: [&str; 21] = [
     "report_id",
     "report_date",
     "week",
@@ -164,6 +164,7 @@ pub const FINDINGS_COLUMNS: [&str; 20] = [
     "profile",
     "import_code",
     "report_hash",
+    "site",
 ];
 
 fn chunk_frame(c: ExportChunk) -> PolarsResult<DataFrame> {
@@ -199,6 +200,7 @@ fn chunk_frame(c: ExportChunk) -> PolarsResult<DataFrame> {
             Column::new("profile".into(), c.profile),
             Column::new("import_code".into(), c.import_code),
             Column::new("report_hash".into(), c.report_hash),
+            Column::new("site".into(), c.site),
         ],
     )
 }
@@ -263,6 +265,7 @@ pub fn export_findings(
                         c.profile[i].as_deref().unwrap_or(""),
                         c.import_code[i].as_deref().unwrap_or(""),
                         &c.report_hash[i],
+                        c.site[i].as_deref().unwrap_or(""),
                     ])
                     .map_err(io_err)?;
                 }

@@ -244,6 +244,15 @@ impl Store {
 
     /// Run a read-only SQL query (a named query from queries/ or the user's folder) and return
     /// column names and rows as text. Refuses statements that would write.
+    /// The named parameters (`:name`) a query takes, without their colon.
+    pub fn query_parameters(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let st = self.conn.prepare(sql).map_err(|e| self.sql_err(e))?;
+        Ok((1..=st.parameter_count())
+            .filter_map(|i| st.parameter_name(i))
+            .map(|n| n.trim_start_matches([':', '@', '$']).to_string())
+            .collect())
+    }
+
     pub fn query_text(
         &self,
         sql: &str,
@@ -303,6 +312,8 @@ pub struct ExportChunk {
     pub profile: Vec<Option<String>>,
     pub import_code: Vec<Option<String>>,
     pub report_hash: Vec<String>,
+    /// The sent message's site (the ledger's), when the finding is linked to one.
+    pub site: Vec<Option<String>>,
 }
 
 /// Report dates from `since` to `until`, both included; None = open end; and the profile
@@ -360,6 +371,7 @@ impl Store {
                 c.profile.push(r.get(15)?);
                 c.import_code.push(r.get(16)?);
                 c.report_hash.push(r.get(17)?);
+                c.site.push(r.get(18)?);
                 Ok(())
             };
             push().map_err(|e| self.sql_err(e))?;

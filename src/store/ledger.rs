@@ -295,6 +295,31 @@ impl Store {
         Ok(batches.len())
     }
 
+    /// Every sent message with its answer, for `export ledger`: a row of text cells in the
+    /// order of [`LEDGER_EXPORT_COLUMNS`] (None: empty).
+    pub fn ledger_export_rows(
+        &self,
+        profile: Option<&str>,
+        first_week: Option<&str>,
+        last_week: Option<&str>,
+    ) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        self.rows(
+            include_str!("../../queries/store/export_ledger.sql"),
+            params![profile, first_week, last_week],
+            |r| {
+                (0..LEDGER_EXPORT_COLUMNS.len())
+                    .map(|i| {
+                        Ok(match r.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => None,
+                            rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                            v => Some(v.as_str().unwrap_or_default().to_string()),
+                        })
+                    })
+                    .collect()
+            },
+        )
+    }
+
     /// Link every batch whose answer is stored but not linked to it (a run stopped between
     /// the answer's commit and its link converges on the next). Returns the batches linked.
     pub fn link_unlinked(&mut self) -> Result<Vec<String>, StoreError> {
@@ -447,6 +472,28 @@ impl Store {
         )
     }
 }
+
+/// The columns of `export ledger`, in the order of `queries/store/export_ledger.sql`.
+pub const LEDGER_EXPORT_COLUMNS: [&str; 18] = [
+    "profile",
+    "batch",
+    "source",
+    "sent_on",
+    "message_index",
+    "control_id",
+    "message_time",
+    "week",
+    "facility",
+    "site",
+    "patient_ref",
+    "status",
+    "inferred",
+    "vaccines",
+    "administered_on",
+    "provider",
+    "answered_on",
+    "answer_hash",
+];
 
 /// The journal of hand actions on the worklist (`<store>/worklist.actions.jsonl`): appended
 /// as each is taken, never rewritten, replayed by `immdqa rebuild`. Owner-only like the store

@@ -14,6 +14,10 @@ pub enum What {
     Submissions,
     Trends,
     Consent,
+    /// The worklist, every item (open, resolved, closed, ignored)
+    Worklist,
+    /// Every sent message with its answer (site, provider, vaccine, status)
+    Ledger,
 }
 
 impl What {
@@ -23,6 +27,8 @@ impl What {
             What::Submissions => "submissions",
             What::Trends => "trends",
             What::Consent => "consent",
+            What::Worklist => "worklist",
+            What::Ledger => "ledger",
         }
     }
 }
@@ -180,6 +186,37 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                         })
                     });
                     consent::notices_table(&v, today)
+                }
+                What::Worklist => {
+                    let filter = crate::ledger::worklist::Filter {
+                        all: true,
+                        since: args.since,
+                        ..Default::default()
+                    };
+                    let today = chrono::Local::now().date_naive();
+                    let mut items = super::worklist::load(ctx, &store, &filter, today)?;
+                    items.retain(|i| args.until.is_none_or(|u| i.opened.is_none_or(|o| o <= u)));
+                    crate::ledger::worklist::table(&items)
+                }
+                What::Ledger => {
+                    let week = |d: Option<chrono::NaiveDate>| {
+                        d.map(|d| crate::analytics::week_start(d).to_string())
+                    };
+                    let rows = store.ledger_export_rows(
+                        profile.as_deref(),
+                        week(args.since).as_deref(),
+                        week(args.until).as_deref(),
+                    )?;
+                    let mut t =
+                        crate::table::Table::new(&crate::store::ledger::LEDGER_EXPORT_COLUMNS);
+                    for r in rows {
+                        t.push(
+                            r.into_iter()
+                                .map(crate::table::Value::opt_text_owned)
+                                .collect(),
+                        );
+                    }
+                    t
                 }
                 What::Findings => unreachable!(),
             };

@@ -103,14 +103,26 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 anyhow::anyhow!("no query named '{name}' (see `immdqa query --list`)")
             })?,
     };
+    let store = ctx.open_store()?;
+    let takes = store.query_parameters(&sql)?;
     let mut params = Vec::new();
     for p in &args.params {
         let (k, v) = p
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("--param {p}: expected K=V"))?;
-        params.push((k.trim().to_string(), v.to_string()));
+        let k = k.trim().to_string();
+        if !takes.contains(&k) {
+            crate::cli::usage!(
+                "--param {k}: query '{name}' has no such parameter ({})",
+                if takes.is_empty() {
+                    "it takes none".to_string()
+                } else {
+                    format!("it takes {}", takes.join(", "))
+                }
+            );
+        }
+        params.push((k.clone(), iso_week_as_date(&k, v.trim())));
     }
-    let store = ctx.open_store()?;
     let (cols, rows) = store
         .query_text(&sql, &params)
         .map_err(|e| anyhow::anyhow!("query '{name}': {e} (only read-only SELECT queries run)"))?;
@@ -129,4 +141,20 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
     args.output.emit(&t)?;
     Ok(Exit::Ok)
+}
+
+/// An ISO week (`2025-W44`) given to a query parameter is the date the query compares with:
+/// its Monday, or its Sunday for a parameter that ends a range (`until`, `to`, `end`).
+fn iso_week_as_date(key: &str, value: &str) -> String {
+    match crate::analytics::parse_week(value) {
+        Some(monday) => {
+            let k = key.to_ascii_lowercase();
+            if k.contains("until") || k.ends_with("to") || k.contains("end") {
+                (monday + chrono::Duration::days(6)).to_string()
+            } else {
+                monday.to_string()
+            }
+        }
+        None => value.to_string(),
+    }
 }
