@@ -886,3 +886,54 @@ fn worklist_and_ledger_exports_and_findings_carry_the_ledger_patient_and_site() 
         ("MRN1", "NORTH")
     );
 }
+
+/// The report's "what to fix first" covers the open backlog by site × owner (not only this
+/// week's codes), a "resolved this week" section shows the fixes the registry accepted, and
+/// the worklist table links to worklist.csv.
+#[test]
+fn the_report_leads_with_the_backlog_and_shows_what_was_resolved() {
+    let ws = two_rejected_records();
+    // MRN1's record re-sent corrected, accepted
+    let (name, day) = today_name(1);
+    fs::write(
+        ws.mailbox().join("Accepted").join(&name),
+        batch(&[vxu("K3", "MRN1", "NORTH", "PRV1", "08", "20251020", &[])]),
+    )
+    .unwrap();
+    fs::write(
+        ws.mailbox().join("DQA-Reports").join(format!("{name}.ack")),
+        ack(&name, &[("K3", "AA", &[])]),
+    )
+    .unwrap();
+    ws.cmd(&["fetch"]).code(0);
+    let d = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap();
+    let week = immdqa::analytics::week_label(immdqa::analytics::week_start(d));
+    let out = ws.path().join("rep");
+    ws.cmd(&["report", "--week", &week, "--out", out.to_str().unwrap()]);
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    let backlog = html
+        .find("What to fix first: the open backlog by site and owner")
+        .expect("the backlog section");
+    let charts = html.find("<svg").unwrap_or(usize::MAX);
+    assert!(backlog < charts, "the backlog leads the page");
+    let resolved = html
+        .find("Resolved this week")
+        .expect("the resolved section");
+    let section = &html[resolved
+        ..html[resolved..]
+            .find("</table>")
+            .map(|e| resolved + e)
+            .unwrap()];
+    assert!(
+        section.contains("MRN1") && !section.contains("MRN2"),
+        "{section}"
+    );
+    assert!(html.contains("<a href=\"worklist.csv\">worklist.csv</a>"));
+    // the backlog row: NORTH, consent's owner, one open record
+    let b = &html[backlog
+        ..html[backlog..]
+            .find("</table>")
+            .map(|e| backlog + e)
+            .unwrap()];
+    assert!(b.contains("NORTH") && b.contains("CLR-105"), "{b}");
+}

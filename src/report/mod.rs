@@ -55,8 +55,12 @@ pub enum TableKind {
     Trends,
     ConsentOpen,
     ConsentWeekly,
-    /// "What do I fix first": top codes with owner, open records, trend and fix (ledger).
+    /// "What do I fix first": the open backlog by site × owner, oldest first (ledger).
+    Backlog,
+    /// "What do I fix first": this week's codes with owner, open records, trend and fix (ledger).
     TopIssues,
+    /// Fixes the registry accepted in the report week (ledger).
+    Resolved,
     /// Acceptance and findings per site in the report week (ledger).
     Sites,
     /// The open worklist (ledger).
@@ -69,7 +73,12 @@ impl TableKind {
     pub(crate) fn is_ledger_section(self) -> bool {
         matches!(
             self,
-            TableKind::TopIssues | TableKind::Sites | TableKind::Worklist | TableKind::Timeliness
+            TableKind::Backlog
+                | TableKind::TopIssues
+                | TableKind::Resolved
+                | TableKind::Sites
+                | TableKind::Worklist
+                | TableKind::Timeliness
         )
     }
 }

@@ -78,6 +78,10 @@ pub struct LedgerModel {
     /// Whether the ledger holds any sent batch (the sections say so when it does not).
     pub has_ledger: bool,
     pub top_issues: Vec<TopIssue>,
+    /// The open backlog by site × owner, most open first.
+    pub backlog: Vec<BacklogRow>,
+    /// Items whose fix the registry accepted in the report week.
+    pub resolved_this_week: Vec<Item>,
     pub sites: Vec<SiteRow>,
     /// Every worklist item (open first in the page; all in worklist.csv).
     pub worklist: Vec<Item>,
@@ -91,6 +95,76 @@ impl LedgerModel {
             .filter(|i| i.status == ItemStatus::Open)
             .count()
     }
+}
+
+/// One site × owner of the open backlog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacklogRow {
+    pub site: String,
+    pub owner: crate::domain::Owner,
+    pub open: usize,
+    /// Opened in the report week.
+    pub new_this_week: usize,
+    pub oldest_days: Option<i64>,
+    /// The most frequent code of the group and its fix.
+    pub top_code: String,
+    pub fix: Option<String>,
+}
+
+/// The open backlog by site × owner: what to fix first is where most records wait, oldest
+/// first among equals.
+pub fn backlog(items: &[Item], week: NaiveDate) -> Vec<BacklogRow> {
+    let mut groups: std::collections::BTreeMap<(String, &'static str), Vec<&Item>> =
+        Default::default();
+    for i in items.iter().filter(|i| i.status == ItemStatus::Open) {
+        groups
+            .entry((i.site.clone(), i.owner.as_str()))
+            .or_default()
+            .push(i);
+    }
+    let mut rows: Vec<BacklogRow> = groups
+        .into_values()
+        .map(|g| {
+            let mut codes: HashMap<&str, (usize, Option<&String>)> = HashMap::new();
+            for i in &g {
+                if let Some(c) = i
+                    .codes
+                    .iter()
+                    .find(|c| c.owner == i.owner)
+                    .or(i.codes.first())
+                {
+                    let e = codes.entry(c.code.as_str()).or_insert((0, c.fix.as_ref()));
+                    e.0 += 1;
+                }
+            }
+            let (top_code, (_, fix)) = codes
+                .into_iter()
+                .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(a.0)))
+                .unwrap_or(("", (0, None)));
+            BacklogRow {
+                site: g[0].site.clone(),
+                owner: g[0].owner,
+                open: g.len(),
+                new_this_week: g
+                    .iter()
+                    .filter(|i| {
+                        i.opened
+                            .is_some_and(|o| o >= week && o < week + Duration::days(7))
+                    })
+                    .count(),
+                oldest_days: g.iter().filter_map(|i| i.age_days).max(),
+                top_code: top_code.to_string(),
+                fix: fix.cloned(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.open
+            .cmp(&a.open)
+            .then(b.oldest_days.cmp(&a.oldest_days))
+            .then(a.site.cmp(&b.site))
+    });
+    rows
 }
 
 /// Compute the ledger sections for the report week (`week`, its Monday) and window.
@@ -221,9 +295,27 @@ pub fn ledger_model(
         .collect();
     let timeliness =
         breakdown::timeliness(store, profile, Some(since), Some(week + Duration::days(6)))?;
+    let resolved_on: HashMap<i64, Option<String>> =
+        store.worklist_resolved_on(profile)?.into_iter().collect();
+    let in_week = |d: &str| {
+        NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d")
+            .is_ok_and(|d| d >= week && d < week + Duration::days(7))
+    };
+    let resolved_this_week = worklist
+        .iter()
+        .filter(|i| i.status == ItemStatus::Resolved)
+        .filter(|i| {
+            resolved_on
+                .get(&i.id)
+                .is_some_and(|d| d.as_deref().is_some_and(in_week))
+        })
+        .cloned()
+        .collect();
     Ok(LedgerModel {
         has_ledger,
         top_issues,
+        backlog: backlog(&worklist, week),
+        resolved_this_week,
         sites,
         worklist,
         timeliness,

@@ -69,15 +69,44 @@ pub fn sites(m: &LedgerModel) -> Table {
     t
 }
 
-/// The open worklist (oldest first), as shown on the page; worklist.csv holds every item.
-pub fn open_worklist(m: &LedgerModel) -> Table {
-    let open: Vec<_> = m
-        .worklist
-        .iter()
-        .filter(|i| i.status == crate::ledger::worklist::ItemStatus::Open)
-        .cloned()
-        .collect();
-    crate::ledger::worklist::table(&open)
+/// The open worklist as shown on the page: the report week's new items first (newest
+/// first), then the older backlog, oldest first; worklist.csv holds every item.
+pub fn open_worklist(m: &LedgerModel, week: chrono::NaiveDate) -> Table {
+    let is_new = |i: &crate::ledger::worklist::Item| i.opened.is_some_and(|o| o >= week);
+    let open = || {
+        m.worklist
+            .iter()
+            .filter(|i| i.status == crate::ledger::worklist::ItemStatus::Open)
+    };
+    let mut new: Vec<_> = open().filter(|i| is_new(i)).cloned().collect();
+    new.reverse();
+    new.extend(open().filter(|i| !is_new(i)).cloned());
+    crate::ledger::worklist::table(&new)
+}
+
+/// What to fix first: the open backlog by site × owner.
+pub fn backlog(m: &LedgerModel) -> Table {
+    let mut t = Table::typed(&[
+        ("site", ColType::Text),
+        ("owner", ColType::Text),
+        ("open records", ColType::Int),
+        ("new this week", ColType::Int),
+        ("oldest (days)", ColType::Int),
+        ("most frequent code", ColType::Text),
+        ("how to fix", ColType::Text),
+    ]);
+    for b in &m.backlog {
+        t.push(vec![
+            Value::text(&b.site),
+            Value::text(b.owner.as_str()),
+            Value::Int(b.open as i64),
+            Value::Int(b.new_this_week as i64),
+            Value::opt_int(b.oldest_days),
+            Value::text(&b.top_code),
+            Value::opt_text(b.fix.as_deref()),
+        ]);
+    }
+    t
 }
 
 /// Timeliness per site and week.
@@ -193,6 +222,16 @@ fn section(m: &ReportModel, t: TableKind) -> (&'static str, Table, usize) {
             };
             ("Consent notices per week", consent::weekly_table(&v), 200)
         }
+        TableKind::Backlog => (
+            "What to fix first: the open backlog by site and owner (most open first)",
+            backlog(&m.ledger),
+            50,
+        ),
+        TableKind::Resolved => (
+            "Resolved this week: fixes the registry accepted",
+            crate::ledger::worklist::table(&m.ledger.resolved_this_week),
+            100,
+        ),
         TableKind::TopIssues => (
             "What to fix first: this week's codes, who fixes them, open records",
             top_issues(&m.ledger),
@@ -205,11 +244,11 @@ fn section(m: &ReportModel, t: TableKind) -> (&'static str, Table, usize) {
         ),
         TableKind::Worklist => {
             let title = if m.ledger.open_items() > 100 {
-                "Open worklist (oldest 100 shown; every item in worklist.csv)"
+                "Open worklist: this week's new items first, then the oldest (100 shown; every item in worklist.csv)"
             } else {
-                "Open worklist (oldest first; every item in worklist.csv)"
+                "Open worklist: this week's new items first, then the oldest (every item in worklist.csv)"
             };
-            (title, open_worklist(&m.ledger), 100)
+            (title, open_worklist(&m.ledger, m.week), 100)
         }
         TableKind::Timeliness => (
             "Timeliness: doses reported within 1, 7 and 30 days, per site and week",
@@ -319,7 +358,7 @@ pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, Repo
         );
     }
     // "what do I fix first" leads the page; the charts, then the other tables follow
-    let lead = |t: &TableKind| *t == TableKind::TopIssues;
+    let lead = |t: &TableKind| matches!(t, TableKind::Backlog | TableKind::TopIssues);
     let tables = def
         .tables
         .iter()
@@ -345,6 +384,12 @@ pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, Repo
             continue;
         }
         let _ = write!(body, "<h2>{}</h2>{}", esc(title), html_table(&table, rows));
+        if t == TableKind::Worklist && def.exports.contains(&ExportKind::Worklist) {
+            let _ = write!(
+                body,
+                "<p class=\"note\">Every item, open or not, with its fix and notes: <a href=\"worklist.csv\">worklist.csv</a>.</p>"
+            );
+        }
     }
     if !charts_done {
         figures(def, &data, &mut body, &mut links)?;

@@ -320,6 +320,18 @@ impl Store {
         )
     }
 
+    /// (worklist item id, the date its fix was accepted) for every resolved item.
+    pub fn worklist_resolved_on(
+        &self,
+        profile: Option<&str>,
+    ) -> Result<Vec<(i64, Option<String>)>, StoreError> {
+        self.rows(
+            include_str!("../../queries/store/worklist_resolved_on.sql"),
+            [profile],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     /// Link every batch whose answer is stored but not linked to it (a run stopped between
     /// the answer's commit and its link converges on the next). Returns the batches linked.
     pub fn link_unlinked(&mut self) -> Result<Vec<String>, StoreError> {
