@@ -146,9 +146,8 @@ pub fn render(kind: Kind, data: &ChartData<'_>, path: &Path) -> Result<(), Chart
         .unwrap_or_default();
     match ext.as_str() {
         "svg" => {
-            let root = SVGBackend::new(path, (W, H)).into_drawing_area();
-            draw(kind, data, &root).map_err(fail)?;
-            root.present().map_err(|x| fail(x.to_string()))
+            let svg = render_svg(kind, data).map_err(|x| fail(x.message))?;
+            std::fs::write(path, svg).map_err(|x| fail(x.to_string()))
         }
         "png" => {
             let root = BitMapBackend::new(path, (W, H)).into_drawing_area();
@@ -158,6 +157,69 @@ pub fn render(kind: Kind, data: &ChartData<'_>, path: &Path) -> Result<(), Chart
         other => Err(fail(format!(
             "unsupported chart format '.{other}': use .png or .svg"
         ))),
+    }
+}
+
+/// What a screen reader says of a chart: `<title>` and `<desc>`, put first in the SVG.
+fn accessible(svg: &str, kind: Kind, d: &ChartData<'_>) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let title = match kind {
+        Kind::Trend => format!("Findings per week, top {} by {}", d.top, d.key_label),
+        Kind::Top => format!("Top {} by {} over the period", d.top.max(10), d.key_label),
+        Kind::Acceptance => "Acceptance rate per submission".to_string(),
+        Kind::Consent => "Consent notices per week by status".to_string(),
+        Kind::Heatmap => format!("Findings per week and {}", d.key_label),
+        Kind::Timeliness => "Timeliness: doses reported within 1, 7 and 30 days".to_string(),
+    };
+    let desc = match kind {
+        Kind::Trend => format!(
+            "Line chart: one line per {} ({} week(s)), findings on the vertical axis.",
+            d.key_label,
+            weeks_of(d.trend.iter().map(|r| r.week)).len()
+        ),
+        Kind::Top => format!(
+            "Bar chart of the {} with the most errors, then findings.",
+            d.key_label
+        ),
+        Kind::Acceptance => format!(
+            "Bar chart: one bar per submission ({}), the threshold {:.0}% drawn as a line.",
+            d.submissions.len(),
+            d.min_acceptance_rate * 100.0
+        ),
+        Kind::Consent => format!(
+            "Stacked bars: {} week(s) of consent notices.",
+            d.consent.len()
+        ),
+        Kind::Heatmap => format!(
+            "Heat map: {} by week, darker is more findings.",
+            d.key_label
+        ),
+        Kind::Timeliness => format!(
+            "Lines per site: the share of doses reported within 1, 7 and 30 days, per week ({} row(s)).",
+            d.timeliness.len()
+        ),
+    };
+    let title = if d.subtitle.is_empty() {
+        title
+    } else {
+        format!("{title} — {}", d.subtitle)
+    };
+    match svg
+        .find("<svg")
+        .and_then(|i| svg[i..].find('>').map(|j| i + j + 1))
+    {
+        Some(at) => format!(
+            "{}<title>{}</title><desc>{}</desc>{}",
+            &svg[..at],
+            esc(&title),
+            esc(&desc),
+            &svg[at..]
+        ),
+        None => svg.to_string(),
     }
 }
 
@@ -176,7 +238,7 @@ pub fn render_svg(kind: Kind, data: &ChartData<'_>) -> Result<String, ChartError
             message: x.to_string(),
         })?;
     }
-    Ok(buf)
+    Ok(accessible(&buf, kind, data))
 }
 
 fn draw<DB: DrawingBackend>(
@@ -387,12 +449,39 @@ fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
     legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
+/// The keys of the top chart: errors first (a key with rejections outranks one with more
+/// warnings), then every finding; (key, findings).
+fn ranked_by_errors(rows: &[TrendRow]) -> Vec<(String, i64)> {
+    let mut m: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for r in rows {
+        let e = m.entry(&r.key).or_default();
+        if r.severity == "E" {
+            e.0 += r.findings;
+        }
+        e.1 += r.findings;
+    }
+    let mut v: Vec<(&str, (i64, i64))> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v.into_iter()
+        .map(|(k, (_, n))| (k.to_string(), n))
+        .collect()
+}
+
+/// "Top 10 by code", or "Top 7 of 7 by code" when the history holds fewer than asked.
+fn top_title(shown: usize, of: usize, wanted: usize, label: &str) -> String {
+    if of < wanted {
+        format!("Top {shown} of {of} by {label} over the period (errors first)")
+    } else {
+        format!("Top {shown} by {label} over the period (errors first)")
+    }
+}
+
 fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = format!("Top {} by {} over the period", d.top.max(10), d.key_label);
-    let totals: Vec<(String, i64)> = crate::analytics::trends::totals_by_key(d.trend)
-        .into_iter()
-        .take(d.top.max(10))
-        .collect();
+    let wanted = d.top.max(10);
+    let ranked = ranked_by_errors(d.trend);
+    let of = ranked.len();
+    let totals: Vec<(String, i64)> = ranked.into_iter().take(wanted).collect();
+    let title = top_title(totals.len(), of, wanted, d.key_label);
     if totals.is_empty() {
         return no_data(root, &title);
     }
@@ -733,6 +822,62 @@ fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The top chart ranks errors first and says "top 3 of 3" when fewer keys exist than it
+    /// shows; every SVG carries a <title> and <desc> for screen readers.
+    #[test]
+    fn top_ranks_errors_first_says_how_many_and_svgs_have_title_and_desc() {
+        let week = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let row = |key: &str, severity: &str, findings: i64| TrendRow {
+            profile: None,
+            import_code: None,
+            week,
+            key: key.into(),
+            severity: severity.into(),
+            findings,
+            messages: None,
+            per_1000: None,
+        };
+        let rows = [
+            row("NK1", "W", 50),
+            row("RXA-17", "E", 3),
+            row("PID-7", "E", 5),
+        ];
+        let ranked: Vec<String> = ranked_by_errors(&rows)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(ranked, ["PID-7", "RXA-17", "NK1"]);
+        assert_eq!(
+            top_title(3, 3, 10, "HL7 field"),
+            "Top 3 of 3 by HL7 field over the period (errors first)"
+        );
+        assert_eq!(
+            top_title(10, 12, 10, "code"),
+            "Top 10 by code over the period (errors first)"
+        );
+        let data = ChartData {
+            trend: &rows,
+            key_label: "HL7 field",
+            submissions: &[],
+            consent: &[],
+            timeliness: &[],
+            min_acceptance_rate: 0.9,
+            top: 5,
+            subtitle: String::new(),
+        };
+        for kind in Kind::all() {
+            let svg = render_svg(kind, &data).unwrap();
+            let at = svg.find("<svg").unwrap();
+            let rest = &svg[at..];
+            assert!(
+                rest.find("<title>")
+                    .is_some_and(|t| t < rest.find("<desc>").unwrap()),
+                "{kind:?}: {}",
+                &rest[..rest.len().min(300)]
+            );
+        }
+    }
 
     /// A batch with counts is a filled bar; one without counts but of known size is outlined
     /// up to the most it allows; one of unknown size stays a grey "no counts" bar.
