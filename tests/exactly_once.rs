@@ -4,8 +4,7 @@
 
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::path::PathBuf;
 
 use crate::util::*;
 
@@ -157,15 +156,6 @@ fn an_import_killed_before_the_link_is_linked_by_the_next_run() {
     }
 }
 
-fn age(p: &Path, secs: u64) {
-    fs::File::options()
-        .write(true)
-        .open(p)
-        .unwrap()
-        .set_modified(SystemTime::now() - Duration::from_secs(secs))
-        .unwrap();
-}
-
 /// A local mailbox with an outbox; `extra` lines go in the profile.
 fn outbox_workspace(extra: &str) -> (Workspace, PathBuf) {
     let ws = Workspace::new();
@@ -266,25 +256,7 @@ fn a_batch_that_changes_while_it_is_sent_is_not_put_in_place() {
     let (ws, out) = outbox_workspace("");
     let first = batch(3_000, 0, true);
     fs::write(out.join("b.hl7"), &first).unwrap();
-    let signal = ws.path().join("paused");
-    let child = immdqa()
-        .arg("--config")
-        .arg(ws.config())
-        .arg("sync")
-        .env("IMMDQA_PAUSE_AT", "upload_before_rename")
-        .env("IMMDQA_PAUSE_FILE", &signal)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    while !signal.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "sync never reached the rename"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (child, signal) = ws.paused_at(&["sync"], "upload_before_rename");
     // the EHR rewrites it with more messages while it is on its way
     let grown = batch(4_000, 0, true);
     fs::write(out.join("b.hl7"), &grown).unwrap();

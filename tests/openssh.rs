@@ -171,22 +171,7 @@ fn a_server_that_stops_answering_ends_the_run_after_a_few_time_outs() {
         &sshd,
         "retries = 3\nretry_delay_ms = 10\ntimeout_secs = 1\nstop_after_failures = 3\n",
     );
-    let signal = ws.path().join("paused");
-    let child = immdqa()
-        .arg("--config")
-        .arg(ws.config())
-        .arg("fetch")
-        .env("IMMDQA_PAUSE_AT", "fetch_before_downloads")
-        .env("IMMDQA_PAUSE_FILE", &signal)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    while !signal.exists() {
-        assert!(t.elapsed() < Duration::from_secs(30), "fetch never listed");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (child, signal) = ws.paused_at(&["fetch"], "fetch_before_downloads");
     sshd.signal_all("STOP");
     let t = std::time::Instant::now();
     fs::remove_file(&signal).unwrap();

@@ -2,18 +2,8 @@
 
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 use crate::util::*;
-
-fn age(p: &Path, secs: u64) {
-    fs::File::options()
-        .write(true)
-        .open(p)
-        .unwrap()
-        .set_modified(SystemTime::now() - Duration::from_secs(secs))
-        .unwrap();
-}
 
 /// An outbox with a good batch, a broken one (both settled) and one still being written (its
 /// trailer not there yet).

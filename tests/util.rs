@@ -138,6 +138,43 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Start a command that pauses at the failpoint `point` (see `failpoint::pause`); returns
+    /// once it is there, with the child and the signal file to remove to let it go on.
+    pub fn paused_at(&self, args: &[&str], point: &str) -> (std::process::Child, PathBuf) {
+        let signal = self.path().join(format!("paused-{point}"));
+        let child = immdqa()
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env("IMMDQA_PAUSE_AT", point)
+            .env("IMMDQA_PAUSE_FILE", &signal)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t = std::time::Instant::now();
+        while !signal.exists() {
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(60),
+                "{args:?} never reached {point}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        (child, signal)
+    }
+}
+
+/// Set a file's modification time `secs` seconds in the past.
+pub fn age(p: &Path, secs: u64) {
+    fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(secs))
+        .unwrap();
+}
+
 /// A finished command, for chained assertions: `ws.cmd(&["fetch"]).code(0).out_has("6 new")`.
 pub struct Run(pub Output);
 
