@@ -114,6 +114,53 @@ fn fonts() {
 
 type DrawResult = Result<(), String>;
 
+/// The width kept right of a weekly chart's plot for its legend (and the last x label).
+const LEGEND_WIDTH: u32 = 200;
+
+/// The legend of a weekly line chart, drawn in its own area beside the plot (the part of the
+/// root [`split_for_legend`] kept), so it never covers a line: each series' colour and
+/// stroke as [`line`] draws it, and its name.
+fn legend_beside<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    names: &[String],
+) -> DrawResult {
+    for (i, name) in names.iter().enumerate() {
+        let (color, width, _) = series_style(i);
+        let y = 70 + 26 * i as i32;
+        area.draw(&PathElement::new(
+            vec![(4, y), (30, y)],
+            color.stroke_width(width),
+        ))
+        .map_err(e)?;
+        area.draw(&Text::new(
+            name.clone(),
+            (38, y - 8),
+            ("sans-serif", 16).into_font().color(&BLACK),
+        ))
+        .map_err(e)?;
+    }
+    Ok(())
+}
+
+/// The root split into the plot (left) and the legend's area (right).
+fn split_for_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+    root.split_horizontally(W as i32 - LEGEND_WIDTH as i32)
+}
+
+/// The `i`-th series' colour, line width and dot size: each later series thinner, with a
+/// smaller dot, drawn over the earlier ones, so series that coincide stay distinguishable as
+/// nested stripes of colour (three sites at 100% are three stripes, not one line).
+fn series_style(i: usize) -> (RGBColor, u32, u32) {
+    let step = 2 * (i as u32 % 4);
+    (
+        PALETTE[i % PALETTE.len()],
+        9u32.saturating_sub(step).max(2),
+        9u32.saturating_sub(step).max(3),
+    )
+}
+
 /// The series legend, in the same style on every chart.
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
@@ -199,7 +246,7 @@ fn accessible(svg: &str, kind: Kind, d: &ChartData<'_>) -> String {
             d.key_label
         ),
         Kind::Timeliness => format!(
-            "Lines per site: the share of doses reported within 1, 7 and 30 days, per week ({} row(s)).",
+            "Lines per site: the share of doses reported within 7 days, per week ({} row(s)); sites with equal values are drawn as nested stripes (each later site thinner), the legend beside the plot.",
             d.timeliness.len()
         ),
     };
@@ -340,8 +387,9 @@ fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -
         .max()
         .unwrap_or(1)
         .max(1);
+    let (plot, side) = split_for_legend(root);
     let mut chart = weekly_frame(
-        root,
+        &plot,
         &caption(&title, d),
         &weeks,
         0..(max + max / 10 + 1),
@@ -355,7 +403,7 @@ fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -
             .collect();
         line(&mut chart, i, k.clone(), pts)?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
+    legend_beside(&side, &keys)
 }
 
 /// The frame of a weekly line chart: one x position per week (labelled with its ISO week),
@@ -379,6 +427,8 @@ where
     let mut chart = ChartBuilder::on(root)
         .caption(caption, ("sans-serif", 26))
         .margin(20)
+        // room for the last week's label, centred on the last point
+        .margin_right(40)
         .x_label_area_size(60)
         .y_label_area_size(70)
         .build_cartesian_2d(0..(n.max(2) - 1), y)
@@ -409,14 +459,16 @@ where
     Y: Ranged,
     Y::ValueType: Clone + 'static,
 {
-    let color = PALETTE[i % PALETTE.len()];
+    let (color, width, dot) = series_style(i);
     chart
-        .draw_series(LineSeries::new(pts.clone(), color.stroke_width(3)))
+        .draw_series(LineSeries::new(pts.clone(), color.stroke_width(width)))
         .map_err(e)?
         .label(label)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+        .legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(width))
+        });
     chart
-        .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
+        .draw_series(pts.into_iter().map(|p| Circle::new(p, dot, color.filled())))
         .map_err(e)?;
     Ok(())
 }
@@ -436,17 +488,19 @@ fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
             .or_default()
             .push((widx[&t.week], t.within_7 * 100.0));
     }
+    let (plot, side) = split_for_legend(root);
     let mut chart = weekly_frame(
-        root,
+        &plot,
         &caption(title, d),
         &weeks,
         0.0..105.0,
         "% within 7 days",
     )?;
+    let names: Vec<String> = series.keys().map(|k| k.to_string()).collect();
     for (i, (site, pts)) in series.into_iter().enumerate() {
         line(&mut chart, i, site.to_string(), pts)?;
     }
-    legend(&mut chart, SeriesLabelPosition::LowerRight)
+    legend_beside(&side, &names)
 }
 
 /// The keys of the top chart: errors first (a key with rejections outranks one with more
@@ -866,6 +920,17 @@ mod tests {
             top: 5,
             subtitle: String::new(),
         };
+        // the trend's legend stands beside the plot, never on a line
+        let svg = render_svg(Kind::Trend, &data).unwrap();
+        let at = svg.find(">\nNK1\n<").expect("the legend names the series");
+        let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+        let x: f64 = tag
+            .split("x=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        assert!(x >= (W - LEGEND_WIDTH) as f64, "legend at x={x}: {tag}");
         for kind in Kind::all() {
             let svg = render_svg(kind, &data).unwrap();
             let at = svg.find("<svg").unwrap();

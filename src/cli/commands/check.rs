@@ -23,7 +23,7 @@ pub struct Args {
     pub week: Option<NaiveDate>,
     /// text (default) or json: {profile, week, level, exit, checks: [{name, level, message,
     /// basis}], breaches: [...]}
-    #[arg(long, value_enum, default_value_t = crate::cli::commands::status::TextOrJson::Text)]
+    #[arg(long, value_enum, default_value_t = crate::cli::commands::status::TextOrJson::Table)]
     pub format: crate::cli::commands::status::TextOrJson,
 }
 
@@ -108,6 +108,25 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             "{}",
             serde_json::to_string_pretty(&json(&v, h.profile.as_deref()))?
         );
+        return Ok(exit_of(v.level));
+    }
+    if args.format == crate::cli::commands::status::TextOrJson::Csv {
+        use crate::table::{Table, Value};
+        let mut t = Table::new(&["week", "level", "check", "message", "basis"]);
+        let week = v.week.map(crate::analytics::week_label);
+        for c in &v.checks {
+            if ctx.quiet && c.level == Level::Ok {
+                continue;
+            }
+            t.push(vec![
+                Value::opt_text(week.as_deref()),
+                Value::text(c.level.as_str()),
+                Value::text(c.name),
+                Value::text(&c.message),
+                Value::text(&c.basis),
+            ]);
+        }
+        t.write_csv(std::io::stdout())?;
         return Ok(exit_of(v.level));
     }
     // -q: only what is not OK (nothing when every check passes: what cron mails)

@@ -23,9 +23,12 @@ pub struct Args {
     /// Report files (`-`: standard input)
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// One JSON document instead of tables
+    /// One JSON document instead of tables (the same as --format json)
     #[arg(long)]
     pub json: bool,
+    /// table (default), csv (one row per file) or json
+    #[arg(long, value_enum, default_value_t = crate::cli::output::Format::Table)]
+    pub format: crate::cli::output::Format,
     /// How many findings to show per file (table output)
     #[arg(long, default_value_t = 5)]
     pub show: usize,
@@ -117,9 +120,24 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             }
         }
     }
-    if args.json {
+    if args.json || args.format == crate::cli::output::Format::Json {
         let arr: Vec<_> = docs.iter().map(|(d, _)| d.clone()).collect();
         println!("{}", serde_json::to_string_pretty(&arr)?);
+    } else if args.format == crate::cli::output::Format::Csv {
+        let mut t = crate::table::Table::new(&JSON_KEYS[..JSON_KEYS.len()]);
+        for (d, _) in &docs {
+            t.push(
+                JSON_KEYS
+                    .iter()
+                    .map(|k| match &d[*k] {
+                        serde_json::Value::Null => crate::table::Value::Null,
+                        serde_json::Value::String(s) => crate::table::Value::text(s),
+                        other => crate::table::Value::text(other.to_string()),
+                    })
+                    .collect(),
+            );
+        }
+        t.write_csv(std::io::stdout())?;
     } else {
         let mut t = crate::table::Table::new(&[
             "file",

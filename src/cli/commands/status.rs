@@ -12,16 +12,20 @@ pub struct Args {
     /// Also run SQLite's integrity check on the database
     #[arg(long)]
     pub check: bool,
-    /// text (default) or json (one object: store, files, last_fetch, parsed, quarantined,
-    /// size, integrity)
-    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    /// table (default: the summary), csv (the files table: profile, kind, parse_status,
+    /// files, bytes) or json (one object: store, files, last_fetch, parsed, quarantined, size,
+    /// integrity)
+    #[arg(long, value_enum, default_value_t = TextOrJson::Table)]
     pub format: TextOrJson,
 }
 
-/// `--format` of commands that print a summary rather than a table.
+/// `--format` of commands that print a summary with a table in it: the summary (`table`,
+/// also spelled `text`), the table as CSV, or everything as JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TextOrJson {
-    Text,
+    #[value(alias = "text")]
+    Table,
+    Csv,
     Json,
 }
 
@@ -75,6 +79,27 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         let (v, ok) = json(&store, &st, args.check)?;
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(if ok { Exit::Ok } else { Exit::Error });
+    }
+    if args.format == TextOrJson::Csv {
+        use crate::table::{ColType, Table, Value};
+        let mut t = Table::typed(&[
+            ("profile", ColType::Text),
+            ("kind", ColType::Text),
+            ("parse_status", ColType::Text),
+            ("files", ColType::Int),
+            ("bytes", ColType::Int),
+        ]);
+        for (profile, kind, status, n, bytes) in &st.files {
+            t.push(vec![
+                Value::text(profile),
+                Value::text(kind),
+                Value::text(status),
+                Value::Int(*n as i64),
+                Value::Int(*bytes as i64),
+            ]);
+        }
+        t.write_csv(std::io::stdout())?;
+        return Ok(Exit::Ok);
     }
     println!("store: {}", st.path.display());
     if st.files.is_empty() {
