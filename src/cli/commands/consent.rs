@@ -55,30 +55,26 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let v = consent::consent(&store, &h, as_of)?;
     if let Some(Action::Close(c)) = args.action {
         let _lock = store.lock()?;
-        let by = c.by.clone().or_else(|| std::env::var("USER").ok());
-        let mut missing = Vec::new();
-        for id in &c.ids {
-            match v.open.iter().find(|f| f.id == *id) {
-                Some(f) => {
-                    store.consent_action(&crate::store::consent::ConsentActionEntry {
-                        follow_up: f.key.clone(),
-                        action: "closed".into(),
-                        note: c.note.clone(),
-                        by: by.clone(),
-                        at: crate::store::now(),
-                    })?;
-                    crate::cli::say!("consent follow-up {id} closed");
-                }
-                None => missing.push(id.to_string()),
-            }
-        }
-        if !missing.is_empty() {
-            anyhow::bail!(
-                "no open consent follow-up {}: see the ids in `immdqa consent --open`",
-                missing.join(", ")
-            );
-        }
-        return Ok(Exit::Ok);
+        let by = super::who(&c.by);
+        return super::on_each_id(
+            &c.ids,
+            "closed",
+            "no open consent follow-up",
+            "immdqa consent --open",
+            |id| {
+                let Some(f) = v.open.iter().find(|f| f.id == id) else {
+                    return Ok(false);
+                };
+                store.consent_action(&crate::store::consent::ConsentActionEntry {
+                    follow_up: f.key.clone(),
+                    action: "closed".into(),
+                    note: c.note.clone(),
+                    by: by.clone(),
+                    at: crate::store::now(),
+                })?;
+                Ok(true)
+            },
+        );
     }
     if args.open {
         args.output.emit(&consent::open_table(&v))?;

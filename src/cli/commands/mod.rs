@@ -24,3 +24,32 @@ pub mod trends;
 pub mod trust_host;
 pub mod upload;
 pub mod worklist;
+
+/// A hand action on several ids (worklist close/ignore/reopen, consent close): `act` takes
+/// each id and says whether it knew it; one line per id acted on, then one error naming every
+/// unknown id with where to find the ids (`hint`).
+pub(crate) fn on_each_id(
+    ids: &[i64],
+    done: &str,
+    unknown: &str,
+    hint: &str,
+    mut act: impl FnMut(i64) -> anyhow::Result<bool>,
+) -> anyhow::Result<crate::cli::Exit> {
+    let mut missing = Vec::new();
+    for id in ids {
+        if act(*id)? {
+            crate::cli::say!("{} {id} {done}", unknown.trim_start_matches("no "));
+        } else {
+            missing.push(id.to_string());
+        }
+    }
+    if !missing.is_empty() {
+        anyhow::bail!("{unknown} {}: see the ids in `{hint}`", missing.join(", "));
+    }
+    Ok(crate::cli::Exit::Ok)
+}
+
+/// Who takes a hand action: `--as NAME`, else `$USER`.
+pub(crate) fn who(by: &Option<String>) -> Option<String> {
+    by.clone().or_else(|| std::env::var("USER").ok())
+}

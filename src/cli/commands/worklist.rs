@@ -117,23 +117,15 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             Action::Reopen(a) => ("reopened", a),
             Action::Show(s) => return show(ctx, &store, s.id),
         };
-        let by = a.by.clone().or_else(|| std::env::var("USER").ok());
+        let by = super::who(&a.by);
         let _lock = store.lock()?;
-        let mut missing = Vec::new();
-        for id in &a.ids {
-            if store.worklist_action(*id, verb, a.note.as_deref(), by.as_deref())? {
-                crate::cli::say!("worklist item {id} {verb}");
-            } else {
-                missing.push(id.to_string());
-            }
-        }
-        if !missing.is_empty() {
-            anyhow::bail!(
-                "no worklist item {}: see the ids in `immdqa worklist --all`",
-                missing.join(", ")
-            );
-        }
-        return Ok(Exit::Ok);
+        return super::on_each_id(
+            &a.ids,
+            verb,
+            "no worklist item",
+            "immdqa worklist --all",
+            |id| Ok(store.worklist_action(id, verb, a.note.as_deref(), by.as_deref())?),
+        );
     }
     let filter = Filter {
         owner: args.owner,
