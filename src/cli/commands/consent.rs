@@ -33,18 +33,7 @@ pub enum Action {
     Close(CloseArgs),
 }
 
-#[derive(Debug, clap::Args)]
-pub struct CloseArgs {
-    /// The follow-ups' ids (first column of `immdqa consent --open`)
-    #[arg(required = true, num_args = 1..)]
-    pub ids: Vec<i64>,
-    /// Why (kept with the follow-up, with the time and who)
-    #[arg(long)]
-    pub note: Option<String>,
-    /// Who closes them [default: $USER]
-    #[arg(long = "as", value_name = "NAME")]
-    pub by: Option<String>,
-}
+pub use super::HandArgs as CloseArgs;
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;

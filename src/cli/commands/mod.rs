@@ -25,6 +25,22 @@ pub mod trust_host;
 pub mod upload;
 pub mod worklist;
 
+/// The arguments of a hand action on several items (worklist close/ignore/reopen, consent
+/// close).
+#[derive(Debug, clap::Args)]
+pub struct HandArgs {
+    /// The ids (first column of the listing: `immdqa worklist`, `immdqa consent --open`)
+    #[arg(required = true, num_args = 1..)]
+    pub ids: Vec<i64>,
+    /// Why (kept with the item, with the time and who; earlier notes are kept; do not write
+    /// patient names here)
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Who takes the action [default: $USER]
+    #[arg(long = "as", value_name = "NAME")]
+    pub by: Option<String>,
+}
+
 /// A hand action on several ids (worklist close/ignore/reopen, consent close): `act` takes
 /// each id and says whether it knew it; one line per id acted on, then one error naming every
 /// unknown id with where to find the ids (`hint`).

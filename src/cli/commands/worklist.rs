@@ -61,19 +61,7 @@ pub enum Action {
     Show(ShowArgs),
 }
 
-#[derive(Debug, clap::Args)]
-pub struct ActionArgs {
-    /// The items' ids (first column of `immdqa worklist`)
-    #[arg(required = true, num_args = 1..)]
-    pub ids: Vec<i64>,
-    /// Why (added to the item's notes with the time and who; earlier notes are kept; do not
-    /// write patient names here)
-    #[arg(long)]
-    pub note: Option<String>,
-    /// Who takes the action [default: $USER]
-    #[arg(long = "as", value_name = "NAME")]
-    pub by: Option<String>,
-}
+pub use super::HandArgs as ActionArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
