@@ -3,31 +3,40 @@
 //! Data flows one way:
 //!
 //! ```text
-//! transport (RemoteFs: SFTP | local dir) → sync (manifest diff, atomic download, archive)
+//! transport (RemoteFs: SFTP | FTPS | local dir) → sync (manifest diff, atomic download, archive)
 //!     → formats (one parser per file shape) → ingest → store (SQLite history +
-//!       content-addressed archive; SQL in queries/)
+//!       content-addressed archive + journals; SQL in queries/)
 //!     → analytics (polars over a columnar cache) → charts (plotters) / table exports
 //!     → report (index.html + PNG + CSV)
-//! local batch → hl7::lint → upload → transport (beside fetch), recorded in the store
+//! sent batches (upload, the accepted folder, import --sent) → ledger::read → store::ledger
+//!     (every sent message joined to its answer) → ledger::worklist (what to fix, who fixes it)
+//! outbox (complete batches) → hl7::lint → upload (intent, snapshot, atomic transfer, record)
+//!     → transport, beside fetch
 //! ```
 //!
 //! Module map:
 //! - [`config`]: the TOML configuration and its profiles (leaf).
-//! - [`transport`]: the [`transport::RemoteFs`] trait, SFTP and local implementations.
-//! - [`store`]: the SQLite history, migrations, archive and lock.
+//! - [`domain`]: typed domain values (kinds, statuses, owners, short texts).
+//! - [`transport`]: the [`transport::RemoteFs`] trait, SFTP, FTPS and local implementations,
+//!   retries and the outage bound.
+//! - [`store`]: the SQLite history, migrations, archive, journals (uploads, worklist and
+//!   consent hand actions), the message ledger's tables, the lock.
 //! - [`sync`]: `fetch`, from a remote mailbox into the store.
-//! - [`hl7`]: HL7 v2 reading (segments, escapes, delimiters).
+//! - [`hl7`]: HL7 v2 reading (segments, escapes, delimiters) and [`hl7::lint`].
 //! - [`formats`]: parsers for every known report shape, detection, the code catalogue.
-//! - [`ingest`]: archived files → parsers → normalised rows, quarantine, import.
-//! - [`rebuild`]: the history recreated from the archive and its index.
+//! - [`ingest`]: archived files → parsers → normalised rows, quarantine, import; answers
+//!   linked to their sent batches (and relinked when a run stopped before).
+//! - [`ledger`]: sent batches read into messages, owners, the worklist.
+//! - [`rebuild`]: the history recreated from the archive and its journals, beside the old one.
 //! - [`batch_name`]: `<ImportCode><YY><DDD>.hl7` names.
 //! - [`analytics`]: trends, submissions, changes, consent follow-ups, thresholds, exports.
-//! - [`table`]: result tables rendered as terminal text, CSV, JSON or HTML.
-//! - [`charts`]: the five chart kinds as PNG or SVG.
+//! - [`table`]: result tables rendered as plain terminal columns, CSV, JSON or HTML.
+//! - [`charts`]: the chart kinds as PNG or SVG.
 //! - [`report`]: report definitions (reports/*.toml) → a report folder.
-//! - [`upload`]: naming, pre-flight checks, atomic transfer and history of uploads.
+//! - [`outbox`]: which batches in the outbox are complete, and where each goes after upload.
+//! - [`upload`]: naming, pre-flight checks, exactly-once transfer and history of uploads.
 //! - [`demo`]: the synthetic mailbox and the embedded SFTP server of `immdqa demo`.
-//! - [`failpoint`]: crash points for the crash-safety tests.
+//! - [`failpoint`]: crash and pause points for the crash-safety tests.
 //! - [`cli`]: the command line (the only module that prints).
 
 pub mod analytics;
