@@ -46,25 +46,64 @@ impl OutputArgs {
             };
             t = &picked;
         }
-        let text = match self.format {
-            Format::Table => t.to_terminal() + "\n",
-            Format::Csv => {
-                let mut buf = Vec::new();
-                t.write_csv(&mut buf)?;
-                String::from_utf8(buf)?
+        // streamed to the file or standard output: a large listing (the worklist over a
+        // million messages) is never held whole as text as well as a table
+        let write = |w: &mut dyn std::io::Write| -> anyhow::Result<()> {
+            match self.format {
+                Format::Table => writeln!(w, "{}", t.to_terminal())?,
+                Format::Csv => t.write_csv(&mut *w)?,
+                Format::Json => {
+                    serde_json::to_writer_pretty(&mut *w, &t.to_json())?;
+                    writeln!(w)?;
+                }
             }
-            Format::Json => serde_json::to_string_pretty(&t.to_json())? + "\n",
+            w.flush()?;
+            Ok(())
         };
         match self.out.as_ref().filter(|p| p.as_os_str() != "-") {
             Some(p) => {
-                std::fs::write(p, text)
+                let f = std::fs::File::create(p)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+                write(&mut std::io::BufWriter::with_capacity(1 << 16, f))
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
                 eprintln!("wrote {} rows to {}", t.rows.len(), p.display());
             }
-            None => print!("{text}"),
+            None => {
+                if let Err(e) = write(&mut std::io::BufWriter::new(std::io::stdout().lock())) {
+                    if broken_pipe(&e) {
+                        end_on_closed_pipe();
+                    }
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// Whether an error is a write to a closed pipe (`immdqa worklist | head`), read from the
+/// error's kind, whichever writer (io, csv, serde_json) reported it.
+pub fn broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<csv::Error>().is_some_and(
+                |ce| matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe),
+            )
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|je| je.io_error_kind() == Some(BrokenPipe))
+    })
+}
+
+/// End the process as `cat` does when its reader went away: by SIGPIPE, quietly.
+pub fn end_on_closed_pipe() -> ! {
+    // SAFETY: restoring the default disposition and raising it: the process ends here.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(141)
 }
 
 /// Read a whole file, or standard input for `-` (returns the name to show for it).
