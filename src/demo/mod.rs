@@ -62,6 +62,27 @@ fn prepare(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo's configuration (absolute paths: it reads the same history from any folder).
+fn write_config(
+    out: &Path,
+    store_dir: &Path,
+    mailbox: &Path,
+    import_code: &str,
+) -> anyhow::Result<PathBuf> {
+    let config = out.join("immdqa-demo.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "# The demo's history, to explore with other commands:\n#   immdqa --config {} trends\nstore = {:?}\n[profiles.demo]\nlocal_dir = {:?}\nimport_code = {:?}\n",
+            config.display(),
+            store_dir,
+            mailbox,
+            import_code
+        ),
+    )?;
+    Ok(config)
+}
+
 /// Generate, serve over SFTP on 127.0.0.1, fetch, parse, report. `say` receives progress lines.
 pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoResult> {
     prepare(&o.out)?;
@@ -101,17 +122,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
     ));
 
     let store_dir = o.out.join("store");
-    let config = o.out.join("immdqa-demo.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "# The demo's history, to explore with other commands:\n#   immdqa --config {} trends\nstore = {:?}\n[profiles.demo]\nlocal_dir = {:?}\nimport_code = {:?}\n",
-            config.display(),
-            store_dir,
-            mailbox,
-            gopts.import_code
-        ),
-    )?;
+    let config = write_config(&o.out, &store_dir, &mailbox, &gopts.import_code)?;
     let transport = crate::transport::Options::Sftp(crate::transport::sftp::SftpOptions {
         host: "127.0.0.1".into(),
         port,

@@ -167,6 +167,31 @@ pub fn backlog(items: &[Item], week: NaiveDate) -> Vec<BacklogRow> {
     rows
 }
 
+/// The items whose fix the registry accepted in the week starting `week`.
+fn resolved_in_week(
+    store: &Store,
+    profile: Option<&str>,
+    worklist: &[Item],
+    week: NaiveDate,
+) -> Result<Vec<Item>, AnalyticsError> {
+    let resolved_on: HashMap<i64, Option<String>> =
+        store.worklist_resolved_on(profile)?.into_iter().collect();
+    let in_week = |d: &str| {
+        NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d")
+            .is_ok_and(|d| d >= week && d < week + Duration::days(7))
+    };
+    Ok(worklist
+        .iter()
+        .filter(|i| i.status == ItemStatus::Resolved)
+        .filter(|i| {
+            resolved_on
+                .get(&i.id)
+                .is_some_and(|d| d.as_deref().is_some_and(in_week))
+        })
+        .cloned()
+        .collect())
+}
+
 /// Compute the ledger sections for the report week (`week`, its Monday) and window.
 pub fn ledger_model(
     store: &Store,
@@ -295,22 +320,7 @@ pub fn ledger_model(
         .collect();
     let timeliness =
         breakdown::timeliness(store, profile, Some(since), Some(week + Duration::days(6)))?;
-    let resolved_on: HashMap<i64, Option<String>> =
-        store.worklist_resolved_on(profile)?.into_iter().collect();
-    let in_week = |d: &str| {
-        NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d")
-            .is_ok_and(|d| d >= week && d < week + Duration::days(7))
-    };
-    let resolved_this_week = worklist
-        .iter()
-        .filter(|i| i.status == ItemStatus::Resolved)
-        .filter(|i| {
-            resolved_on
-                .get(&i.id)
-                .is_some_and(|d| d.as_deref().is_some_and(in_week))
-        })
-        .cloned()
-        .collect();
+    let resolved_this_week = resolved_in_week(store, profile, &worklist, week)?;
     Ok(LedgerModel {
         has_ledger,
         top_issues,

@@ -29,6 +29,7 @@ pub mod lock;
 pub mod migrate;
 pub mod reports;
 pub mod uploads;
+pub mod worklist;
 
 use std::fs;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -129,75 +129,16 @@ fn steps(args: &Args, ctx: &Ctx, say: &mut Say) -> anyhow::Result<Exit> {
 
     // 1. the outbox
     if let Some(outbox) = &profile.outbox {
-        let scan = crate::outbox::scan(
+        let sent = send_outbox(
             outbox,
             profile.outbox_ready,
-            Duration::from_secs(args.settle),
-            SystemTime::now(),
-        )
-        .map_err(|e| anyhow::anyhow!("outbox {}: {e}", outbox.display()))?;
-        for (p, why) in &scan.ignored {
-            say.line(false, &format!("outbox: {} ignored: {why}", p.display()));
-        }
-        for (p, why) in &scan.waiting {
-            say.line(false, &format!("outbox: {} waits: {why}", p.display()));
-        }
-        if !scan.ready.is_empty() {
-            let opts = ctx.upload_options(None, args.dry_run, args.strict)?;
-            // each file is moved as soon as its own upload is recorded
-            let mut moved: Result<(), anyhow::Error> = Ok(());
-            let mut place = |r: &upload::FileResult| {
-                say.line(false, &format!("outbox: {}", upload::describe(r)));
-                if args.dry_run || moved.is_err() {
-                    return;
-                }
-                use crate::outbox::Disposition::*;
-                match crate::outbox::place(outbox, r) {
-                    Ok(Sent(to)) => say.line(
-                        false,
-                        &format!("outbox: {} moved to {}", r.path.display(), to.display()),
-                    ),
-                    Ok(Held { to, reason }) => {
-                        raise(Exit::Partial);
-                        say.line(
-                            true,
-                            &format!(
-                                "outbox: {} held in {}: {reason}",
-                                r.path.display(),
-                                to.display()
-                            ),
-                        );
-                    }
-                    Ok(Kept(reason)) => {
-                        raise(Exit::Partial);
-                        say.line(
-                            true,
-                            &format!(
-                                "outbox: {} not sent, kept for the next run: {reason}",
-                                r.path.display()
-                            ),
-                        );
-                    }
-                    Err(e) => {
-                        moved = Err(anyhow::anyhow!(
-                            "outbox: cannot move {}: {e}",
-                            r.path.display()
-                        ))
-                    }
-                }
-            };
-            upload::upload(
-                &mut store,
-                remote.as_mut(),
-                &scan.ready,
-                &opts,
-                &NoProgress,
-                &mut place,
-            )?;
-            moved?;
-        } else {
-            say.line(false, "outbox: nothing to send");
-        }
+            args,
+            ctx,
+            say,
+            &mut store,
+            remote.as_mut(),
+        )?;
+        raise(sent);
     }
 
     // 2. fetch and parse
@@ -282,6 +223,88 @@ fn steps(args: &Args, ctx: &Ctx, say: &mut Say) -> anyhow::Result<Exit> {
                 ),
             );
         }
+    }
+    Ok(worst)
+}
+
+/// Step 1 of sync: send every complete batch of the outbox, each moved as soon as its own
+/// upload is recorded. Returns the step's exit (partial when a batch was held or kept).
+fn send_outbox(
+    outbox: &std::path::Path,
+    ready: crate::config::OutboxReady,
+    args: &Args,
+    ctx: &Ctx,
+    say: &mut Say,
+    store: &mut crate::store::Store,
+    remote: &mut dyn crate::transport::RemoteFs,
+) -> anyhow::Result<Exit> {
+    let mut worst = Exit::Ok;
+    let mut raise = |e: Exit| {
+        if e as u8 > worst as u8 {
+            worst = e;
+        }
+    };
+    let scan = crate::outbox::scan(
+        outbox,
+        ready,
+        Duration::from_secs(args.settle),
+        SystemTime::now(),
+    )
+    .map_err(|e| anyhow::anyhow!("outbox {}: {e}", outbox.display()))?;
+    for (p, why) in &scan.ignored {
+        say.line(false, &format!("outbox: {} ignored: {why}", p.display()));
+    }
+    for (p, why) in &scan.waiting {
+        say.line(false, &format!("outbox: {} waits: {why}", p.display()));
+    }
+    if !scan.ready.is_empty() {
+        let opts = ctx.upload_options(None, args.dry_run, args.strict)?;
+        // each file is moved as soon as its own upload is recorded
+        let mut moved: Result<(), anyhow::Error> = Ok(());
+        let mut place = |r: &upload::FileResult| {
+            say.line(false, &format!("outbox: {}", upload::describe(r)));
+            if args.dry_run || moved.is_err() {
+                return;
+            }
+            use crate::outbox::Disposition::*;
+            match crate::outbox::place(outbox, r) {
+                Ok(Sent(to)) => say.line(
+                    false,
+                    &format!("outbox: {} moved to {}", r.path.display(), to.display()),
+                ),
+                Ok(Held { to, reason }) => {
+                    raise(Exit::Partial);
+                    say.line(
+                        true,
+                        &format!(
+                            "outbox: {} held in {}: {reason}",
+                            r.path.display(),
+                            to.display()
+                        ),
+                    );
+                }
+                Ok(Kept(reason)) => {
+                    raise(Exit::Partial);
+                    say.line(
+                        true,
+                        &format!(
+                            "outbox: {} not sent, kept for the next run: {reason}",
+                            r.path.display()
+                        ),
+                    );
+                }
+                Err(e) => {
+                    moved = Err(anyhow::anyhow!(
+                        "outbox: cannot move {}: {e}",
+                        r.path.display()
+                    ))
+                }
+            }
+        };
+        upload::upload(store, remote, &scan.ready, &opts, &NoProgress, &mut place)?;
+        moved?;
+    } else {
+        say.line(false, "outbox: nothing to send");
     }
     Ok(worst)
 }
