@@ -4,7 +4,8 @@
 //! passes `<point>`, exactly as an outside `kill -9` would, so the tests can stop a fetch at a
 //! precise step (after the temp file, before the archive rename, inside the store transaction,
 //! after the commit) and check that a rerun leaves no partial files and no duplicate rows.
-//! Without the variable this costs one relaxed atomic load.
+//! Without the variable this costs one relaxed atomic load. `IMMDQA_PAUSE_AT` (see [`pause`])
+//! stops the process at a point instead, for a test to act there.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -30,8 +31,10 @@ fn armed() -> Option<&'static Armed> {
         .as_ref()
 }
 
-/// Mark a crash point; kills the process if it is the armed one.
+/// Mark a crash (and pause) point: kills the process if it is the armed one, pauses it if
+/// it is the paused one (see [`pause`]).
 pub fn hit(point: &str) {
+    pause(point);
     if let Some(a) = armed()
         && a.point == point
         && a.hits.fetch_add(1, Ordering::SeqCst) + 1 == a.nth
@@ -47,7 +50,7 @@ pub fn hit(point: &str) {
 /// file being sent): `IMMDQA_PAUSE_AT=<point>` and `IMMDQA_PAUSE_FILE=<path>` make the process
 /// create `<path>` the first time it passes `<point>`, then wait until the test removes it
 /// (at most 60 s). Without the variables this costs one relaxed atomic load.
-pub fn pause(point: &str) {
+fn pause(point: &str) {
     static ARMED: OnceLock<Option<(String, std::path::PathBuf)>> = OnceLock::new();
     static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let armed = ARMED.get_or_init(|| {

@@ -210,23 +210,26 @@ impl Table {
 
     /// [`Table::to_terminal`] for a given width (None: no limit).
     pub fn render_plain(&self, width: Option<usize>) -> String {
-        let shown = match &self.default_columns {
-            Some(d) => self.select(d).unwrap_or_else(|_| self.clone()),
-            None => self.clone(),
-        };
-        let cells: Vec<Vec<String>> = shown
+        // the default columns (all when unset or unknown), read in place: nothing is copied
+        let idx: Vec<usize> = self
+            .default_columns
+            .as_ref()
+            .and_then(|d| d.iter().map(|c| self.col(c)).collect::<Option<Vec<_>>>())
+            .unwrap_or_else(|| (0..self.columns.len()).collect());
+        let header: Vec<String> = idx.iter().map(|&i| self.columns[i].clone()).collect();
+        let cells: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| r.iter().map(|v| one_line(&v.render())).collect())
+            .map(|r| idx.iter().map(|&i| one_line(&r[i].render())).collect())
             .collect();
-        let n = shown.columns.len();
+        let n = header.len();
         let len = |s: &str| s.chars().count();
         let mut widths: Vec<usize> = (0..n)
             .map(|i| {
                 cells
                     .iter()
                     .map(|r| len(&r[i]))
-                    .chain([len(&shown.columns[i])])
+                    .chain([len(&header[i])])
                     .max()
                     .unwrap_or(0)
             })
@@ -236,7 +239,7 @@ impl Table {
             // below its header or 6 characters)
             let total = |ws: &[usize]| ws.iter().sum::<usize>() + 2 * n.saturating_sub(1);
             while total(&widths) > w {
-                let floor = |i: usize| len(&shown.columns[i]).max(6);
+                let floor = |i: usize| len(&header[i]).max(6);
                 let Some((i, _)) = widths
                     .iter()
                     .enumerate()
@@ -265,7 +268,7 @@ impl Table {
                 .trim_end()
                 .to_string()
         };
-        let mut out = vec![line(&shown.columns)];
+        let mut out = vec![line(&header)];
         out.extend(cells.iter().map(|r| line(r)));
         out.join("\n")
     }

@@ -287,7 +287,6 @@ fn upload_one(
     match sent {
         Ok(()) => {
             crate::failpoint::hit("upload_after_rename");
-            crate::failpoint::pause("upload_after_rename");
             record(store, opts, row, &data)?;
             let outcome = match snapshot.changed(path) {
                 None => Outcome::Uploaded { remote_name: name },
@@ -476,7 +475,6 @@ fn send(
             });
         }
         crate::failpoint::hit("upload_before_rename");
-        crate::failpoint::pause("upload_before_rename");
         // a snapshot: the file must still hold what was read, or nothing goes
         if let Some(what) = unchanged() {
             let _ = remote.remove(&tmp);

@@ -49,6 +49,17 @@ pub enum Exit {
     Usage = 64,
 }
 
+impl Exit {
+    /// The higher of two exits: one code for a run of several steps.
+    pub fn max(self, other: Exit) -> Exit {
+        if other as u8 > self as u8 {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 /// A command line that cannot be carried out as written (exit [`Exit::Usage`]).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -428,12 +439,7 @@ pub fn main() -> ExitCode {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
         if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
-            // SAFETY: restoring the default disposition and raising it: the process ends as
-            // `cat` would on a closed pipe.
-            unsafe {
-                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-                libc::raise(libc::SIGPIPE);
-            }
+            output::end_on_closed_pipe();
         }
         default_hook(info);
     }));

@@ -41,44 +41,51 @@ impl OutputArgs {
         }
         if let Some(n) = self.limit.filter(|n| *n < t.rows.len()) {
             picked = Table {
+                columns: t.columns.clone(),
                 rows: t.rows[..n].to_vec(),
-                ..t.clone()
+                types: t.types.clone(),
+                default_columns: t.default_columns.clone(),
             };
             t = &picked;
         }
-        // streamed to the file or standard output: a large listing (the worklist over a
-        // million messages) is never held whole as text as well as a table
-        let write = |w: &mut dyn std::io::Write| -> anyhow::Result<()> {
-            match self.format {
-                Format::Table => writeln!(w, "{}", t.to_terminal())?,
-                Format::Csv => t.write_csv(&mut *w)?,
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut *w, &t.to_json())?;
-                    writeln!(w)?;
-                }
-            }
-            w.flush()?;
-            Ok(())
-        };
-        match self.out.as_ref().filter(|p| p.as_os_str() != "-") {
-            Some(p) => {
-                let f = std::fs::File::create(p)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-                write(&mut std::io::BufWriter::with_capacity(1 << 16, f))
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-                eprintln!("wrote {} rows to {}", t.rows.len(), p.display());
-            }
-            None => {
-                if let Err(e) = write(&mut std::io::BufWriter::new(std::io::stdout().lock())) {
-                    if broken_pipe(&e) {
-                        end_on_closed_pipe();
-                    }
-                    return Err(e);
-                }
+        write_table(t, self.format, self.out.as_deref())
+    }
+}
+
+/// Write a table in `format` to `out` (None or `-`: standard output), streamed: a large
+/// listing (the worklist over a million messages) is never held whole as text as well as a
+/// table. A closed standard output ends the process quietly, as `cat` does.
+pub fn write_table(t: &Table, format: Format, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let write = |w: &mut dyn std::io::Write| -> anyhow::Result<()> {
+        match format {
+            Format::Table => writeln!(w, "{}", t.to_terminal())?,
+            Format::Csv => t.write_csv(&mut *w)?,
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut *w, &t.to_json())?;
+                writeln!(w)?;
             }
         }
+        w.flush()?;
         Ok(())
+    };
+    match out.filter(|p| p.as_os_str() != "-") {
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+            write(&mut std::io::BufWriter::with_capacity(1 << 16, f))
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+            eprintln!("wrote {} rows to {}", t.rows.len(), p.display());
+        }
+        None => {
+            if let Err(e) = write(&mut std::io::BufWriter::new(std::io::stdout().lock())) {
+                if broken_pipe(&e) {
+                    end_on_closed_pipe();
+                }
+                return Err(e);
+            }
+        }
     }
+    Ok(())
 }
 
 /// Whether an error is a write to a closed pipe (`immdqa worklist | head`), read from the

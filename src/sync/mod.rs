@@ -491,7 +491,7 @@ pub fn fetch(
         let mut broken = false;
         // Files in a row that failed on the connection: the run stops at the bound.
         let mut consecutive = 0u32;
-        crate::failpoint::pause("fetch_before_downloads");
+        crate::failpoint::hit("fetch_before_downloads");
         for (i, it) in todo.iter().enumerate() {
             let bound = opts.retry.stop_after_failures;
             let timeouts = transport::timeouts_in_a_row();

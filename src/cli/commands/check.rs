@@ -126,7 +126,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 Value::text(&c.basis),
             ]);
         }
-        t.write_csv(std::io::stdout())?;
+        crate::cli::output::write_table(&t, crate::cli::output::Format::Csv, None)?;
         return Ok(exit_of(v.level));
     }
     // -q: only what is not OK (nothing when every check passes: what cron mails)

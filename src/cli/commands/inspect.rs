@@ -137,7 +137,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                     .collect(),
             );
         }
-        t.write_csv(std::io::stdout())?;
+        crate::cli::output::write_table(&t, crate::cli::output::Format::Csv, None)?;
     } else {
         let mut t = crate::table::Table::new(&[
             "file",

@@ -98,7 +98,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 Value::Int(*bytes as i64),
             ]);
         }
-        t.write_csv(std::io::stdout())?;
+        crate::cli::output::write_table(&t, crate::cli::output::Format::Csv, None)?;
         return Ok(Exit::Ok);
     }
     println!("store: {}", st.path.display());

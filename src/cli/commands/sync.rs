@@ -67,13 +67,7 @@ impl Say {
         } else if !self.quiet {
             println!("{text}");
         }
-        if let Some(f) = &mut self.log {
-            let _ = writeln!(
-                f,
-                "{} {text}",
-                chrono::Local::now().format("%Y-%m-%d %H:%M:%S")
-            );
-        }
+        self.log_only(text);
     }
 }
 
@@ -121,11 +115,6 @@ fn steps(args: &Args, ctx: &Ctx, say: &mut Say) -> anyhow::Result<Exit> {
     };
     let mut remote = transport.open()?;
     let mut worst = Exit::Ok;
-    let mut raise = |e: Exit| {
-        if e as u8 > worst as u8 {
-            worst = e;
-        }
-    };
 
     // 1. the outbox
     if let Some(outbox) = &profile.outbox {
@@ -138,7 +127,7 @@ fn steps(args: &Args, ctx: &Ctx, say: &mut Say) -> anyhow::Result<Exit> {
             &mut store,
             remote.as_mut(),
         )?;
-        raise(sent);
+        worst = worst.max(sent);
     }
 
     // 2. fetch and parse
@@ -167,7 +156,7 @@ fn steps(args: &Args, ctx: &Ctx, say: &mut Say) -> anyhow::Result<Exit> {
         say.line(false, line);
     }
     if done.fetch.counts.failed > 0 || parsed.count > 0 {
-        raise(Exit::Partial);
+        worst = worst.max(Exit::Partial);
     }
     if args.dry_run {
         return Ok(worst);
@@ -196,7 +185,7 @@ fn steps(args: &Args, ctx: &Ctx, say: &mut Say) -> anyhow::Result<Exit> {
             None => say.line(problem, &format!("check: {line}")),
         }
     }
-    raise(exit_of(verdict.level));
+    worst = worst.max(exit_of(verdict.level));
 
     // 4. the report of the last completed week, once
     if let Some(dir) = &profile.report_dir {
@@ -239,11 +228,6 @@ fn send_outbox(
     remote: &mut dyn crate::transport::RemoteFs,
 ) -> anyhow::Result<Exit> {
     let mut worst = Exit::Ok;
-    let mut raise = |e: Exit| {
-        if e as u8 > worst as u8 {
-            worst = e;
-        }
-    };
     let scan = crate::outbox::scan(
         outbox,
         ready,
@@ -273,7 +257,7 @@ fn send_outbox(
                     &format!("outbox: {} moved to {}", r.path.display(), to.display()),
                 ),
                 Ok(Held { to, reason }) => {
-                    raise(Exit::Partial);
+                    worst = worst.max(Exit::Partial);
                     say.line(
                         true,
                         &format!(
@@ -284,7 +268,7 @@ fn send_outbox(
                     );
                 }
                 Ok(Kept(reason)) => {
-                    raise(Exit::Partial);
+                    worst = worst.max(Exit::Partial);
                     say.line(
                         true,
                         &format!(
