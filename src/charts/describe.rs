@@ -7,20 +7,28 @@ use std::collections::BTreeMap;
 use super::{ChartData, Kind, weeks_of};
 use crate::analytics::trends::TrendRow;
 
+/// A chart's title: the one it draws and the one a screen reader reads (its `<title>`).
+pub(super) fn title(kind: Kind, d: &ChartData<'_>) -> String {
+    match kind {
+        Kind::Trend => format!("Findings per week, top {} by {}", d.top, d.key_label),
+        Kind::Top => {
+            let wanted = d.top.max(10);
+            let of = ranked_by_errors(d.trend).len();
+            top_title(of.min(wanted), of, wanted, d.key_label)
+        }
+        Kind::Acceptance => "Acceptance rate per submission".to_string(),
+        Kind::Consent => "Consent notices per week by status".to_string(),
+        Kind::Heatmap => format!("Findings by {} and week", d.key_label),
+        Kind::Timeliness => "Doses reported within 7 days of administration, per site".to_string(),
+    }
+}
+
 /// What a screen reader says of a chart: `<title>` and `<desc>`, put first in the SVG.
 pub(super) fn accessible(svg: &str, kind: Kind, d: &ChartData<'_>) -> String {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
-    };
-    let title = match kind {
-        Kind::Trend => format!("Findings per week, top {} by {}", d.top, d.key_label),
-        Kind::Top => format!("Top {} by {} over the period", d.top.max(10), d.key_label),
-        Kind::Acceptance => "Acceptance rate per submission".to_string(),
-        Kind::Consent => "Consent notices per week by status".to_string(),
-        Kind::Heatmap => format!("Findings per week and {}", d.key_label),
-        Kind::Timeliness => "Timeliness: doses reported within 1, 7 and 30 days".to_string(),
     };
     let desc = match kind {
         Kind::Trend => format!(
@@ -50,11 +58,7 @@ pub(super) fn accessible(svg: &str, kind: Kind, d: &ChartData<'_>) -> String {
             d.timeliness.len()
         ),
     };
-    let title = if d.subtitle.is_empty() {
-        title
-    } else {
-        format!("{title} — {}", d.subtitle)
-    };
+    let title = super::caption(&title(kind, d), d);
     match svg
         .find("<svg")
         .and_then(|i| svg[i..].find('>').map(|j| i + j + 1))

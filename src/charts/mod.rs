@@ -17,7 +17,7 @@ use plotters::prelude::*;
 
 mod describe;
 
-use describe::{accessible, ranked_by_errors, top_title};
+use describe::{accessible, ranked_by_errors, title};
 
 use crate::analytics::breakdown::Timeliness;
 use crate::analytics::consent::WeeklyConsent;
@@ -305,7 +305,7 @@ fn caption(title: &str, d: &ChartData<'_>) -> String {
 }
 
 fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = format!("Findings per week, top {} by {}", d.top, d.key_label);
+    let title = title(Kind::Trend, d);
     let weeks = weeks_of(d.trend.iter().map(|r| r.week));
     if weeks.is_empty() {
         return no_data(root, &title);
@@ -342,7 +342,7 @@ fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -
             .enumerate()
             .map(|(x, y)| (x, *y))
             .collect();
-        line(&mut chart, i, k.clone(), pts)?;
+        line(&mut chart, i, pts)?;
     }
     legend_beside(&side, &keys)
 }
@@ -387,12 +387,11 @@ where
     Ok(chart)
 }
 
-/// The `i`-th series of a weekly line chart: a line with a dot per week, in the palette's
-/// `i`-th colour, labelled for the legend.
+/// The `i`-th series of a weekly line chart: a line with a dot per week, in the style of
+/// [`series_style`] (the legend beside the plot draws the same, see [`legend_beside`]).
 fn line<'a, DB, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordusize, Y>>,
     i: usize,
-    label: String,
     pts: Vec<(usize, Y::ValueType)>,
 ) -> DrawResult
 where
@@ -403,11 +402,7 @@ where
     let (color, width, dot) = series_style(i);
     chart
         .draw_series(LineSeries::new(pts.clone(), color.stroke_width(width)))
-        .map_err(e)?
-        .label(label)
-        .legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(width))
-        });
+        .map_err(e)?;
     chart
         .draw_series(pts.into_iter().map(|p| Circle::new(p, dot, color.filled())))
         .map_err(e)?;
@@ -416,10 +411,10 @@ where
 
 /// One line per site: the share of its administered doses reported within 7 days.
 fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = "Doses reported within 7 days of administration, per site";
+    let title = title(Kind::Timeliness, d);
     let weeks = weeks_of(d.timeliness.iter().map(|t| t.week));
     if weeks.is_empty() {
-        return no_data(root, title);
+        return no_data(root, &title);
     }
     let widx = week_index(&weeks);
     let mut series: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
@@ -432,24 +427,24 @@ fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
     let (plot, side) = split_for_legend(root);
     let mut chart = weekly_frame(
         &plot,
-        &caption(title, d),
+        &caption(&title, d),
         &weeks,
         0.0..105.0,
         "% within 7 days",
     )?;
     let names: Vec<String> = series.keys().map(|k| k.to_string()).collect();
-    for (i, (site, pts)) in series.into_iter().enumerate() {
-        line(&mut chart, i, site.to_string(), pts)?;
+    for (i, pts) in series.into_values().enumerate() {
+        line(&mut chart, i, pts)?;
     }
     legend_beside(&side, &names)
 }
 
 fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let wanted = d.top.max(10);
-    let ranked = ranked_by_errors(d.trend);
-    let of = ranked.len();
-    let totals: Vec<(String, i64)> = ranked.into_iter().take(wanted).collect();
-    let title = top_title(totals.len(), of, wanted, d.key_label);
+    let totals: Vec<(String, i64)> = ranked_by_errors(d.trend)
+        .into_iter()
+        .take(d.top.max(10))
+        .collect();
+    let title = title(Kind::Top, d);
     if totals.is_empty() {
         return no_data(root, &title);
     }
@@ -492,7 +487,7 @@ fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> 
 }
 
 fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = "Acceptance rate per submission";
+    let title = &title(Kind::Acceptance, d);
     // Every batch with a report: those without message counts are drawn as outlined bars up
     // to the most their batch size allows (red when even that is below the threshold, grey
     // when it cannot tell), or as grey bars marked "no counts" when the size is unknown too;
@@ -625,7 +620,7 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
 }
 
 fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = "Consent notices per week by status";
+    let title = &title(Kind::Consent, d);
     let weeks = weeks_of(d.consent.iter().map(|c| c.week));
     if weeks.is_empty() {
         return no_data(root, title);
@@ -696,7 +691,7 @@ fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
 }
 
 fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = format!("Findings by {} and week", d.key_label);
+    let title = title(Kind::Heatmap, d);
     let weeks = weeks_of(d.trend.iter().map(|r| r.week));
     if weeks.is_empty() {
         return no_data(root, &title);
@@ -789,6 +784,7 @@ fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
 
 #[cfg(test)]
 mod tests {
+    use super::describe::top_title;
     use super::*;
 
     /// The top chart ranks errors first and says "top 3 of 3" when fewer keys exist than it
