@@ -75,6 +75,25 @@ pub struct Item {
     pub note: Option<String>,
 }
 
+impl Item {
+    /// The item's owner's worst code, else its worst code: what the item is about.
+    pub fn own_code(&self) -> Option<&ItemCode> {
+        self.codes
+            .iter()
+            .find(|c| c.owner == self.owner)
+            .or(self.codes.first())
+    }
+
+    /// The fix of the item's owner's worst code that has one, else of any code.
+    pub fn fix(&self) -> Option<&str> {
+        self.codes
+            .iter()
+            .filter(|c| c.owner == self.owner)
+            .chain(&self.codes)
+            .find_map(|c| c.fix.as_deref())
+    }
+}
+
 /// Which items to show.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -263,13 +282,6 @@ pub fn table(items: &[Item]) -> Table {
             .iter()
             .map(|c| format!("{} ({})", c.code, c.severity))
             .collect();
-        // the fix of the item's owner's worst code, else of any code
-        let fix = i
-            .codes
-            .iter()
-            .filter(|c| c.owner == i.owner)
-            .chain(&i.codes)
-            .find_map(|c| c.fix.clone());
         t.push(vec![
             Value::Int(i.id),
             Value::opt_text(i.patient_ref.as_deref()),
@@ -278,7 +290,7 @@ pub fn table(items: &[Item]) -> Table {
             Value::text(&i.site),
             Value::opt_text(i.provider.as_deref()),
             Value::text(codes.join(", ")),
-            Value::opt_text(fix.as_deref()),
+            Value::opt_text(i.fix()),
             Value::text(i.owner.as_str()),
             i.opened.map(Value::Date).unwrap_or(Value::Null),
             Value::opt_int(i.age_days),

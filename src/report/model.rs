@@ -127,12 +127,7 @@ pub fn backlog(items: &[Item], week: NaiveDate) -> Vec<BacklogRow> {
         .map(|g| {
             let mut codes: HashMap<&str, (usize, Option<&String>)> = HashMap::new();
             for i in &g {
-                if let Some(c) = i
-                    .codes
-                    .iter()
-                    .find(|c| c.owner == i.owner)
-                    .or(i.codes.first())
-                {
+                if let Some(c) = i.own_code() {
                     let e = codes.entry(c.code.as_str()).or_insert((0, c.fix.as_ref()));
                     e.0 += 1;
                 }
