@@ -54,19 +54,20 @@ pub enum Completeness {
 
 /// Read a batch's wrappers: FHS…FTS and BHS…BTS with counts that match what they wrap.
 pub fn completeness(data: &[u8]) -> Completeness {
-    let text = String::from_utf8_lossy(data);
-    let text = text.trim_start_matches('\u{feff}');
-    let segs: Vec<&str> = text
+    use crate::hl7::{Segment, Separators};
+    let text = crate::hl7::decode_text(data);
+    let mut sep = Separators::default();
+    let segs: Vec<Segment<'_>> = text
+        .trim_start_matches('\u{feff}')
         .split(['\r', '\n'])
         .map(str::trim)
         .filter(|l| !l.is_empty())
+        .map(|l| Segment::parse(l, &mut sep))
         .collect();
-    let id = |s: &str| s.get(..3).unwrap_or("").to_string();
-    let Some(first) = segs.first() else {
+    let Some(first) = segs.first().map(|s| s.id) else {
         return Completeness::Unknown("empty: may still be being written".into());
     };
-    let first = id(first);
-    if !matches!(first.as_str(), "FHS" | "BHS" | "MSH") {
+    if !matches!(first, "FHS" | "BHS" | "MSH") {
         return Completeness::NotHl7;
     }
     if first == "MSH" {
@@ -75,19 +76,18 @@ pub fn completeness(data: &[u8]) -> Completeness {
                 .into(),
         );
     }
-    let field = |s: &str, n: usize| -> String {
-        let sep = s.as_bytes().get(3).copied().unwrap_or(b'|') as char;
-        s.split(sep).nth(n).unwrap_or("").trim().to_string()
-    };
-    let messages = segs.iter().filter(|s| id(s) == "MSH").count();
-    let batches = segs.iter().filter(|s| id(s) == "BHS").count();
-    let bts: Vec<&&str> = segs.iter().filter(|s| id(s) == "BTS").collect();
+    let count = |id: &str| segs.iter().filter(|s| s.id == id).count();
+    let (messages, batches) = (count("MSH"), count("BHS"));
+    let bts: Vec<&Segment<'_>> = segs.iter().filter(|s| s.id == "BTS").collect();
     if batches == 0 || bts.len() < batches {
         return Completeness::Unknown(format!(
             "{messages} message(s) so far and no BTS trailer yet: still being written"
         ));
     }
-    let counted: Option<usize> = bts.iter().map(|s| field(s, 1).parse::<usize>().ok()).sum();
+    let counted: Option<usize> = bts
+        .iter()
+        .map(|s| s.field(1).trim().parse::<usize>().ok())
+        .sum();
     match counted {
         Some(n) if n == messages => {}
         Some(n) => {
@@ -102,14 +102,13 @@ pub fn completeness(data: &[u8]) -> Completeness {
         }
     }
     if first == "FHS" {
-        let last = segs.last().map(|s| id(s)).unwrap_or_default();
-        if last != "FTS" {
+        let Some(fts) = segs.last().filter(|s| s.id == "FTS") else {
             return Completeness::Unknown("no FTS trailer yet: still being written".into());
-        }
-        let fts = field(segs.last().unwrap(), 1);
-        if !fts.is_empty() && fts.parse::<usize>().ok() != Some(batches) {
+        };
+        let n = fts.field(1).trim();
+        if !n.is_empty() && n.parse::<usize>().ok() != Some(batches) {
             return Completeness::Unknown(format!(
-                "FTS says {fts} batch(es) but the file holds {batches}"
+                "FTS says {n} batch(es) but the file holds {batches}"
             ));
         }
     }
