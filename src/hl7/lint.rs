@@ -94,12 +94,17 @@ pub fn check(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
     let mut report = check_raw(data, today, registry);
     // what a batch holds is printed, logged and written to reason files: never a raw control
     // byte (a NUL in MSH-10) in any of them
+    let clean = |t: &mut String| {
+        if let std::borrow::Cow::Owned(p) = crate::hl7::printable(t) {
+            *t = p; // only a text that held a control character is rewritten
+        }
+    };
     for i in report.structure.iter_mut().chain(report.lint.iter_mut()) {
         if let Some(c) = &mut i.control_id {
-            *c = crate::hl7::printable(c).into_owned();
+            clean(c);
         }
-        i.segment = crate::hl7::printable(&i.segment).into_owned();
-        i.message = crate::hl7::printable(&i.message).into_owned();
+        clean(&mut i.segment);
+        clean(&mut i.message);
     }
     report
 }

@@ -72,16 +72,9 @@ pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], String> {
     let prefixed = s
         .strip_prefix("SHA256:")
         .or_else(|| s.strip_prefix("sha256:"));
-    // `SHA256:` before openssl's colon hex (as FileZilla shows it): unambiguous, since base64
-    // has no colons
-    let is_colon_hex = |h: &str| {
-        h.len() == 95
-            && h.split(':').count() == 32
-            && h.split(':')
-                .all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()))
-    };
+    // `SHA256:` before openssl's colon hex (as FileZilla shows it) is hex: base64 has no colons
     let (s, prefixed) = match prefixed {
-        Some(h) if is_colon_hex(h) => (h, None),
+        Some(h) if h.contains(':') => (h, None),
         other => (s, other),
     };
     let bytes = if let Some(b64) = prefixed {
