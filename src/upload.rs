@@ -169,17 +169,25 @@ impl Snapshot {
         })
     }
 
-    /// None when the file still holds what was read; else what changed.
-    fn changed(&self, path: &std::path::Path) -> Option<String> {
+    /// None when the file's size and time are still those read; else what changed.
+    fn touched(&self, path: &std::path::Path) -> Option<String> {
         let Ok(meta) = std::fs::metadata(path) else {
             return Some("the file is gone".into());
         };
-        if meta.len() != self.size || meta.modified().ok() != self.modified {
-            return Some(format!(
+        (meta.len() != self.size || meta.modified().ok() != self.modified).then(|| {
+            format!(
                 "the file changed while it was being sent ({} bytes when read, {} now)",
                 self.size,
                 meta.len()
-            ));
+            )
+        })
+    }
+
+    /// None when the file still holds what was read (size, time and content); else what
+    /// changed. Read again and hashed: once per send, before the rename puts it in place.
+    fn changed(&self, path: &std::path::Path) -> Option<String> {
+        if let Some(what) = self.touched(path) {
+            return Some(what);
         }
         let now = std::fs::read(path).ok()?;
         (format!("{:x}", Sha256::digest(&now)) != self.sha256)
@@ -288,7 +296,9 @@ fn upload_one(
         Ok(()) => {
             crate::failpoint::hit("upload_after_rename");
             record(store, opts, row, &data)?;
-            let outcome = match snapshot.changed(path) {
+            // the content was compared just before the rename: size and time say whether
+            // the writer came back since
+            let outcome = match snapshot.touched(path) {
                 None => Outcome::Uploaded { remote_name: name },
                 Some(what) => Outcome::SentButChanged {
                     reason: format!(
