@@ -94,17 +94,16 @@ pub fn check(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
     let mut report = check_raw(data, today, registry);
     // what a batch holds is printed, logged and written to reason files: never a raw control
     // byte (a NUL in MSH-10) in any of them
-    let clean = |t: &mut String| {
-        if let std::borrow::Cow::Owned(p) = crate::hl7::printable(t) {
-            *t = p; // only a text that held a control character is rewritten
-        }
-    };
     for i in report.structure.iter_mut().chain(report.lint.iter_mut()) {
-        if let Some(c) = &mut i.control_id {
-            clean(c);
-        }
-        clean(&mut i.segment);
-        clean(&mut i.message);
+        let texts = [
+            Some(&mut i.segment),
+            Some(&mut i.message),
+            i.control_id.as_mut(),
+        ];
+        texts
+            .into_iter()
+            .flatten()
+            .for_each(crate::hl7::make_printable);
     }
     report
 }

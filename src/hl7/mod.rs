@@ -83,6 +83,13 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// [`printable`] in place: only a text that held a control character is rewritten.
+pub fn make_printable(t: &mut String) {
+    if let std::borrow::Cow::Owned(p) = printable(t) {
+        *t = p;
+    }
+}
+
 /// MSH-10 of every message in a batch, in order (empty ids skipped).
 pub fn control_ids(data: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(data);
