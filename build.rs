@@ -32,7 +32,10 @@ fn main() {
         if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
             println!("cargo:rerun-if-changed={dir}/{head}");
         }
-        println!("cargo:rerun-if-changed={dir}/packed-refs");
+        // (a file that does not exist would make every build rerun this script)
+        if std::path::Path::new(&format!("{dir}/packed-refs")).exists() {
+            println!("cargo:rerun-if-changed={dir}/packed-refs");
+        }
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

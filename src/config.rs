@@ -53,6 +53,36 @@ pub enum ConfigError {
     NoHome,
 }
 
+/// `[owners]`: code → owner overrides, and `[owners.people]`: who works an item by default.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OwnersConfig {
+    /// `[owners.people]`: an owner (`front_desk`, `clinical`, …) or a site name → the user an
+    /// item of that site or owner is assigned to unless someone assigned it by hand; a site
+    /// wins over an owner.
+    #[serde(default)]
+    pub people: BTreeMap<String, String>,
+    /// `CODE = "owner"`.
+    #[serde(flatten)]
+    pub codes: BTreeMap<String, crate::domain::Owner>,
+}
+
+/// `[serve]`: where the web workspace listens and what it answers to.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// ADDR:PORT (default 127.0.0.1:8470); anything but loopback needs `tls_cert`/`tls_key`.
+    pub listen: Option<String>,
+    /// PEM certificate chain and private key: the server then speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Host names the server answers to besides the address it listens on (and `localhost`
+    /// on loopback); any other Host header is refused (DNS rebinding).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// A session ends after this many minutes without a request (default 30).
+    pub idle_minutes: Option<f64>,
+}
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,9 +103,13 @@ pub struct Config {
     /// `[worklist]`: which records become work items.
     #[serde(default)]
     pub worklist: WorklistConfig,
-    /// `[owners]`: `CODE = "owner"` overrides the catalogue's owner of a code.
+    /// `[owners]`: `CODE = "owner"` overrides the catalogue's owner of a code;
+    /// `[owners.people]`: owner or site → the user items are assigned to by default.
     #[serde(default)]
-    pub owners: BTreeMap<String, crate::domain::Owner>,
+    pub owners: OwnersConfig,
+    /// `[serve]`: the web workspace (`immdqa serve`).
+    #[serde(default)]
+    pub serve: ServeConfig,
     /// Extra folder of named SQL queries for `immdqa query` (default: `queries/` next to the
     /// config file).
     pub queries_dir: Option<PathBuf>,
@@ -640,7 +674,7 @@ mod tests {
         assert_eq!(p.protocol, Protocol::Sftp);
         assert_eq!(cfg.worklist.follow, vec![crate::domain::Owner::FrontDesk]);
         assert_eq!(
-            cfg.owners.get("IEE-526"),
+            cfg.owners.codes.get("IEE-526"),
             Some(&crate::domain::Owner::Interface)
         );
         assert_eq!(cfg.thresholds.min_site_messages, 10);

@@ -201,3 +201,45 @@ mod tests {
         }
     }
 }
+
+/// What a person signed in to `immdqa serve` may see and do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Data quality officer: the worklist with patient references, and works it.
+    Dqo,
+    /// Compliance staff: consent follow-ups with the names the notices carry; closes them.
+    Compliance,
+    /// Every aggregate page, the worklist without patient references; changes nothing.
+    Analyst,
+    /// Manages users; sees what an analyst sees.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Dqo, Role::Compliance, Role::Analyst, Role::Admin];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Dqo => "dqo",
+            Role::Compliance => "compliance",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+    /// May see patient references (MRNs) on the worklist and its items.
+    pub fn sees_patients(self) -> bool {
+        self == Role::Dqo
+    }
+    /// May close, ignore, reopen and assign worklist items.
+    pub fn works_worklist(self) -> bool {
+        self == Role::Dqo
+    }
+    /// May see and close consent follow-ups (names and birth dates of the notices).
+    pub fn works_consent(self) -> bool {
+        self == Role::Compliance
+    }
+}

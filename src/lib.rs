@@ -54,6 +54,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod rebuild;
 pub mod report;
+pub mod serve;
 pub mod store;
 pub mod sync;
 pub mod table;

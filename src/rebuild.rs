@@ -183,6 +183,9 @@ fn build(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, RebuildError>
     {
         store.set_consent_action(&a)?;
     }
+    // the people who may sign in and the audit trail are in no journal: from the database
+    // this one replaces
+    store.carry_over_people(&dir.join("history.sqlite"))?;
     crate::failpoint::hit("rebuild_before_close");
     store.close()?;
     Ok(report)

@@ -7,12 +7,14 @@
 //! - openssh: interop with the real OpenSSH sshd on 127.0.0.1
 //! - vsftpd, ftps: a real vsftpd (implicit and explicit FTPS) on 127.0.0.1
 //! - crash: SIGKILL at chosen and random points, then rerun
+//! - serve, web: `immdqa serve` over HTTP/HTTPS and in headless Chromium (ChromeDriver)
 //! - trust: verdicts, profile scoping, ACK shapes and lint agreement (issue 11)
 
 mod sftp_server;
 mod sshd;
 mod util;
 mod vsftpd;
+mod web;
 mod xlsx;
 
 mod cmd_config;
@@ -31,6 +33,7 @@ mod hardening;
 mod ledger;
 mod openssh;
 mod parsers;
+mod serve;
 mod sftp_fetch;
 mod streaming;
 mod sync;

@@ -15,12 +15,15 @@ SELECT lm.id, b.profile, b.name, lm.message_index, lm.patient_ref, lm.site, lm.s
        wi.opened, wi.vaccines, wi.administered_on, wi.provider, wi.codes,
        wa.action,
        n.notes,
-       wi.resolved
+       wi.resolved,
+       NULLIF(asg.assignee, '')
 FROM worklist_item wi
 JOIN ledger_message lm ON lm.id = wi.message_id
 JOIN sent_batch b ON b.id = lm.batch_id
 LEFT JOIN worklist_action wa
        ON wa.profile = b.profile AND wa.batch = b.name AND wa.message_index = lm.message_index
+LEFT JOIN worklist_assignee asg
+       ON asg.profile = b.profile AND asg.batch = b.name AND asg.message_index = lm.message_index
 LEFT JOIN notes n
        ON n.profile = b.profile AND n.batch = b.name AND n.message_index = lm.message_index
 WHERE (?1 IS NULL OR b.profile = ?1)

@@ -117,8 +117,13 @@ Analysis:
   explain       what a registry code means and how to fix it
 
 Worklist and follow-ups:
-  worklist      the records to fix, who fixes them, close/ignore/reopen with notes
+  worklist      the records to fix, who fixes them, close/ignore/reopen/assign with notes
   consent       consent notices per week; --open: follow-ups still open
+
+The team's workspace in a browser:
+  serve         the worklist, this week and consent follow-ups as web pages
+  user          who may sign in, with which role (dqo, compliance, analyst, admin)
+  audit         who signed in, saw patient-level pages, and did what
 
 Setup and maintenance:
   init          create a configuration (asks for what it needs)
@@ -194,6 +199,9 @@ pub enum Command {
     Sync(commands::sync::Args),
     Lint(commands::lint::Args),
     Worklist(commands::worklist::Args),
+    Serve(commands::serve::Args),
+    User(commands::user::Args),
+    Audit(commands::audit::Args),
     Demo(commands::demo::Args),
     Init(commands::init::Args),
     Completions(commands::completions::Args),
@@ -558,6 +566,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sync(a) => commands::sync::run(a, &ctx),
         Command::Lint(a) => commands::lint::run(a, &ctx),
         Command::Worklist(a) => commands::worklist::run(a, &ctx),
+        Command::Serve(a) => commands::serve::run(a, &ctx),
+        Command::User(a) => commands::user::run(a, &ctx),
+        Command::Audit(a) => commands::audit::run(a, &ctx),
         Command::Explain(_)
         | Command::Demo(_)
         | Command::Completions(_)

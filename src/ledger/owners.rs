@@ -11,11 +11,27 @@ use crate::formats::codes::catalogue;
 #[derive(Debug, Clone, Copy)]
 pub struct Owners<'c> {
     overrides: &'c BTreeMap<String, Owner>,
+    people: &'c BTreeMap<String, String>,
 }
 
 impl<'c> Owners<'c> {
-    pub fn new(overrides: &'c BTreeMap<String, Owner>) -> Owners<'c> {
-        Owners { overrides }
+    pub fn new(config: &'c crate::config::OwnersConfig) -> Owners<'c> {
+        Owners {
+            overrides: &config.codes,
+            people: &config.people,
+        }
+    }
+
+    /// Who works an item of this site and owner unless assigned by hand (`[owners.people]`:
+    /// the site first, then the owner).
+    pub fn person_for(&self, site: &str, owner: Owner) -> Option<&'c str> {
+        let find = |key: &str| {
+            self.people
+                .iter()
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case(key.trim()))
+                .map(|(_, v)| v.as_str())
+        };
+        find(site).or_else(|| find(owner.as_str()))
     }
 
     /// The owner of a finding: by its code (override, then catalogue), else by its field.
@@ -71,7 +87,7 @@ mod tests {
 
     #[test]
     fn catalogue_then_override_then_field() {
-        let none = BTreeMap::new();
+        let none = crate::config::OwnersConfig::default();
         let o = Owners::new(&none);
         assert_eq!(o.of("IEE-519", "NK1"), Owner::FrontDesk);
         assert_eq!(o.of("imr-111", ""), Owner::Clinical);
@@ -82,13 +98,24 @@ mod tests {
         assert_eq!(o.of("", "RXA-17"), Owner::Clinical);
         assert_eq!(o.of("", "PD1-13"), Owner::Consent);
         assert_eq!(o.of("", "MSH-4"), Owner::Interface);
-        let mut over = BTreeMap::new();
-        over.insert("IEE-519".to_string(), Owner::Interface);
+        let mut over = crate::config::OwnersConfig::default();
+        over.codes.insert("IEE-519".to_string(), Owner::Interface);
         assert_eq!(Owners::new(&over).of("iee-519", "NK1"), Owner::Interface);
         assert_eq!(
             Owners::new(&over).source("IEE-519"),
             "[owners] in the config"
         );
+    }
+
+    #[test]
+    fn people_by_site_first_then_by_owner() {
+        let mut c = crate::config::OwnersConfig::default();
+        c.people.insert("clinical".into(), "ana".into());
+        c.people.insert("North Clinic".into(), "lee".into());
+        let o = Owners::new(&c);
+        assert_eq!(o.person_for("NORTH CLINIC", Owner::Clinical), Some("lee"));
+        assert_eq!(o.person_for("SOUTH CLINIC", Owner::Clinical), Some("ana"));
+        assert_eq!(o.person_for("SOUTH CLINIC", Owner::Consent), None);
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Item {
     pub age_days: Option<i64>,
     pub status: ItemStatus,
     pub note: Option<String>,
+    /// Who works it: assigned by hand, else `[owners.people]`'s person for its site or owner.
+    pub assignee: Option<String>,
 }
 
 impl Item {
@@ -103,6 +105,27 @@ pub struct Filter {
     pub since: Option<NaiveDate>,
     /// Every status, not only open items.
     pub all: bool,
+    /// Only items this person works (assigned, or by default).
+    pub assignee: Option<String>,
+}
+
+/// One event of an item's history in a line: "2025-11-03 14:02  assigned to ana by lee: note".
+pub fn event_line(e: &crate::store::worklist::WorklistEvent) -> String {
+    let to = match (e.action.as_str(), e.assignee.as_deref()) {
+        ("assigned", Some("") | None) => " (unassigned)".to_string(),
+        ("assigned", Some(who)) => format!(" to {who}"),
+        _ => String::new(),
+    };
+    format!(
+        "{}  {}{to}{}{}",
+        e.at.get(..16).unwrap_or(&e.at).replace('T', " "),
+        e.action,
+        e.by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default(),
+        e.note
+            .as_ref()
+            .map(|n| format!(": {}", crate::hl7::printable(n)))
+            .unwrap_or_default()
+    )
 }
 
 /// The first sentence of a catalogue fix.
@@ -204,6 +227,7 @@ pub fn item(
         .opened
         .as_deref()
         .and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok());
+    let r_site = r.site.clone();
     let item = Item {
         id: r.id,
         profile: r.profile,
@@ -221,6 +245,9 @@ pub fn item(
         codes,
         status,
         note: r.note,
+        assignee: r
+            .assignee
+            .or_else(|| owners.person_for(&r_site, owner).map(str::to_string)),
     };
     keep(&item, filter).then_some(item)
 }
@@ -236,6 +263,11 @@ fn keep(item: &Item, f: &Filter) -> bool {
             .as_deref()
             .is_none_or(|c| item.codes.iter().any(|x| x.code.eq_ignore_ascii_case(c)))
         && f.since.is_none_or(|s| item.opened.is_some_and(|o| o >= s))
+        && f.assignee.as_deref().is_none_or(|a| {
+            item.assignee
+                .as_deref()
+                .is_some_and(|x| x.eq_ignore_ascii_case(a))
+        })
 }
 
 /// Open items per owner (the report's and `demo`'s counts), owners in their fixed order.
@@ -275,6 +307,7 @@ pub fn table(items: &[Item]) -> Table {
         ("message", ColType::Int),
         ("profile", ColType::Text),
         ("note", ColType::Text),
+        ("assignee", ColType::Text),
     ]);
     for i in items {
         let codes: Vec<String> = i
@@ -300,6 +333,7 @@ pub fn table(items: &[Item]) -> Table {
             Value::Int(i.message_index),
             Value::text(&i.profile),
             Value::opt_text(i.note.as_deref()),
+            Value::opt_text(i.assignee.as_deref()),
         ]);
     }
     // a terminal shows what a person acts on; CSV and JSON keep every column
@@ -319,7 +353,6 @@ pub fn table(items: &[Item]) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn items(
         rows: Vec<WorklistRow>,
@@ -353,12 +386,13 @@ mod tests {
             action: None,
             note: None,
             resolved: false,
+            assignee: None,
         }
     }
 
     #[test]
     fn rejections_always_warnings_when_followed_ignored_codes_dropped() {
-        let over = BTreeMap::new();
+        let over = crate::config::OwnersConfig::default();
         let owners = Owners::new(&over);
         let today = NaiveDate::from_ymd_opt(2025, 11, 7).unwrap();
         let rows = || {
@@ -434,7 +468,7 @@ mod tests {
 
     #[test]
     fn resolved_and_closed_items_show_only_with_all() {
-        let over = BTreeMap::new();
+        let over = crate::config::OwnersConfig::default();
         let owners = Owners::new(&over);
         let today = NaiveDate::from_ymd_opt(2025, 11, 7).unwrap();
         let mut a = row(1, AnswerStatus::Rejected, &[("IMR-111", "E", "RXA-17")]);

@@ -90,7 +90,7 @@ pub struct Settings<'a> {
     pub thresholds: &'a Thresholds,
     pub ledger: crate::analytics::thresholds::LedgerScope,
     pub worklist: &'a crate::config::WorklistConfig,
-    pub owners: &'a std::collections::BTreeMap<String, crate::domain::Owner>,
+    pub owners: &'a crate::config::OwnersConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

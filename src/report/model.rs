@@ -3,7 +3,7 @@
 //! charts without any store access, and [`super::write`] writes the folder. A new section is
 //! one field here and one piece of template in `render`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
 
@@ -26,7 +26,7 @@ use crate::store::ledger::{AcceptanceGroup, LedgerKey};
 #[derive(Debug, Clone, Copy)]
 pub struct LedgerSettings<'a> {
     pub worklist: &'a WorklistConfig,
-    pub owners: &'a BTreeMap<String, Owner>,
+    pub owners: &'a crate::config::OwnersConfig,
     pub today: NaiveDate,
 }
 

@@ -310,6 +310,43 @@ fn figures(
 /// Step two: the whole `index.html` of the model (charts inline as SVG; the PNG and CSV
 /// files it links to are written by the writing step).
 pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, ReportError> {
+    let (body, mut links) = body(m, def, Body::default())?;
+    for e in &def.exports {
+        links.push(format!("<a href=\"{0}\">{0}</a>", export_file(*e)));
+    }
+    let footer = if m.consent_only {
+        "consent follow-ups close when the patient appears later without a consent problem"
+            .to_string()
+    } else {
+        format!(
+            "thresholds: acceptance rate ≥ {:.0}%, error rate not rising {} weeks in a row",
+            m.min_acceptance_rate * 100.0,
+            m.rising_error_weeks
+        )
+    };
+    Ok(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>{CSS}</style></head><body>{body}<h2>Files</h2><nav>{}</nav><p class=\"note\">immdqa {} · report '{}' · {footer}.</p></body></html>\n",
+        esc(&def.title),
+        week_label(m.week),
+        links.join(" "),
+        env!("CARGO_PKG_VERSION"),
+        esc(name),
+    ))
+}
+
+
+/// How [`body`] is drawn: in a report folder (links to its files) or inside a served page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Body {
+    /// Served: no links to the folder's files, no title (the page has its own).
+    pub served: bool,
+    /// No patient references in any table (a reader who may not see them).
+    pub redact_patients: bool,
+}
+
+/// The report's content: title, verdict, sections and charts (SVG), and the links to the
+/// folder's files (empty when served).
+pub fn body(m: &ReportModel, def: &ReportDef, how: Body) -> Result<(String, Vec<String>), ReportError> {
     let mut body = String::new();
     let scope = match (&m.profile, m.profiles.len()) {
         (Some(p), _) => format!(" · profile {}", esc(p)),
@@ -373,7 +410,10 @@ pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, Repo
             charts_done = true;
             figures(def, &data, &mut body, &mut links)?;
         }
-        let (title, table, rows) = section(m, t);
+        let (title, mut table, rows) = section(m, t);
+        if how.redact_patients {
+            table.remove_column("patient_ref");
+        }
         if t.is_ledger_section() && !m.ledger.has_ledger {
             let _ = write!(
                 body,
@@ -384,7 +424,7 @@ pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, Repo
             continue;
         }
         let _ = write!(body, "<h2>{}</h2>{}", esc(title), html_table(&table, rows));
-        if t == TableKind::Worklist && def.exports.contains(&ExportKind::Worklist) {
+        if t == TableKind::Worklist && def.exports.contains(&ExportKind::Worklist) && !how.served {
             let _ = write!(
                 body,
                 "<p class=\"note\">Every item, open or not, with its fix and notes: <a href=\"worklist.csv\">worklist.csv</a>.</p>"
@@ -394,25 +434,9 @@ pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, Repo
     if !charts_done {
         figures(def, &data, &mut body, &mut links)?;
     }
-    for e in &def.exports {
-        links.push(format!("<a href=\"{0}\">{0}</a>", export_file(*e)));
+    if how.served {
+        links.clear();
     }
-    let footer = if m.consent_only {
-        "consent follow-ups close when the patient appears later without a consent problem"
-            .to_string()
-    } else {
-        format!(
-            "thresholds: acceptance rate ≥ {:.0}%, error rate not rising {} weeks in a row",
-            m.min_acceptance_rate * 100.0,
-            m.rising_error_weeks
-        )
-    };
-    Ok(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>{CSS}</style></head><body>{body}<h2>Files</h2><nav>{}</nav><p class=\"note\">immdqa {} · report '{}' · {footer}.</p></body></html>\n",
-        esc(&def.title),
-        week_label(m.week),
-        links.join(" "),
-        env!("CARGO_PKG_VERSION"),
-        esc(name),
-    ))
+    Ok((body, links))
 }
+

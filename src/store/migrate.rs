@@ -38,6 +38,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_consent_actions.sql",
         include_str!("../../queries/migrations/0008_consent_actions.sql"),
     ),
+    (
+        "0009_serve.sql",
+        include_str!("../../queries/migrations/0009_serve.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -29,6 +29,7 @@ pub mod lock;
 pub mod migrate;
 pub mod reports;
 pub mod uploads;
+pub mod users;
 pub mod worklist;
 
 use std::fs;

@@ -26,6 +26,8 @@ pub struct WorklistRow {
     pub action: Option<String>,
     pub note: Option<String>,
     pub resolved: bool,
+    /// Who the item is assigned to (`assign`), if anyone.
+    pub assignee: Option<String>,
 }
 
 impl Store {
@@ -108,6 +110,7 @@ impl Store {
                     action: r.get(12)?,
                     note: r.get(13)?,
                     resolved: r.get(14)?,
+                    assignee: r.get(15)?,
                 })
             })
             .map_err(|e| self.sql_err(e))?;
@@ -117,12 +120,12 @@ impl Store {
         Ok(())
     }
 
-    /// Close, ignore or reopen a worklist item by hand, with a note and who took the action.
-    /// False when no item has that id.
+    /// Close, ignore, reopen or assign a worklist item by hand, with a note and who took the
+    /// action. False when no item has that id.
     pub fn worklist_action(
         &mut self,
         id: i64,
-        action: &str,
+        action: &HandAction,
         note: Option<&str>,
         by: Option<&str>,
     ) -> Result<bool, StoreError> {
@@ -142,10 +145,14 @@ impl Store {
             profile,
             batch,
             message_index,
-            action: action.to_string(),
+            action: action.verb().to_string(),
             note: note.map(str::to_string),
             at: super::now(),
             by: by.map(str::to_string),
+            assignee: match action {
+                HandAction::Assign(who) => Some(who.clone()),
+                _ => None,
+            },
         };
         // the journal first: what a rebuild replays (the database may be the thing lost)
         super::journal::append(&actions_path(self.dir()), &entry).map_err(|source| {
@@ -172,11 +179,24 @@ impl Store {
                 e.action,
                 e.note,
                 e.by,
-                e.at
+                e.at,
+                e.assignee
             ],
         )
         .map_err(sql)?;
-        if e.action == "reopened" {
+        if e.action == "assigned" {
+            tx.execute(
+                include_str!("../../queries/store/worklist_assignee_set.sql"),
+                params![
+                    e.profile,
+                    e.batch,
+                    e.message_index,
+                    e.assignee.as_deref().unwrap_or_default(),
+                    e.at
+                ],
+            )
+            .map_err(sql)?;
+        } else if e.action == "reopened" {
             tx.execute(
                 include_str!("../../queries/store/worklist_action_clear.sql"),
                 params![e.profile, e.batch, e.message_index],
@@ -192,17 +212,108 @@ impl Store {
         tx.commit().map_err(sql)
     }
 
-    /// An item's history of hand actions: (action, note, by, at), oldest first.
-    pub fn worklist_events(
-        &self,
-        id: i64,
-    ) -> Result<Vec<(String, Option<String>, Option<String>, String)>, StoreError> {
+    /// An item's history of hand actions, oldest first.
+    pub fn worklist_events(&self, id: i64) -> Result<Vec<WorklistEvent>, StoreError> {
         self.rows(
             include_str!("../../queries/store/worklist_events.sql"),
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| {
+                Ok(WorklistEvent {
+                    action: r.get(0)?,
+                    note: r.get(1)?,
+                    by: r.get(2)?,
+                    at: r.get(3)?,
+                    assignee: r.get(4)?,
+                })
+            },
         )
     }
+}
+
+/// One message of a sent batch as the web workspace's drill-down shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchMessage {
+    pub message_index: i64,
+    pub control_id: Option<String>,
+    pub site: String,
+    pub patient_ref: Option<String>,
+    pub status: AnswerStatus,
+    pub inferred: bool,
+    pub vaccines: Option<String>,
+    pub administered_on: Option<String>,
+    /// The message is a worklist item (its id is the message's id).
+    pub on_worklist: bool,
+    pub profile: String,
+}
+
+impl Store {
+    /// The messages of a sent batch (every profile's batch of that name when none is given).
+    pub fn batch_messages(
+        &self,
+        batch: &str,
+        profile: Option<&str>,
+    ) -> Result<Vec<BatchMessage>, StoreError> {
+        self.rows(
+            include_str!("../../queries/store/batch_messages.sql"),
+            params![batch, profile],
+            |r| {
+                Ok(BatchMessage {
+                    message_index: r.get(0)?,
+                    control_id: r.get(1)?,
+                    site: r.get(2)?,
+                    patient_ref: r.get(3)?,
+                    status: r.get(4)?,
+                    inferred: r.get(5)?,
+                    vaccines: r.get(6)?,
+                    administered_on: r.get(7)?,
+                    on_worklist: r.get(8)?,
+                    profile: r.get(9)?,
+                })
+            },
+        )
+    }
+
+    /// A number that changes whenever another connection commits to the database (SQLite's
+    /// `data_version`): what a long-lived reader checks before trusting what it computed.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.sql_err(e))
+    }
+}
+
+/// A hand action on a worklist item (the CLI's `worklist close|ignore|reopen`, the web
+/// workspace's bulk actions and assignments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandAction {
+    Close,
+    Ignore,
+    Reopen,
+    /// To a person (an empty name unassigns).
+    Assign(String),
+}
+
+impl HandAction {
+    /// The word recorded in the history and the journal.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            HandAction::Close => "closed",
+            HandAction::Ignore => "ignored",
+            HandAction::Reopen => "reopened",
+            HandAction::Assign(_) => "assigned",
+        }
+    }
+}
+
+/// One event of an item's history of hand actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorklistEvent {
+    pub action: String,
+    pub note: Option<String>,
+    pub by: Option<String>,
+    pub at: String,
+    /// `assigned`: to whom (empty: unassigned).
+    pub assignee: Option<String>,
 }
 
 /// The columns of `export ledger`, in the order of `queries/store/export_ledger.sql`.
@@ -244,6 +355,9 @@ pub struct WorklistActionEntry {
     /// Who took the action (`$USER`, or `--as NAME`); absent in journals from before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// `assigned`: to whom (empty: unassigned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
 }
 
 pub fn actions_path(store: &std::path::Path) -> std::path::PathBuf {

@@ -20,7 +20,7 @@ pub struct Args {
 
 pub fn run(
     args: &Args,
-    owner_overrides: &std::collections::BTreeMap<String, crate::domain::Owner>,
+    owner_overrides: &crate::config::OwnersConfig,
 ) -> anyhow::Result<Exit> {
     let cat = catalogue();
     let owners = crate::ledger::owners::Owners::new(owner_overrides);

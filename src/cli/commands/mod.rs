@@ -1,4 +1,5 @@
 //! One module per subcommand: clap `Args` + `run(args, &Ctx) -> Result<Exit>`.
+pub mod audit;
 pub mod changes;
 pub mod chart;
 pub mod check;
@@ -17,12 +18,14 @@ pub mod query;
 pub mod rebuild;
 pub mod reparse;
 pub mod report;
+pub mod serve;
 pub mod status;
 pub mod submissions;
 pub mod sync;
 pub mod trends;
 pub mod trust_host;
 pub mod upload;
+pub mod user;
 pub mod worklist;
 
 /// The arguments of a hand action on several items (worklist close/ignore/reopen, consent

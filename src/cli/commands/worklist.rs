@@ -7,6 +7,7 @@ use crate::cli::{Ctx, Exit};
 use crate::domain::Owner;
 use crate::ledger::owners::Owners;
 use crate::ledger::worklist::{self, Filter};
+use crate::store::worklist::HandAction;
 
 /// One row per sent record to fix: a rejected message, or an accepted one with a finding of
 /// an owner you follow (`[worklist] follow`, or `--owner`). Columns: id, patient reference,
@@ -43,6 +44,9 @@ pub struct Args {
     /// Every item: resolved, closed and ignored ones too
     #[arg(long)]
     pub all: bool,
+    /// Only items this person works (assigned by hand, or by `[owners.people]`)
+    #[arg(long, value_name = "NAME")]
+    pub assignee: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -56,12 +60,23 @@ pub enum Action {
     Ignore(ActionArgs),
     /// Open closed or ignored items again
     Reopen(ActionArgs),
+    /// Assign items to a person (`--to ""` unassigns); the web workspace shows who has what
+    Assign(AssignArgs),
     /// One item in full: what was sent (no names, no birth date), the registry's words for
     /// each code, the fix, and its history (opened, answered, every action and note)
     Show(ShowArgs),
 }
 
 pub use super::HandArgs as ActionArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct AssignArgs {
+    #[command(flatten)]
+    pub hand: ActionArgs,
+    /// Who works the items (a user name of `immdqa user list`, or any name)
+    #[arg(long, value_name = "NAME")]
+    pub to: String,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
@@ -99,20 +114,21 @@ pub fn load(
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let mut store = ctx.open_store()?;
     if let Some(action) = args.action {
-        let (verb, a) = match action {
-            Action::Close(a) => ("closed", a),
-            Action::Ignore(a) => ("ignored", a),
-            Action::Reopen(a) => ("reopened", a),
+        let (hand, a) = match action {
+            Action::Close(a) => (HandAction::Close, a),
+            Action::Ignore(a) => (HandAction::Ignore, a),
+            Action::Reopen(a) => (HandAction::Reopen, a),
+            Action::Assign(a) => (HandAction::Assign(a.to.trim().to_string()), a.hand),
             Action::Show(s) => return show(ctx, &store, s.id),
         };
         let by = super::who(&a.by);
         let _lock = store.lock()?;
         return super::on_each_id(
             &a.ids,
-            verb,
+            hand.verb(),
             "no worklist item",
             "immdqa worklist --all",
-            |id| Ok(store.worklist_action(id, verb, a.note.as_deref(), by.as_deref())?),
+            |id| Ok(store.worklist_action(id, &hand, a.note.as_deref(), by.as_deref())?),
         );
     }
     let filter = Filter {
@@ -121,6 +137,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         code: args.code,
         since: args.since,
         all: args.all,
+        assignee: args.assignee,
     };
     let items = load(ctx, &store, &filter, chrono::Local::now().date_naive())?;
     if items.is_empty()
@@ -186,14 +203,8 @@ fn show(ctx: &Ctx, store: &crate::store::Store, id: i64) -> anyhow::Result<Exit>
     if let Some(o) = item.opened {
         println!("  {o}  opened by the registry's answer to {}", item.batch);
     }
-    for (action, note, by, at) in store.worklist_events(id)? {
-        println!(
-            "  {}  {action}{}{}",
-            at.get(..16).unwrap_or(&at).replace('T', " "),
-            by.map(|b| format!(" by {b}")).unwrap_or_default(),
-            note.map(|n| format!(": {}", crate::hl7::printable(&n)))
-                .unwrap_or_default()
-        );
+    for e in store.worklist_events(id)? {
+        println!("  {}", worklist::event_line(&e));
     }
     if item.status == worklist::ItemStatus::Resolved {
         println!("  resolved: a later message for the same patient, vaccine and date was accepted");
