@@ -119,7 +119,7 @@ pub fn b8_link(b: &Bench, messages: u64) -> anyhow::Result<Row> {
 }
 
 /// B8 and B9 over `messages` sent messages in `files` batches.
-pub fn b8_b9(b: &Bench, messages: u64, files: u64) -> anyhow::Result<Vec<Row>> {
+pub fn b8_b9(b: &Bench, messages: u64, files: u64, b11: bool) -> anyhow::Result<Vec<Row>> {
     let dir = b.root.join(format!("ledger-{messages}-{files}"));
     let (sent, acks, all) = generate(&dir, messages, files)?;
     let store = dir.join("store");
@@ -191,7 +191,12 @@ pub fn b8_b9(b: &Bench, messages: u64, files: u64) -> anyhow::Result<Vec<Row>> {
         Some(0.5),
     );
     b9.note = format!("{open} open items");
+    let mut rows = vec![b8];
+    if b11 {
+        rows.extend(crate::serve::b11(b, &cfg, &dir, &b9.ours)?);
+    }
+    rows.insert(1, b9);
     let _ = std::fs::remove_dir_all(&store);
     let _ = std::fs::remove_file(dir.join("reference.db"));
-    Ok(vec![b8, b9])
+    Ok(rows)
 }

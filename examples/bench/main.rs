@@ -12,7 +12,7 @@
 //! between runs, so a second run skips generation). The table is printed and written to
 //! target/bench/results.md.
 //!
-//! Flags: --only IDS (B1..B7, G for the growth series), --runs N, --quick,
+//! Flags: --only IDS (B1..B11, G for the growth series), --runs N, --quick,
 //! --growth-base N (the 1× size of the growth series; default a sixteenth of B1 and B2).
 
 use std::path::PathBuf;
@@ -23,6 +23,7 @@ mod fetch;
 mod ingest;
 mod ledger;
 mod report;
+mod serve;
 mod trends;
 
 use common::{Series, flag, has, num, which};
@@ -269,7 +270,7 @@ fn run() -> anyhow::Result<()> {
         .map(|v| v.split(',').map(|s| s.trim().to_uppercase()).collect())
         .unwrap_or_else(|| {
             [
-                "B1", "B2", "B2C", "B3", "B4", "B5", "B6", "B7", "B8", "B8L", "B10", "G",
+                "B1", "B2", "B2C", "B3", "B4", "B5", "B6", "B7", "B8", "B8L", "B10", "B11", "G",
             ]
             .map(String::from)
             .to_vec()
@@ -286,6 +287,8 @@ fn run() -> anyhow::Result<()> {
             || want("B6")
             || want("B8")
             || want("B8L")
+            || want("B9")
+            || want("B11")
             || want("G"),
         want("B4") || want("B5"),
         want("B3"),
@@ -342,9 +345,19 @@ fn run() -> anyhow::Result<()> {
                 .filter(|r| want(r.id.trim_end_matches('+'))),
         );
     }
-    if want("B8") || want("B9") {
-        eprintln!("B8/B9: the message ledger and the worklist");
-        rows.extend(ledger::b8_b9(&b, scale(1_000_000), scale(100))?);
+    if want("B8") || want("B9") || want("B11") {
+        eprintln!("B8/B9: the message ledger and the worklist (B11: the worklist page)");
+        rows.extend(
+            ledger::b8_b9(&b, scale(1_000_000), scale(100), want("B11"))?
+                .into_iter()
+                .filter(|r| {
+                    if r.id.starts_with("B11") {
+                        want("B11")
+                    } else {
+                        want("B8") || want("B9")
+                    }
+                }),
+        );
     }
     if want("B8L") {
         eprintln!("B8L: one batch of 1 M messages linked to its answer");

@@ -1,7 +1,8 @@
 -- 0009: what `immdqa serve` needs: the people who may sign in (argon2id password hashes, API
--- tokens stored as SHA-256 hashes only), the audit trail (append-only: triggers refuse any
--- change or deletion of a row), and worklist assignments (an 'assigned' event in the item's
--- history and its current assignee).
+-- tokens stored as SHA-256 hashes only) and worklist assignments (an 'assigned' event in the
+-- item's history and its current assignee). The audit trail is a database of its own
+-- (audit.sqlite, queries/store/audit_schema.sql): appending to it must not read as a change
+-- of the history to the server's worklist cache, and `rebuild` never touches it.
 
 CREATE TABLE app_user (
     name          TEXT PRIMARY KEY,
@@ -17,21 +18,6 @@ CREATE TABLE api_token (
     token_hash TEXT NOT NULL UNIQUE,
     created    TEXT NOT NULL
 );
-
-CREATE TABLE audit (
-    id        INTEGER PRIMARY KEY,
-    at        TEXT NOT NULL,
-    user_name TEXT,
-    address   TEXT,
-    event     TEXT NOT NULL,
-    detail    TEXT,
-    items     TEXT
-);
-CREATE INDEX audit_by_time ON audit (at);
-CREATE TRIGGER audit_rows_are_never_changed BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END;
-CREATE TRIGGER audit_rows_are_never_deleted BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END;
 
 CREATE TABLE worklist_assignee (
     profile       TEXT    NOT NULL,

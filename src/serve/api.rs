@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::App;
 use super::auth;
 use super::pages::{Form, Reply, View, Who, audit, blocking, ids, page_who, reads_worklist};
+use super::state::Snapshot;
 use crate::ledger::worklist::Item;
 use crate::table::Table;
 
@@ -25,17 +26,13 @@ fn view_table(who: &Who, items: &[&Item]) -> Table {
 }
 
 /// The selected items: sorted as asked, else in the CLI's order (oldest answer first).
-fn selected<'a>(view: &View, q: &Form, items: &'a [Item]) -> Vec<&'a Item> {
-    if q.get("sort").is_some() {
-        view.select(items)
-    } else {
-        let mut v = view.clone();
+fn selected<'a>(view: &View, q: &Form, snap: &'a Snapshot) -> Vec<&'a Item> {
+    let mut v = view.clone();
+    if q.get("sort").is_none() {
         v.sort = "store".into();
         v.dir = "asc".into();
-        let mut out = v.select(items);
-        out.sort_by_key(|i| items.iter().position(|x| x.id == i.id));
-        out
     }
+    snap.select(&v).iter().map(|&k| &snap.items[k]).collect()
 }
 
 /// `GET /api/worklist`: a session, or `Authorization: Bearer <token>` (`immdqa user token`).
@@ -53,8 +50,8 @@ pub async fn worklist(
         }
         let q = Form::query(&uri);
         let view = View::parse(&q);
-        let snap = app.snapshot(view.owner())?;
-        let chosen = selected(&view, &q, &snap.items);
+        let snap = app.snapshot(view.owner())?.snapshot;
+        let chosen = selected(&view, &q, &snap);
         if who.role.sees_patients() {
             audit(
                 app,
@@ -124,8 +121,8 @@ async fn download(
         let who = page_who(app, &headers, peer, "/worklist", reads_worklist)?;
         let q = Form::query(&uri);
         let view = View::parse(&q);
-        let snap = app.snapshot(view.owner())?;
-        let chosen = view.select(&snap.items);
+        let snap = app.snapshot(view.owner())?.snapshot;
+        let chosen: Vec<&Item> = snap.select(&view).iter().map(|&k| &snap.items[k]).collect();
         let t = view_table(&who, &chosen);
         let name = format!(
             "worklist{}{}.{kind}",

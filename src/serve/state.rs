@@ -30,7 +30,51 @@ pub struct Snapshot {
     pub version: i64,
     pub today: NaiveDate,
     pub items: Vec<Item>,
+    /// Every site of the items, sorted.
+    pub sites: Vec<String>,
+    /// The selections already made on this snapshot (a view's key → positions in `items`):
+    /// the same page asked by many is filtered and sorted once.
+    views: Mutex<std::collections::HashMap<String, Arc<Vec<usize>>>>,
 }
+
+impl Snapshot {
+    fn new(version: i64, today: NaiveDate, items: Vec<Item>) -> Snapshot {
+        let mut sites: Vec<String> = items.iter().map(|i| i.site.clone()).collect();
+        sites.sort();
+        sites.dedup();
+        Snapshot {
+            version,
+            today,
+            items,
+            sites,
+            views: Mutex::new(Default::default()),
+        }
+    }
+
+    /// The positions of a view's items, in its order (computed once per view).
+    pub fn select(&self, view: &super::pages::View) -> Arc<Vec<usize>> {
+        let key = view.key();
+        if let Some(v) = self.views.lock().unwrap().get(&key) {
+            return v.clone();
+        }
+        let v = Arc::new(view.select(&self.items));
+        let mut views = self.views.lock().unwrap();
+        if views.len() >= 256 {
+            views.clear();
+        }
+        views.insert(key, v.clone());
+        v
+    }
+}
+
+/// The worklist a request reads: the latest computed, and whether the store has changed
+/// since (by another process: a new one is being computed in the background).
+pub struct Current {
+    pub snapshot: Arc<Snapshot>,
+    pub stale: bool,
+}
+
+type Snapshots = std::collections::HashMap<Option<crate::domain::Owner>, Arc<Snapshot>>;
 
 pub struct App {
     pub store_dir: PathBuf,
@@ -46,7 +90,14 @@ pub struct App {
     watch: Mutex<Option<(Store, u64)>>,
     /// Per owner a list is for (None: the configured `[worklist] follow`): `--owner`'s list
     /// also holds that owner's warnings on accepted records.
-    snapshot: Mutex<std::collections::HashMap<Option<crate::domain::Owner>, Arc<Snapshot>>>,
+    snapshots: Arc<Mutex<Snapshots>>,
+    /// One computation at a time in the foreground.
+    computing: Mutex<()>,
+    /// A background computation is running.
+    refreshing: Arc<std::sync::atomic::AtomicBool>,
+    /// Bumped by this server's own changes: a background computation begun before one is
+    /// not kept.
+    generation: Arc<std::sync::atomic::AtomicU64>,
     audit_tx: Mutex<Option<mpsc::Sender<AuditMsg>>>,
     audit_writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -95,7 +146,10 @@ impl App {
             hosts,
             sessions: Sessions::new(idle),
             throttle: Throttle::default(),
-            snapshot: Mutex::new(Default::default()),
+            snapshots: Default::default(),
+            computing: Mutex::new(()),
+            refreshing: Default::default(),
+            generation: Default::default(),
             audit_tx: Mutex::new(Some(tx)),
             audit_writer: Mutex::new(Some(writer)),
         })
@@ -135,42 +189,70 @@ impl App {
         Ok(s.data_version()? ^ ((*i as i64) << 20))
     }
 
-    /// The worklist (for `owner`, as `worklist --owner` lists it) as the store holds it now:
-    /// computed again only when the store changed (one computation at a time; other requests
-    /// wait for it and share it).
-    pub fn snapshot(
-        &self,
-        owner: Option<crate::domain::Owner>,
-    ) -> Result<Arc<Snapshot>, StoreError> {
+    /// The worklist (for `owner`, as `worklist --owner` lists it). Computed once per change
+    /// of the store and shared by every request. After a change by another process (a sync,
+    /// the command line) the previous one is served, marked stale, while a new one is
+    /// computed in the background: a page never waits on a computation it did not cause.
+    /// After this server's own change ([`App::changed`]) the next request computes it.
+    pub fn snapshot(&self, owner: Option<crate::domain::Owner>) -> Result<Current, StoreError> {
+        use std::sync::atomic::Ordering;
         let today = chrono::Local::now().date_naive();
-        let mut cached = self.snapshot.lock().unwrap();
         let version = self.version()?;
-        cached.retain(|_, s| s.version == version && s.today == today);
-        if let Some(s) = cached.get(&owner) {
-            return Ok(s.clone());
+        if let Some(s) = self.snapshots.lock().unwrap().get(&owner).cloned()
+            && s.today == today
+        {
+            let stale = s.version != version;
+            if stale && !self.refreshing.swap(true, Ordering::AcqRel) {
+                let (map, flag, gen_now) = (
+                    self.snapshots.clone(),
+                    self.refreshing.clone(),
+                    self.generation.clone(),
+                );
+                let generation = gen_now.load(Ordering::Acquire);
+                let (dir, profile, config) =
+                    (self.store_dir.clone(), self.profile.clone(), self.config.clone());
+                std::thread::spawn(move || {
+                    if let Ok(s) = compute(&dir, profile.as_deref(), &config, owner, today, version)
+                        && gen_now.load(Ordering::Acquire) == generation
+                    {
+                        map.lock().unwrap().insert(owner, Arc::new(s));
+                    }
+                    flag.store(false, Ordering::Release);
+                });
+            }
+            return Ok(Current { snapshot: s, stale });
         }
-        let filter = Filter {
-            all: true,
+        let _one = self.computing.lock().unwrap();
+        if let Some(s) = self.snapshots.lock().unwrap().get(&owner)
+            && s.today == today
+            && s.version == version
+        {
+            return Ok(Current {
+                snapshot: s.clone(),
+                stale: false,
+            });
+        }
+        let s = Arc::new(compute(
+            &self.store_dir,
+            self.profile.as_deref(),
+            &self.config,
             owner,
-            ..Filter::default()
-        };
-        let items = self.with_store(|store| {
-            worklist::load(
-                store,
-                self.profile.as_deref(),
-                &self.config.worklist,
-                &Owners::new(&self.config.owners),
-                &filter,
-                today,
-            )
-        })?;
-        let s = Arc::new(Snapshot {
-            version,
             today,
-            items,
-        });
-        cached.insert(owner, s.clone());
-        Ok(s)
+            version,
+        )?);
+        self.snapshots.lock().unwrap().insert(owner, s.clone());
+        Ok(Current {
+            snapshot: s,
+            stale: false,
+        })
+    }
+
+    /// This server changed the store: the next request computes the worklist again (the one
+    /// who acted sees the result of the action, never a stale list).
+    pub fn changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.snapshots.lock().unwrap().clear();
     }
 
     /// Queue an audit row (written by the audit thread, never waiting on an import).
@@ -210,15 +292,42 @@ impl App {
     }
 }
 
+/// The worklist of the store in `dir` as of `version` (read before: a commit during the
+/// computation makes the result stale at once, never wrongly fresh).
+fn compute(
+    dir: &std::path::Path,
+    profile: Option<&str>,
+    config: &Config,
+    owner: Option<crate::domain::Owner>,
+    today: NaiveDate,
+    version: i64,
+) -> Result<Snapshot, StoreError> {
+    let (store, _) = open(dir)?;
+    let filter = Filter {
+        all: true,
+        owner,
+        ..Filter::default()
+    };
+    let items = worklist::load(
+        &store,
+        profile,
+        &config.worklist,
+        &Owners::new(&config.owners),
+        &filter,
+        today,
+    )?;
+    Ok(Snapshot::new(version, today, items))
+}
+
 /// The audit writer: every row in order; a busy store is waited for (rows are never
 /// dropped while the process lives), a failing one retried and then reported.
 fn audit_writer(dir: &std::path::Path, rx: mpsc::Receiver<AuditMsg>) {
-    let mut store: Option<Store> = None;
+    let mut store: Option<crate::store::users::AuditLog> = None;
     for m in rx {
         let mut tries = 0;
         loop {
             if store.is_none() {
-                store = Store::open(dir).ok();
+                store = crate::store::users::AuditLog::open(dir).ok();
             }
             let e = AuditEntry {
                 user: m.user.as_deref(),
@@ -227,7 +336,7 @@ fn audit_writer(dir: &std::path::Path, rx: mpsc::Receiver<AuditMsg>) {
                 detail: m.detail.as_deref(),
                 items: m.items.as_deref(),
             };
-            match store.as_mut().map(|s| s.audit(&e)) {
+            match store.as_ref().map(|s| s.append(&e)) {
                 Some(Ok(())) => break,
                 other => {
                     tries += 1;

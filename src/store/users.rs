@@ -1,9 +1,10 @@
 //! The people who may sign in to `immdqa serve` (name, role, argon2id password hash), their
-//! API tokens (SHA-256 hashes only: a token is shown once, when made) and the audit trail
-//! (append-only: the schema's triggers refuse any change or deletion of a row).
+//! API tokens (SHA-256 hashes only: a token is shown once, when made) in the history, and the
+//! audit trail in a database of its own ([`AuditLog`], `<store>/audit.sqlite`: append-only,
+//! the schema's triggers refuse any change or deletion of a row).
 //!
-//! None of these live in a journal: `rebuild` carries them over from the database it
-//! replaces ([`Store::carry_over_people`]).
+//! Users and tokens live in no journal: `rebuild` carries them over from the database it
+//! replaces ([`Store::carry_over_people`]); it leaves the audit trail alone.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -44,6 +45,75 @@ pub struct AuditEntry<'a> {
     pub event: &'a str,
     pub detail: Option<&'a str>,
     pub items: Option<&'a str>,
+}
+
+/// The audit trail: `<store>/audit.sqlite`, owner-only, append-only. A database of its own so
+/// that appending to it is not a change of the history (the web workspace caches what it
+/// computed from the history until the history changes).
+pub struct AuditLog {
+    conn: rusqlite::Connection,
+    path: std::path::PathBuf,
+}
+
+pub const AUDIT_FILE: &str = "audit.sqlite";
+
+impl AuditLog {
+    /// Open (creating, 0600) the audit trail of the store in `dir`.
+    pub fn open(dir: &std::path::Path) -> Result<AuditLog, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = dir.join(AUDIT_FILE);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        let sql = |e| super::sql_error(&path, e);
+        let conn = rusqlite::Connection::open(&path).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.execute_batch(include_str!("../../queries/store/audit_schema.sql"))
+            .map_err(sql)?;
+        Ok(AuditLog { conn, path })
+    }
+
+    /// Append a row.
+    pub fn append(&self, e: &AuditEntry<'_>) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.conn
+            .execute(
+                "INSERT INTO audit (at, user_name, address, event, detail, items) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![now, e.user, e.address, e.event, e.detail, e.items],
+            )
+            .map(|_| ())
+            .map_err(|err| super::sql_error(&self.path, err))
+    }
+
+    /// The rows from an instant (RFC 3339 prefix), of one user, oldest first.
+    pub fn rows(&self, since: Option<&str>, user: Option<&str>) -> Result<Vec<AuditRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(include_str!("../../queries/store/audit_rows.sql"))
+            .map_err(|e| super::sql_error(&self.path, e))?;
+        st.query_map(params![since, user], |r| {
+            Ok(AuditRow {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                user: r.get(2)?,
+                address: r.get(3)?,
+                event: r.get(4)?,
+                detail: r.get(5)?,
+                items: r.get(6)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| super::sql_error(&self.path, e))
+    }
 }
 
 fn user_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
@@ -143,45 +213,8 @@ impl Store {
             .map_err(|e| self.sql_err(e))
     }
 
-    /// Append to the audit trail.
-    pub fn audit(&mut self, e: &AuditEntry<'_>) -> Result<(), StoreError> {
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let (tx, path) = self.write_tx()?;
-        let sql = |err| super::sql_error(&path, err);
-        tx.execute(
-            "INSERT INTO audit (at, user_name, address, event, detail, items) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![now, e.user, e.address, e.event, e.detail, e.items],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)
-    }
-
-    /// The audit trail from an instant (RFC 3339 prefix), of one user, oldest first.
-    pub fn audit_rows(
-        &self,
-        since: Option<&str>,
-        user: Option<&str>,
-    ) -> Result<Vec<AuditRow>, StoreError> {
-        self.rows(
-            include_str!("../../queries/store/audit_rows.sql"),
-            params![since, user],
-            |r| {
-                Ok(AuditRow {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    user: r.get(2)?,
-                    address: r.get(3)?,
-                    event: r.get(4)?,
-                    detail: r.get(5)?,
-                    items: r.get(6)?,
-                })
-            },
-        )
-    }
-
-    /// `rebuild`: the users, tokens and audit trail of the database being replaced (none of
-    /// them is in a journal). A database that cannot be read gives nothing, not an error:
+    /// `rebuild`: the users and tokens of the database being replaced (neither is in a
+    /// journal; the audit trail is a database of its own, which a rebuild leaves alone). A database that cannot be read gives nothing, not an error:
     /// the rebuild is what repairs it.
     pub fn carry_over_people(&mut self, old_db: &std::path::Path) -> Result<usize, StoreError> {
         if !old_db.exists() {
@@ -210,11 +243,10 @@ impl Store {
             .unwrap_or(false)
         };
         let mut carried = 0;
-        if has("app_user") && has("audit") && has("api_token") {
+        if has("app_user") && has("api_token") {
             for stmt in [
                 "INSERT OR IGNORE INTO app_user SELECT * FROM old.app_user",
                 "INSERT OR IGNORE INTO api_token SELECT * FROM old.api_token",
-                "INSERT OR IGNORE INTO audit SELECT * FROM old.audit",
             ] {
                 carried += tx.execute(stmt, []).unwrap_or(0);
             }

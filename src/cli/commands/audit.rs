@@ -26,7 +26,8 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let since = args.since.map(|d| d.to_string());
-    let rows = store.audit_rows(since.as_deref(), args.user.as_deref())?;
+    let rows = crate::store::users::AuditLog::open(store.dir())?
+        .rows(since.as_deref(), args.user.as_deref())?;
     args.output.emit(&crate::serve::api::audit_table(&rows))?;
     Ok(Exit::Ok)
 }
