@@ -1,6 +1,6 @@
 //! B11: the web workspace's worklist page (first 50 of the open items over B9's store of 1 M
-//! messages) under 20 concurrent clients while a sync-sized import (a sent batch of 50,000
-//! messages: a large organisation's week) runs. Two rows: the page's p95 latency against B9's CLI time (the page must not
+//! messages) under 20 concurrent clients while a sync-sized import (a sent batch of 200,000
+//! messages: a health system's week) runs. Two rows: the page's p95 latency against B9's CLI time (the page must not
 //! be slower than asking the CLI), and the import's time under that load against the same
 //! import alone.
 
@@ -16,7 +16,11 @@ use crate::common::{Run, Series, measure, show_run};
 use crate::{Bench, Row};
 
 const CLIENTS: usize = 20;
-const BATCH: u64 = 50_000;
+/// Between an answer and a client's next page: 20 people clicking 4 pages a second each
+/// (far more than a team reads). Without a pause the clients saturate both cores of the
+/// machine themselves; those figures are reported in the notes.
+const PAUSE: Duration = Duration::from_millis(250);
+const BATCH: u64 = 200_000;
 const PW: &str = "bench password 11";
 
 /// One GET or POST on a new connection: (status, Set-Cookie headers, body).
@@ -137,6 +141,55 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
 }
 
+/// Import `batch` while `CLIENTS` clients load the worklist page (each pausing `pause` between
+/// pages): the import's run, the page latencies, the failed pages.
+fn under_load(
+    b: &Bench,
+    cfg: &Path,
+    dir: &Path,
+    addr: SocketAddr,
+    cookie: &str,
+    batch: &Path,
+    pause: Duration,
+) -> anyhow::Result<(Run, Vec<f64>, usize)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let lat = Arc::new(Mutex::new((Vec::<f64>::new(), 0usize)));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (stop, lat, cookie) = (stop.clone(), lat.clone(), cookie.to_string());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let ok = matches!(get(addr, "/worklist", &cookie), Ok((200, _, ref body)) if body.contains("id=\"count\""));
+                    let secs = t.elapsed().as_secs_f64();
+                    {
+                        let mut g = lat.lock().unwrap();
+                        if ok {
+                            g.0.push(secs);
+                        } else {
+                            g.1 += 1;
+                        }
+                    }
+                    std::thread::sleep(pause);
+                }
+            })
+        })
+        .collect();
+    // the clients are loading pages before the import starts
+    std::thread::sleep(Duration::from_millis(500));
+    let run = measure(
+        b.cli(cfg, &["import", "-q", "--sent"]).arg(batch),
+        &dir.join("b11-loaded.log"),
+    );
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        let _ = c.join();
+    }
+    let (v, errs) = std::mem::take(&mut *lat.lock().unwrap());
+    anyhow::ensure!(!v.is_empty(), "no page loaded during the import");
+    Ok((run?, v, errs))
+}
+
 /// B11 over the B9 store (`cfg`), with `b9` the CLI worklist's runs.
 pub fn b11(b: &Bench, cfg: &Path, dir: &Path, b9: &Series) -> anyhow::Result<Vec<Row>> {
     let mut add = b
@@ -158,10 +211,11 @@ pub fn b11(b: &Bench, cfg: &Path, dir: &Path, b9: &Series) -> anyhow::Result<Vec
         .and_then(|s| s.split(' ').next())
         .unwrap_or("?")
         .to_string();
-    let batches = dir.join("b11");
+    let batches = dir.join(format!("b11-{BATCH}"));
     std::fs::create_dir_all(&batches)?;
     let (mut alone, mut loaded, mut p95s) = (Series::default(), Series::default(), Series::default());
     let (mut p50s, mut requests, mut errors) = (Vec::new(), 0usize, 0usize);
+    let mut saturated = Vec::new();
     for r in 0..b.runs {
         let a = batch(&batches, &format!("BENCHA{r:02}25014.hl7"), BATCH, 100 + r as u64)?;
         alone.push(measure(
@@ -169,43 +223,16 @@ pub fn b11(b: &Bench, cfg: &Path, dir: &Path, b9: &Series) -> anyhow::Result<Vec
             &dir.join("b11-alone.log"),
         )?);
         let l = batch(&batches, &format!("BENCHL{r:02}25014.hl7"), BATCH, 200 + r as u64)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let lat = Arc::new(Mutex::new((Vec::<f64>::new(), 0usize)));
-        let clients: Vec<_> = (0..CLIENTS)
-            .map(|_| {
-                let (stop, lat, cookie) = (stop.clone(), lat.clone(), cookie.clone());
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        let t = Instant::now();
-                        let ok = matches!(get(addr, "/worklist", &cookie), Ok((200, _, ref body)) if body.contains("id=\"count\""));
-                        let secs = t.elapsed().as_secs_f64();
-                        let mut g = lat.lock().unwrap();
-                        if ok {
-                            g.0.push(secs);
-                        } else {
-                            g.1 += 1;
-                        }
-                    }
-                })
-            })
-            .collect();
-        // the clients are loading pages before the import starts
-        std::thread::sleep(Duration::from_millis(500));
-        loaded.push(measure(
-            b.cli(cfg, &["import", "-q", "--sent"]).arg(&l),
-            &dir.join("b11-loaded.log"),
-        )?);
-        stop.store(true, Ordering::Relaxed);
-        for c in clients {
-            let _ = c.join();
-        }
-        let (mut v, errs) = std::mem::take(&mut *lat.lock().unwrap());
-        anyhow::ensure!(!v.is_empty(), "no page loaded during the import");
+        let (run, mut v, errs) = under_load(b, cfg, dir, addr, &cookie, &l, PAUSE)?;
+        loaded.push(run);
         requests += v.len();
         errors += errs;
-        let p95 = percentile(&mut v, 0.95);
+        p95s.push(Run { secs: percentile(&mut v, 0.95), peak_kib: 0 });
         p50s.push(percentile(&mut v, 0.5));
-        p95s.push(Run { secs: p95, peak_kib: 0 });
+        let s = batch(&batches, &format!("BENCHS{r:02}25014.hl7"), BATCH, 300 + r as u64)?;
+        let (run, mut v, errs) = under_load(b, cfg, dir, addr, &cookie, &s, Duration::ZERO)?;
+        errors += errs;
+        saturated.push((run.secs, percentile(&mut v, 0.95), v.len()));
         show_run("B11", r, &[("p95", &p95s), ("B9 CLI", b9)]);
         show_run("B11i", r, &[("loaded", &loaded), ("alone", &alone)]);
     }
@@ -221,10 +248,15 @@ pub fn b11(b: &Bench, cfg: &Path, dir: &Path, b9: &Series) -> anyhow::Result<Vec
         Some(1.0),
     );
     page.reference_is_immdqa = true;
-    page.note = format!("p50 {:.0} ms; {requests} pages, {errors} errors", p50 * 1000.0);
+    page.note = format!(
+        "p50 {:.0} ms; {requests} pages, {errors} errors; clients pausing {} ms between pages",
+        p50 * 1000.0,
+        PAUSE.as_millis()
+    );
     if errors > 0 {
         page.met = Some(false);
     }
+    let alone_median = alone.median();
     let mut import = Row::ratio(
         "B11i",
         format!("import --sent of a {BATCH}-message batch while {CLIENTS} clients load the worklist page"),
@@ -234,5 +266,15 @@ pub fn b11(b: &Bench, cfg: &Path, dir: &Path, b9: &Series) -> anyhow::Result<Vec
         Some(1.2),
     );
     import.reference_is_immdqa = true;
+    let sat = |f: fn(&(f64, f64, usize)) -> f64| {
+        crate::common::median(&saturated.iter().map(f).collect::<Vec<_>>())
+    };
+    import.note = format!(
+        "with clients that never pause (they and the server take both cores): import {:.3} s ({:.2}× alone), page p95 {:.0} ms, {:.0} pages per import",
+        sat(|x| x.0),
+        sat(|x| x.0) / alone_median,
+        sat(|x| x.1) * 1000.0,
+        sat(|x| x.2 as f64)
+    );
     Ok(vec![page, import])
 }

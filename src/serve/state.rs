@@ -87,7 +87,7 @@ pub struct App {
     pool: Mutex<Vec<(Store, u64)>>,
     /// One connection kept only to read `data_version` (it never writes, so every commit,
     /// ours included, changes what it reads).
-    watch: Mutex<Option<(Store, u64)>>,
+    watch: Arc<Watch>,
     /// Per owner a list is for (None: the configured `[worklist] follow`): `--owner`'s list
     /// also holds that owner's warnings on accepted records.
     snapshots: Arc<Mutex<Snapshots>>,
@@ -137,7 +137,7 @@ impl App {
                 source,
             })?;
         Ok(App {
-            watch: Mutex::new(Some(open(&store_dir)?)),
+            watch: Arc::new(Mutex::new(Some(open(&store_dir)?))),
             pool: Mutex::new(vec![first]),
             store_dir,
             profile,
@@ -179,14 +179,7 @@ impl App {
     }
 
     fn version(&self) -> Result<i64, StoreError> {
-        let ino = db_inode(&self.store_dir);
-        let mut w = self.watch.lock().unwrap();
-        if w.as_ref().is_none_or(|(_, i)| *i != ino) {
-            *w = Some(open(&self.store_dir)?);
-        }
-        let (s, i) = w.as_ref().expect("just opened");
-        // a new file is a new history: its own counter starts again
-        Ok(s.data_version()? ^ ((*i as i64) << 20))
+        version_of(&self.store_dir, &self.watch)
     }
 
     /// The worklist (for `owner`, as `worklist --owner` lists it). Computed once per change
@@ -209,9 +202,19 @@ impl App {
                     self.generation.clone(),
                 );
                 let generation = gen_now.load(Ordering::Acquire);
-                let (dir, profile, config) =
-                    (self.store_dir.clone(), self.profile.clone(), self.config.clone());
+                let (dir, profile, config, watch) = (
+                    self.store_dir.clone(),
+                    self.profile.clone(),
+                    self.config.clone(),
+                    self.watch.clone(),
+                );
                 std::thread::spawn(move || {
+                    // below the writer's priority, and once its commits have settled: the
+                    // import that changed the store is not slowed down by its readers
+                    unsafe {
+                        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+                    }
+                    let version = settled(&dir, &watch, version);
                     if let Ok(s) = compute(&dir, profile.as_deref(), &config, owner, today, version)
                         && gen_now.load(Ordering::Acquire) == generation
                     {
@@ -289,6 +292,35 @@ impl App {
             .profile(self.profile.as_deref())
             .map(|(_, p)| p.report_overdue_days)
             .unwrap_or_else(|_| crate::config::Profile::default().report_overdue_days)
+    }
+}
+
+/// The connection kept to read `data_version` (the numbers of one connection only compare
+/// with each other).
+type Watch = Mutex<Option<(Store, u64)>>;
+
+/// The store's version as the watch connection reads it (a new database file, after a
+/// rebuild, is a new history: its own counter starts again).
+fn version_of(dir: &std::path::Path, watch: &Watch) -> Result<i64, StoreError> {
+    let ino = db_inode(dir);
+    let mut w = watch.lock().unwrap();
+    if w.as_ref().is_none_or(|(_, i)| *i != ino) {
+        *w = Some(open(dir)?);
+    }
+    let (s, i) = w.as_ref().expect("just opened");
+    Ok(s.data_version()? ^ ((*i as i64) << 20))
+}
+
+/// Wait until the store has not changed for half a second (a run commits several times in a
+/// row; at most 5 seconds): the version then.
+fn settled(dir: &std::path::Path, watch: &Watch, mut version: i64) -> i64 {
+    let started = std::time::Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        match version_of(dir, watch) {
+            Ok(v) if v != version && started.elapsed() < Duration::from_secs(5) => version = v,
+            _ => return version,
+        }
     }
 }
 
