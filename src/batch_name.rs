@@ -104,7 +104,7 @@ mod tests {
 }
 
 /// A second upload on the same day: how its name is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SameDay {
     /// `CODE25301.1.hl7`, `CODE25301.2.hl7`, …

@@ -212,7 +212,7 @@ pub enum OutboxReady {
 
 /// Which registry's lint rules apply to a profile's batches.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum,
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Registry {

@@ -3,7 +3,8 @@
 //! A file whose content was already parsed (same SHA-256, any name) adds nothing. A file no
 //! parser can read is quarantined: it stays in the archive with the reason, and is retried
 //! by `reparse`. `import` brings local files through the same path as fetched ones.
-//! Uses: store, formats.
+//! Uses: store, formats, ledger (the sent batch reader), sync and transport (`import` of a
+//! local folder goes through the fetch).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -23,8 +24,8 @@ pub const IMPORT_PROFILE: &str = "import";
 pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("store database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    #[error("storing the sent batch stopped: {0}")]
+    Stopped(String),
     #[error("the archived copy of {name} ({sha256}) cannot be opened: {source}")]
     Archive {
         name: String,
@@ -636,11 +637,9 @@ fn ingest_sent_from(
             );
             Outcome::Ledger { messages }
         }
-        Err(ReadError::Sink(_)) => {
+        Err(ReadError::Sink(text)) => {
             drop(writer);
-            return Err(IngestError::Sql(
-                store_error.unwrap_or(rusqlite::Error::InvalidQuery),
-            ));
+            return Err(store_error.map_or(IngestError::Stopped(text), IngestError::Store));
         }
         Err(e) => {
             drop(writer); // rolls back

@@ -12,15 +12,22 @@
 //!     (every sent message joined to its answer) → ledger::worklist (what to fix, who fixes it)
 //! outbox (complete batches) → hl7::lint → upload (intent, snapshot, atomic transfer, record)
 //!     → transport, beside fetch
+//! cli (the terminal) and serve (the browser) → the library above; neither holds logic the
+//!     other needs
 //! ```
+//!
+//! The boundaries are a test (`tests/boundaries.rs`): clap only in `cli/`, rusqlite only in
+//! `store/`, polars only in `analytics/`, the store importing nothing above it, formats
+//! nothing of the store, and every "Uses:" line true.
 //!
 //! Module map:
 //! - [`config`]: the TOML configuration and its profiles (leaf).
-//! - [`domain`]: typed domain values (kinds, statuses, owners, short texts).
+//! - [`domain`]: typed domain values (kinds, statuses, owners, roles, short texts, the sent
+//!   message model, ISO weeks).
 //! - [`transport`]: the [`transport::RemoteFs`] trait, SFTP, FTPS and local implementations,
 //!   retries and the outage bound.
 //! - [`store`]: the SQLite history, migrations, archive, journals (uploads, worklist and
-//!   consent hand actions), the message ledger's tables, the lock.
+//!   consent hand actions), the message ledger's tables, users and the audit trail, the lock.
 //! - [`sync`]: `fetch`, from a remote mailbox into the store.
 //! - [`hl7`]: HL7 v2 reading (segments, escapes, delimiters) and [`hl7::lint`].
 //! - [`formats`]: parsers for every known report shape, detection, the code catalogue.
@@ -37,7 +44,9 @@
 //! - [`upload`]: naming, pre-flight checks, exactly-once transfer and history of uploads.
 //! - [`demo`]: the synthetic mailbox and the embedded SFTP server of `immdqa demo`.
 //! - [`failpoint`]: crash and pause points for the crash-safety tests.
-//! - [`cli`]: the command line (the only module that prints).
+//! - [`serve`]: the web workspace (`immdqa serve`): sessions, roles, CSRF, TLS, pages, API.
+//! - [`cli`]: the command line (the only module that prints; its choices map to domain values
+//!   in `cli::choices`).
 
 pub mod analytics;
 pub mod batch_name;

@@ -9,7 +9,7 @@
 //! does not name under the profile `rebuild`, everything parsed, the worklist's hand actions
 //! from their journal. Only then is the old database moved aside (never deleted) and the new
 //! one renamed into place: a rebuild killed part way leaves the history as it was, and the
-//! next rebuild starts again. Uses: store, ingest.
+//! next rebuild starts again. Uses: store, ingest, formats (parse options).
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,8 @@
 //! rejection-class lint rule. Transfer: written under a temporary name the registry does not
 //! pick up (`.immdqa-<name>.part`), its remote size verified, then renamed to the final name;
 //! a dropped connection retries from scratch, and an interrupted run never leaves a file under
-//! the final name. Uses: hl7, transport, store, batch_name.
+//! the final name. Uses: hl7, transport, store, batch_name, config (the registry's rules), ingest
+//! (the sent batch into the ledger), sync (progress).
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -375,7 +375,8 @@ fn every_number_equals_the_clis() {
 fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild() {
     let t = Team::new();
     t.configure("[owners.people]\nclinical = \"ana\"\n\"EAST CLINIC\" = \"lee\"");
-    let s = t.serve();
+    // every request logged (method, path, status): still no patient in the log
+    let s = Server::start(&t.config, &["-v"], &[("IMMDQA_LOG", "immdqa=debug")]);
     let mut ana = s.signed_in("ana", PW);
     let north = ids_of(&t.json(&["worklist", "--site", "NORTH CLINIC", "--format", "json"]));
     assert!(north.len() >= 3);
@@ -427,7 +428,8 @@ fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild()
     assert_eq!(action["items"].as_str().unwrap(), format!("{a},{b}"));
     assert!(rows.iter().any(|r| r["event"] == "login"));
     assert!(rows.iter().any(|r| r["event"] == "view" && r["detail"].as_str().unwrap().starts_with("/worklist")));
-    // nothing about patients in the server's log
+    // nothing about patients in the server's log (which logged every request)
+    assert!(log.contains("POST /worklist/actions 303"), "{log:.2000}");
     for p in t.patient_refs() {
         assert!(!log.contains(p.as_str()), "{p} in the log");
     }
@@ -588,6 +590,13 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     let submit = b.find("button[type=submit]");
     b.click(&submit);
     assert!(b.url().ends_with("/worklist"), "{}", b.url());
+    // this week: the verdict and the report's charts, from a browser
+    b.goto(&format!("{base}/"));
+    let verdict = b.wait_for(".verdict");
+    assert!(b.text_of(&verdict).starts_with("Thresholds:"));
+    assert!(b.find_all("figure svg").len() >= 4);
+    b.screenshot(&t.dir.path().join("home.png"));
+    b.goto(&format!("{base}/worklist"));
     // filter to one site
     b.select("select[name=site]", "NORTH CLINIC");
     let filter = b.find("form.filters button");
@@ -648,7 +657,7 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     let open_after = t.json(&["consent", "--open", "--format", "json"]).as_array().unwrap().len();
     assert_eq!(open_after, open_before - 1);
     if let Ok(dir) = std::env::var("IMMDQA_SCREENSHOTS") {
-        for f in ["worklist.png", "consent.png"] {
+        for f in ["home.png", "worklist.png", "consent.png"] {
             let _ = std::fs::copy(t.dir.path().join(f), Path::new(&dir).join(f));
         }
     }

@@ -17,6 +17,7 @@ mod vsftpd;
 mod web;
 mod xlsx;
 
+mod boundaries;
 mod cmd_config;
 mod cmd_demo;
 mod cmd_fetch;

@@ -179,7 +179,7 @@ pub fn timeliness_table(rows: &[Timeliness]) -> Table {
 }
 
 /// What `submissions --by` breaks a batch down by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum By {
     Site,
     Vaccine,

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use super::{AnalyticsError, History, days, int_at, str_at, week_start};
 use crate::table::{Table, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Period {
     #[default]
     Week,

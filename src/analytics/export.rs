@@ -13,7 +13,7 @@ use crate::store::analytics::ExportChunk;
 use crate::store::{DateRange, Store};
 use crate::table::Table;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     Csv,
     Parquet,

@@ -11,7 +11,8 @@
 //! Several report shapes about one submission (an ACK and an errors.txt for the same batch)
 //! would count its findings twice, so each submission contributes its *primary* report: the
 //! most detailed shape (ACK, then tabular listing, then errors.txt, then spreadsheet export,
-//! then summary HTML), the latest of equals. Uses: store.
+//! then summary HTML), the latest of equals. Uses: store, config (thresholds), ledger (owners, the worklist), formats
+//! (the code catalogue), batch_name, table (every result as a table).
 
 pub mod breakdown;
 pub mod cache;
@@ -25,7 +26,7 @@ pub mod trends;
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Duration, NaiveDate};
 use polars::prelude::*;
 
 use crate::domain::Kind;
@@ -45,16 +46,8 @@ pub enum AnalyticsError {
     Usage(String),
 }
 
-/// Monday of the ISO week holding `d`.
-pub fn week_start(d: NaiveDate) -> NaiveDate {
-    d - Duration::days(d.weekday().num_days_from_monday() as i64)
-}
-
-/// `2025-W44`
-pub fn week_label(d: NaiveDate) -> String {
-    let w = d.iso_week();
-    format!("{}-W{:02}", w.year(), w.week())
-}
+/// The week helpers are domain values (the store dates ledger rows by week too).
+pub use crate::domain::{week_label, week_start};
 
 /// Parse `2025-W44` (or a date) into the Monday of that ISO week.
 pub fn parse_week(s: &str) -> Option<NaiveDate> {

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use super::{AnalyticsError, History, from_days, int_at, str_at, week_label};
 use crate::table::{Table, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TrendBy {
     #[default]
     Field,

@@ -25,7 +25,7 @@ use crate::analytics::submissions::SubmissionRow;
 use crate::analytics::trends::TrendRow;
 use crate::analytics::week_label;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Weekly findings for the top fields (lines)
     Trend,

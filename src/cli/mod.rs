@@ -17,6 +17,7 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+pub mod choices;
 pub mod commands;
 mod ingest_summary;
 pub mod output;

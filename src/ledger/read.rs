@@ -12,73 +12,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use crate::domain::Short;
 use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape_cow};
 
-/// Placeholder for a breakdown key the message does not give (no site, no provider).
-pub const NONE: &str = "(none)";
+pub use crate::domain::{NONE, SentMessage, Vaccination};
 
-/// One sent message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SentMessage {
-    /// 1-based position in the batch.
-    pub index: u64,
-    /// MSH-10.
-    pub control_id: Option<Short>,
-    /// MSH-7.
-    pub time: Option<NaiveDateTime>,
-    /// MSH-4 (first component).
-    pub facility: Option<Short>,
-    /// PID-3, first repetition, ID component.
-    pub patient_ref: Option<Short>,
-    /// Inline for the usual one vaccination per message.
-    pub vaccinations: smallvec::SmallVec<[Vaccination; 1]>,
-}
-
-impl SentMessage {
-    /// The message's site: its first vaccination's RXA-11.4, else MSH-4.
-    pub fn site(&self) -> Short {
-        self.vaccinations
-            .iter()
-            .find_map(|v| v.site.clone())
-            .or_else(|| self.facility.clone())
-            .unwrap_or_else(|| Short::const_new(NONE))
-    }
-}
-
-/// One RXA of a sent message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Vaccination {
-    /// RXA-5 when coded CVX (or uncoded), else None.
-    pub cvx: Option<Short>,
-    /// RXA-5 when coded NDC (first or alternate triplet).
-    pub ndc: Option<Short>,
-    /// RXA-3.
-    pub administered_on: Option<NaiveDate>,
-    /// RXA-9 says a historical record (anything but `00`).
-    pub historical: bool,
-    /// RXA-20 (CP, RE, NA, PA).
-    pub completion: Option<Short>,
-    /// RXA-10: the ID, else "family, given".
-    pub provider: Option<Short>,
-    /// ORC-10.
-    pub entered_by: Option<Short>,
-    /// ORC-12.
-    pub ordering_provider: Option<Short>,
-    /// RXA-11.4.
-    pub site: Option<Short>,
-    /// Whole years between PID-7 and RXA-3.
-    pub age_years: Option<i32>,
-}
-
-impl Vaccination {
-    /// CVX, else NDC, else `(none)`.
-    pub fn vaccine(&self) -> Short {
-        self.cvx
-            .clone()
-            .or_else(|| self.ndc.clone())
-            .unwrap_or_else(|| Short::const_new(NONE))
-    }
-}
-
-/// `s` trimmed, None when empty.
 fn nonempty(s: &str) -> Option<Short> {
     let t = s.trim();
     (!t.is_empty()).then(|| Short::from(t))

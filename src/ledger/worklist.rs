@@ -17,7 +17,7 @@ use crate::store::ledger::WorklistRow;
 use crate::table::{ColType, Table, Value};
 
 /// Where an item stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ItemStatus {
     Open,
     /// A later accepted message re-sent the same record.

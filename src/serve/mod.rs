@@ -2,7 +2,7 @@
 //!
 //! Uses: store (users, audit, worklist hand actions), ledger (the worklist), report (this
 //! week's model and its SVG charts), analytics (submissions, consent), formats (the code
-//! catalogue).
+//! catalogue), config, table, hl7 (printable texts).
 //!
 //! Layout: [`auth`] (passwords, tokens, sessions, login slow-down, Host names), [`state`] (the
 //! shared state: a few store connections, the worklist computed once per change of the
@@ -116,7 +116,15 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
         )
             .into_response();
     }
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let started = std::time::Instant::now();
     let mut res = next.run(req).await;
+    // method, path and status only: no query string, no body, no user input beyond the path
+    tracing::info!(
+        "{method} {path} {} {} ms",
+        res.status().as_u16(),
+        started.elapsed().as_millis()
+    );
     let h = res.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));

@@ -13,7 +13,7 @@ use super::{Store, StoreError};
 use crate::domain::AnswerStatus;
 use crate::domain::Short;
 use crate::formats::Format;
-use crate::ledger::read::SentMessage;
+use crate::domain::SentMessage;
 
 pub use super::worklist::{
     ACTIONS_FILE, LEDGER_EXPORT_COLUMNS, WorklistActionEntry, WorklistRow, actions_path,
@@ -41,6 +41,8 @@ impl SentSource {
 /// Messages of one sent batch being written inside a transaction.
 pub struct LedgerWriter<'s> {
     tx: Transaction<'s>,
+    /// The database, for errors.
+    path: std::path::PathBuf,
     batch_id: i64,
     /// Monday of the batch's week (ISO), for every message.
     week: Option<Short>,
@@ -181,8 +183,9 @@ impl Store {
             .map_err(sql)?;
         Ok(Some(LedgerWriter {
             tx,
+            path: path.clone(),
             batch_id,
-            week: sent_on.map(|d| iso_date(crate::analytics::week_start(d))),
+            week: sent_on.map(|d| iso_date(crate::domain::week_start(d))),
             sent_on,
             messages: 0,
             next_id,
@@ -381,7 +384,11 @@ fn iso_time(t: chrono::NaiveDateTime) -> Short {
 
 impl LedgerWriter<'_> {
     /// Add one message (and its vaccinations); rows go in by multi-row INSERTs.
-    pub fn message(&mut self, m: SentMessage) -> Result<(), rusqlite::Error> {
+    pub fn message(&mut self, m: SentMessage) -> Result<(), StoreError> {
+        self.add(m).map_err(|e| super::sql_error(&self.path, e))
+    }
+
+    fn add(&mut self, m: SentMessage) -> Result<(), rusqlite::Error> {
         self.messages += 1;
         let id = self.next_id;
         self.next_id += 1;
@@ -392,7 +399,7 @@ impl LedgerWriter<'_> {
         };
         let week = match &self.week {
             Some(w) => w.clone(),
-            None => iso_date(crate::analytics::week_start(
+            None => iso_date(crate::domain::week_start(
                 m.time
                     .map(|t| t.date())
                     .unwrap_or_else(|| chrono::Utc::now().date_naive()),
@@ -414,7 +421,7 @@ impl LedgerWriter<'_> {
                 completion: v.completion,
                 provider: v
                     .provider
-                    .unwrap_or_else(|| Short::const_new(crate::ledger::read::NONE)),
+                    .unwrap_or_else(|| Short::const_new(crate::domain::NONE)),
                 entered_by: v.entered_by,
                 ordering_provider: v.ordering_provider,
                 site: v.site.unwrap_or_else(|| site.clone()),
@@ -502,6 +509,15 @@ impl LedgerWriter<'_> {
 
     /// Commit the batch with its message count; dropping the writer instead rolls back.
     pub fn commit(
+        self,
+        first_message_date: Option<chrono::NaiveDate>,
+    ) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        self.commit_sql(first_message_date)
+            .map_err(|e| super::sql_error(&path, e))
+    }
+
+    fn commit_sql(
         mut self,
         first_message_date: Option<chrono::NaiveDate>,
     ) -> Result<u64, rusqlite::Error> {
@@ -533,7 +549,7 @@ fn week_params(
     (first, last): Weeks,
 ) -> (Option<&str>, Option<String>, Option<String>) {
     let monday =
-        |d: Option<chrono::NaiveDate>| d.map(|d| crate::analytics::week_start(d).to_string());
+        |d: Option<chrono::NaiveDate>| d.map(|d| crate::domain::week_start(d).to_string());
     (profile, monday(first), monday(last))
 }
 

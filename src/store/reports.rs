@@ -29,6 +29,8 @@ pub struct RemoteFileInfo {
 /// Rows of one report being written inside a transaction.
 pub struct ReportWriter<'s> {
     tx: Transaction<'s>,
+    /// The database, for errors.
+    path: std::path::PathBuf,
     report_id: i64,
     sha256: String,
     findings: u64,
@@ -152,6 +154,16 @@ impl ReportWriter<'_> {
     /// Complete the report (counts, submission link, date) and commit everything.
     /// `fallback_date` dates a report whose submission is unknown (the file's own date).
     pub fn commit(
+        self,
+        summary: &Summary,
+        fallback_date: Option<NaiveDate>,
+    ) -> Result<i64, StoreError> {
+        let path = self.path.clone();
+        self.commit_sql(summary, fallback_date)
+            .map_err(|e| super::sql_error(&path, e))
+    }
+
+    fn commit_sql(
         mut self,
         summary: &Summary,
         fallback_date: Option<NaiveDate>,
@@ -278,6 +290,7 @@ impl Store {
         let report_id = tx.last_insert_rowid();
         Ok(ReportWriter {
             tx,
+            path: path.clone(),
             report_id,
             sha256: file.sha256.clone(),
             findings: 0,

@@ -217,7 +217,8 @@ impl Store {
     /// journal; the audit trail is a database of its own, which a rebuild leaves alone). A database that cannot be read gives nothing, not an error:
     /// the rebuild is what repairs it.
     pub fn carry_over_people(&mut self, old_db: &std::path::Path) -> Result<usize, StoreError> {
-        if !old_db.exists() {
+        // nothing to carry from a lost (empty) history; read only, never written
+        if std::fs::metadata(old_db).map(|m| m.len()).unwrap_or(0) == 0 {
             return Ok(0);
         }
         // ATTACH cannot run inside a transaction
@@ -225,7 +226,7 @@ impl Store {
             .conn
             .execute(
                 "ATTACH DATABASE ?1 AS old",
-                [old_db.to_string_lossy().as_ref()],
+                [format!("file:{}?mode=ro", old_db.to_string_lossy().replace('?', "%3f").replace('#', "%23"))],
             )
             .is_err()
         {

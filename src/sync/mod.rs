@@ -5,7 +5,7 @@
 //! temp file inside the store, checking the size, hashing, and moving it into the
 //! content-addressed archive → record blob, version and manifest in one transaction. A crash at
 //! any point leaves the history consistent: a rerun redoes at most the file in flight. Remote
-//! files are only ever read. Uses: transport, store, config (types).
+//! files are only ever read. Uses: transport, store.
 
 pub mod names;
 

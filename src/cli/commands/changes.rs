@@ -2,7 +2,8 @@
 
 use chrono::NaiveDate;
 
-use crate::analytics::changes::{self, Period};
+use crate::analytics::changes;
+use crate::cli::choices::Period;
 use crate::cli::output::{OutputArgs, parse_date};
 use crate::cli::{Ctx, Exit};
 
@@ -32,7 +33,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         println!("the history is empty: run `immdqa fetch` or `immdqa import` first");
         return Ok(Exit::Ok);
     };
-    let c = changes::changes(&h, args.period, as_of)?;
+    let c = changes::changes(&h, args.period.into(), as_of)?;
     if args.output.format == crate::cli::output::Format::Table && args.output.out.is_none() {
         println!(
             "{} to {} compared with {} to {}",

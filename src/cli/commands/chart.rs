@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use crate::analytics::trends::{TrendBy, TrendOptions};
 use crate::analytics::{consent, submissions, trends};
 use crate::charts::{self, ChartData, Kind};
+use crate::cli::choices;
 use crate::cli::output::parse_date;
 use crate::cli::{Ctx, Exit};
 
@@ -20,7 +21,7 @@ use crate::cli::{Ctx, Exit};
 pub struct Args {
     /// Which chart to draw
     #[arg(value_enum)]
-    pub kind: Kind,
+    pub kind: choices::ChartKind,
     /// From this day or ISO week (2025-W40)
     #[arg(long, value_parser = parse_date)]
     pub since: Option<NaiveDate>,
@@ -28,8 +29,8 @@ pub struct Args {
     #[arg(long, value_parser = crate::cli::output::parse_date_end)]
     pub until: Option<NaiveDate>,
     /// Break findings down by field (default), code, site, vaccine, provider or owner
-    #[arg(long, value_enum, default_value_t = TrendBy::Field)]
-    pub by: TrendBy,
+    #[arg(long, value_enum, default_value_t = choices::TrendBy::Field)]
+    pub by: choices::TrendBy,
     /// How many fields/codes to show
     #[arg(long, default_value_t = 6)]
     pub top: usize,
@@ -40,15 +41,16 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     crate::cli::output::check_range(args.since, args.until)?;
+    let (kind, by) = (Kind::from(args.kind), TrendBy::from(args.by));
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
     // Compute only what this kind of chart draws: each is a pass over the history.
-    let trend = match args.kind {
+    let trend = match kind {
         Kind::Trend | Kind::Top | Kind::Heatmap => trends::trends_any(
             &store,
             &h,
             &TrendOptions {
-                by: args.by,
+                by,
                 since: args.since,
                 until: args.until,
                 top: None,
@@ -58,7 +60,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         )?,
         _ => vec![],
     };
-    let mut subs = match args.kind {
+    let mut subs = match kind {
         // with batch sizes: a listing without counts is drawn up to the most its size allows
         Kind::Acceptance => crate::analytics::thresholds::with_sent_sizes(
             submissions::submissions(&h, args.since)?,
@@ -70,7 +72,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     if let Some(u) = args.until {
         subs.retain(|s| s.date.is_none_or(|d| d <= u));
     }
-    let mut weekly = match args.kind {
+    let mut weekly = match kind {
         Kind::Consent => consent::consent(&store, &h, chrono::Local::now().date_naive())?.weekly,
         _ => vec![],
     };
@@ -79,7 +81,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             .is_none_or(|s| w.week >= crate::analytics::week_start(s))
             && args.until.is_none_or(|u| w.week <= u)
     });
-    let timeliness = match args.kind {
+    let timeliness = match kind {
         Kind::Timeliness => crate::analytics::breakdown::timeliness(
             &store,
             h.profile.as_deref(),
@@ -91,7 +93,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let data = ChartData {
         timeliness: &timeliness,
         trend: &trend,
-        key_label: match args.by {
+        key_label: match by {
             TrendBy::Code => "registry code",
             TrendBy::Site => "site",
             TrendBy::Vaccine => "vaccine",
@@ -108,8 +110,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     };
     let out = args
         .out
-        .unwrap_or_else(|| PathBuf::from(format!("{}.png", args.kind.name())));
-    charts::render(args.kind, &data, &out)?;
+        .unwrap_or_else(|| PathBuf::from(format!("{}.png", kind.name())));
+    charts::render(kind, &data, &out)?;
     println!("wrote {}", out.display());
     Ok(Exit::Ok)
 }

@@ -58,7 +58,7 @@ pub struct Args {
     pub out: PathBuf,
     /// csv or parquet [default: from --out's extension, else csv]
     #[arg(long, value_enum)]
-    pub format: Option<ExportFormat>,
+    pub format: Option<crate::cli::choices::ExportFormat>,
     /// Reports (findings, submissions) or weeks (trends, consent) on or after this day or ISO week
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub since: Option<chrono::NaiveDate>,
@@ -85,7 +85,7 @@ fn format_of(args: &Args) -> anyhow::Result<ExportFormat> {
         Some("csv") | Some("txt") => Some(ExportFormat::Csv),
         _ => None,
     };
-    match (args.format, from_ext) {
+    match (args.format.map(ExportFormat::from), from_ext) {
         (Some(f), Some(e)) if f != e => crate::cli::usage!(
             "--format {} contradicts the extension of {} (a {} file): change one of them",
             f.as_str(),

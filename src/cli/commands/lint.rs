@@ -28,7 +28,7 @@ pub struct Args {
     pub format: String,
     /// Whose rules apply [default: the profile's `registry`, else texas]
     #[arg(long, value_enum)]
-    pub registry: Option<Registry>,
+    pub registry: Option<crate::cli::choices::Registry>,
     /// Print the rules (id, scope, predicted code, level, description) and exit
     #[arg(long)]
     pub list_rules: bool,
@@ -37,6 +37,7 @@ pub struct Args {
 /// The registry whose rules apply: --registry, else the selected profile's, else texas.
 fn registry(args: &Args, ctx: &Ctx) -> Registry {
     args.registry
+        .map(Registry::from)
         .unwrap_or_else(|| ctx.profile().map(|(_, p)| p.registry).unwrap_or_default())
 }
 

@@ -26,7 +26,7 @@ pub struct Args {
     pub since: Option<NaiveDate>,
     /// Break each batch down by site, vaccine or provider (from the message ledger)
     #[arg(long, value_enum)]
-    pub by: Option<crate::analytics::breakdown::By>,
+    pub by: Option<crate::cli::choices::By>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -34,7 +34,7 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
-    if let Some(by) = args.by {
+    if let Some(by) = args.by.map(crate::analytics::breakdown::By::from) {
         use crate::analytics::breakdown;
         let rows = breakdown::acceptance(&store, h.profile.as_deref(), by, args.since)?;
         args.output.emit(&breakdown::acceptance_table(&rows, by))?;

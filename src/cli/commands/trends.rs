@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::analytics::trends::{self, TrendBy, TrendOptions};
+use crate::cli::choices;
 use crate::cli::output::{OutputArgs, parse_date};
 use crate::cli::{Ctx, Exit};
 
@@ -24,8 +25,8 @@ use crate::cli::{Ctx, Exit};
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// What to break findings down by
-    #[arg(long, value_enum, default_value_t = TrendBy::Field)]
-    pub by: TrendBy,
+    #[arg(long, value_enum, default_value_t = choices::TrendBy::Field)]
+    pub by: choices::TrendBy,
     /// First date (YYYY-MM-DD or 2025-W44)
     #[arg(long, value_parser = parse_date)]
     pub since: Option<NaiveDate>,
@@ -44,6 +45,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     crate::cli::output::check_range(args.since, args.until)?;
+    let by = TrendBy::from(args.by);
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
     if args.timeliness {
@@ -68,7 +70,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         &store,
         &h,
         &TrendOptions {
-            by: args.by,
+            by,
             since: args.since,
             until: args.until,
             top: args.top,
@@ -80,10 +82,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         && args.output.out.is_none()
         && args.output.format == crate::cli::output::Format::Table
     {
-        if args.by.from_ledger() {
+        if by.from_ledger() {
             println!(
                 "no findings linked to sent messages for that range: --by {} needs the message ledger (sent batches from `immdqa upload`, the accepted folder or `immdqa import --sent`)",
-                args.by.column()
+                by.column()
             );
         } else {
             println!(
@@ -92,6 +94,6 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    args.output.emit(&trends::table(&rows, args.by))?;
+    args.output.emit(&trends::table(&rows, by))?;
     Ok(Exit::Ok)
 }
