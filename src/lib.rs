@@ -18,7 +18,7 @@
 //!
 //! The boundaries are a test (`tests/boundaries.rs`): clap only in `cli/`, rusqlite only in
 //! `store/`, polars only in `analytics/`, the store importing nothing above it, formats
-//! nothing of the store, and every "Uses:" line true.
+//! nothing of the store, and each module doc's list of the modules it uses true.
 //!
 //! Module map:
 //! - [`config`]: the TOML configuration and its profiles (leaf).

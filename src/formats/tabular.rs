@@ -77,212 +77,31 @@ impl<T> RoleMap<T> {
     }
 }
 
-const ROLES: &[(Role, &str, &[&str])] = &[
-    (
-        Role::File,
-        "file",
-        &[
-            "file name",
-            "filename",
-            "file",
-            "source file",
-            "batch file",
-            "batch file name",
-            "submission file",
-            "input file",
-            "submitted file",
-        ],
-    ),
-    (
-        Role::ControlId,
-        "control_id",
-        &[
-            "msh-10",
-            "message control id",
-            "control id",
-            "message id",
-            "msg control id",
-            "message control number",
-            "msh10",
-        ],
-    ),
-    (
-        Role::MessageIndex,
-        "message_index",
-        &[
-            "message number",
-            "message no",
-            "msg no",
-            "message index",
-            "record number",
-            "message seq",
-        ],
-    ),
-    (
-        Role::PatientRef,
-        "patient_id",
-        &[
-            "patient id",
-            "mrn",
-            "acct",
-            "account",
-            "account number",
-            "pid-3",
-            "client id",
-            "chart",
-            "chart number",
-            "medical record number",
-            "patient identifier",
-            "patient number",
-            "patient mrn",
-        ],
-    ),
-    (
-        Role::LastName,
-        "last_name",
-        &[
-            "last name",
-            "last",
-            "surname",
-            "family name",
-            "patient last name",
-        ],
-    ),
-    (
-        Role::FirstName,
-        "first_name",
-        &["first name", "first", "given name", "patient first name"],
-    ),
-    (
-        Role::MiddleName,
-        "middle_name",
-        &["middle name", "middle", "middle initial"],
-    ),
-    (
-        Role::PatientName,
-        "patient_name",
-        &["patname", "patient name", "name", "patient", "client name"],
-    ),
-    (
-        Role::Dob,
-        "dob",
-        &[
-            "dob",
-            "date of birth",
-            "birth date",
-            "birthdate",
-            "pid-7",
-            "patient dob",
-        ],
-    ),
-    (
-        Role::Field,
-        "field",
-        &[
-            "hl7 field",
-            "field",
-            "location",
-            "segment-field",
-            "hl7",
-            "hl7 location",
-            "element",
-            "hl7 element",
-            "data element",
-            "segment field",
-        ],
-    ),
-    (
-        Role::Severity,
-        "severity",
-        &[
-            "severity",
-            "level",
-            "type",
-            "error type",
-            "severity level",
-            "error level",
-        ],
-    ),
-    (
-        Role::Code,
-        "code",
-        &[
-            "code",
-            "error code",
-            "message code",
-            "registry code",
-            "issue code",
-            "error number",
-        ],
-    ),
-    (
-        Role::Message,
-        "message",
-        &[
-            "message",
-            "description",
-            "desc",
-            "error",
-            "error message",
-            "text",
-            "issue",
-            "details",
-            "error description",
-            "message text",
-            "problem",
-        ],
-    ),
-    (
-        Role::ConsentCode,
-        "consent_code",
-        &[
-            "consent code sent",
-            "consent code",
-            "consent",
-            "pd1-12",
-            "consent indicator",
-            "consent sent",
-            "protection indicator",
-        ],
-    ),
-    (
-        Role::ConsentDate,
-        "consent_date",
-        &[
-            "consent date sent",
-            "consent date",
-            "affirmation date",
-            "pd1-13",
-            "consent effective date",
-        ],
-    ),
-    (
-        Role::ReasonCode,
-        "reason_code",
-        &["reason code", "rejection code", "reason cd"],
-    ),
-    (
-        Role::ReasonText,
-        "reason",
-        &[
-            "reason",
-            "reason text",
-            "reason description",
-            "rejection reason",
-        ],
-    ),
-    (
-        Role::Processed,
-        "processed",
-        &[
-            "date processed",
-            "processed",
-            "processed date",
-            "process date",
-            "notice date",
-        ],
-    ),
+/// The column roles by their configuration name (`[aliases]`); their header names are in
+/// `tabular-aliases.toml`.
+const ROLES: &[(Role, &str)] = &[
+    (Role::File, "file"),
+    (Role::ControlId, "control_id"),
+    (Role::MessageIndex, "message_index"),
+    (Role::PatientRef, "patient_id"),
+    (Role::LastName, "last_name"),
+    (Role::FirstName, "first_name"),
+    (Role::MiddleName, "middle_name"),
+    (Role::PatientName, "patient_name"),
+    (Role::Dob, "dob"),
+    (Role::Field, "field"),
+    (Role::Severity, "severity"),
+    (Role::Code, "code"),
+    (Role::Message, "message"),
+    (Role::ConsentCode, "consent_code"),
+    (Role::ConsentDate, "consent_date"),
+    (Role::ReasonCode, "reason_code"),
+    (Role::ReasonText, "reason"),
+    (Role::Processed, "processed"),
 ];
+
+/// The built-in header names per role (a data file: adding a name touches no code).
+const ALIASES_FILE: &str = include_str!("tabular-aliases.toml");
 
 /// Lowercase alphanumerics only: `HL7 Field` → `hl7field`, `MSH-10` → `msh10`.
 pub fn header_key(s: &str) -> String {
@@ -298,15 +117,37 @@ pub struct Aliases {
     map: HashMap<String, Role>,
 }
 
+#[derive(serde::Deserialize)]
+struct AliasFile {
+    role: Vec<AliasEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct AliasEntry {
+    name: String,
+    headers: Vec<String>,
+}
+
+fn role_named(name: &str) -> Option<Role> {
+    ROLES.iter().find(|(_, n)| *n == name).map(|(r, _)| *r)
+}
+
 impl Default for Aliases {
     fn default() -> Self {
-        let mut map = HashMap::new();
-        for (role, _, names) in ROLES {
-            for n in *names {
-                map.insert(header_key(n), *role);
+        static DEFAULT: std::sync::OnceLock<HashMap<String, Role>> = std::sync::OnceLock::new();
+        let map = DEFAULT.get_or_init(|| {
+            let file: AliasFile =
+                toml::from_str(ALIASES_FILE).expect("tabular-aliases.toml is valid (a unit test reads it)");
+            let mut map = HashMap::new();
+            for e in file.role {
+                let role = role_named(&e.name).expect("every role in tabular-aliases.toml is known");
+                for n in e.headers {
+                    map.insert(header_key(&n), role);
+                }
             }
-        }
-        Aliases { map }
+            map
+        });
+        Aliases { map: map.clone() }
     }
 }
 
@@ -315,20 +156,16 @@ impl Aliases {
     pub fn with_user(extra: &BTreeMap<String, Vec<String>>) -> Result<Aliases, String> {
         let mut a = Aliases::default();
         for (role_name, headers) in extra {
-            let role = ROLES
-                .iter()
-                .find(|(_, n, _)| *n == role_name.as_str())
-                .map(|(r, _, _)| *r)
-                .ok_or_else(|| {
-                    format!(
-                        "[aliases] has unknown column role '{role_name}' (known: {})",
-                        ROLES
-                            .iter()
-                            .map(|(_, n, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?;
+            let role = role_named(role_name).ok_or_else(|| {
+                format!(
+                    "[aliases] has unknown column role '{role_name}' (known: {})",
+                    ROLES
+                        .iter()
+                        .map(|(_, n)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
             for h in headers {
                 a.map.insert(header_key(h), role);
             }
@@ -877,6 +714,20 @@ mod tests {
         Collect, ConsentStatus, Format, Kind, ParseOptions, Severity, parse_bytes, specimen,
     };
     use super::*;
+
+    #[test]
+    fn the_alias_file_names_every_role_once_with_its_headers() {
+        let file: AliasFile = toml::from_str(ALIASES_FILE).unwrap();
+        let names: Vec<&str> = file.role.iter().map(|e| e.name.as_str()).collect();
+        for (_, n) in ROLES {
+            assert_eq!(names.iter().filter(|x| *x == n).count(), 1, "{n}");
+        }
+        assert_eq!(names.len(), ROLES.len());
+        assert!(file.role.iter().all(|e| !e.headers.is_empty()));
+        let a = Aliases::default();
+        assert_eq!(a.role("Batch File Name"), Some(Role::File));
+        assert_eq!(a.role("MSH-10"), Some(Role::ControlId));
+    }
 
     fn run(data: &[u8], name: &str, hint: Option<Kind>) -> (Summary, Collect) {
         let mut c = Collect::all();

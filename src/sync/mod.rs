@@ -387,6 +387,68 @@ fn record_download(
     Ok(())
 }
 
+/// The listing's skips and failures, in the run's events.
+fn record_plan(store: &mut Store, report: &FetchReport, run_id: i64) -> Result<(), SyncError> {
+    for it in &report.plan {
+        if let Action::Skip(reason) = &it.action {
+            tracing::info!("skipped {}/{}: {reason}", it.folder, it.display_name);
+            store.record_event(
+                run_id,
+                &it.folder,
+                &it.display_name,
+                EventOutcome::Skipped,
+                reason,
+            )?;
+        }
+    }
+    for f in &report.failures {
+        store.record_event(run_id, &f.folder, &f.name, EventOutcome::Failed, &f.reason)?;
+    }
+    Ok(())
+}
+
+/// A file that failed to download: in the run's events and the report.
+fn record_failure(
+    store: &mut Store,
+    report: &mut FetchReport,
+    run_id: i64,
+    it: &PlanItem,
+    reason: String,
+) -> Result<(), SyncError> {
+    report.counts.failed += 1;
+    store.record_event(
+        run_id,
+        &it.folder,
+        &it.display_name,
+        EventOutcome::Failed,
+        &reason,
+    )?;
+    report.failures.push(Failure {
+        folder: it.folder.clone(),
+        name: it.display_name.clone(),
+        reason,
+    });
+    Ok(())
+}
+
+/// Why the run stops before its next file (`left` of them still to do), if the outage bound
+/// (`stop_after_failures`: files failed on the connection, or time-outs, in a row) is reached.
+fn stop_reason(opts: &FetchOptions, consecutive: u32, left: u64) -> Option<String> {
+    let bound = opts.retry.stop_after_failures;
+    let timeouts = transport::timeouts_in_a_row();
+    if bound == 0 || (consecutive < bound && timeouts < bound) {
+        return None;
+    }
+    let what = if timeouts >= bound {
+        format!("{timeouts} time-outs")
+    } else {
+        format!("{consecutive} files")
+    };
+    Some(format!(
+        "stopped after {what} in a row failed on the connection (stop_after_failures): {left} file(s) left for the next run"
+    ))
+}
+
 /// Fetch the profile's folders into the store. Takes the store lock for the whole run.
 pub fn fetch(
     store: &mut Store,
@@ -405,14 +467,7 @@ pub fn fetch(
         Some(store.lock()?)
     };
     if !opts.dry_run {
-        report.temp_files_cleaned =
-            store
-                .archive()
-                .clean_temp()
-                .map_err(|source| SyncError::Local {
-                    path: store.dir().display().to_string(),
-                    source,
-                })?;
+        report.temp_files_cleaned = clean_temp(store)?;
     }
     let listed = std::time::Instant::now();
     let (items, folder_failures) = plan(store, remote, opts)?;
@@ -438,21 +493,7 @@ pub fn fetch(
 
     let run_id = store.begin_run(&opts.profile, &report.remote)?;
     report.run_id = Some(run_id);
-    for it in &report.plan {
-        if let Action::Skip(reason) = &it.action {
-            tracing::info!("skipped {}/{}: {reason}", it.folder, it.display_name);
-            store.record_event(
-                run_id,
-                &it.folder,
-                &it.display_name,
-                EventOutcome::Skipped,
-                reason,
-            )?;
-        }
-    }
-    for f in &report.failures {
-        store.record_event(run_id, &f.folder, &f.name, EventOutcome::Failed, &f.reason)?;
-    }
+    record_plan(store, &report, run_id)?;
 
     let todo: Vec<PlanItem> = report
         .plan
@@ -493,19 +534,9 @@ pub fn fetch(
         let mut consecutive = 0u32;
         crate::failpoint::hit("fetch_before_downloads");
         for (i, it) in todo.iter().enumerate() {
-            let bound = opts.retry.stop_after_failures;
-            let timeouts = transport::timeouts_in_a_row();
-            if bound > 0 && (consecutive >= bound || timeouts >= bound) {
-                let consecutive = if timeouts >= bound {
-                    format!("{timeouts} time-outs")
-                } else {
-                    format!("{consecutive} files")
-                };
-                let left = (todo.len() - i) as u64;
+            let left = (todo.len() - i) as u64;
+            if let Some(reason) = stop_reason(opts, consecutive, left) {
                 report.left = left;
-                let reason = format!(
-                    "stopped after {consecutive} in a row failed on the connection (stop_after_failures): {left} file(s) left for the next run"
-                );
                 tracing::warn!("{reason}");
                 store.record_event(run_id, &it.folder, "", EventOutcome::Failed, &reason)?;
                 report.failures.push(Failure {
@@ -543,21 +574,8 @@ pub fn fetch(
                 Err(e) => {
                     broken = e.is_transient();
                     consecutive = if broken { consecutive + 1 } else { 0 };
-                    let reason = e.to_string();
-                    tracing::info!("failed {path}: {reason}");
-                    report.counts.failed += 1;
-                    store.record_event(
-                        run_id,
-                        &it.folder,
-                        &it.display_name,
-                        EventOutcome::Failed,
-                        &reason,
-                    )?;
-                    report.failures.push(Failure {
-                        folder: it.folder.clone(),
-                        name: it.display_name.clone(),
-                        reason,
-                    });
+                    tracing::info!("failed {path}: {e}");
+                    record_failure(store, &mut report, run_id, it, e.to_string())?;
                 }
             }
             while let Ok(c) = committed.try_recv() {
@@ -577,14 +595,36 @@ pub fn fetch(
         human_bytes(report.counts.bytes),
         listed.elapsed()
     );
+    track_accepted(store, remote, opts)?;
+    store.finish_run(run_id, &report.counts)?;
+    Ok(report)
+}
+
+/// What a killed run left in the store's temp folder: removed (how many files).
+fn clean_temp(store: &Store) -> Result<usize, SyncError> {
+    store
+        .archive()
+        .clean_temp()
+        .map_err(|source| SyncError::Local {
+            path: store.dir().display().to_string(),
+            source,
+        })
+}
+
+/// The names in the accepted folder, so uploads are known to have been taken (a folder that
+/// cannot be listed is a warning, not a failure of the fetch).
+fn track_accepted(
+    store: &mut Store,
+    remote: &mut dyn RemoteFs,
+    opts: &FetchOptions,
+) -> Result<(), SyncError> {
     if let Some(dir) = &opts.accepted_dir {
         match transport::file_names(remote, dir) {
             Ok(names) => store.record_accepted(&opts.profile, &names)?,
             Err(e) => tracing::warn!("cannot list {dir} to track uploads: {e}"),
         }
     }
-    store.finish_run(run_id, &report.counts)?;
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -151,67 +151,14 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
             toml_str(&dir.display().to_string())
         ));
     } else {
-        let host = match args.host {
-            Some(h) => h,
-            None => ask("SFTP host", Some("immtrac-ftps1.dshs.state.tx.us"))?,
-        };
-        let user = required(
-            "the user (account)",
-            match args.user {
-                Some(u) => u,
-                None => ask("user (account)", None)?,
-            },
-        )?;
-        body.push_str(&format!(
-            "host = {}\nport = {}\nuser = {}\n",
-            toml_str(&host),
+        body.push_str(&login_lines(
+            args.host,
+            args.user,
             args.port,
-            toml_str(&user)
-        ));
-        let key_file = match (args.key_file, &args.password_env) {
-            (Some(k), _) => Some(k),
-            (None, None) if interactive => {
-                let how = ask(
-                    "log in with (k)ey file, or (p)assword held in an environment variable",
-                    Some("p"),
-                )?;
-                if how.starts_with(['k', 'K']) {
-                    Some(PathBuf::from(ask(
-                        "private key file",
-                        Some("~/.ssh/id_ed25519"),
-                    )?))
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        };
-        match (key_file, args.password_env) {
-            (Some(k), _) => {
-                let k = match k.to_str().and_then(|s| s.strip_prefix("~/")) {
-                    Some(rest) => directories::BaseDirs::new()
-                        .map(|b| b.home_dir().join(rest))
-                        .unwrap_or(k),
-                    None => k,
-                };
-                let k = existing("key_file", &k, false)?;
-                body.push_str(&format!(
-                    "key_file = {}\n",
-                    toml_str(&k.display().to_string())
-                ))
-            }
-            (None, Some(v)) => body.push_str(&format!(
-                "password_env = {}\n",
-                toml_str(&required("--password-env", v)?)
-            )),
-            (None, None) => {
-                let v = ask(
-                    "environment variable that will hold the password",
-                    Some("IMMDQA_PASSWORD"),
-                )?;
-                body.push_str(&format!("password_env = {}\n", toml_str(&v)));
-            }
-        }
+            args.key_file,
+            args.password_env,
+            interactive,
+        )?);
         body.push_str("known_hosts = \"known_hosts\"\n");
     }
     let code = required(
@@ -236,13 +183,100 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
         .open(&config_path)?;
     f.write_all(body.as_bytes())?;
     println!("wrote {} (mode 600)", config_path.display());
-    if local_dir.is_none() && interactive {
+    next_steps(&config_path, &profile, local_dir.is_none(), interactive, args.connect)
+}
+
+/// The SFTP lines of the profile: host, port, user, and a key file or the environment
+/// variable holding the password (asked for what the flags do not give).
+fn login_lines(
+    host: Option<String>,
+    user: Option<String>,
+    port: u16,
+    key_file: Option<PathBuf>,
+    password_env: Option<String>,
+    interactive: bool,
+) -> anyhow::Result<String> {
+    let mut body = String::new();
+    let host = match host {
+        Some(h) => h,
+        None => ask("SFTP host", Some("immtrac-ftps1.dshs.state.tx.us"))?,
+    };
+    let user = required(
+        "the user (account)",
+        match user {
+            Some(u) => u,
+            None => ask("user (account)", None)?,
+        },
+    )?;
+    body.push_str(&format!(
+        "host = {}\nport = {}\nuser = {}\n",
+        toml_str(&host),
+        port,
+        toml_str(&user)
+    ));
+    let key_file = match (key_file, &password_env) {
+        (Some(k), _) => Some(k),
+        (None, None) if interactive => {
+            let how = ask(
+                "log in with (k)ey file, or (p)assword held in an environment variable",
+                Some("p"),
+            )?;
+            if how.starts_with(['k', 'K']) {
+                Some(PathBuf::from(ask(
+                    "private key file",
+                    Some("~/.ssh/id_ed25519"),
+                )?))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    match (key_file, password_env) {
+        (Some(k), _) => {
+            let k = match k.to_str().and_then(|s| s.strip_prefix("~/")) {
+                Some(rest) => directories::BaseDirs::new()
+                    .map(|b| b.home_dir().join(rest))
+                    .unwrap_or(k),
+                None => k,
+            };
+            let k = existing("key_file", &k, false)?;
+            body.push_str(&format!(
+                "key_file = {}\n",
+                toml_str(&k.display().to_string())
+            ))
+        }
+        (None, Some(v)) => body.push_str(&format!(
+            "password_env = {}\n",
+            toml_str(&required("--password-env", v)?)
+        )),
+        (None, None) => {
+            let v = ask(
+                "environment variable that will hold the password",
+                Some("IMMDQA_PASSWORD"),
+            )?;
+            body.push_str(&format!("password_env = {}\n", toml_str(&v)));
+        }
+    }
+    Ok(body)
+}
+
+/// After the configuration is written: offer to pin the host key and map the folders, or
+/// say what to run next.
+fn next_steps(
+    config_path: &std::path::Path,
+    profile: &str,
+    remote: bool,
+    interactive: bool,
+    connect: bool,
+) -> anyhow::Result<Exit> {
+    if remote && interactive {
         let answer = ask(
             "Connect now (no credentials are sent) to show the server's host key fingerprint and record it? [Y/n]",
             Some("y"),
         )?;
         if matches!(answer.as_str(), "y" | "Y" | "yes") {
-            let ctx = written(&config_path, &profile)?;
+            let ctx = written(config_path, profile)?;
             let trusted = crate::cli::commands::trust_host::run(
                 crate::cli::commands::trust_host::Args {
                     fingerprint: None,
@@ -258,15 +292,15 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
                 Some("y"),
             )?;
             if matches!(answer.as_str(), "y" | "Y" | "yes") {
-                return discover(&config_path, &profile);
+                return discover(config_path, profile);
             }
             return Ok(Exit::Ok);
         }
     }
-    if args.connect {
-        return discover(&config_path, &profile);
+    if connect {
+        return discover(config_path, profile);
     }
-    if local_dir.is_none() {
+    if remote {
         println!(
             "next: record the server's host key after checking its fingerprint with the registry:\n  immdqa --config {} trust-host\nthen: immdqa --config {} fetch",
             config_path.display(),
