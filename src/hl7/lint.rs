@@ -11,12 +11,12 @@
 //! `registry = "texas"` (the default). Messages name the line, segment and message control id,
 //! never patient data.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use super::{Segment, Separators, decode_text};
+use super::{Segment, decode_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Level {
@@ -66,6 +66,9 @@ impl LintReport {
     }
 }
 
+mod structure;
+use structure::{Found, STRUCTURE, file_view};
+
 struct Msg<'a> {
     line: usize,
     control_id: String,
@@ -111,186 +114,23 @@ pub fn check(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
 fn check_raw(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
     let text = decode_text(data);
     let mut report = LintReport::default();
-    let structure = |line: usize, seg: &str, cid: Option<&str>, message: String| Issue {
+    let issue = |(line, segment, control_id, message): Found| Issue {
         level: Level::Error,
         rule: "structure",
         predicts: None,
         line,
-        segment: seg.to_string(),
-        control_id: cid.map(str::to_string),
+        segment,
+        control_id,
         message,
     };
-    // terminators
-    let cr = text.matches('\r').count();
-    let lf = text.matches('\n').count();
-    let crlf = text.matches("\r\n").count();
-    if cr == 0 && lf == 0 {
-        report.structure.push(structure(
-            1,
-            "",
-            None,
-            "no segment terminators: expected segments ended by carriage returns".into(),
-        ));
-    } else if crlf == 0 && cr > 0 && lf > 0 {
-        report.structure.push(structure(
-            1,
-            "",
-            None,
-            format!("mixed segment terminators ({cr} CR and {lf} LF): use one kind, preferably CR"),
-        ));
+    let view = file_view(&text);
+    for (_, rule) in STRUCTURE {
+        report.structure.extend(rule(&view).into_iter().map(issue));
     }
-    let lines: Vec<(usize, &str)> = text
-        .split(['\r', '\n'])
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .collect();
-    if lines.is_empty() {
-        report
-            .structure
-            .push(structure(1, "", None, "the file is empty".into()));
-        return report;
-    }
-    let mut sep = Separators::default();
-    let segs: Vec<(usize, Segment<'_>)> = lines
-        .iter()
-        .map(|(n, l)| (*n, Segment::parse(l, &mut sep)))
-        .collect();
-    // wrappers
-    let ids: Vec<&str> = segs.iter().map(|(_, s)| s.id).collect();
-    let first = ids[0];
-    if !matches!(first, "FHS" | "BHS" | "MSH") {
-        report.structure.push(structure(
-            1,
-            first,
-            None,
-            format!("the file starts with '{first}', expected FHS, BHS or MSH"),
-        ));
-    }
-    let has = |id: &str| ids.contains(&id);
-    if has("FHS") != has("FTS") {
-        report.structure.push(structure(
-            1,
-            "FHS",
-            None,
-            "FHS and FTS must both be present or both absent".into(),
-        ));
-    }
-    if has("FHS") && first != "FHS" {
-        report.structure.push(structure(
-            1,
-            first,
-            None,
-            "FHS must be the first segment".into(),
-        ));
-    }
-    if has("FTS") && *ids.last().unwrap() != "FTS" {
-        let (n, s) = &segs[segs.len() - 1];
-        report.structure.push(structure(
-            *n,
-            s.id,
-            None,
-            "FTS must be the last segment".into(),
-        ));
-    }
-    if has("BHS") != has("BTS") {
-        report.structure.push(structure(
-            1,
-            "BHS",
-            None,
-            "BHS and BTS must both be present or both absent".into(),
-        ));
-    }
-    // messages
-    let mut msgs: Vec<Msg<'_>> = Vec::new();
-    for (n, s) in &segs {
-        match s.id {
-            "FHS" | "BHS" | "BTS" | "FTS" => {}
-            "MSH" => msgs.push(Msg {
-                line: *n,
-                control_id: s.text(10),
-                segs: vec![(*n, s.clone())],
-            }),
-            other => match msgs.last_mut() {
-                Some(m) => m.segs.push((*n, s.clone())),
-                None => report.structure.push(structure(
-                    *n,
-                    other,
-                    None,
-                    format!(
-                        "segment {other} before the first MSH: every message must start with MSH"
-                    ),
-                )),
-            },
-        }
-    }
-    report.messages = msgs.len();
-    if msgs.is_empty() {
-        report.structure.push(structure(
-            1,
-            "",
-            None,
-            "no MSH segment: the file holds no message".into(),
-        ));
-    }
-    if let Some((n, bts)) = segs.iter().find(|(_, s)| s.id == "BTS") {
-        let count = bts.field(1).trim();
-        if count.parse::<usize>().ok() != Some(msgs.len()) {
-            report.structure.push(structure(
-                *n,
-                "BTS",
-                None,
-                format!(
-                    "BTS-1 says {} messages but the batch holds {}",
-                    if count.is_empty() { "(empty)" } else { count },
-                    msgs.len()
-                ),
-            ));
-        }
-    }
-    let mut seen_ids: HashMap<String, usize> = HashMap::new();
-    for m in &msgs {
-        let msh = &m.segs[0].1;
-        let cid = Some(m.control_id.as_str()).filter(|c| !c.is_empty());
-        let t9 = format!("{}^{}", msh.component(9, 1), msh.component(9, 2));
-        if t9 != "VXU^V04" {
-            report.structure.push(structure(
-                m.line,
-                "MSH",
-                cid,
-                format!("MSH-9 is '{}', expected VXU^V04", msh.field(9)),
-            ));
-        }
-        if msh.field(12).trim() != "2.5.1" {
-            report.structure.push(structure(
-                m.line,
-                "MSH",
-                cid,
-                format!("MSH-12 is '{}', expected 2.5.1", msh.field(12)),
-            ));
-        }
-        if m.control_id.is_empty() {
-            report.structure.push(structure(
-                m.line,
-                "MSH",
-                None,
-                "MSH-10 (message control id) is empty".into(),
-            ));
-        } else if let Some(prev) = seen_ids.insert(m.control_id.clone(), m.line) {
-            report.structure.push(structure(
-                m.line,
-                "MSH",
-                cid,
-                format!(
-                    "MSH-10 '{}' repeats the message at line {prev}",
-                    m.control_id
-                ),
-            ));
-        }
-    }
+    report.messages = view.msgs.len();
     // lint
     let mut state = FileState::default();
-    for m in &msgs {
+    for m in &view.msgs {
         lint_message(m, today, registry, &mut state, &mut report.lint);
     }
     report
@@ -1135,6 +975,37 @@ mod tests {
                 .structure
                 .iter()
                 .any(|i| i.message.contains("mixed segment terminators"))
+        );
+        // an empty file, and one of blank lines: said once each, in the table's order
+        let said = |data: &str| -> Vec<String> {
+            check(data.as_bytes(), today())
+                .structure
+                .into_iter()
+                .map(|i| i.message)
+                .collect()
+        };
+        assert_eq!(
+            said(""),
+            [
+                "no segment terminators: expected segments ended by carriage returns",
+                "the file is empty"
+            ]
+        );
+        assert_eq!(
+            said(" \r \n"),
+            [
+                "mixed segment terminators (1 CR and 1 LF): use one kind, preferably CR",
+                "the file is empty"
+            ]
+        );
+        assert_eq!(said("\r\n"), ["the file is empty"]);
+        // a file of wrappers only: no message, and BTS-1 counted
+        assert_eq!(
+            said("BHS|^~\\&\rBTS|1\r"),
+            [
+                "no MSH segment: the file holds no message",
+                "BTS-1 says 1 messages but the batch holds 0"
+            ]
         );
         // no wrappers, LF endings: fine
         let lf = msg(1, &[]).replace('\r', "\n");
