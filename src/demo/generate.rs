@@ -298,176 +298,246 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
             if fixable && w + 1 < o.weeks && rng.chance(0.5) {
                 resend.push((patient.clone(), given));
             }
-            // the batch carries the faults its answer reports
-            let has = |x: &Issue| issues.iter().any(|y| y.2 == x.2);
-            let d = day.format("%Y%m%d");
-            let g = given.format("%Y%m%d");
-            let consent_date = if has(&PD113) {
-                "2025-01-01"
-            } else {
-                "20250101"
+            let m = Message {
+                i,
+                cid: &cid,
+                patient: &patient,
+                name: (last, first),
+                born: (m, dd),
+                site,
+                provider,
+                day,
+                given,
             };
-            let nk1 = if has(&NK1) {
-                String::new()
-            } else {
-                format!("NK1|1|{last}^PARENT|MTH\r")
-            };
-            let mvx_code = if has(&MVX) { "" } else { "PMC^^MVX" };
-            let rxr = if has(&RXR2_NEW) {
-                "RXR|C28161^IM^NCIT|LT^Left Thigh^HL70163\r"
-            } else {
-                ""
-            };
-            let _ = write!(
-                vxu,
-                "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|{consent_date}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{g}|{g}|20^DTaP^CVX|0.5|mL||00|{provider}|^^^{site}||||LOT{i}||{mvx_code}|||CP|A\r{rxr}OBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
-            );
-            // Duplicates come back as AE with an E-severity error (as several registries send
-            // rejections), other rejections as AR: both count as rejected.
-            let status = if issues.iter().any(|x| x.3 == "E" && x.2 != DUP.2) {
-                "AR"
-            } else if issues.iter().any(|x| x.3 == "E") {
-                "AE"
-            } else if issues.is_empty() {
-                "AA"
-            } else {
-                "AE"
-            };
-            let _ = write!(
-                ack,
-                "MSH|^~\\&|ImmTrac24.16|TEXIIS||DEMO|{}||ACK^V04^ACK|A{cid}|P|2.5.1\rMSA|{status}|{cid}\r",
-                day.format("%Y%m%d")
-            );
-            let _ = writeln!(
-                errors_txt,
-                "Message {i}\nMSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{}||VXU^V04^VXU_V04|{cid}|P|2.5.1\nPID|1||{patient}^^^DEMO^MR",
-                day.format("%Y%m%d")
-            );
-            for sev in ["E", "W", "I"] {
-                let list: Vec<&Issue> = issues.iter().filter(|x| x.3 == sev).collect();
-                if !list.is_empty() {
-                    let _ = writeln!(
-                        errors_txt,
-                        "{}",
-                        match sev {
-                            "E" => "Errors:",
-                            "W" => "Warnings:",
-                            _ => "Skip:",
-                        }
-                    );
-                    for x in list {
-                        let _ = writeln!(errors_txt, " + {} ({})", x.4, x.0);
-                    }
-                }
-            }
-            errors_txt.push('\n');
-            for x in &issues {
-                let _ = write!(
-                    ack,
-                    "ERR||{}|101^Required field missing^HL70357|{}|4^Invalid value^HL70533|||{}::{}\r",
-                    x.1, x.3, x.2, x.4
-                );
-                rows.push((cid.clone(), patient.clone(), *x));
-            }
+            write_message(&m, &issues, &mut vxu, &mut ack, &mut errors_txt, &mut rows);
         }
         let n = total;
         vxu.push_str(&format!("BTS|{n}\rFTS|1\r"));
         ack.push_str("FTS|1\r");
         fs::write(root.join("Accepted").join(&name), vxu)?;
-        let has_patients = w % 3 == 2;
-        if has_patients {
-            // a tabular listing with patient ids (the shape that names patients)
-            let mut csv = String::from(
-                "File Name,Message Control ID,Patient ID,HL7 Field,Severity,Code,Message\n",
-            );
-            for (cid, p, x) in &rows {
-                let sev = match x.3 {
-                    "E" => "Error",
-                    "W" => "Warning",
-                    _ => "Informational",
-                };
-                let _ = writeln!(
-                    csv,
-                    "{name},{cid},{p},{},{sev},{},\"{}\"",
-                    x.0,
-                    x.2,
-                    x.4.replace('"', "'")
-                );
-            }
-            fs::write(
-                root.join("DQA-Reports")
-                    .join(format!("{}_DQA.csv", &name[..name.len() - 4])),
-                csv,
-            )?;
-        } else if w % 5 == 4 {
-            fs::write(
-                root.join("DQA-Reports").join(format!("{name}.errors.txt")),
-                errors_txt,
-            )?;
-        } else {
-            fs::write(root.join("DQA-Reports").join(format!("{name}.ack")), ack)?;
-        }
+        write_answer(root, w, &name, &rows, errors_txt, ack)?;
         sum.report_files += 1;
         sum.batches += 1;
         sum.messages += n as u64;
         // consent notices every other week
         if w % 2 == 0 && w + 1 < o.weeks {
-            let mut cnf = String::from(
-                "Import Code,Source File,Date Processed,Patient ID,Last Name,First Name,Date of Birth,Consent Code Sent,Consent Date Sent,Reason Code,Reason\n",
-            );
-            let k = 2 + rng.below(3);
-            for j in 0..k {
-                let p = format!("MRN{w:05}9{j:02}");
-                let (code, reason, sent, date) = match rng.below(4) {
-                    0 => ("CLR-100", "No existing consent on file", "", "20250101"),
-                    1 => (
-                        "CLR-101",
-                        "Consent flag not valid for client age",
-                        "TXA",
-                        "20250101",
-                    ),
-                    2 => (
-                        "CLR-105",
-                        "Invalid affirmation date format",
-                        "TXY",
-                        "2025-01-01",
-                    ),
-                    _ => (
-                        "IMR-132",
-                        "Standard consent required for retaining non-disaster immunizations",
-                        "TXD",
-                        "20250101",
-                    ),
-                };
-                let _ = writeln!(
-                    cnf,
-                    "{},{name},{},{p},{},{},2015-03-0{},{sent},{date},{code},{reason}",
-                    o.import_code,
-                    day,
-                    LAST[j as usize],
-                    FIRST[j as usize],
-                    1 + j
-                );
-                // every other patient is resubmitted with consent and shows up in the next
-                // tabular listing (every third week) at least two weeks later
-                let resolve_week = (w + 2..).find(|x| x % 3 == 2).unwrap();
-                if j % 2 == 0 && resolve_week < o.weeks {
-                    to_resolve.push((p.clone(), resolve_week));
-                    sum.resolved_patients.push(p);
-                } else {
-                    sum.open_patients.push(p);
-                }
-            }
-            fs::write(
-                root.join("Receive").join(format!(
-                    "{}_CNF_{}.csv",
-                    o.import_code,
-                    day.format("%Y%m%d")
-                )),
-                cnf,
-            )?;
-            sum.consent_files += 1;
+            consent_file(root, o, w, day, &name, &mut rng, &mut to_resolve, &mut sum)?;
         }
     }
     Ok(sum)
+}
+
+/// One message of a week, as the batch and the registry's answers carry it.
+#[derive(Clone, Copy)]
+struct Message<'a> {
+    i: usize,
+    cid: &'a str,
+    patient: &'a str,
+    name: (&'a str, &'a str),
+    born: (u64, u64),
+    site: &'a str,
+    provider: &'a str,
+    day: NaiveDate,
+    given: NaiveDate,
+}
+
+/// Write one message into the week's batch (carrying the faults its answer reports), its ACK,
+/// its errors.txt entry and the listing's rows.
+fn write_message(
+    msg: &Message<'_>,
+    issues: &[Issue],
+    vxu: &mut String,
+    ack: &mut String,
+    errors_txt: &mut String,
+    rows: &mut Vec<(String, String, Issue)>,
+) {
+    // the batch carries the faults its answer reports
+    let has = |x: &Issue| issues.iter().any(|y| y.2 == x.2);
+    let Message { i, cid, patient, name: (last, first), born: (m, dd), site, provider, day, given } = *msg;
+    let d = day.format("%Y%m%d");
+    let g = given.format("%Y%m%d");
+    let consent_date = if has(&PD113) {
+        "2025-01-01"
+    } else {
+        "20250101"
+    };
+    let nk1 = if has(&NK1) {
+        String::new()
+    } else {
+        format!("NK1|1|{last}^PARENT|MTH\r")
+    };
+    let mvx_code = if has(&MVX) { "" } else { "PMC^^MVX" };
+    let rxr = if has(&RXR2_NEW) {
+        "RXR|C28161^IM^NCIT|LT^Left Thigh^HL70163\r"
+    } else {
+        ""
+    };
+    let _ = write!(
+        vxu,
+        "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|{consent_date}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{g}|{g}|20^DTaP^CVX|0.5|mL||00|{provider}|^^^{site}||||LOT{i}||{mvx_code}|||CP|A\r{rxr}OBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
+    );
+    // Duplicates come back as AE with an E-severity error (as several registries send
+    // rejections), other rejections as AR: both count as rejected.
+    let status = if issues.iter().any(|x| x.3 == "E" && x.2 != DUP.2) {
+        "AR"
+    } else if issues.iter().any(|x| x.3 == "E") {
+        "AE"
+    } else if issues.is_empty() {
+        "AA"
+    } else {
+        "AE"
+    };
+    let _ = write!(
+        ack,
+        "MSH|^~\\&|ImmTrac24.16|TEXIIS||DEMO|{}||ACK^V04^ACK|A{cid}|P|2.5.1\rMSA|{status}|{cid}\r",
+        day.format("%Y%m%d")
+    );
+    let _ = writeln!(
+        errors_txt,
+        "Message {i}\nMSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{}||VXU^V04^VXU_V04|{cid}|P|2.5.1\nPID|1||{patient}^^^DEMO^MR",
+        day.format("%Y%m%d")
+    );
+    for sev in ["E", "W", "I"] {
+        let list: Vec<&Issue> = issues.iter().filter(|x| x.3 == sev).collect();
+        if !list.is_empty() {
+            let _ = writeln!(
+                errors_txt,
+                "{}",
+                match sev {
+                    "E" => "Errors:",
+                    "W" => "Warnings:",
+                    _ => "Skip:",
+                }
+            );
+            for x in list {
+                let _ = writeln!(errors_txt, " + {} ({})", x.4, x.0);
+            }
+        }
+    }
+    errors_txt.push('\n');
+    for x in issues {
+        let _ = write!(
+            ack,
+            "ERR||{}|101^Required field missing^HL70357|{}|4^Invalid value^HL70533|||{}::{}\r",
+            x.1, x.3, x.2, x.4
+        );
+        rows.push((cid.to_string(), patient.to_string(), *x));
+    }
+}
+
+/// The week's answer in one of the registry's shapes: a listing with patient ids every third
+/// week, the legacy errors.txt every fifth, else the ACK.
+fn write_answer(
+    root: &Path,
+    w: u32,
+    name: &str,
+    rows: &[(String, String, Issue)],
+    errors_txt: String,
+    ack: String,
+) -> std::io::Result<()> {
+    let has_patients = w % 3 == 2;
+    if has_patients {
+        // a tabular listing with patient ids (the shape that names patients)
+        let mut csv = String::from(
+            "File Name,Message Control ID,Patient ID,HL7 Field,Severity,Code,Message\n",
+        );
+        for (cid, p, x) in rows {
+            let sev = match x.3 {
+                "E" => "Error",
+                "W" => "Warning",
+                _ => "Informational",
+            };
+            let _ = writeln!(
+                csv,
+                "{name},{cid},{p},{},{sev},{},\"{}\"",
+                x.0,
+                x.2,
+                x.4.replace('"', "'")
+            );
+        }
+        fs::write(
+            root.join("DQA-Reports")
+                .join(format!("{}_DQA.csv", &name[..name.len() - 4])),
+            csv,
+        )?;
+    } else if w % 5 == 4 {
+        fs::write(
+            root.join("DQA-Reports").join(format!("{name}.errors.txt")),
+            errors_txt,
+        )?;
+    } else {
+        fs::write(root.join("DQA-Reports").join(format!("{name}.ack")), ack)?;
+    }
+    Ok(())
+}
+
+/// The consent notices of week `w`: every other patient is resubmitted with consent later
+/// (and resolves), the others stay open.
+#[allow(clippy::too_many_arguments)]
+fn consent_file(
+    root: &Path,
+    o: &Options,
+    w: u32,
+    day: NaiveDate,
+    name: &str,
+    rng: &mut Rng,
+    to_resolve: &mut Vec<(String, u32)>,
+    sum: &mut Summary,
+) -> std::io::Result<()> {
+    let mut cnf = String::from(
+        "Import Code,Source File,Date Processed,Patient ID,Last Name,First Name,Date of Birth,Consent Code Sent,Consent Date Sent,Reason Code,Reason\n",
+    );
+    let k = 2 + rng.below(3);
+    for j in 0..k {
+        let p = format!("MRN{w:05}9{j:02}");
+        let (code, reason, sent, date) = match rng.below(4) {
+            0 => ("CLR-100", "No existing consent on file", "", "20250101"),
+            1 => (
+                "CLR-101",
+                "Consent flag not valid for client age",
+                "TXA",
+                "20250101",
+            ),
+            2 => (
+                "CLR-105",
+                "Invalid affirmation date format",
+                "TXY",
+                "2025-01-01",
+            ),
+            _ => (
+                "IMR-132",
+                "Standard consent required for retaining non-disaster immunizations",
+                "TXD",
+                "20250101",
+            ),
+        };
+        let _ = writeln!(
+            cnf,
+            "{},{name},{},{p},{},{},2015-03-0{},{sent},{date},{code},{reason}",
+            o.import_code,
+            day,
+            LAST[j as usize],
+            FIRST[j as usize],
+            1 + j
+        );
+        // every other patient is resubmitted with consent and shows up in the next
+        // tabular listing (every third week) at least two weeks later
+        let resolve_week = (w + 2..).find(|x| x % 3 == 2).unwrap();
+        if j % 2 == 0 && resolve_week < o.weeks {
+            to_resolve.push((p.clone(), resolve_week));
+            sum.resolved_patients.push(p);
+        } else {
+            sum.open_patients.push(p);
+        }
+    }
+    fs::write(
+        root.join("Receive").join(format!(
+            "{}_CNF_{}.csv",
+            o.import_code,
+            day.format("%Y%m%d")
+        )),
+        cnf,
+    )?;
+    sum.consent_files += 1;
+    Ok(())
 }
