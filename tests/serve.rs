@@ -568,8 +568,23 @@ fn user_commands_manage_people_with_hashed_passwords() {
     let s = t.serve();
     // removal signs out at the next request and refuses the password
     let mut lee = s.signed_in("lee", PW);
+    let mut ana = s.signed_in("ana", PW);
+    assert_eq!(lee.get("/worklist").status, 200);
     assert_code(&t.run(&["user", "remove", "lee"]), 0);
+    let r = lee.get("/worklist");
+    assert_eq!(r.status, 303, "a removed user's session ends at the next request");
     assert_eq!(lee.login("lee", PW).status, 401);
+    // a new password ends the sessions opened with the old one
+    let mut c = immdqa()
+        .arg("--config").arg(&t.config)
+        .args(["user", "passwd", "ana", "--password-stdin"])
+        .stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped())
+        .spawn().unwrap();
+    writeln!(c.stdin.take().unwrap(), "another long password").unwrap();
+    assert_code(&c.wait_with_output().unwrap(), 0);
+    assert_eq!(ana.get("/worklist").status, 303);
+    assert_eq!(ana.login("ana", PW).status, 401);
+    assert_eq!(ana.login("ana", "another long password").status, 303);
     assert_code(&t.run(&["user", "remove", "lee"]), 3);
 }
 

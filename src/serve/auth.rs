@@ -71,6 +71,9 @@ pub struct Session {
     pub role: Role,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
+    /// When the user's account was last changed (password) as of sign-in: a session of an
+    /// account removed or changed since is over.
+    pub account: String,
     last_seen: Instant,
 }
 
@@ -90,11 +93,12 @@ impl Sessions {
     }
 
     /// Start a session: (the cookie's value, the session).
-    pub fn start(&self, user: &str, role: Role) -> (String, Session) {
+    pub fn start(&self, user: &str, role: Role, account: &str) -> (String, Session) {
         let token = random_token();
         let s = Session {
             user: user.to_string(),
             role,
+            account: account.to_string(),
             csrf: random_token(),
             last_seen: Instant::now(),
         };
@@ -265,7 +269,7 @@ mod tests {
     #[test]
     fn sessions_expire_when_idle() {
         let s = Sessions::new(Duration::from_millis(50));
-        let (tok, _) = s.start("ana", Role::Dqo);
+        let (tok, _) = s.start("ana", Role::Dqo, "2026-01-01T00:00:00Z");
         assert!(s.get(&tok).is_some());
         std::thread::sleep(Duration::from_millis(80));
         assert!(s.get(&tok).is_none());

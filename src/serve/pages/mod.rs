@@ -157,12 +157,23 @@ pub(crate) fn page_who(
     path: &str,
     allowed: impl Fn(Role) -> bool,
 ) -> Result<Who, Reply> {
-    let s = cookie(headers, SESSION_COOKIE)
-        .and_then(|t| app.sessions.get(t))
+    let token = cookie(headers, SESSION_COOKIE).unwrap_or_default();
+    let s = app
+        .sessions
+        .get(token)
         .ok_or_else(|| Reply::Login(path.to_string()))?;
+    // the account as it is now: removed (`user remove`) or given a new password (`user
+    // passwd`) since sign-in ends the session; the role is read from the store each time
+    let Some(account) = app
+        .with_store(|st| st.user(&s.user))?
+        .filter(|u| u.updated == s.account)
+    else {
+        app.sessions.end(token);
+        return Err(Reply::Login(path.to_string()));
+    };
     let who = Who {
         user: s.user,
-        role: s.role,
+        role: account.role,
         csrf: s.csrf,
         address: peer.ip().to_string(),
     };
