@@ -40,6 +40,7 @@
 //! - [`table`]: result tables rendered as plain terminal columns, CSV, JSON or HTML.
 //! - [`charts`]: the chart kinds as PNG or SVG.
 //! - [`report`]: report definitions (reports/*.toml) → a report folder.
+//! - [`exchange`]: the unattended weekly exchange (`immdqa sync`) as a library function.
 //! - [`outbox`]: which batches in the outbox are complete, and where each goes after upload.
 //! - [`upload`]: naming, pre-flight checks, exactly-once transfer and history of uploads.
 //! - [`demo`]: the synthetic mailbox and the embedded SFTP server of `immdqa demo`.
@@ -55,6 +56,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod exchange;
 pub mod failpoint;
 pub mod formats;
 pub mod hl7;

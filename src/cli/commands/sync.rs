@@ -4,14 +4,12 @@
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use crate::analytics::{thresholds, week_label, week_start};
+use crate::analytics::week_label;
 use crate::cli::commands::check::exit_of;
 use crate::cli::{Ctx, Exit, ingest_summary};
-use crate::ingest;
-use crate::store::RunLock;
-use crate::sync::NoProgress;
+use crate::exchange::{self, Event, ExchangeOptions};
 use crate::upload;
 
 /// The whole weekly exchange, unattended: (1) every batch in the profile's `outbox` that has
@@ -96,6 +94,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
 }
 
+/// The exchange ([`crate::exchange::run`]) with each of its steps worded for the terminal and
+/// the log.
 fn steps(args: &Args, ctx: &Ctx, say: &mut Say) -> anyhow::Result<Exit> {
     let (name, profile) = ctx.profile()?;
     say.line(
@@ -108,187 +108,99 @@ fn steps(args: &Args, ctx: &Ctx, say: &mut Say) -> anyhow::Result<Exit> {
     ctx.config.check_secret_permissions()?;
     let (_, transport) = ctx.transport()?;
     let mut store = ctx.open_store()?;
-    let _run = if args.dry_run {
-        None
-    } else {
-        Some(RunLock::acquire(store.dir())?)
+    let opts = ExchangeOptions {
+        profile: name,
+        transport,
+        outbox: profile.outbox.clone().map(|o| (o, profile.outbox_ready)),
+        settle: Duration::from_secs(args.settle),
+        upload: ctx
+            .upload_options(None, args.dry_run, args.strict)
+            .map_err(|e| e.to_string()),
+        fetch: ctx.fetch_options(args.dry_run)?,
+        parse: ctx.parse_options()?,
+        dry_run: args.dry_run,
+        analysis_profile: ctx.analysis_profile(&store)?,
+        thresholds: &ctx.config.thresholds,
+        ledger: ctx.ledger_scope(),
+        report: profile
+            .report_dir
+            .clone()
+            .map(|d| (d, ctx.report_settings())),
+        today: chrono::Local::now().date_naive(),
     };
-    let mut remote = transport.open()?;
-    let mut worst = Exit::Ok;
-
-    // 1. the outbox
-    if let Some(outbox) = &profile.outbox {
-        let sent = send_outbox(
-            outbox,
-            profile.outbox_ready,
-            args,
-            ctx,
-            say,
-            &mut store,
-            remote.as_mut(),
-        )?;
-        worst = worst.max(sent);
+    let outcome = exchange::run(&mut store, &opts, &mut |e| tell(say, &e))?;
+    let mut exit = outcome.verdict.map_or(Exit::Ok, exit_of);
+    if outcome.partial {
+        exit = exit.max(Exit::Partial);
     }
-
-    // 2. fetch and parse
-    let opts = ctx.fetch_options(args.dry_run)?;
-    let done = ingest::fetch_and_parse(
-        &mut store,
-        remote.as_mut(),
-        &opts,
-        &ctx.parse_options()?,
-        true,
-        &NoProgress,
-    )?;
-    drop(remote);
-    for f in &done.fetch.failures {
-        say.line(
-            true,
-            &format!("fetch: failed {}/{}: {}", f.folder, f.name, f.reason),
-        );
-    }
-    say.line(false, &done.fetch.summary_line());
-    let parsed = ingest_summary::summary("parse", &done.parsed);
-    for q in &parsed.quarantined {
-        say.line(true, q);
-    }
-    if let Some(line) = &parsed.line {
-        say.line(false, line);
-    }
-    if done.fetch.counts.failed > 0 || parsed.count > 0 {
-        worst = worst.max(Exit::Partial);
-    }
-    if args.dry_run {
-        return Ok(worst);
-    }
-
-    // 3. check the week the report is about: the last complete one
-    let h = ctx.history(&store)?;
-    let last_week = week_start(chrono::Local::now().date_naive()) - chrono::Duration::weeks(1);
-    say.line(
-        false,
-        &format!(
-            "check: judging {}, the last complete week",
-            week_label(last_week)
-        ),
-    );
-    let verdict = thresholds::evaluate_history(
-        &store,
-        &h,
-        &ctx.config.thresholds,
-        Some(last_week),
-        ctx.ledger_scope(),
-    )?;
-    for (problem, line, basis) in crate::cli::commands::check::verdict_lines(&verdict) {
-        match basis {
-            Some(b) => say.line(problem, &format!("check: {line} (basis: {b})")),
-            None => say.line(problem, &format!("check: {line}")),
-        }
-    }
-    worst = worst.max(exit_of(verdict.level));
-
-    // 4. the report of the last completed week, once
-    if let Some(dir) = &profile.report_dir {
-        let out = dir.join(week_label(last_week));
-        if out.join("index.html").exists() {
-            say.line(false, &format!("report: {} already written", out.display()));
-        } else {
-            let def = crate::report::definition("weekly")?;
-            let built = crate::report::build(
-                &store,
-                &def,
-                "weekly",
-                Some(last_week),
-                &out,
-                &ctx.report_settings(),
-                h.profile.as_deref(),
-            )?;
-            say.line(
-                false,
-                &format!(
-                    "report: {} for {} written",
-                    built.index.display(),
-                    week_label(last_week)
-                ),
-            );
-        }
-    }
-    Ok(worst)
+    Ok(exit)
 }
 
-/// Step 1 of sync: send every complete batch of the outbox, each moved as soon as its own
-/// upload is recorded. Returns the step's exit (partial when a batch was held or kept).
-fn send_outbox(
-    outbox: &std::path::Path,
-    ready: crate::config::OutboxReady,
-    args: &Args,
-    ctx: &Ctx,
-    say: &mut Say,
-    store: &mut crate::store::Store,
-    remote: &mut dyn crate::transport::RemoteFs,
-) -> anyhow::Result<Exit> {
-    let mut worst = Exit::Ok;
-    let scan = crate::outbox::scan(
-        outbox,
-        ready,
-        Duration::from_secs(args.settle),
-        SystemTime::now(),
-    )
-    .map_err(|e| anyhow::anyhow!("outbox {}: {e}", outbox.display()))?;
-    for (p, why) in &scan.ignored {
-        say.line(false, &format!("outbox: {} ignored: {why}", p.display()));
-    }
-    for (p, why) in &scan.waiting {
-        say.line(false, &format!("outbox: {} waits: {why}", p.display()));
-    }
-    if !scan.ready.is_empty() {
-        let opts = ctx.upload_options(None, args.dry_run, args.strict)?;
-        // each file is moved as soon as its own upload is recorded
-        let mut moved: Result<(), anyhow::Error> = Ok(());
-        let mut place = |r: &upload::FileResult| {
-            say.line(false, &format!("outbox: {}", upload::describe(r)));
-            if args.dry_run || moved.is_err() {
-                return;
+/// One step of the exchange in words: (a problem?, the line).
+fn tell(say: &mut Say, e: &Event<'_>) {
+    use crate::outbox::Disposition::*;
+    match e {
+        Event::OutboxIgnored(p, why) => {
+            say.line(false, &format!("outbox: {} ignored: {why}", p.display()))
+        }
+        Event::OutboxWaits(p, why) => {
+            say.line(false, &format!("outbox: {} waits: {why}", p.display()))
+        }
+        Event::OutboxEmpty => say.line(false, "outbox: nothing to send"),
+        Event::Uploaded(r) => say.line(false, &format!("outbox: {}", upload::describe(r))),
+        Event::Placed(p, Sent(to)) => say.line(
+            false,
+            &format!("outbox: {} moved to {}", p.display(), to.display()),
+        ),
+        Event::Placed(p, Held { to, reason }) => say.line(
+            true,
+            &format!("outbox: {} held in {}: {reason}", p.display(), to.display()),
+        ),
+        Event::Placed(p, Kept(reason)) => say.line(
+            true,
+            &format!(
+                "outbox: {} not sent, kept for the next run: {reason}",
+                p.display()
+            ),
+        ),
+        Event::Fetched(done) => {
+            for f in &done.fetch.failures {
+                say.line(
+                    true,
+                    &format!("fetch: failed {}/{}: {}", f.folder, f.name, f.reason),
+                );
             }
-            use crate::outbox::Disposition::*;
-            match crate::outbox::place(outbox, r) {
-                Ok(Sent(to)) => say.line(
-                    false,
-                    &format!("outbox: {} moved to {}", r.path.display(), to.display()),
-                ),
-                Ok(Held { to, reason }) => {
-                    worst = worst.max(Exit::Partial);
-                    say.line(
-                        true,
-                        &format!(
-                            "outbox: {} held in {}: {reason}",
-                            r.path.display(),
-                            to.display()
-                        ),
-                    );
-                }
-                Ok(Kept(reason)) => {
-                    worst = worst.max(Exit::Partial);
-                    say.line(
-                        true,
-                        &format!(
-                            "outbox: {} not sent, kept for the next run: {reason}",
-                            r.path.display()
-                        ),
-                    );
-                }
-                Err(e) => {
-                    moved = Err(anyhow::anyhow!(
-                        "outbox: cannot move {}: {e}",
-                        r.path.display()
-                    ))
+            say.line(false, &done.fetch.summary_line());
+            let parsed = ingest_summary::summary("parse", &done.parsed);
+            for q in &parsed.quarantined {
+                say.line(true, q);
+            }
+            if let Some(line) = &parsed.line {
+                say.line(false, line);
+            }
+        }
+        Event::Judging(week) => say.line(
+            false,
+            &format!("check: judging {}, the last complete week", week_label(*week)),
+        ),
+        Event::Verdict(v) => {
+            for (problem, line, basis) in crate::cli::commands::check::verdict_lines(v) {
+                match basis {
+                    Some(b) => say.line(problem, &format!("check: {line} (basis: {b})")),
+                    None => say.line(problem, &format!("check: {line}")),
                 }
             }
-        };
-        upload::upload(store, remote, &scan.ready, &opts, &NoProgress, &mut place)?;
-        moved?;
-    } else {
-        say.line(false, "outbox: nothing to send");
+        }
+        Event::ReportExists(out) => {
+            say.line(false, &format!("report: {} already written", out.display()))
+        }
+        Event::ReportWritten(index, week) => say.line(
+            false,
+            &format!(
+                "report: {} for {} written",
+                index.display(),
+                week_label(*week)
+            ),
+        ),
     }
-    Ok(worst)
 }
