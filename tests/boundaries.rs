@@ -194,3 +194,41 @@ fn every_uses_line_names_the_modules_the_file_imports() {
     }
     assert!(wrong.is_empty(), "Uses: lines that disagree with the imports:\n{}", wrong.join("\n"));
 }
+
+/// Within a folder, files do not import each other in a circle (analytics: the checks build on
+/// `verdict`, the breakdowns on `trends`, never both ways).
+#[test]
+fn no_file_circles_inside_a_folder() {
+    let all = files();
+    let mut wrong = Vec::new();
+    for folder in ["analytics", "store", "serve", "ledger", "formats", "report"] {
+        let in_folder: Vec<(String, String)> = all
+            .iter()
+            .filter(|(r, _, _)| layer(r) == folder && !r.ends_with("/mod.rs"))
+            .map(|(r, c, _)| {
+                let stem = r.rsplit('/').next().unwrap().trim_end_matches(".rs").to_string();
+                (stem, c.clone())
+            })
+            .collect();
+        let names: Vec<&str> = in_folder.iter().map(|(n, _)| n.as_str()).collect();
+        let refers = |code: &str, other: &str| {
+            code.contains(&format!("super::{other}::"))
+                || code.contains(&format!("super::{other};"))
+                || code.contains(&format!("super::{{{other}"))
+                || code.contains(&format!("crate::{folder}::{other}::"))
+                || code.contains(&format!("use super::{other}"))
+        };
+        for (a, ca) in &in_folder {
+            for b in &names {
+                if a.as_str() >= *b {
+                    continue;
+                }
+                let cb = &in_folder.iter().find(|(n, _)| n == b).unwrap().1;
+                if refers(ca, b) && refers(cb, a) {
+                    wrong.push(format!("{folder}/{a}.rs ⇄ {folder}/{b}.rs"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "files that import each other:\n{}", wrong.join("\n"));
+}

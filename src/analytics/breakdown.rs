@@ -17,6 +17,21 @@ use crate::store::Store;
 use crate::store::ledger::LedgerKey;
 use crate::table::{ColType, Table, Value};
 
+/// Trend rows for any breakdown: the reports' fields, codes and severities from the
+/// history, sites, vaccines, providers and owners from the ledger.
+pub fn trends_any(
+    store: &crate::store::Store,
+    h: &super::History,
+    opts: &TrendOptions,
+    owners: &crate::ledger::owners::Owners<'_>,
+) -> Result<Vec<TrendRow>, AnalyticsError> {
+    if opts.by.from_ledger() {
+        trends(store, h.profile.as_deref(), opts, owners)
+    } else {
+        super::trends::trends(h, opts)
+    }
+}
+
 fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }

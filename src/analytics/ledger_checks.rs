@@ -15,7 +15,7 @@
 use chrono::{Duration, NaiveDate};
 
 use super::breakdown;
-use super::thresholds::{Check, Level, pct};
+use super::verdict::{Check, Level, pct};
 use super::{AnalyticsError, History, week_label};
 use crate::config::Thresholds;
 use crate::store::Store;

@@ -23,6 +23,7 @@ pub mod ledger_checks;
 pub mod submissions;
 pub mod thresholds;
 pub mod trends;
+pub mod verdict;
 
 use std::collections::HashMap;
 

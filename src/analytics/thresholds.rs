@@ -22,46 +22,7 @@ use super::{week_label, week_start};
 /// The settings (`[thresholds]` in the config): plain data in the config, read here.
 pub use crate::config::Thresholds;
 
-/// A check's outcome. `Unknown` (the data cannot tell) exits like a warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Ok,
-    Unknown,
-    Warn,
-    Fail,
-}
-
-impl Level {
-    /// Warn when `found`, else OK (a rule whose finding is a warning).
-    pub fn warn_if(found: bool) -> Level {
-        if found { Level::Warn } else { Level::Ok }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Ok => "ok",
-            Level::Unknown => "unknown",
-            Level::Warn => "warn",
-            Level::Fail => "fail",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Breach {
-    pub level: Level,
-    pub check: &'static str,
-    pub message: String,
-}
-
-/// One evaluated check: its outcome, what it found, and what that was based on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Check {
-    pub name: &'static str,
-    pub level: Level,
-    pub message: String,
-    pub basis: String,
-}
+pub use super::verdict::{Breach, Check, Level, pct};
 
 #[derive(Debug, Clone)]
 pub struct Verdict {
@@ -278,10 +239,6 @@ fn has_counts(s: &SubmissionRow) -> bool {
 }
 
 /// A share as a percentage with one decimal (`80.9%`), as every check message writes it.
-pub(super) fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
 /// Evaluate the thresholds for the week holding `as_of` (default: the latest week with data).
 /// `severity_trend` are trend rows by severity (E rows are used); `evidence` holds rejected
 /// message counts for reports without counts (see [`reports_needing_evidence`]).

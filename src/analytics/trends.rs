@@ -47,21 +47,6 @@ impl TrendBy {
     }
 }
 
-/// Trend rows for any breakdown: the reports' fields, codes and severities from the
-/// history, sites, vaccines, providers and owners from the ledger.
-pub fn trends_any(
-    store: &crate::store::Store,
-    h: &History,
-    opts: &TrendOptions,
-    owners: &crate::ledger::owners::Owners<'_>,
-) -> Result<Vec<TrendRow>, AnalyticsError> {
-    if opts.by.from_ledger() {
-        super::breakdown::trends(store, h.profile.as_deref(), opts, owners)
-    } else {
-        trends(h, opts)
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct TrendOptions {
     pub by: TrendBy,
@@ -98,7 +83,7 @@ pub const NONE_KEY: &str = "(none)";
 pub fn trends(h: &History, opts: &TrendOptions) -> Result<Vec<TrendRow>, AnalyticsError> {
     if opts.by.from_ledger() {
         return Err(AnalyticsError::Usage(format!(
-            "--by {} needs the message ledger (trends_any)",
+            "--by {} needs the message ledger (breakdown::trends_any)",
             opts.by.column()
         )));
     }

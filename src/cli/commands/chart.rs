@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::analytics::trends::{TrendBy, TrendOptions};
-use crate::analytics::{consent, submissions, trends};
+use crate::analytics::{consent, submissions};
 use crate::charts::{self, ChartData, Kind};
 use crate::cli::choices;
 use crate::cli::output::parse_date;
@@ -46,7 +46,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let h = ctx.history(&store)?;
     // Compute only what this kind of chart draws: each is a pass over the history.
     let trend = match kind {
-        Kind::Trend | Kind::Top | Kind::Heatmap => trends::trends_any(
+        Kind::Trend | Kind::Top | Kind::Heatmap => crate::analytics::breakdown::trends_any(
             &store,
             &h,
             &TrendOptions {

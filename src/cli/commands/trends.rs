@@ -66,7 +66,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let owners = crate::ledger::owners::Owners::new(&ctx.config.owners);
-    let rows = trends::trends_any(
+    let rows = crate::analytics::breakdown::trends_any(
         &store,
         &h,
         &TrendOptions {
