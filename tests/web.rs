@@ -406,12 +406,19 @@ impl Browser {
             return None;
         }
         let port = free_port();
+        let profile = tempfile::tempdir().unwrap();
         let driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // whatever happens from here on (a panic included), the driver and the browser it
+        // started go with the guard
+        let mut guard = Reap {
+            driver: Some(driver),
+            profile: profile.path().to_path_buf(),
+        };
         let mut http = Http {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             host: format!("127.0.0.1:{port}"),
@@ -424,7 +431,6 @@ impl Browser {
             assert!(t.elapsed() < Duration::from_secs(30), "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let profile = tempfile::tempdir().unwrap();
         let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -447,7 +453,7 @@ impl Browser {
             .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
             .to_string();
         Some(Browser {
-            driver,
+            driver: guard.driver.take().unwrap(),
             http,
             session,
             _profile: profile,
@@ -573,7 +579,32 @@ impl Drop for Browser {
         let _ = self.http.request("DELETE", &path, &[], None);
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        reap_browsers(self._profile.path());
     }
+}
+
+/// Until a session is made: kills the driver and any browser of this profile when dropped.
+struct Reap {
+    driver: Option<Child>,
+    profile: PathBuf,
+}
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(mut d) = self.driver.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+            reap_browsers(&self.profile);
+        }
+    }
+}
+
+/// Chromium processes started with this profile (a driver killed mid-session leaves them).
+fn reap_browsers(profile: &Path) {
+    let _ = Command::new("pkill")
+        .arg("-f")
+        .arg(format!("user-data-dir={}", profile.display()))
+        .status();
 }
 
 pub fn free_port() -> u16 {
