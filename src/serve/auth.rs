@@ -71,8 +71,8 @@ pub struct Session {
     pub role: Role,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
-    /// When the user's account was last changed (password) as of sign-in: a session of an
-    /// account removed or changed since is over.
+    /// A digest of the account's password hash at sign-in (a new password has a new salt):
+    /// a session of an account removed or given a new password since is over.
     pub account: String,
     last_seen: Instant,
 }

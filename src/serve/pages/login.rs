@@ -114,7 +114,9 @@ pub async fn login(
             ));
         };
         app.throttle.succeeded(&keys[..1]);
-        let (token, _) = app.sessions.start(&user.name, user.role, &user.updated);
+        let (token, _) =
+            app.sessions
+                .start(&user.name, user.role, &auth::token_hash(&user.password_hash));
         record("login", "signed in");
         let mut r = Redirect::to(&next).into_response();
         let h = r.headers_mut();

@@ -166,7 +166,7 @@ pub(crate) fn page_who(
     // passwd`) since sign-in ends the session; the role is read from the store each time
     let Some(account) = app
         .with_store(|st| st.user(&s.user))?
-        .filter(|u| u.updated == s.account)
+        .filter(|u| auth::same(&auth::token_hash(&u.password_hash), &s.account))
     else {
         app.sessions.end(token);
         return Err(Reply::Login(path.to_string()));
