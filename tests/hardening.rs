@@ -494,3 +494,28 @@ fn listing_output_contract() {
         );
     }
 }
+
+/// A reader that went away (`immdqa explain … | head -0`) ends the process quietly, by
+/// SIGPIPE as `cat` does: no panic, no message (the write's error kind says so, not a panic's
+/// text), whichever command printed.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    for args in [
+        vec!["explain", "IMR-111", "CLR-105"],
+        vec!["config", "default"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = immdqa()
+            .args(&args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.signal(), Some(libc::SIGPIPE), "{args:?}: {:?}", o.status);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}

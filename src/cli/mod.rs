@@ -11,11 +11,34 @@ pub(crate) static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::Atom
 macro_rules! say {
     ($($t:tt)*) => {
         if !$crate::cli::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
-            println!($($t)*);
+            $crate::cli::out!($($t)*);
         }
     };
 }
 pub(crate) use say;
+
+/// `println!` to standard output, where a closed pipe (`immdqa worklist | head`) ends the
+/// process quietly, as for other Unix tools — read from the write's `io::Error` kind, never
+/// from a panic's text (`println!` would panic). SIGPIPE itself stays ignored (Rust's
+/// default): a server that drops an FTPS or SFTP connection must be an error the run handles,
+/// not a signal that kills it mid-transfer.
+macro_rules! out {
+    () => {
+        $crate::cli::output::write_out(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::cli::output::write_out(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+pub(crate) use out;
+
+/// [`out!`] without the line end (prompts).
+macro_rules! out_part {
+    ($($t:tt)*) => {
+        $crate::cli::output::write_out(format_args!($($t)*))
+    };
+}
+pub(crate) use out_part;
 
 pub mod choices;
 pub mod commands;
@@ -434,24 +457,9 @@ fn exit_for(err: &anyhow::Error) -> Exit {
 }
 
 pub fn main() -> ExitCode {
-    // A closed pipe (`immdqa trends | head`) ends the process quietly, as for other Unix
-    // tools, instead of a panic in println!. SIGPIPE itself stays ignored (Rust's default):
-    // a server that drops an FTPS or SFTP connection must be an error the run handles
-    // (retry, report, exit 4), not a signal that kills it mid-transfer. Only a write to a
-    // closed standard output ends the process, as the signal would have.
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
-            output::end_on_closed_pipe();
-        }
-        default_hook(info);
-    }));
+    // A closed pipe (`immdqa trends | head`) ends the process quietly: every line goes
+    // through `out!`, which reads the write's error kind (no panic hook of its own: the only
+    // one is the parsers' containment, formats::contained).
     // Everything immdqa writes may hold patient references (reports, exports, worklists,
     // the store): owner-only, like the store (README, "Security notes").
     // SAFETY: setting the process's file mode mask at start-up, before any thread exists.
@@ -512,7 +520,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     // Commands that need no configuration return before it is read.
     match &cli.command {
         Command::Config(commands::config::ConfigCmd::Default) => {
-            print!("{}", config::EXAMPLE_CONFIG);
+            out_part!("{}", config::EXAMPLE_CONFIG);
             return Ok(Exit::Ok);
         }
         Command::Explain(a) => {

@@ -103,6 +103,21 @@ pub fn broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Write to standard output (the `out!` macro); a closed pipe ends the process quietly, any
+/// other failure to write is reported once on standard error and ends it with exit 3.
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut so = std::io::stdout().lock();
+    if let Err(e) = so.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            end_on_closed_pipe();
+        }
+        drop(so);
+        eprintln!("immdqa: cannot write to standard output: {e}");
+        std::process::exit(crate::cli::Exit::Error as i32);
+    }
+}
+
 /// End the process as `cat` does when its reader went away: by SIGPIPE, quietly.
 pub fn end_on_closed_pipe() -> ! {
     // SAFETY: restoring the default disposition and raising it: the process ends here.

@@ -30,12 +30,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
     let Some(as_of) = args.as_of.or_else(|| changes::latest_date(&h)) else {
-        println!("the history is empty: run `immdqa fetch` or `immdqa import` first");
+        crate::cli::out!("the history is empty: run `immdqa fetch` or `immdqa import` first");
         return Ok(Exit::Ok);
     };
     let c = changes::changes(&h, args.period.into(), as_of)?;
     if args.output.format == crate::cli::output::Format::Table && args.output.out.is_none() {
-        println!(
+        crate::cli::out!(
             "{} to {} compared with {} to {}",
             c.current.0, c.current.1, c.previous.0, c.previous.1
         );

@@ -112,6 +112,6 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         .out
         .unwrap_or_else(|| PathBuf::from(format!("{}.png", kind.name())));
     charts::render(kind, &data, &out)?;
-    println!("wrote {}", out.display());
+    crate::cli::out!("wrote {}", out.display());
     Ok(Exit::Ok)
 }

@@ -104,7 +104,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         ctx.ledger_scope(),
     )?;
     if args.format == crate::cli::commands::status::TextOrJson::Json {
-        println!(
+        crate::cli::out!(
             "{}",
             serde_json::to_string_pretty(&json(&v, h.profile.as_deref()))?
         );
@@ -132,18 +132,18 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     // -q: only what is not OK (nothing when every check passes: what cron mails)
     if !ctx.quiet || v.level != Level::Ok {
         if let Some(p) = &h.profile {
-            println!("profile: {p}");
+            crate::cli::out!("profile: {p}");
         }
         if let Some(w) = v.week {
-            println!("{}", judged_week(w, chrono::Local::now().date_naive()));
+            crate::cli::out!("{}", judged_week(w, chrono::Local::now().date_naive()));
         }
         for (problem, line, basis) in verdict_lines(&v) {
             if ctx.quiet && !problem {
                 continue;
             }
-            println!("{line}");
+            crate::cli::out!("{line}");
             if let Some(b) = basis {
-                println!("  basis: {b}");
+                crate::cli::out!("  basis: {b}");
             }
         }
     }

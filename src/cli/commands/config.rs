@@ -50,7 +50,7 @@ fn report_auth(name: &str, auth: &Auth, problems: &mut Vec<String>) {
             passphrase_env,
         } => {
             let m = mode_of(path);
-            println!(
+            crate::cli::out!(
                 "  auth:         key file {} ({})",
                 path.display(),
                 match m {
@@ -71,7 +71,7 @@ fn report_auth(name: &str, auth: &Auth, problems: &mut Vec<String>) {
             }
             if let Some(var) = passphrase_env {
                 let set = std::env::var_os(var).is_some();
-                println!(
+                crate::cli::out!(
                     "  passphrase:   ${var} ({})",
                     if set { "set" } else { "NOT SET" }
                 );
@@ -84,7 +84,7 @@ fn report_auth(name: &str, auth: &Auth, problems: &mut Vec<String>) {
         }
         Auth::PasswordEnv(var) => {
             let set = std::env::var_os(var).is_some();
-            println!(
+            crate::cli::out!(
                 "  auth:         password from ${var} ({})",
                 if set { "set, ********" } else { "NOT SET" }
             );
@@ -95,7 +95,7 @@ fn report_auth(name: &str, auth: &Auth, problems: &mut Vec<String>) {
             }
         }
         Auth::Password(_) => {
-            println!("  auth:         password in the config file (********)")
+            crate::cli::out!("  auth:         password in the config file (********)")
         }
     }
 }
@@ -112,7 +112,7 @@ pub fn discover_folders(ctx: &Ctx, name: &str, p: &Profile) -> anyhow::Result<Ve
         .filter(|e| e.kind == crate::transport::EntryKind::Dir)
         .filter_map(|e| String::from_utf8(e.name).ok())
         .collect();
-    println!(
+    crate::cli::out!(
         "  home folder of {}: {}",
         remote.describe(),
         home.join(", ")
@@ -130,9 +130,9 @@ pub fn discover_folders(ctx: &Ctx, name: &str, p: &Profile) -> anyhow::Result<Ve
     let mut missing = Vec::new();
     for m in &mapping {
         match &m.found {
-            Found::Exact => println!("  {:<13} {} (found)", m.key, m.configured),
+            Found::Exact => crate::cli::out!("  {:<13} {} (found)", m.key, m.configured),
             Found::Other(n) => {
-                println!(
+                crate::cli::out!(
                     "  {:<13} {} → {n} (the server's name; written into the profile)",
                     m.key, m.configured
                 );
@@ -144,7 +144,7 @@ pub fn discover_folders(ctx: &Ctx, name: &str, p: &Profile) -> anyhow::Result<Ve
                 m.configured,
                 home.join(", ")
             )),
-            Found::NotChecked => println!("  {:<13} {} (a path: not checked)", m.key, m.configured),
+            Found::NotChecked => crate::cli::out!("  {:<13} {} (a path: not checked)", m.key, m.configured),
         }
     }
     if !updates.is_empty() {
@@ -160,11 +160,11 @@ pub fn discover_folders(ctx: &Ctx, name: &str, p: &Profile) -> anyhow::Result<Ve
 /// Check one profile; returns problems found (printed lines go to stdout).
 fn check_profile(name: &str, p: &Profile) -> Vec<String> {
     let mut problems = Vec::new();
-    println!("profile {name}:");
+    crate::cli::out!("profile {name}:");
     match Options::from_profile(name, p) {
         Err(e) => problems.push(e.to_string()),
         Ok(Options::Local { root }) => {
-            println!("  transport:    local folder {}", root.display());
+            crate::cli::out!("  transport:    local folder {}", root.display());
             if !root.is_dir() {
                 problems.push(format!(
                     "profile '{name}': local_dir {} is not a readable folder",
@@ -173,7 +173,7 @@ fn check_profile(name: &str, p: &Profile) -> Vec<String> {
             }
         }
         Ok(Options::Ftps(o)) => {
-            println!(
+            crate::cli::out!(
                 "  transport:    ftps://{}@{}:{} ({} TLS)",
                 o.user,
                 o.host,
@@ -182,12 +182,12 @@ fn check_profile(name: &str, p: &Profile) -> Vec<String> {
             );
             report_auth(name, &o.auth, &mut problems);
             match (&o.pin, &o.ca_file) {
-                (Some(pin), _) => println!(
+                (Some(pin), _) => crate::cli::out!(
                     "  certificate:  pinned {}",
                     crate::transport::ftps::format_fingerprint(pin)
                 ),
                 (None, Some(ca)) => {
-                    println!("  certificate:  system roots and {}", ca.display());
+                    crate::cli::out!("  certificate:  system roots and {}", ca.display());
                     if !ca.is_file() {
                         problems.push(format!(
                             "profile '{name}': ca_file {} does not exist",
@@ -196,13 +196,13 @@ fn check_profile(name: &str, p: &Profile) -> Vec<String> {
                     }
                 }
                 (None, None) => {
-                    println!("  certificate:  system roots (or pin one: immdqa trust-host)")
+                    crate::cli::out!("  certificate:  system roots (or pin one: immdqa trust-host)")
                 }
             }
         }
         Ok(Options::Sftp(o)) => {
             let (user, host, port, known_hosts) = (&o.user, &o.host, o.port, &o.known_hosts);
-            println!("  transport:    sftp://{user}@{host}:{port}");
+            crate::cli::out!("  transport:    sftp://{user}@{host}:{port}");
             report_auth(name, &o.auth, &mut problems);
             match std::fs::read_to_string(known_hosts) {
                 Ok(text) => {
@@ -210,10 +210,10 @@ fn check_profile(name: &str, p: &Profile) -> Vec<String> {
                         .lines()
                         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
                         .count();
-                    println!("  known_hosts:  {} ({n} entries)", known_hosts.display());
+                    crate::cli::out!("  known_hosts:  {} ({n} entries)", known_hosts.display());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    println!(
+                    crate::cli::out!(
                         "  known_hosts:  {} (not created yet)",
                         known_hosts.display()
                     );
@@ -229,17 +229,17 @@ fn check_profile(name: &str, p: &Profile) -> Vec<String> {
             }
         }
     }
-    println!("  dqa_dir:      {}", p.dqa_dir);
-    println!("  receive_dir:  {}", p.receive_dir);
-    println!("  accepted_dir: {}", p.accepted_dir);
-    println!("  dropoff_dir:  {}", p.dropoff_dir);
-    println!(
+    crate::cli::out!("  dqa_dir:      {}", p.dqa_dir);
+    crate::cli::out!("  receive_dir:  {}", p.receive_dir);
+    crate::cli::out!("  accepted_dir: {}", p.accepted_dir);
+    crate::cli::out!("  dropoff_dir:  {}", p.dropoff_dir);
+    crate::cli::out!(
         "  import_code:  {}",
         p.import_code
             .as_deref()
             .unwrap_or("(not set; needed for upload)")
     );
-    println!(
+    crate::cli::out!(
         "  timeout {} s, retries {}, max_file_size {} bytes",
         p.timeout_secs, p.retries, p.max_file_size
     );
@@ -251,8 +251,8 @@ pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
         ConfigCmd::Default => unreachable!("handled before the config is loaded"),
         ConfigCmd::Path => {
             match &ctx.config.source {
-                Some(p) => println!("{}", p.display()),
-                None => println!(
+                Some(p) => crate::cli::out!("{}", p.display()),
+                None => crate::cli::out!(
                     "{} (does not exist)",
                     crate::config::default_config_path()?.display()
                 ),
@@ -262,13 +262,13 @@ pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
         ConfigCmd::Check { connect } => {
             let mut problems = Vec::new();
             match &ctx.config.source {
-                Some(p) => println!(
+                Some(p) => crate::cli::out!(
                     "config file: {} (mode {:o})",
                     p.display(),
                     mode_of(p).unwrap_or(0)
                 ),
                 None => {
-                    println!("config file: none (using defaults)");
+                    crate::cli::out!("config file: none (using defaults)");
                     problems.push(format!(
                         "no config file at {}: create one with `immdqa config default > FILE`",
                         crate::config::default_config_path()?.display()
@@ -281,7 +281,7 @@ pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
             let store = ctx.store_path()?;
             match mode_of(&store) {
                 Some(m) => {
-                    println!("store: {} (mode {m:o})", store.display());
+                    crate::cli::out!("store: {} (mode {m:o})", store.display());
                     if m & 0o077 != 0 {
                         problems.push(format!(
                             "store {} is readable by others (mode {m:o}); it holds patient data: run chmod 700",
@@ -289,7 +289,7 @@ pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
                         ));
                     }
                 }
-                None => println!("store: {} (created on first fetch)", store.display()),
+                None => crate::cli::out!("store: {} (created on first fetch)", store.display()),
             }
             let selected: Vec<(String, &Profile)> = match &ctx.profile_flag {
                 Some(_) => vec![ctx.profile()?],
@@ -313,12 +313,12 @@ pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
                 }
             }
             if problems.is_empty() {
-                println!("configuration ok");
+                crate::cli::out!("configuration ok");
                 Ok(Exit::Ok)
             } else {
-                println!("problems:");
+                crate::cli::out!("problems:");
                 for p in &problems {
-                    println!("  - {p}");
+                    crate::cli::out!("  - {p}");
                 }
                 Ok(Exit::Error)
             }

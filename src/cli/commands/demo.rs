@@ -35,7 +35,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             out: args.out.clone(),
             today,
         },
-        &mut |line| println!("{line}"),
+        &mut |line| crate::cli::out!("{line}"),
     )?;
     let cwd = std::env::current_dir().unwrap_or_default();
     let shown = |p: &std::path::Path| -> String {
@@ -45,7 +45,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     };
     let (run, alternative) = invocation(&cwd);
     let config = shown(&r.config);
-    println!(
+    crate::cli::out!(
         "\nOpen {} in a browser. Explore the history, from this folder, with for example:",
         shown(&r.report.index)
     );
@@ -55,10 +55,10 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         "consent --open",
         "check",
     ] {
-        println!("  {run} --config {config} {command}");
+        crate::cli::out!("  {run} --config {config} {command}");
     }
     if let Some(alt) = alternative {
-        println!("({alt})");
+        crate::cli::out!("({alt})");
     }
     Ok(Exit::Ok)
 }

@@ -27,25 +27,25 @@ pub fn run(
     let mut unknown = 0;
     for (i, code) in args.codes.iter().enumerate() {
         if i > 0 {
-            println!();
+            crate::cli::out!();
         }
         match cat.get(code) {
             Some(c) => {
-                println!("{} ({})", c.code, c.class);
+                crate::cli::out!("{} ({})", c.code, c.class);
                 if let Some(f) = &c.field {
-                    println!("  HL7 field: {f}");
+                    crate::cli::out!("  HL7 field: {f}");
                 }
-                println!(
+                crate::cli::out!(
                     "  owner: {} (from {})",
                     owners.of(&c.code, c.field.as_deref().unwrap_or("")),
                     owners.source(&c.code)
                 );
                 if let Some(t) = &c.text {
-                    println!("  registry text: {t}");
+                    crate::cli::out!("  registry text: {t}");
                 }
-                println!("  meaning: {}", c.meaning);
-                println!("  how to fix: {}", c.fix);
-                println!("  source: {}", c.source);
+                crate::cli::out!("  meaning: {}", c.meaning);
+                crate::cli::out!("  how to fix: {}", c.fix);
+                crate::cli::out!("  source: {}", c.source);
             }
             None => {
                 unknown += 1;
@@ -60,7 +60,7 @@ pub fn run(
                     }
                     _ => "not a registry code form (IMR/CLR/IEE/FIR/MER-nnn)",
                 };
-                println!(
+                crate::cli::out!(
                     "{prefix}: unknown code ({class}); not in the catalogue of {} codes. It is kept verbatim in the history with the registry's text.",
                     cat.len()
                 );

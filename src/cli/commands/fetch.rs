@@ -49,7 +49,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 Action::Unchanged => continue,
                 Action::Skip(r) => format!("skip: {r}"),
             };
-            println!("{}/{}  {}  {}", p.folder, p.display_name, p.size, what);
+            crate::cli::out!("{}/{}  {}  {}", p.folder, p.display_name, p.size, what);
         }
     } else {
         for p in &report.plan {

@@ -52,8 +52,8 @@ fn ask(prompt: &str, default: Option<&str>) -> anyhow::Result<String> {
         anyhow::bail!("{prompt} is required: pass it as a flag (not a terminal, cannot ask)");
     }
     match default {
-        Some(d) => print!("{prompt} [{d}]: "),
-        None => print!("{prompt}: "),
+        Some(d) => crate::cli::out_part!("{prompt} [{d}]: "),
+        None => crate::cli::out_part!("{prompt}: "),
     }
     std::io::stdout().flush()?;
     let mut line = String::new();
@@ -182,7 +182,7 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
         .mode(0o600)
         .open(&config_path)?;
     f.write_all(body.as_bytes())?;
-    println!("wrote {} (mode 600)", config_path.display());
+    crate::cli::out!("wrote {} (mode 600)", config_path.display());
     next_steps(&config_path, &profile, local_dir.is_none(), interactive, args.connect)
 }
 
@@ -301,13 +301,13 @@ fn next_steps(
         return discover(config_path, profile);
     }
     if remote {
-        println!(
+        crate::cli::out!(
             "next: record the server's host key after checking its fingerprint with the registry:\n  immdqa --config {} trust-host\nthen: immdqa --config {} fetch",
             config_path.display(),
             config_path.display()
         );
     } else {
-        println!("next: immdqa --config {} fetch", config_path.display());
+        crate::cli::out!("next: immdqa --config {} fetch", config_path.display());
     }
     Ok(Exit::Ok)
 }

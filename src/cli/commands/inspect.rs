@@ -122,7 +122,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
     if args.json || args.format == crate::cli::output::Format::Json {
         let arr: Vec<_> = docs.iter().map(|(d, _)| d.clone()).collect();
-        println!("{}", serde_json::to_string_pretty(&arr)?);
+        crate::cli::out!("{}", serde_json::to_string_pretty(&arr)?);
     } else if args.format == crate::cli::output::Format::Csv {
         let mut t = crate::table::Table::new(&JSON_KEYS[..JSON_KEYS.len()]);
         for (d, _) in &docs {
@@ -174,16 +174,16 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 .to_vec(),
             );
         }
-        println!("{}", t.to_terminal());
+        crate::cli::out!("{}", t.to_terminal());
         for (d, sink) in &docs {
             if let Some(err) = d["error"].as_str() {
-                println!("\n{err}");
+                crate::cli::out!("\n{err}");
                 continue;
             }
             if !sink.findings.is_empty() {
-                println!("\n{} (first {}):", v(&d["file"]), sink.findings.len());
+                crate::cli::out!("\n{} (first {}):", v(&d["file"]), sink.findings.len());
                 for f in &sink.findings {
-                    println!(
+                    crate::cli::out!(
                         "  {} {:<9} {:<8} {}{}",
                         f.severity(),
                         f.field.as_deref().unwrap_or("-"),
@@ -198,13 +198,13 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 }
             }
             if !sink.consent.is_empty() {
-                println!(
+                crate::cli::out!(
                     "\n{} (first {} notices; names and dates of birth not shown):",
                     v(&d["file"]),
                     sink.consent.len()
                 );
                 for c in &sink.consent {
-                    println!(
+                    crate::cli::out!(
                         "  {:<8} consent sent {:<4} {}",
                         c.reason_code.as_deref().unwrap_or("-"),
                         c.consent_code.as_deref().unwrap_or("-"),

@@ -55,11 +55,11 @@ fn list_rules(registry: Registry, format: &str) -> anyhow::Result<Exit> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::cli::out!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("rules under registry = \"{}\":", registry.as_str());
+        crate::cli::out!("rules under registry = \"{}\":", registry.as_str());
         for r in rules {
-            println!(
+            crate::cli::out!(
                 "  {:<20} {:<8} {:<8} {:<8} {}",
                 r.id,
                 r.scope.as_str(),
@@ -91,7 +91,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         if args.format == "json" {
             docs.push(serde_json::json!({"file": f.display().to_string(), "report": r}));
         } else {
-            println!(
+            crate::cli::out!(
                 "{}: {} messages; {} structural problems; {} errors, {} warnings predicted",
                 f.display(),
                 r.messages,
@@ -100,7 +100,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 r.warnings()
             );
             for i in r.structure.iter().chain(r.lint.iter()) {
-                println!(
+                crate::cli::out!(
                     "  line {:>5} {:<4} {:<8} {:<8} {:<18} {}",
                     i.line,
                     i.segment,
@@ -113,7 +113,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         }
     }
     if args.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&docs)?);
+        crate::cli::out!("{}", serde_json::to_string_pretty(&docs)?);
     }
     Ok(worst)
 }

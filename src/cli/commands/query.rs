@@ -69,14 +69,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let dir = user_dir(ctx);
     if args.list {
         for (n, sql) in BUILT_IN {
-            println!("{n:<30} {}", description(sql));
+            crate::cli::out!("{n:<30} {}", description(sql));
         }
         if let Some(d) = dir.as_ref().and_then(|d| std::fs::read_dir(d).ok()) {
             for e in d.flatten() {
                 let p = e.path();
                 if p.extension().is_some_and(|x| x == "sql") {
                     let sql = std::fs::read_to_string(&p).unwrap_or_default();
-                    println!(
+                    crate::cli::out!(
                         "{:<30} {} ({})",
                         p.file_stem().unwrap().to_string_lossy(),
                         description(&sql),

@@ -45,7 +45,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         profile.as_deref(),
     )?;
     for b in &built.verdict.breaches {
-        println!(
+        crate::cli::out!(
             "{}: {}: {}",
             b.level.as_str().to_uppercase(),
             b.check,

@@ -77,7 +77,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let st = store.status()?;
     if args.format == TextOrJson::Json {
         let (v, ok) = json(&store, &st, args.check)?;
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::cli::out!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(if ok { Exit::Ok } else { Exit::Error });
     }
     if args.format == TextOrJson::Csv {
@@ -101,9 +101,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         crate::cli::output::write_table(&t, crate::cli::output::Format::Csv, None)?;
         return Ok(Exit::Ok);
     }
-    println!("store: {}", st.path.display());
+    crate::cli::out!("store: {}", st.path.display());
     if st.files.is_empty() {
-        println!(
+        crate::cli::out!(
             "the history is empty: run `immdqa fetch` (or `immdqa fetch --dry-run` to see what it would download)"
         );
     } else {
@@ -121,11 +121,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 .to_vec(),
             );
         }
-        println!("{}", t.to_terminal());
+        crate::cli::out!("{}", t.to_terminal());
     }
     if let Some(run) = &st.last_run {
         let c = &run.counts;
-        println!(
+        crate::cli::out!(
             "last fetch: #{} profile {} from {} started {} {}",
             run.id,
             run.profile,
@@ -136,7 +136,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 None => "(interrupted)".to_string(),
             }
         );
-        println!(
+        crate::cli::out!(
             "  {} new, {} changed, {} unchanged, {} skipped, {} failed; {}",
             c.new,
             c.changed,
@@ -146,19 +146,19 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             human_bytes(c.bytes)
         );
         for (folder, name, outcome, reason) in &run.events {
-            println!("  {outcome} {folder}/{name}: {reason}");
+            crate::cli::out!("  {outcome} {folder}/{name}: {reason}");
         }
     }
     let (reports, submissions, findings, notices) = store.report_totals()?;
     if reports > 0 {
-        println!(
+        crate::cli::out!(
             "parsed: {reports} reports about {submissions} submissions; {findings} findings, {notices} consent notices"
         );
     }
     let ledger = store.ledger_counts()?;
     if ledger.batches > 0 {
         use crate::domain::AnswerStatus as S;
-        println!(
+        crate::cli::out!(
             "ledger: {} sent batch(es), {} messages: {} accepted, {} with warnings, {} rejected, {} waiting for an answer, {} not mentioned by theirs",
             ledger.batches,
             ledger.messages,
@@ -171,22 +171,22 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
     let quarantined = store.quarantined()?;
     if !quarantined.is_empty() {
-        println!(
+        crate::cli::out!(
             "quarantined ({}; kept in the archive, retried by `immdqa reparse`):",
             quarantined.len()
         );
         for (folder, name, reason) in &quarantined {
-            println!("  {folder}/{name}: {reason}");
+            crate::cli::out!("  {folder}/{name}: {reason}");
         }
     }
-    println!(
+    crate::cli::out!(
         "size: database {}, archive {}",
         human_bytes(st.db_bytes),
         human_bytes(st.archive_bytes)
     );
     if args.check {
         let verdict = store.integrity_check()?;
-        println!("integrity check: {verdict}");
+        crate::cli::out!("integrity check: {verdict}");
         if verdict != "ok" {
             return Ok(Exit::Error);
         }

@@ -63,7 +63,7 @@ impl Say {
         if problem {
             eprintln!("{text}");
         } else if !self.quiet {
-            println!("{text}");
+            crate::cli::out!("{text}");
         }
         self.log_only(text);
     }

@@ -56,7 +56,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             args.until,
         )?;
         if rows.is_empty() && args.output.format == crate::cli::output::Format::Table {
-            println!(
+            crate::cli::out!(
                 "no administered doses with dates in the message ledger for that range: sent batches come from `immdqa upload`, the accepted folder or `immdqa import --sent`"
             );
             return Ok(Exit::Ok);
@@ -83,12 +83,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         && args.output.format == crate::cli::output::Format::Table
     {
         if by.from_ledger() {
-            println!(
+            crate::cli::out!(
                 "no findings linked to sent messages for that range: --by {} needs the message ledger (sent batches from `immdqa upload`, the accepted folder or `immdqa import --sent`)",
                 by.column()
             );
         } else {
-            println!(
+            crate::cli::out!(
                 "no findings in the history for that range: run `immdqa fetch` or `immdqa import` first"
             );
         }

@@ -47,7 +47,7 @@ fn confirm(
         return Ok(Some(true));
     }
     if std::io::stdin().is_terminal() {
-        print!("Is this the registry's? Record it in {into}? [y/N] ");
+        crate::cli::out_part!("Is this the registry's? Record it in {into}? [y/N] ");
         std::io::stdout().flush()?;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
@@ -65,7 +65,7 @@ fn trust_ftps(args: &Args, ctx: &Ctx, name: &str, o: &FtpsOptions) -> anyhow::Re
     let who = format!("{}:{}", o.host, o.port);
     if let Some(pin) = &o.pin {
         if ftps::format_fingerprint(pin) == presented {
-            println!("{who} is already pinned ({presented})");
+            crate::cli::out!("{who} is already pinned ({presented})");
             return Ok(Exit::Ok);
         }
         eprintln!(
@@ -74,8 +74,8 @@ fn trust_ftps(args: &Args, ctx: &Ctx, name: &str, o: &FtpsOptions) -> anyhow::Re
         );
         return Ok(Exit::Error);
     }
-    println!("{who} presents a TLS certificate:");
-    println!("  fingerprint: {presented}");
+    crate::cli::out!("{who} presents a TLS certificate:");
+    crate::cli::out!("  fingerprint: {presented}");
     let Some(config) = ctx.config.source.clone() else {
         anyhow::bail!(
             "no configuration file to record the fingerprint in: run `immdqa init` first"
@@ -92,7 +92,7 @@ fn trust_ftps(args: &Args, ctx: &Ctx, name: &str, o: &FtpsOptions) -> anyhow::Re
         None => return Ok(Exit::Error),
     }
     crate::config::pin_tls_fingerprint(&config, name, &presented)?;
-    println!("pinned {who} in profile '{name}' of {}", config.display());
+    crate::cli::out!("pinned {who} in profile '{name}' of {}", config.display());
     Ok(Exit::Ok)
 }
 
@@ -111,7 +111,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let who = opts.known_hosts_name();
     match status {
         HostKeyStatus::Trusted => {
-            println!(
+            crate::cli::out!(
                 "{who} is already trusted ({} {}) in {}",
                 key.type_name(),
                 key.fingerprint,
@@ -139,8 +139,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         }
         HostKeyStatus::Unknown => {}
     }
-    println!("{who} presents a {} key:", key.type_name());
-    println!("  fingerprint: {}", key.fingerprint);
+    crate::cli::out!("{who} presents a {} key:", key.type_name());
+    crate::cli::out!("  fingerprint: {}", key.fingerprint);
     let accept = confirm(
         &args,
         &key.fingerprint,
@@ -149,11 +149,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     )?;
     if accept != Some(true) {
         if accept == Some(false) && args.fingerprint.is_none() {
-            println!("not recorded");
+            crate::cli::out!("not recorded");
         }
         return Ok(Exit::Error);
     }
     sftp::trust_host_key(&opts, &key)?;
-    println!("recorded {who} in {}", opts.known_hosts.display());
+    crate::cli::out!("recorded {who} in {}", opts.known_hosts.display());
     Ok(Exit::Ok)
 }

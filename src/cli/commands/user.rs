@@ -118,7 +118,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 crate::cli::usage!("there is already a user named {}: `immdqa user passwd {}` sets a new password", a.name, a.name);
             }
             audit(&mut store, &format!("{} added as {}", a.name, a.role.as_str()))?;
-            println!("added {} ({})", a.name, a.role.as_str());
+            crate::cli::out!("added {} ({})", a.name, a.role.as_str());
         }
         Action::List => {
             let mut t = crate::table::Table::new(&["name", "role", "created", "password_changed"]);
@@ -131,9 +131,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 ]);
             }
             if t.rows.is_empty() {
-                println!("no users yet: immdqa user add NAME --role dqo|compliance|analyst|admin");
+                crate::cli::out!("no users yet: immdqa user add NAME --role dqo|compliance|analyst|admin");
             } else {
-                println!("{}", t.to_terminal());
+                crate::cli::out!("{}", t.to_terminal());
             }
         }
         Action::Remove(a) => {
@@ -141,7 +141,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 anyhow::bail!("no user named {}: see `immdqa user list`", a.name);
             }
             audit(&mut store, &format!("{} removed", a.name))?;
-            println!("removed {} (a running server signs them out at their next request)", a.name);
+            crate::cli::out!("removed {} (a running server signs them out at their next request)", a.name);
         }
         Action::Passwd(a) => {
             if store.user(&a.name)?.is_none() {
@@ -154,7 +154,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
             store.user_set_password(&a.name, &hash)?;
             audit(&mut store, &format!("{}: new password", a.name))?;
-            println!("new password set for {}", a.name);
+            crate::cli::out!("new password set for {}", a.name);
         }
         Action::Token(a) => {
             if store.user(&a.name)?.is_none() {
@@ -164,7 +164,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             store.token_add(&a.name, &auth::token_hash(&token))?;
             audit(&mut store, &format!("{}: new API token", a.name))?;
             eprintln!("a new API token for {} (shown once; send it as Authorization: Bearer …):", a.name);
-            println!("{token}");
+            crate::cli::out!("{token}");
         }
     }
     Ok(Exit::Ok)

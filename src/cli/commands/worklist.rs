@@ -145,11 +145,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         && args.output.format == crate::cli::output::Format::Table
     {
         if store.ledger_counts()?.messages == 0 {
-            println!(
+            crate::cli::out!(
                 "the ledger is empty: sent batches come from `immdqa upload`, the accepted folder (`immdqa fetch`) or `immdqa import --sent FILE`"
             );
         } else {
-            println!(
+            crate::cli::out!(
                 "nothing to fix{}",
                 if args.all { "" } else { " (open items)" }
             );
@@ -174,21 +174,21 @@ fn show(ctx: &Ctx, store: &crate::store::Store, id: i64) -> anyhow::Result<Exit>
         anyhow::bail!("no worklist item {id}: see the ids in `immdqa worklist --all`");
     };
     let text = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-    println!("worklist item {id}: {}", item.status.as_str());
-    println!(
+    crate::cli::out!("worklist item {id}: {}", item.status.as_str());
+    crate::cli::out!(
         "  sent in       {} (message {}), profile {}",
         item.batch, item.message_index, item.profile
     );
-    println!("  patient       {}", text(&item.patient_ref));
-    println!("  vaccine       {}", text(&item.vaccines));
-    println!("  given on      {}", text(&item.administered_on));
-    println!("  site          {}", item.site);
-    println!("  provider      {}", text(&item.provider));
-    println!("  answer        {}", item.message_status.as_str());
-    println!("  owner         {}", item.owner.as_str());
-    println!("codes:");
+    crate::cli::out!("  patient       {}", text(&item.patient_ref));
+    crate::cli::out!("  vaccine       {}", text(&item.vaccines));
+    crate::cli::out!("  given on      {}", text(&item.administered_on));
+    crate::cli::out!("  site          {}", item.site);
+    crate::cli::out!("  provider      {}", text(&item.provider));
+    crate::cli::out!("  answer        {}", item.message_status.as_str());
+    crate::cli::out!("  owner         {}", item.owner.as_str());
+    crate::cli::out!("codes:");
     for c in &item.codes {
-        println!(
+        crate::cli::out!(
             "  {} ({}) {}: {}",
             c.code,
             c.severity,
@@ -196,18 +196,18 @@ fn show(ctx: &Ctx, store: &crate::store::Store, id: i64) -> anyhow::Result<Exit>
             crate::hl7::printable(&c.text)
         );
         if let Some(fix) = &c.fix {
-            println!("    fix: {fix}");
+            crate::cli::out!("    fix: {fix}");
         }
     }
-    println!("history:");
+    crate::cli::out!("history:");
     if let Some(o) = item.opened {
-        println!("  {o}  opened by the registry's answer to {}", item.batch);
+        crate::cli::out!("  {o}  opened by the registry's answer to {}", item.batch);
     }
     for e in store.worklist_events(id)? {
-        println!("  {}", worklist::event_line(&e));
+        crate::cli::out!("  {}", worklist::event_line(&e));
     }
     if item.status == worklist::ItemStatus::Resolved {
-        println!("  resolved: a later message for the same patient, vaccine and date was accepted");
+        crate::cli::out!("  resolved: a later message for the same patient, vaccine and date was accepted");
     }
     Ok(Exit::Ok)
 }
