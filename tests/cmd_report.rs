@@ -224,3 +224,52 @@ fn report_loads_in_headless_chromium() {
         assert!(!err.contains(bad), "browser reported {bad}: {err}");
     }
 }
+
+/// One list of datasets for `export` and a report's `exports`: a report can write the week's
+/// ledger as `export ledger` writes it for the same week.
+#[test]
+fn a_report_exports_the_datasets_of_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let o = crate::util::immdqa()
+        .args(["demo", "--weeks", "8", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_code(&o, 0);
+    let cfg = out.join("immdqa-demo.toml");
+    let def = dir.path().join("ledger.toml");
+    fs::write(
+        &def,
+        "title = \"Ledger\"\naudience = \"analysts\"\nweeks = 1\ncharts = []\ntables = []\nexports = [\"ledger\", \"worklist\"]\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        crate::util::immdqa()
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let week = "2026-W01";
+    // the demo's last full week, whatever today is
+    let status = stdout(&run(&["check", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let week = v["week"].as_str().map(str::to_string).unwrap_or(week.into());
+    let rep = dir.path().join("rep");
+    let o = run(&["report", def.to_str().unwrap(), "--week", &week, "--out", rep.to_str().unwrap()]);
+    assert!(o.status.code().is_some_and(|c| c <= 2), "{}", stderr(&o));
+    let ledger = fs::read_to_string(rep.join("ledger.csv")).unwrap();
+    assert!(ledger.starts_with("profile,batch,source,sent_on,message_index"), "{ledger:.200}");
+    let o = run(&["export", "ledger", "--since", &week, "--until", &week, "--out", "-"]);
+    assert_code(&o, 0);
+    let mut a: Vec<&str> = ledger.lines().collect();
+    let exported = stdout(&o);
+    let mut b: Vec<&str> = exported.lines().collect();
+    a.sort();
+    b.sort();
+    assert!(a.len() > 10, "{} rows", a.len());
+    assert_eq!(a, b);
+    assert!(rep.join("worklist.csv").exists());
+}

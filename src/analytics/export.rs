@@ -28,6 +28,60 @@ impl ExportFormat {
     }
 }
 
+/// What can be exported — by `immdqa export` and by a report definition's `exports` (one
+/// list: a new dataset is one variant here and its table below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataset {
+    Findings,
+    Submissions,
+    Trends,
+    Consent,
+    /// Every worklist item (open, resolved, closed, ignored): patient references.
+    Worklist,
+    /// Every sent message with its answer (site, provider, vaccine, status).
+    Ledger,
+}
+
+impl Dataset {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dataset::Findings => "findings",
+            Dataset::Submissions => "submissions",
+            Dataset::Trends => "trends",
+            Dataset::Consent => "consent",
+            Dataset::Worklist => "worklist",
+            Dataset::Ledger => "ledger",
+        }
+    }
+
+    /// Its file in a report folder.
+    pub fn file(self) -> String {
+        format!("{}.csv", self.name())
+    }
+}
+
+/// The ledger dataset: every sent message of a profile (None: all) with its answer, for the
+/// weeks from `first_week` to `last_week` (Mondays; None: unbounded).
+pub fn ledger_table(
+    store: &Store,
+    profile: Option<&str>,
+    first_week: Option<NaiveDate>,
+    last_week: Option<NaiveDate>,
+) -> Result<Table, AnalyticsError> {
+    let week = |d: Option<NaiveDate>| d.map(|d| week_start(d).to_string());
+    let rows = store.ledger_export_rows(
+        profile,
+        week(first_week).as_deref(),
+        week(last_week).as_deref(),
+    )?;
+    let mut t = Table::new(&crate::store::ledger::LEDGER_EXPORT_COLUMNS);
+    for r in rows {
+        t.push(r.into_iter().map(crate::table::Value::opt_text_owned).collect());
+    }
+    Ok(t)
+}
+
 /// How an export is written.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {

@@ -80,3 +80,17 @@ choice!(
         Texas,
     }
 );
+
+choice!(
+    /// `export WHAT`
+    Dataset => crate::analytics::export::Dataset {
+        Findings,
+        Submissions,
+        Trends,
+        Consent,
+        /// The worklist, every item (open, resolved, closed, ignored)
+        Worklist,
+        /// Every sent message with its answer (site, provider, vaccine, status)
+        Ledger,
+    }
+);

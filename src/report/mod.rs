@@ -94,16 +94,8 @@ pub struct Settings<'a> {
     pub owners: &'a crate::config::OwnersConfig,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExportKind {
-    Findings,
-    Submissions,
-    Trends,
-    Consent,
-    /// Every worklist item (patient references: the folder is owner-only).
-    Worklist,
-}
+/// The exports a report definition names (`exports = [...]`): the datasets of `immdqa export`.
+pub use crate::analytics::export::Dataset as ExportKind;
 
 impl<'de> Deserialize<'de> for Kind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
@@ -216,7 +208,7 @@ pub fn write(
         files.push(png);
     }
     for e in &def.exports {
-        let path = out.join(render::export_file(*e));
+        let path = out.join(e.file());
         let csv = export::ExportFormat::Csv;
         match e {
             // the report week's findings (the whole history is `immdqa export`'s job)
@@ -247,6 +239,17 @@ pub fn write(
             ),
             ExportKind::Worklist => export::export_table(
                 &crate::ledger::worklist::table(&m.ledger.worklist),
+                &path,
+                csv,
+            ),
+            // the report week's sent messages and their answers
+            ExportKind::Ledger => export::export_table(
+                &export::ledger_table(
+                    store,
+                    m.profile.as_deref(),
+                    Some(m.week),
+                    Some(m.week),
+                )?,
                 &path,
                 csv,
             ),

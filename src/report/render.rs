@@ -258,16 +258,6 @@ fn section(m: &ReportModel, t: TableKind) -> (&'static str, Table, usize) {
     }
 }
 
-/// The file name of an export in the report folder.
-pub fn export_file(e: ExportKind) -> &'static str {
-    match e {
-        ExportKind::Findings => "findings.csv",
-        ExportKind::Submissions => "submissions.csv",
-        ExportKind::Trends => "trends.csv",
-        ExportKind::Consent => "consent.csv",
-        ExportKind::Worklist => "worklist.csv",
-    }
-}
 
 /// The banner: the verdict in one line.
 fn banner(m: &ReportModel) -> String {
@@ -312,7 +302,7 @@ fn figures(
 pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, ReportError> {
     let (body, mut links) = body(m, def, Body::default())?;
     for e in &def.exports {
-        links.push(format!("<a href=\"{0}\">{0}</a>", export_file(*e)));
+        links.push(format!("<a href=\"{0}\">{0}</a>", e.file()));
     }
     let footer = if m.consent_only {
         "consent follow-ups close when the patient appears later without a consent problem"

@@ -2,36 +2,12 @@
 
 use std::path::PathBuf;
 
-use crate::analytics::export::{self, ExportFormat, ExportOptions};
+use crate::analytics::export::{self, Dataset, ExportFormat, ExportOptions};
 use crate::analytics::{consent, submissions, trends};
 use crate::cli::output::{parse_date, parse_date_end};
 use crate::cli::{Ctx, Exit};
 use crate::store::DateRange;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum What {
-    Findings,
-    Submissions,
-    Trends,
-    Consent,
-    /// The worklist, every item (open, resolved, closed, ignored)
-    Worklist,
-    /// Every sent message with its answer (site, provider, vaccine, status)
-    Ledger,
-}
-
-impl What {
-    fn as_str(self) -> &'static str {
-        match self {
-            What::Findings => "findings",
-            What::Submissions => "submissions",
-            What::Trends => "trends",
-            What::Consent => "consent",
-            What::Worklist => "worklist",
-            What::Ledger => "ledger",
-        }
-    }
-}
 
 /// A column to split a Parquet export by (Hive-style folders `COLUMN=VALUE/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,7 +28,7 @@ pub enum PartitionBy {
 pub struct Args {
     /// What to export (schemas in docs/export-schemas.md)
     #[arg(value_enum)]
-    pub what: What,
+    pub what: crate::cli::choices::Dataset,
     /// Output file (`-`: standard output, CSV), or a folder with --partition-by
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -101,6 +77,7 @@ fn format_of(args: &Args) -> anyhow::Result<ExportFormat> {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     crate::cli::output::check_range(args.since, args.until)?;
+    let what = Dataset::from(args.what);
     let format = format_of(&args)?;
     let to_stdout = args.out.as_os_str() == "-";
     if to_stdout && (format == ExportFormat::Parquet || args.partition_by.is_some()) {
@@ -113,7 +90,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             "--out {} is a folder: give a file name (e.g. {}), or --partition-by import-code for a folder of Parquet files",
             args.out.display(),
             args.out
-                .join(format!("{}.{}", args.what.as_str(), format.as_str()))
+                .join(format!("{}.{}", what.name(), format.as_str()))
                 .display()
         );
     }
@@ -155,17 +132,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     } else {
         args.out.clone()
     };
-    let rows = match args.what {
-        What::Findings => export::export_findings(&store, &target, &opts)?,
+    let rows = match what {
+        Dataset::Findings => export::export_findings(&store, &target, &opts)?,
         other => {
             let h = ctx.history(&store)?;
             let mut table = match other {
-                What::Submissions => {
+                Dataset::Submissions => {
                     let mut rows = submissions::submissions(&h, args.since)?;
                     rows.retain(|s| args.until.is_none_or(|u| s.date.is_none_or(|d| d <= u)));
                     submissions::table(&rows)
                 }
-                What::Trends => {
+                Dataset::Trends => {
                     let t = trends::trends(
                         &h,
                         &trends::TrendOptions {
@@ -177,7 +154,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                     )?;
                     trends::table(&t, trends::TrendBy::Field)
                 }
-                What::Consent => {
+                Dataset::Consent => {
                     let today = chrono::Local::now().date_naive();
                     let mut v = consent::consent(&store, &h, today)?;
                     v.notices.retain(|n| {
@@ -187,7 +164,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                     });
                     consent::notices_table(&v, today)
                 }
-                What::Worklist => {
+                Dataset::Worklist => {
                     let filter = crate::ledger::worklist::Filter {
                         all: true,
                         since: args.since,
@@ -198,27 +175,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                     items.retain(|i| args.until.is_none_or(|u| i.opened.is_none_or(|o| o <= u)));
                     crate::ledger::worklist::table(&items)
                 }
-                What::Ledger => {
-                    let week = |d: Option<chrono::NaiveDate>| {
-                        d.map(|d| crate::analytics::week_start(d).to_string())
-                    };
-                    let rows = store.ledger_export_rows(
-                        profile.as_deref(),
-                        week(args.since).as_deref(),
-                        week(args.until).as_deref(),
-                    )?;
-                    let mut t =
-                        crate::table::Table::new(&crate::store::ledger::LEDGER_EXPORT_COLUMNS);
-                    for r in rows {
-                        t.push(
-                            r.into_iter()
-                                .map(crate::table::Value::opt_text_owned)
-                                .collect(),
-                        );
-                    }
-                    t
+                Dataset::Ledger => {
+                    export::ledger_table(&store, profile.as_deref(), args.since, args.until)?
                 }
-                What::Findings => unreachable!(),
+                Dataset::Findings => unreachable!(),
             };
             export::pseudonymize_table(&mut table, opts.pseudonym_key.as_deref());
             export::export_table(&table, &target, format)?;
