@@ -20,6 +20,7 @@ pub mod changes;
 pub mod consent;
 pub mod export;
 pub mod ledger_checks;
+pub mod ledger_summary;
 pub mod submissions;
 pub mod thresholds;
 pub mod trends;

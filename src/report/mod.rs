@@ -4,8 +4,8 @@
 //! next to it are the charts as PNG and the CSV exports. The HTML is self-contained (no
 //! scripts, no external fonts or styles), so it opens from a file share or an e-mail
 //! attachment. Definitions ship for data quality officers (`weekly`) and compliance staff
-//! (`consent`); a path to another TOML file works too. Uses: analytics, charts, table, store,
-//! ledger (the worklist sections), config (settings), formats (the code catalogue).
+//! (`consent`); a path to another TOML file works too. Uses: analytics (every figure, the ledger
+//! sections included), charts, table, store, ledger (the worklist table), config (settings).
 
 pub mod model;
 pub mod render;
