@@ -342,8 +342,9 @@ fn every_number_equals_the_clis() {
     let stored: String = db.query_row("SELECT token_hash FROM api_token", [], |r| r.get(0)).unwrap();
     assert_ne!(stored, token);
     assert_eq!(stored.len(), 64);
-    // this week: the verdict of `check` for the week shown
+    // this week: computed once per state of the history, then shared
     let home = ana.get("/").text();
+    assert_eq!(ana.get("/").text(), home, "the second view is the first one's page");
     let week = home.split("· week ").nth(1).unwrap().split(' ').next().unwrap().to_string();
     let check = t.json(&["check", "--week", &week, "--format", "json"]);
     let level = check["level"].as_str().unwrap();
@@ -369,6 +370,11 @@ fn every_number_equals_the_clis() {
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
     let range = wb.worksheet_range("worklist").unwrap();
     assert_eq!(range.height(), want.len());
+    // a change made on the command line shows on the next view (the open backlog shrinks)
+    let first = t.json(&["worklist", "--format", "json"])[0]["id"].to_string();
+    assert_code(&t.run(&["worklist", "close", &first, "--note", "done"]), 0);
+    let after = ana.get("/").text();
+    assert_ne!(after, home, "this week after a close");
 }
 
 #[test]
@@ -604,7 +610,8 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     b.type_into(&pw, PW);
     let submit = b.find("button[type=submit]");
     b.click(&submit);
-    assert!(b.url().ends_with("/worklist"), "{}", b.url());
+    b.wait_url("/worklist");
+    b.wait_for("#worklist");
     // this week: the verdict and the report's charts, from a browser
     b.goto(&format!("{base}/"));
     let verdict = b.wait_for(".verdict");
@@ -612,12 +619,13 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     assert!(b.find_all("figure svg").len() >= 4);
     b.screenshot(&t.dir.path().join("home.png"));
     b.goto(&format!("{base}/worklist"));
+    b.wait_for("#worklist");
     // filter to one site
     b.select("select[name=site]", "NORTH CLINIC");
     let filter = b.find("form.filters button");
     b.click(&filter);
+    b.wait_url("site=NORTH+CLINIC");
     b.wait_for("#count");
-    assert!(b.url().contains("site=NORTH+CLINIC"), "{}", b.url());
     let want = ids_of(&t.json(&["worklist", "--site", "NORTH CLINIC", "--format", "json"]));
     let count = b.find("#count");
     let text = b.text_of(&count);
@@ -632,6 +640,7 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     b.type_into(&note, "lot corrected, resent");
     let apply = b.find(".act button");
     b.click(&apply);
+    b.wait_url("done=");
     let flash = b.wait_for(".flash");
     assert_eq!(b.text_of(&flash), "2 item(s) closed");
     b.screenshot(&t.dir.path().join("worklist.png"));
@@ -649,7 +658,8 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     // sign out, then the compliance officer closes a consent follow-up
     let out = b.find("header button");
     b.click(&out);
-    assert!(b.url().ends_with("/login"), "{}", b.url());
+    b.wait_url("/login");
+    b.wait_for("input[name=username]");
     let open_before = t.json(&["consent", "--open", "--format", "json"]).as_array().unwrap().len();
     b.goto(&format!("{base}/consent"));
     let user = b.find("input[name=username]");
@@ -658,7 +668,8 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     b.type_into(&pw, PW);
     let submit = b.find("button[type=submit]");
     b.click(&submit);
-    assert!(b.url().ends_with("/consent"), "{}", b.url());
+    b.wait_url("/consent");
+    b.wait_for("#consent");
     let rows = b.find_all("#consent input[name=id]");
     assert_eq!(rows.len(), open_before);
     b.click(&rows[0]);
@@ -666,6 +677,7 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     b.type_into(&note, "called the family");
     let close = b.find(".act button");
     b.click(&close);
+    b.wait_url("done=");
     let flash = b.wait_for(".flash");
     assert_eq!(b.text_of(&flash), "1 follow-up(s) closed");
     b.screenshot(&t.dir.path().join("consent.png"));

@@ -517,6 +517,19 @@ impl Browser {
         }
     }
 
+    /// Wait (up to 15 seconds) until the address holds `part` (a click's navigation done).
+    pub fn wait_url(&mut self, part: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let u = self.url();
+            if u.contains(part) {
+                return u;
+            }
+            assert!(t.elapsed() < Duration::from_secs(15), "still at {u}, waiting for {part}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn find_all(&mut self, css: &str) -> Vec<String> {
         let v = self.call(
             "POST",

@@ -74,6 +74,8 @@ pub struct Current {
     pub stale: bool,
 }
 
+type HomeCache = std::collections::HashMap<(bool, NaiveDate), (i64, Arc<(bool, String)>)>;
+
 type Snapshots = std::collections::HashMap<Option<crate::domain::Owner>, Arc<Snapshot>>;
 
 pub struct App {
@@ -98,6 +100,9 @@ pub struct App {
     /// Bumped by this server's own changes: a background computation begun before one is
     /// not kept.
     generation: Arc<std::sync::atomic::AtomicU64>,
+    /// "This week" as computed from one state of the history, per (patient references
+    /// redacted, day): (version, has data, the body).
+    home: Mutex<HomeCache>,
     audit_tx: Mutex<Option<mpsc::Sender<AuditMsg>>>,
     audit_writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -150,6 +155,7 @@ impl App {
             computing: Mutex::new(()),
             refreshing: Default::default(),
             generation: Default::default(),
+            home: Mutex::new(Default::default()),
             audit_tx: Mutex::new(Some(tx)),
             audit_writer: Mutex::new(Some(writer)),
         })
@@ -248,6 +254,28 @@ impl App {
             snapshot: s,
             stale: false,
         })
+    }
+
+    /// "This week" (has data, body) for a reader who may (not) see patient references: made
+    /// by `make` once per state of the history (the first view after a change pays for it,
+    /// the others share it).
+    pub fn home_body(
+        &self,
+        redact: bool,
+        make: impl FnOnce() -> Result<(bool, String), StoreError>,
+    ) -> Result<Arc<(bool, String)>, StoreError> {
+        let today = chrono::Local::now().date_naive();
+        let version = self.version()?;
+        let mut cache = self.home.lock().unwrap();
+        if let Some((v, body)) = cache.get(&(redact, today))
+            && *v == version
+        {
+            return Ok(body.clone());
+        }
+        let body = Arc::new(make()?);
+        cache.retain(|(_, d), (v, _)| *d == today && *v == version);
+        cache.insert((redact, today), (version, body.clone()));
+        Ok(body)
     }
 
     /// This server changed the store: the next request computes the worklist again (the one

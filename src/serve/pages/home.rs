@@ -30,7 +30,8 @@ pub async fn home(
 ) -> Response {
     blocking(app, move |app| {
         let who = page_who(app, &headers, peer, "/", |_| true)?;
-        let (has_data, body) = app.with_store(|store| {
+        let redact = !who.role.sees_patients();
+        let page = app.home_body(redact, || app.with_store(|store| {
             let mut def = crate::report::definition("weekly").map_err(report_err)?;
             def.tables = vec![
                 crate::report::TableKind::Verdicts,
@@ -56,12 +57,13 @@ pub async fn home(
                 &def,
                 crate::report::render::Body {
                     served: true,
-                    redact_patients: !who.role.sees_patients(),
+                    redact_patients: redact,
                 },
             )
             .map_err(report_err)?;
             Ok((has_data, body))
-        })?;
+        }))?;
+        let (has_data, body) = (page.0, page.1.clone());
         if who.role.sees_patients() {
             audit(app, &who, "view", "/ (resolved this week, with patient references)", None);
         }
