@@ -86,8 +86,11 @@ fn large_reports_stream_with_bounded_memory() {
     assert!(stdout(&o).contains("import: 2 parsed"), "{}", stdout(&o));
     let rss = peak_mib(&o);
     eprintln!("import of the same: peak RSS {rss:.1} MiB (baseline {base:.1} MiB)");
+    // Streaming, the import grows 18–20 MiB over the baseline (SQLite's page cache and the
+    // parser's read-ahead; measured 2026-12-07 at the session's first commit and at main), up
+    // to 24 MiB on a loaded machine; holding either file whole would add its 22–24 MiB on top.
     assert!(
-        rss - base < 24.0,
+        rss - base < 30.0,
         "import grew {:.1} MiB over the baseline: not streaming",
         rss - base
     );
