@@ -113,3 +113,37 @@ fn missing_explicit_config_is_an_error() {
         stderr(&o)
     );
 }
+
+/// `config check` shows each transport as its options describe themselves, with what is
+/// wrong before any connection (the lines and problems come from `transport::preflight`).
+#[test]
+fn config_check_describes_the_transport_and_its_problems() {
+    let ws = Workspace::new();
+    let kh = ws.path().join("known_hosts");
+    let cfg = ws.write_config(&format!(
+        "[profiles.reg]\nhost = \"sftp.example.org\"\nuser = \"clinic\"\npassword_env = \"IMMDQA_TEST_PASSWORD_UNSET\"\nknown_hosts = \"{}\"\n",
+        kh.display()
+    ));
+    let o = immdqa()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["config", "check"])
+        .env_remove("IMMDQA_TEST_PASSWORD_UNSET")
+        .output()
+        .unwrap();
+    assert_code(&o, 3);
+    let out = stdout(&o);
+    for line in [
+        "  transport:    sftp://clinic@sftp.example.org:22\n",
+        "  auth:         password from $IMMDQA_TEST_PASSWORD_UNSET (NOT SET)\n",
+        "  known_hosts:  ",
+    ] {
+        assert!(out.contains(line), "{line:?} in {out}");
+    }
+    for problem in [
+        "environment variable IMMDQA_TEST_PASSWORD_UNSET (password) is not set",
+        "does not exist yet: run `immdqa trust-host --profile reg`",
+    ] {
+        assert!(out.contains(problem), "{problem:?} in {out}");
+    }
+}

@@ -13,6 +13,7 @@ pub mod ftps;
 pub mod known_hosts;
 pub mod local;
 mod options;
+pub mod preflight;
 pub mod sftp;
 
 pub use options::{Auth, Options, Secret};

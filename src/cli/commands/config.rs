@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::cli::{Ctx, Exit};
 use crate::config::Profile;
-use crate::transport::{Auth, Options};
+use crate::transport::Options;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ConfigCmd {
@@ -40,64 +40,6 @@ fn mode_of(p: &Path) -> Option<u32> {
     std::fs::metadata(p)
         .ok()
         .map(|m| m.permissions().mode() & 0o777)
-}
-
-/// Print how a profile logs in and note what is missing.
-fn report_auth(name: &str, auth: &Auth, problems: &mut Vec<String>) {
-    match auth {
-        Auth::KeyFile {
-            path,
-            passphrase_env,
-        } => {
-            let m = mode_of(path);
-            crate::cli::out!(
-                "  auth:         key file {} ({})",
-                path.display(),
-                match m {
-                    Some(m) => format!("mode {m:o}"),
-                    None => "MISSING".into(),
-                }
-            );
-            match m {
-                None => problems.push(format!(
-                    "profile '{name}': key_file {} does not exist or cannot be read",
-                    path.display()
-                )),
-                Some(m) if m & 0o077 != 0 => problems.push(format!(
-                    "profile '{name}': key_file {} is readable by others (mode {m:o}); run chmod 600",
-                    path.display()
-                )),
-                _ => {}
-            }
-            if let Some(var) = passphrase_env {
-                let set = std::env::var_os(var).is_some();
-                crate::cli::out!(
-                    "  passphrase:   ${var} ({})",
-                    if set { "set" } else { "NOT SET" }
-                );
-                if !set {
-                    problems.push(format!(
-                        "profile '{name}': environment variable {var} (key passphrase) is not set"
-                    ));
-                }
-            }
-        }
-        Auth::PasswordEnv(var) => {
-            let set = std::env::var_os(var).is_some();
-            crate::cli::out!(
-                "  auth:         password from ${var} ({})",
-                if set { "set, ********" } else { "NOT SET" }
-            );
-            if !set {
-                problems.push(format!(
-                    "profile '{name}': environment variable {var} (password) is not set"
-                ));
-            }
-        }
-        Auth::Password(_) => {
-            crate::cli::out!("  auth:         password in the config file (********)")
-        }
-    }
 }
 
 /// Log in, list the home folder, map the four folder settings to what is there and write the
@@ -163,70 +105,12 @@ fn check_profile(name: &str, p: &Profile) -> Vec<String> {
     crate::cli::out!("profile {name}:");
     match Options::from_profile(name, p) {
         Err(e) => problems.push(e.to_string()),
-        Ok(Options::Local { root }) => {
-            crate::cli::out!("  transport:    local folder {}", root.display());
-            if !root.is_dir() {
-                problems.push(format!(
-                    "profile '{name}': local_dir {} is not a readable folder",
-                    root.display()
-                ));
+        Ok(o) => {
+            let check = o.preflight(name);
+            for (label, value) in &check.lines {
+                crate::cli::out!("  {:<14}{value}", format!("{label}:"));
             }
-        }
-        Ok(Options::Ftps(o)) => {
-            crate::cli::out!(
-                "  transport:    ftps://{}@{}:{} ({} TLS)",
-                o.user,
-                o.host,
-                o.port,
-                if o.implicit { "implicit" } else { "explicit" }
-            );
-            report_auth(name, &o.auth, &mut problems);
-            match (&o.pin, &o.ca_file) {
-                (Some(pin), _) => crate::cli::out!(
-                    "  certificate:  pinned {}",
-                    crate::transport::ftps::format_fingerprint(pin)
-                ),
-                (None, Some(ca)) => {
-                    crate::cli::out!("  certificate:  system roots and {}", ca.display());
-                    if !ca.is_file() {
-                        problems.push(format!(
-                            "profile '{name}': ca_file {} does not exist",
-                            ca.display()
-                        ));
-                    }
-                }
-                (None, None) => {
-                    crate::cli::out!("  certificate:  system roots (or pin one: immdqa trust-host)")
-                }
-            }
-        }
-        Ok(Options::Sftp(o)) => {
-            let (user, host, port, known_hosts) = (&o.user, &o.host, o.port, &o.known_hosts);
-            crate::cli::out!("  transport:    sftp://{user}@{host}:{port}");
-            report_auth(name, &o.auth, &mut problems);
-            match std::fs::read_to_string(known_hosts) {
-                Ok(text) => {
-                    let n = text
-                        .lines()
-                        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-                        .count();
-                    crate::cli::out!("  known_hosts:  {} ({n} entries)", known_hosts.display());
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    crate::cli::out!(
-                        "  known_hosts:  {} (not created yet)",
-                        known_hosts.display()
-                    );
-                    problems.push(format!(
-                        "profile '{name}': known_hosts {} does not exist yet: run `immdqa trust-host --profile {name}`",
-                        known_hosts.display()
-                    ));
-                }
-                Err(e) => problems.push(format!(
-                    "profile '{name}': known_hosts {} cannot be read: {e}",
-                    known_hosts.display()
-                )),
-            }
+            problems.extend(check.problems);
         }
     }
     crate::cli::out!("  dqa_dir:      {}", p.dqa_dir);
