@@ -45,7 +45,7 @@ pub async fn worklist(
     blocking(app, move |app| {
         let who = api_who(app, &headers, peer)?;
         if !reads_worklist(who.role) {
-            audit(app, &who, "denied", "/api/worklist", None);
+            audit(app, &who, "denied", "/api/worklist", None)?;
             return Err(Reply::Forbidden("the worklist is not open to this role".into()));
         }
         let q = Form::query(&uri);
@@ -59,7 +59,7 @@ pub async fn worklist(
                 "view",
                 &format!("/api/worklist?{}", view.query()),
                 Some(ids(chosen.iter().map(|i| i.id))),
-            );
+            )?;
         }
         Ok(axum::Json(view_table(&who, &chosen).to_json()).into_response())
     })
@@ -149,7 +149,7 @@ async fn download(
             "download",
             &format!("/worklist.{kind}?{}", view.query()),
             Some(ids(chosen.iter().map(|i| i.id))),
-        );
+        )?;
         Ok((
             [
                 (header::CONTENT_TYPE, mime.to_string()),

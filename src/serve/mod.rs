@@ -13,8 +13,8 @@
 //!
 //! Beside `sync`: reads never take the store lock (SQLite's WAL lets them read while an
 //! import writes); a hand action takes it for one short write, waiting up to 3 seconds, and
-//! says "busy" otherwise; audit rows are queued to a writer thread so a page never waits on
-//! an import's transaction.
+//! says "busy" otherwise; audit rows go to their own database file before the answer does,
+//! so a page never waits on an import's transaction and never shows patient data unrecorded.
 
 pub mod api;
 pub mod auth;
@@ -166,7 +166,6 @@ pub fn run(
         .enable_all()
         .build()?;
     let app = Arc::new(app);
-    let writer = app.clone();
     let result = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
@@ -190,7 +189,6 @@ pub fn run(
         }
         Ok::<(), ServeError>(())
     });
-    writer.finish();
     result
 }
 

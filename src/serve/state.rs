@@ -2,7 +2,6 @@
 //! connections, the worklist computed once per change of the store, and the audit writer.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -103,8 +102,8 @@ pub struct App {
     /// "This week" as computed from one state of the history, per (patient references
     /// redacted, day): (version, has data, the body).
     home: Mutex<HomeCache>,
-    audit_tx: Mutex<Option<mpsc::Sender<AuditMsg>>>,
-    audit_writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The audit trail (its own database file: writing to it never waits on an import).
+    audit_log: Mutex<Option<crate::store::users::AuditLog>>,
 }
 
 /// The inode of the database file: a rebuild swaps in a new file, and connections to the old
@@ -132,15 +131,7 @@ impl App {
         idle: Duration,
     ) -> Result<App, StoreError> {
         let first = open(&store_dir)?;
-        let (tx, rx) = mpsc::channel::<AuditMsg>();
-        let dir = store_dir.clone();
-        let writer = std::thread::Builder::new()
-            .name("immdqa-audit".into())
-            .spawn(move || audit_writer(&dir, rx))
-            .map_err(|source| StoreError::Io {
-                path: store_dir.clone(),
-                source,
-            })?;
+        let audit_log = crate::store::users::AuditLog::open(&store_dir)?;
         Ok(App {
             watch: Arc::new(Mutex::new(Some(open(&store_dir)?))),
             pool: Mutex::new(vec![first]),
@@ -156,8 +147,7 @@ impl App {
             refreshing: Default::default(),
             generation: Default::default(),
             home: Mutex::new(Default::default()),
-            audit_tx: Mutex::new(Some(tx)),
-            audit_writer: Mutex::new(Some(writer)),
+            audit_log: Mutex::new(Some(audit_log)),
         })
     }
 
@@ -286,19 +276,25 @@ impl App {
         self.snapshots.lock().unwrap().clear();
     }
 
-    /// Queue an audit row (written by the audit thread, never waiting on an import).
-    pub fn audit(&self, msg: AuditMsg) {
-        if let Some(tx) = self.audit_tx.lock().unwrap().as_ref() {
-            let _ = tx.send(msg);
+    /// Append an audit row before the answer goes out (a page of patient data is never shown
+    /// without its row: the caller fails closed on an error).
+    pub fn audit(&self, msg: AuditMsg) -> Result<(), StoreError> {
+        let mut log = self.audit_log.lock().unwrap();
+        if log.is_none() {
+            *log = Some(crate::store::users::AuditLog::open(&self.store_dir)?);
         }
-    }
-
-    /// Write the queued audit rows and stop the writer (at shutdown).
-    pub fn finish(&self) {
-        drop(self.audit_tx.lock().unwrap().take());
-        if let Some(h) = self.audit_writer.lock().unwrap().take() {
-            let _ = h.join();
+        let e = AuditEntry {
+            user: msg.user.as_deref(),
+            address: msg.address.as_deref(),
+            event: &msg.event,
+            detail: msg.detail.as_deref(),
+            items: msg.items.as_deref(),
+        };
+        let written = log.as_ref().expect("just opened").append(&e);
+        if written.is_err() {
+            *log = None; // opened again next time
         }
+        written
     }
 
     /// Wait for the store lock up to 3 seconds (a `sync` holds it for its whole run).
@@ -379,42 +375,3 @@ fn compute(
     Ok(Snapshot::new(version, today, items))
 }
 
-/// The audit writer: every row in order; a busy store is waited for (rows are never
-/// dropped while the process lives), a failing one retried and then reported.
-fn audit_writer(dir: &std::path::Path, rx: mpsc::Receiver<AuditMsg>) {
-    let mut store: Option<crate::store::users::AuditLog> = None;
-    for m in rx {
-        let mut tries = 0;
-        loop {
-            if store.is_none() {
-                store = crate::store::users::AuditLog::open(dir).ok();
-            }
-            let e = AuditEntry {
-                user: m.user.as_deref(),
-                address: m.address.as_deref(),
-                event: &m.event,
-                detail: m.detail.as_deref(),
-                items: m.items.as_deref(),
-            };
-            match store.as_ref().map(|s| s.append(&e)) {
-                Some(Ok(())) => break,
-                other => {
-                    tries += 1;
-                    store = None;
-                    if tries >= 30 {
-                        tracing::error!(
-                            "could not write an audit row ({}): {}",
-                            m.event,
-                            other
-                                .and_then(|r| r.err())
-                                .map(|e| e.to_string())
-                                .unwrap_or_else(|| "the store would not open".into())
-                        );
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-            }
-        }
-    }
-}

@@ -86,7 +86,7 @@ pub async fn user_actions(
             }
             other => return Err(Reply::Bad(format!("unknown action '{other}'"))),
         };
-        audit(app, &who, "user", &message, None);
+        audit(app, &who, "user", &message, None)?;
         Ok(Redirect::to(&format!("/users?done={}", urlencode(&message))).into_response())
     })
     .await

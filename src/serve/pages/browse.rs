@@ -89,7 +89,7 @@ pub async fn batch(
         if !who.role.sees_patients() {
             t.remove_column("patient_ref");
         } else {
-            audit(app, &who, "view", &path, None);
+            audit(app, &who, "view", &path, None)?;
         }
         let link = |id: &str| format!("/worklist/{id}");
         let linked: Option<(&str, &dyn Fn(&str) -> String)> =

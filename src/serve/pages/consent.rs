@@ -61,7 +61,7 @@ pub async fn consent(
             "view",
             "/consent (names and birth dates)",
             Some(ids(v.open.iter().map(|f| f.id))),
-        );
+        )?;
         html(ConsentPage {
             title: "Consent follow-ups".into(),
             chrome: Chrome::of(&who, "/consent"),
@@ -138,7 +138,7 @@ pub async fn consent_actions(
             "action",
             "consent closed",
             Some(ids(done.iter().copied())),
-        );
+        )?;
         Ok(Redirect::to(&format!(
             "/consent?done={}",
             urlencode(&format!("{} follow-up(s) closed", done.len()))

@@ -65,7 +65,7 @@ pub async fn home(
         }))?;
         let (has_data, body) = (page.0, page.1.clone());
         if who.role.sees_patients() {
-            audit(app, &who, "view", "/ (resolved this week, with patient references)", None);
+            audit(app, &who, "view", "/ (resolved this week, with patient references)", None)?;
         }
         html(HomePage {
             title: "This week".into(),

@@ -90,9 +90,10 @@ pub async fn login(
                 detail: Some(detail.into()),
                 items: None,
             })
+            .map_err(|e| Reply::Internal(format!("the audit trail cannot be written: {e}")))
         };
         if let Some(wait) = app.throttle.wait(&keys) {
-            record("login_refused", "too many failed sign-ins: waiting");
+            record("login_refused", "too many failed sign-ins: waiting")?;
             return Err(Reply::TooMany(wait));
         }
         let user = app.with_store(|s| s.user(&name))?;
@@ -105,7 +106,7 @@ pub async fn login(
         };
         let Some(user) = user.filter(|_| ok) else {
             app.throttle.failed(&keys);
-            record("login_failed", "wrong user name or password");
+            record("login_failed", "wrong user name or password")?;
             return Ok(login_page(
                 app,
                 &next,
@@ -117,7 +118,7 @@ pub async fn login(
         let (token, _) =
             app.sessions
                 .start(&user.name, user.role, &auth::token_hash(&user.password_hash));
-        record("login", "signed in");
+        record("login", "signed in")?;
         let mut r = Redirect::to(&next).into_response();
         let h = r.headers_mut();
         if let Ok(v) = cookie_header(app, SESSION_COOKIE, &token, None).parse() {
@@ -143,7 +144,7 @@ pub async fn logout(
         if let Some(t) = cookie(&headers, SESSION_COOKIE) {
             app.sessions.end(t);
         }
-        audit(app, &who, "logout", "signed out", None);
+        audit(app, &who, "logout", "signed out", None)?;
         let mut r = Redirect::to("/login").into_response();
         if let Ok(v) = cookie_header(app, SESSION_COOKIE, "", Some(0)).parse() {
             r.headers_mut().insert(header::SET_COOKIE, v);

@@ -178,7 +178,7 @@ pub(crate) fn page_who(
         address: peer.ip().to_string(),
     };
     if !allowed(who.role) {
-        audit(app, &who, "denied", path, None);
+        audit(app, &who, "denied", path, None)?;
         return Err(Reply::Forbidden(format!(
             "{} is not open to the {} role.",
             path,
@@ -199,14 +199,26 @@ pub(crate) fn check_csrf(who: &Who, form: &Form) -> Result<(), Reply> {
     }
 }
 
-pub(crate) fn audit(app: &App, who: &Who, event: &str, detail: &str, items: Option<String>) {
+pub(crate) fn audit(
+    app: &App,
+    who: &Who,
+    event: &str,
+    detail: &str,
+    items: Option<String>,
+) -> Result<(), Reply> {
     app.audit(AuditMsg {
         user: Some(who.user.clone()),
         address: Some(who.address.clone()),
         event: event.to_string(),
         detail: Some(detail.to_string()),
         items,
-    });
+    })
+    .map_err(|e| {
+        tracing::error!("serve: the audit trail cannot be written: {e}");
+        Reply::Internal(
+            "the audit trail cannot be written, so nothing is shown or changed: tell the administrator".into(),
+        )
+    })
 }
 
 /// A form body (`application/x-www-form-urlencoded`), repeated names kept.

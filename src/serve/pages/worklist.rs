@@ -234,7 +234,7 @@ pub async fn worklist(
                 "view",
                 &format!("/worklist?{query}&page={page}"),
                 Some(ids(shown.iter().map(|i| i.id))),
-            );
+            )?;
         }
         let flash = q.get("done").map(str::to_string).or_else(|| {
             current.stale.then(|| {
@@ -331,7 +331,7 @@ pub async fn worklist_actions(
                 note.as_ref().map(|_| " with a note").unwrap_or_default()
             ),
             Some(ids(done.iter().copied())),
-        );
+        )?;
         app.changed();
         let missing = chosen.len() - done.len();
         let message = format!(
@@ -424,7 +424,7 @@ pub async fn item(
             );
         }
         if who.role.sees_patients() {
-            audit(app, &who, "view", &path, Some(id.to_string()));
+            audit(app, &who, "view", &path, Some(id.to_string()))?;
         }
         html(ItemPage {
             title: format!("Item {id}"),
