@@ -211,9 +211,7 @@ pub enum OutboxReady {
 }
 
 /// Which registry's lint rules apply to a profile's batches.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Registry {
     /// CDC HL7 2.5.1 Immunization IG release 1.5 rules only (every registry).

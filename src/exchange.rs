@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::NaiveDate;
 
-use crate::analytics::thresholds::{self, Level, LedgerScope, Verdict};
+use crate::analytics::thresholds::{self, LedgerScope, Level, Verdict};
 use crate::domain::{week_label, week_start};
 use crate::outbox::Disposition;
 use crate::store::{RunLock, Store};
@@ -122,9 +122,10 @@ pub fn run(
     )?;
     drop(remote);
     on(Event::Fetched(&done));
-    let quarantined = done.parsed.iter().any(|i| {
-        matches!(i.outcome, crate::ingest::Outcome::Quarantined { .. })
-    });
+    let quarantined = done
+        .parsed
+        .iter()
+        .any(|i| matches!(i.outcome, crate::ingest::Outcome::Quarantined { .. }));
     partial |= done.fetch.counts.failed > 0 || quarantined;
     if opts.dry_run {
         return Ok(Outcome {
@@ -174,12 +175,13 @@ fn send_outbox(
     remote: &mut dyn crate::transport::RemoteFs,
     on: &mut dyn FnMut(Event<'_>),
 ) -> Result<bool, ExchangeError> {
-    let scan = crate::outbox::scan(outbox, ready, opts.settle, SystemTime::now()).map_err(
-        |source| ExchangeError::Outbox {
-            path: outbox.to_path_buf(),
-            source,
-        },
-    )?;
+    let scan =
+        crate::outbox::scan(outbox, ready, opts.settle, SystemTime::now()).map_err(|source| {
+            ExchangeError::Outbox {
+                path: outbox.to_path_buf(),
+                source,
+            }
+        })?;
     for (p, why) in &scan.ignored {
         on(Event::OutboxIgnored(p, why));
     }
@@ -190,7 +192,10 @@ fn send_outbox(
         on(Event::OutboxEmpty);
         return Ok(false);
     }
-    let upload = opts.upload.as_ref().map_err(|m| ExchangeError::Options(m.clone()))?;
+    let upload = opts
+        .upload
+        .as_ref()
+        .map_err(|m| ExchangeError::Options(m.clone()))?;
     let mut partial = false;
     // each file is moved as soon as its own upload is recorded
     let mut moved: Result<(), ExchangeError> = Ok(());

@@ -31,7 +31,11 @@ fn files() -> Vec<(String, String, String)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
-            let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             let body = match text.find("#[cfg(test)]\nmod tests") {
                 Some(i) => &text[..i],
                 None => &text[..],
@@ -91,7 +95,9 @@ fn each_library_stays_in_its_layer() {
     let mut wrong = Vec::new();
     for (rel, code, _) in files() {
         let l = layer(&rel);
-        let uses = |what: &str| code.contains(&format!("{what}::")) || code.contains(&format!("use {what}"));
+        let uses = |what: &str| {
+            code.contains(&format!("{what}::")) || code.contains(&format!("use {what}"))
+        };
         if l != "cli" && uses("clap") {
             wrong.push(format!("{rel}: clap outside cli/ (map the choice in cli/)"));
         }
@@ -103,10 +109,22 @@ fn each_library_stays_in_its_layer() {
         }
         let mods = crate_modules(&code);
         let against = |banned: &[&str]| -> Vec<String> {
-            banned.iter().filter(|b| mods.contains(**b)).map(|b| b.to_string()).collect()
+            banned
+                .iter()
+                .filter(|b| mods.contains(**b))
+                .map(|b| b.to_string())
+                .collect()
         };
         if l == "store" {
-            for m in against(&["ledger", "analytics", "report", "serve", "cli", "ingest", "charts"]) {
+            for m in against(&[
+                "ledger",
+                "analytics",
+                "report",
+                "serve",
+                "cli",
+                "ingest",
+                "charts",
+            ]) {
                 wrong.push(format!("{rel}: the store imports {m} (against the flow)"));
             }
         }
@@ -136,7 +154,9 @@ fn uses_line(text: &str) -> Option<BTreeSet<String>> {
     let mut s = doc[at + 5..].to_string();
     // to the end of the sentence: ". " followed by a capital, or the end
     if let Some(end) = s.char_indices().find(|(i, c)| {
-        *c == '.' && s[i + 1..].starts_with(' ') && s[i + 2..].chars().next().is_some_and(char::is_uppercase)
+        *c == '.'
+            && s[i + 1..].starts_with(' ')
+            && s[i + 2..].chars().next().is_some_and(char::is_uppercase)
     }) {
         s.truncate(end.0);
     }
@@ -173,7 +193,9 @@ fn every_uses_line_names_the_modules_the_file_imports() {
     let all = files();
     let mut wrong = Vec::new();
     for (rel, code, text) in &all {
-        let Some(said) = uses_line(text) else { continue };
+        let Some(said) = uses_line(text) else {
+            continue;
+        };
         let own = layer(rel).to_string();
         // a folder's mod.rs speaks for the whole folder
         let mut used = if rel.ends_with("/mod.rs") {
@@ -192,7 +214,11 @@ fn every_uses_line_names_the_modules_the_file_imports() {
             wrong.push(format!("{rel}: Uses: {said:?}, imports {used:?}"));
         }
     }
-    assert!(wrong.is_empty(), "Uses: lines that disagree with the imports:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "Uses: lines that disagree with the imports:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// Within a folder, files do not import each other in a circle (analytics: the checks build on
@@ -206,7 +232,12 @@ fn no_file_circles_inside_a_folder() {
             .iter()
             .filter(|(r, _, _)| layer(r) == folder && !r.ends_with("/mod.rs"))
             .map(|(r, c, _)| {
-                let stem = r.rsplit('/').next().unwrap().trim_end_matches(".rs").to_string();
+                let stem = r
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(".rs")
+                    .to_string();
                 (stem, c.clone())
             })
             .collect();
@@ -230,5 +261,9 @@ fn no_file_circles_inside_a_folder() {
             }
         }
     }
-    assert!(wrong.is_empty(), "files that import each other:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "files that import each other:\n{}",
+        wrong.join("\n")
+    );
 }

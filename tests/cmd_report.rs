@@ -256,13 +256,28 @@ fn a_report_exports_the_datasets_of_export() {
     // the demo's last full week, whatever today is
     let status = stdout(&run(&["check", "--format", "json"]));
     let v: serde_json::Value = serde_json::from_str(&status).unwrap();
-    let week = v["week"].as_str().map(str::to_string).unwrap_or(week.into());
+    let week = v["week"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or(week.into());
     let rep = dir.path().join("rep");
-    let o = run(&["report", def.to_str().unwrap(), "--week", &week, "--out", rep.to_str().unwrap()]);
+    let o = run(&[
+        "report",
+        def.to_str().unwrap(),
+        "--week",
+        &week,
+        "--out",
+        rep.to_str().unwrap(),
+    ]);
     assert!(o.status.code().is_some_and(|c| c <= 2), "{}", stderr(&o));
     let ledger = fs::read_to_string(rep.join("ledger.csv")).unwrap();
-    assert!(ledger.starts_with("profile,batch,source,sent_on,message_index"), "{ledger:.200}");
-    let o = run(&["export", "ledger", "--since", &week, "--until", &week, "--out", "-"]);
+    assert!(
+        ledger.starts_with("profile,batch,source,sent_on,message_index"),
+        "{ledger:.200}"
+    );
+    let o = run(&[
+        "export", "ledger", "--since", &week, "--until", &week, "--out", "-",
+    ]);
     assert_code(&o, 0);
     let mut a: Vec<&str> = ledger.lines().collect();
     let exported = stdout(&o);

@@ -33,7 +33,12 @@ impl Team {
             config: out.join("immdqa-demo.toml"),
             dir,
         };
-        for (u, r) in [("ana", "dqo"), ("lee", "analyst"), ("cy", "compliance"), ("root1", "admin")] {
+        for (u, r) in [
+            ("ana", "dqo"),
+            ("lee", "analyst"),
+            ("cy", "compliance"),
+            ("root1", "admin"),
+        ] {
             t.add_user(u, r);
         }
         t
@@ -54,12 +59,21 @@ impl Team {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        immdqa().arg("--config").arg(&self.config).args(args).output().unwrap()
+        immdqa()
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let o = self.run(args);
-        assert!(o.status.code().is_some_and(|c| c <= 2), "{args:?}: {}", crate::util::stderr(&o));
+        assert!(
+            o.status.code().is_some_and(|c| c <= 2),
+            "{args:?}: {}",
+            crate::util::stderr(&o)
+        );
         serde_json::from_str(&stdout(&o)).unwrap()
     }
 
@@ -73,7 +87,10 @@ impl Team {
 
     /// Append to the configuration.
     pub fn configure(&self, extra: &str) {
-        let mut f = std::fs::OpenOptions::new().append(true).open(&self.config).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.config)
+            .unwrap();
         writeln!(f, "\n{extra}").unwrap();
     }
 
@@ -83,7 +100,8 @@ impl Team {
 
     /// Every patient reference the history holds (worklist and consent follow-ups).
     pub fn patient_refs(&self) -> Vec<String> {
-        let mut refs: Vec<String> = self.json(&["worklist", "--all", "--format", "json"])
+        let mut refs: Vec<String> = self
+            .json(&["worklist", "--all", "--format", "json"])
             .as_array()
             .unwrap()
             .iter()
@@ -97,7 +115,11 @@ impl Team {
 }
 
 fn ids_of(v: &serde_json::Value) -> Vec<i64> {
-    v.as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -107,7 +129,10 @@ fn plain_http_beyond_loopback_is_refused_and_bad_listen_is_a_usage_error() {
         let o = t.run(&["serve", "--listen", addr]);
         assert_code(&o, 64);
         let e = crate::util::stderr(&o);
-        assert!(e.contains("refusing to serve plain HTTP") && e.contains("--tls-cert"), "{e}");
+        assert!(
+            e.contains("refusing to serve plain HTTP") && e.contains("--tls-cert"),
+            "{e}"
+        );
     }
     let o = t.run(&["serve", "--listen", "nonsense"]);
     assert_code(&o, 64);
@@ -122,32 +147,62 @@ fn pages_need_a_session_the_api_a_token_and_the_host_must_be_ours() {
     let mut c = s.client();
     let r = c.get("/healthz");
     assert_eq!((r.status, r.text().as_str()), (200, "ok\n"));
-    for page in ["/", "/worklist", "/worklist/1", "/consent", "/submissions", "/users", "/audit", "/worklist.csv"] {
+    for page in [
+        "/",
+        "/worklist",
+        "/worklist/1",
+        "/consent",
+        "/submissions",
+        "/users",
+        "/audit",
+        "/worklist.csv",
+    ] {
         let r = c.get(page);
         assert_eq!(r.status, 303, "{page}");
-        assert!(r.header("location").unwrap().starts_with("/login?next="), "{page}");
+        assert!(
+            r.header("location").unwrap().starts_with("/login?next="),
+            "{page}"
+        );
     }
     let r = c.get("/api/worklist");
     assert_eq!(r.status, 401);
     assert!(!r.text().contains("MRN"));
-    let r = c.request("GET", "/api/worklist", &[("Authorization", "Bearer not-a-token")], None);
+    let r = c.request(
+        "GET",
+        "/api/worklist",
+        &[("Authorization", "Bearer not-a-token")],
+        None,
+    );
     assert_eq!(r.status, 401);
     // DNS rebinding: another name pointing at 127.0.0.1 gets nothing
     for host in ["evil.example.com", "evil.example.com:8470", "127.0.0.2"] {
         let r = c.request("GET", "/login", &[("Host", host)], None);
         assert_eq!(r.status, 421, "{host}");
     }
-    let r = c.request("GET", "/login", &[("Host", &format!("localhost:{}", s.port()))], None);
+    let r = c.request(
+        "GET",
+        "/login",
+        &[("Host", &format!("localhost:{}", s.port()))],
+        None,
+    );
     assert_eq!(r.status, 200);
     // security headers on every answer
-    assert!(r.header("content-security-policy").unwrap().contains("default-src 'none'"));
+    assert!(
+        r.header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'none'")
+    );
     assert_eq!(r.header("x-frame-options"), Some("DENY"));
     // a configured name is answered
     drop(s);
     t.configure("[serve]\nhosts = [\"dq.clinic.example\"]");
     let s = t.serve();
     let mut c = s.client();
-    assert_eq!(c.request("GET", "/login", &[("Host", "dq.clinic.example")], None).status, 200);
+    assert_eq!(
+        c.request("GET", "/login", &[("Host", "dq.clinic.example")], None)
+            .status,
+        200
+    );
 }
 
 #[test]
@@ -158,17 +213,27 @@ fn csrf_guards_the_sign_in_and_every_form() {
     c.get("/login");
     // no token, a wrong token: 403, no session
     for token in ["", "forged"] {
-        let r = c.post("/login", &[("csrf", token), ("username", "ana"), ("password", PW)]);
+        let r = c.post(
+            "/login",
+            &[("csrf", token), ("username", "ana"), ("password", PW)],
+        );
         assert_eq!(r.status, 403, "{token:?}");
         assert!(!c.cookies.contains_key("immdqa_session"));
     }
     let r = c.login("ana", PW);
     assert_eq!(r.status, 303);
-    let cookie = c.raw_cookies.iter().find(|h| h.starts_with("immdqa_session=")).unwrap();
+    let cookie = c
+        .raw_cookies
+        .iter()
+        .find(|h| h.starts_with("immdqa_session="))
+        .unwrap();
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(flag), "{cookie}");
     }
-    assert!(!cookie.contains("Secure"), "plain HTTP on loopback: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback: {cookie}"
+    );
     let open = ids_of(&t.json(&["worklist", "--format", "json"]));
     let id = open[0].to_string();
     // an action without the session's token changes nothing
@@ -184,7 +249,10 @@ fn csrf_guards_the_sign_in_and_every_form() {
     // the session's token from another session is not this one's
     let mut other = s.signed_in("ana", PW);
     let foreign = other.csrf();
-    let r = c.post("/worklist/actions", &[("action", "close"), ("id", &id), ("csrf", &foreign)]);
+    let r = c.post(
+        "/worklist/actions",
+        &[("action", "close"), ("id", &id), ("csrf", &foreign)],
+    );
     assert_eq!(r.status, 403);
     // logout needs it too, and ends the session
     assert_eq!(c.post("/logout", &[("csrf", "forged")]).status, 403);
@@ -203,7 +271,10 @@ fn roles_are_enforced_on_the_server_and_analysts_never_see_a_patient() {
     let mut ana = s.signed_in("ana", PW);
     let mut root = s.signed_in("root1", PW);
     let some_id = ids_of(&t.json(&["worklist", "--format", "json"]))[0];
-    let batch = t.json(&["worklist", "--format", "json"])[0]["batch"].as_str().unwrap().to_string();
+    let batch = t.json(&["worklist", "--format", "json"])[0]["batch"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // the analyst reads every aggregate page and the worklist, never a patient reference
     let mut seen = String::new();
     for page in [
@@ -247,10 +318,17 @@ fn roles_are_enforced_on_the_server_and_analysts_never_see_a_patient() {
     }
     let r = lee.post(
         "/worklist/actions",
-        &[("action", "close"), ("id", &some_id.to_string()), ("csrf", &csrf)],
+        &[
+            ("action", "close"),
+            ("id", &some_id.to_string()),
+            ("csrf", &csrf),
+        ],
     );
     assert_eq!(r.status, 403, "an analyst cannot close");
-    assert_eq!(ids_of(&t.json(&["worklist", "--format", "json"]))[0], some_id);
+    assert_eq!(
+        ids_of(&t.json(&["worklist", "--format", "json"]))[0],
+        some_id
+    );
     // compliance reads consent follow-ups with names; admin manages users
     let r = cy.get("/consent");
     assert_eq!(r.status, 200);
@@ -260,7 +338,12 @@ fn roles_are_enforced_on_the_server_and_analysts_never_see_a_patient() {
     assert!(r.text().contains("cy") && r.text().contains("compliance"));
     // the denials are in the audit trail
     let audit = t.json(&["audit", "--format", "json"]);
-    let denied = audit.as_array().unwrap().iter().filter(|r| r["event"] == "denied").count();
+    let denied = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["event"] == "denied")
+        .count();
     assert!(denied >= 6, "{audit}");
 }
 
@@ -289,8 +372,16 @@ fn failed_sign_ins_are_slowed_down_per_user_and_address() {
     assert_eq!(r.status, 401);
     assert!(r.text().contains("Wrong user name or password"));
     let audit = t.json(&["audit", "--format", "json"]);
-    let events: Vec<&str> = audit.as_array().unwrap().iter().map(|r| r["event"].as_str().unwrap()).collect();
-    assert!(events.iter().filter(|e| **e == "login_failed").count() >= 6, "{events:?}");
+    let events: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert!(
+        events.iter().filter(|e| **e == "login_failed").count() >= 6,
+        "{events:?}"
+    );
     assert!(events.contains(&"login_refused"), "{events:?}");
 }
 
@@ -326,32 +417,68 @@ fn every_number_equals_the_clis() {
         let got = ana.get(&format!("/api/worklist{query}")).json();
         assert_eq!(got, want, "{query}");
         // the page's count is the same
-        let page = ana.get(&format!("/worklist{}", if query.is_empty() { "?status=open" } else { query }));
+        let page = ana.get(&format!(
+            "/worklist{}",
+            if query.is_empty() {
+                "?status=open"
+            } else {
+                query
+            }
+        ));
         let n = want.as_array().unwrap().len();
-        assert!(page.text().contains(&format!("<p id=\"count\">{n} item(s)")), "{query}: {n}");
+        assert!(
+            page.text()
+                .contains(&format!("<p id=\"count\">{n} item(s)")),
+            "{query}: {n}"
+        );
     }
     // a bearer token reads the same
     let o = t.run(&["user", "token", "ana"]);
     assert_code(&o, 0);
     let token = stdout(&o).trim().to_string();
     let mut anon = s.client();
-    let r = anon.request("GET", "/api/worklist", &[("Authorization", &format!("Bearer {token}"))], None);
+    let r = anon.request(
+        "GET",
+        "/api/worklist",
+        &[("Authorization", &format!("Bearer {token}"))],
+        None,
+    );
     assert_eq!(r.json(), t.json(&["worklist", "--format", "json"]));
     // only the token's hash is stored
     let db = crate::util::db(&t.store());
-    let stored: String = db.query_row("SELECT token_hash FROM api_token", [], |r| r.get(0)).unwrap();
+    let stored: String = db
+        .query_row("SELECT token_hash FROM api_token", [], |r| r.get(0))
+        .unwrap();
     assert_ne!(stored, token);
     assert_eq!(stored.len(), 64);
     // this week: computed once per state of the history, then shared
     let home = ana.get("/").text();
-    assert_eq!(ana.get("/").text(), home, "the second view is the first one's page");
-    let week = home.split("· week ").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    assert_eq!(
+        ana.get("/").text(),
+        home,
+        "the second view is the first one's page"
+    );
+    let week = home
+        .split("· week ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
     let check = t.json(&["check", "--week", &week, "--format", "json"]);
     let level = check["level"].as_str().unwrap();
-    assert!(home.contains(&format!("class=\"verdict {level}\"")), "check says {level}");
+    assert!(
+        home.contains(&format!("class=\"verdict {level}\"")),
+        "check says {level}"
+    );
     // the CSV download is the CLI's CSV of the same view
     let csv = ana.get("/worklist.csv?site=NORTH+CLINIC&sort=id&dir=asc");
-    assert!(csv.header("content-disposition").unwrap().contains("worklist-NORTH_CLINIC.csv"));
+    assert!(
+        csv.header("content-disposition")
+            .unwrap()
+            .contains("worklist-NORTH_CLINIC.csv")
+    );
     let o = t.run(&["worklist", "--site", "NORTH CLINIC", "--format", "csv"]);
     let want_text = stdout(&o);
     let mut want: Vec<&str> = want_text.lines().collect::<Vec<_>>();
@@ -386,29 +513,69 @@ fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild()
     let mut ana = s.signed_in("ana", PW);
     let north = ids_of(&t.json(&["worklist", "--site", "NORTH CLINIC", "--format", "json"]));
     assert!(north.len() >= 3);
-    let (a, b, c) = (north[0].to_string(), north[1].to_string(), north[2].to_string());
+    let (a, b, c) = (
+        north[0].to_string(),
+        north[1].to_string(),
+        north[2].to_string(),
+    );
     let csrf = ana.csrf();
     let r = ana.post(
         "/worklist/actions",
-        &[("csrf", &csrf), ("action", "close"), ("id", &a), ("id", &b), ("note", "fixed in the EHR, resent"), ("back", "site=NORTH+CLINIC")],
+        &[
+            ("csrf", &csrf),
+            ("action", "close"),
+            ("id", &a),
+            ("id", &b),
+            ("note", "fixed in the EHR, resent"),
+            ("back", "site=NORTH+CLINIC"),
+        ],
     );
     assert_eq!(r.status, 303, "{}", r.text());
     assert!(r.header("location").unwrap().contains("done=2+item"));
-    let r = ana.post("/worklist/actions", &[("csrf", &csrf), ("action", "assign"), ("id", &c), ("assignee", "lee"), ("note", "lot numbers")]);
+    let r = ana.post(
+        "/worklist/actions",
+        &[
+            ("csrf", &csrf),
+            ("action", "assign"),
+            ("id", &c),
+            ("assignee", "lee"),
+            ("note", "lot numbers"),
+        ],
+    );
     assert_eq!(r.status, 303);
     // the CLI sees the same state
     let all = t.json(&["worklist", "--all", "--format", "json"]);
-    let get = |id: &str| all.as_array().unwrap().iter().find(|i| i["id"].to_string() == id).unwrap().clone();
+    let get = |id: &str| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"].to_string() == id)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(get(&a)["status"], "closed");
-    assert!(get(&a)["note"].as_str().unwrap().contains("ana: fixed in the EHR, resent"));
+    assert!(
+        get(&a)["note"]
+            .as_str()
+            .unwrap()
+            .contains("ana: fixed in the EHR, resent")
+    );
     assert_eq!(get(&c)["assignee"], "lee");
     let mine = ids_of(&t.json(&["worklist", "--assignee", "lee", "--format", "json"]));
     assert!(mine.contains(&c.parse().unwrap()));
     let show = stdout(&t.run(&["worklist", "show", &a]));
-    assert!(show.contains("closed by ana: fixed in the EHR, resent"), "{show}");
+    assert!(
+        show.contains("closed by ana: fixed in the EHR, resent"),
+        "{show}"
+    );
     // [owners.people]: the default assignee of an item nobody assigned
     let east = t.json(&["worklist", "--site", "EAST CLINIC", "--format", "json"]);
-    assert!(east.as_array().unwrap().iter().all(|i| i["assignee"] == "lee"));
+    assert!(
+        east.as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["assignee"] == "lee")
+    );
     // a CLI action shows on the next page load
     let o = t.run(&["worklist", "reopen", &b, "--as", "cli-user"]);
     assert_code(&o, 0);
@@ -419,18 +586,30 @@ fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild()
     let t0 = Instant::now();
     loop {
         let all = ana.get("/api/worklist?status=all").json();
-        let st = all.as_array().unwrap().iter().find(|i| i["id"].to_string() == b).unwrap()["status"].clone();
+        let st = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"].to_string() == b)
+            .unwrap()["status"]
+            .clone();
         if st == "open" {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(10), "the web still says {st} for a reopened item");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the web still says {st} for a reopened item"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // the audit trail: who, what, which items
     let log = s.stop();
     let audit = t.json(&["audit", "--user", "ana", "--format", "json"]);
     let rows = audit.as_array().unwrap();
-    let action = rows.iter().find(|r| r["event"] == "action" && r["detail"].as_str().unwrap().contains("closed")).unwrap();
+    let action = rows
+        .iter()
+        .find(|r| r["event"] == "action" && r["detail"].as_str().unwrap().contains("closed"))
+        .unwrap();
     assert_eq!(action["items"].as_str().unwrap(), format!("{a},{b}"));
     assert!(rows.iter().any(|r| r["event"] == "login"));
     assert!(rows.iter().any(|r| r["event"] == "view" && r["detail"].as_str().unwrap().starts_with("/worklist")));
@@ -451,7 +630,13 @@ fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild()
     let after = t.json(&["audit", "--user", "ana", "--format", "json"]);
     assert_eq!(after.as_array().unwrap().len(), before);
     let all = t.json(&["worklist", "--all", "--format", "json"]);
-    let get = |id: &str| all.as_array().unwrap().iter().find(|i| i["id"].to_string() == id).map(|v| v["assignee"].clone());
+    let get = |id: &str| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"].to_string() == id)
+            .map(|v| v["assignee"].clone())
+    };
     // ids are the ledger's: the same after a rebuild of the same archive
     assert_eq!(get(&c), Some(serde_json::json!("lee")));
     let s = t.serve();
@@ -462,11 +647,21 @@ fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild()
 fn https_only_with_a_certificate_and_beyond_loopback() {
     let t = Team::new();
     let (cert, key, client) = throwaway_cert(t.dir.path());
-    let args = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let args = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
     let mut s = Server::start(&t.config, &args, &[]);
     s.tls = Some(client.clone());
     let mut c = s.signed_in("ana", PW);
-    let cookie = c.raw_cookies.iter().find(|h| h.starts_with("immdqa_session=")).unwrap().clone();
+    let cookie = c
+        .raw_cookies
+        .iter()
+        .find(|h| h.starts_with("immdqa_session="))
+        .unwrap()
+        .clone();
     assert!(cookie.contains("; Secure"), "{cookie}");
     let r = c.get("/worklist");
     assert_eq!(r.status, 200);
@@ -474,7 +669,8 @@ fn https_only_with_a_certificate_and_beyond_loopback() {
     // plain HTTP on the same port gets no page
     let mut plain = s.client();
     plain.tls = None;
-    let got = plain.exchange(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let got =
+        plain.exchange(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     assert!(got.map(|b| !b.starts_with(b"HTTP/1.1 200")).unwrap_or(true));
     drop(s);
     // with TLS, beyond loopback is allowed (here: every address), answering its configured name
@@ -486,7 +682,11 @@ fn https_only_with_a_certificate_and_beyond_loopback() {
     c.host = format!("localhost:{}", s.port());
     assert_eq!(c.get("/healthz").status, 200);
     c.host = format!("127.0.0.1:{}", s.port());
-    assert_eq!(c.get("/healthz").status, 421, "a wildcard listener answers its configured names only");
+    assert_eq!(
+        c.get("/healthz").status,
+        421,
+        "a wildcard listener answers its configured names only"
+    );
 }
 
 /// A fetch holding the store (paused inside its ingest transaction) does not block page loads;
@@ -513,20 +713,36 @@ fn pages_load_while_a_fetch_writes_and_actions_wait_for_it() {
         let t0 = Instant::now();
         let r = ana.get(page);
         assert_eq!(r.status, 200, "{page} during the fetch");
-        assert!(t0.elapsed() < Duration::from_secs(3), "{page} took {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "{page} took {:?}",
+            t0.elapsed()
+        );
     }
     let id = ids_of(&t.json(&["worklist", "--format", "json"]))[0].to_string();
     let csrf = ana.csrf();
-    let r = ana.post("/worklist/actions", &[("csrf", &csrf), ("action", "close"), ("id", &id)]);
+    let r = ana.post(
+        "/worklist/actions",
+        &[("csrf", &csrf), ("action", "close"), ("id", &id)],
+    );
     assert_eq!(r.status, 503, "{}", r.text());
     assert!(r.text().contains("busy"));
     std::fs::remove_file(&signal).unwrap();
     let o = child.wait_with_output().unwrap();
     assert_code(&o, 0);
-    let r = ana.post("/worklist/actions", &[("csrf", &csrf), ("action", "close"), ("id", &id)]);
+    let r = ana.post(
+        "/worklist/actions",
+        &[("csrf", &csrf), ("action", "close"), ("id", &id)],
+    );
     assert_eq!(r.status, 303);
     let closed = t.json(&["worklist", "--all", "--format", "json"]);
-    assert!(closed.as_array().unwrap().iter().any(|i| i["id"].to_string() == id && i["status"] == "closed"));
+    assert!(
+        closed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"].to_string() == id && i["status"] == "closed")
+    );
 }
 
 fn paused(t: &Team, args: &[&str], point: &str) -> (std::process::Child, PathBuf) {
@@ -543,7 +759,10 @@ fn paused(t: &Team, args: &[&str], point: &str) -> (std::process::Child, PathBuf
         .unwrap();
     let t0 = Instant::now();
     while !signal.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "{args:?} never reached {point}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{args:?} never reached {point}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     (child, signal)
@@ -558,15 +777,25 @@ fn user_commands_manage_people_with_hashed_passwords() {
         assert!(out.contains(u), "{out}");
     }
     let db = crate::util::db(&t.store());
-    let hash: String = db.query_row("SELECT password_hash FROM app_user WHERE name = 'ana'", [], |r| r.get(0)).unwrap();
+    let hash: String = db
+        .query_row(
+            "SELECT password_hash FROM app_user WHERE name = 'ana'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert!(hash.starts_with("$argon2id$") && !hash.contains(PW));
     drop(db);
     // a short password, a bad role, a taken name: usage errors, nothing added
     let mut c = immdqa()
-        .arg("--config").arg(&t.config)
+        .arg("--config")
+        .arg(&t.config)
         .args(["user", "add", "short", "--role", "dqo", "--password-stdin"])
-        .stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped())
-        .spawn().unwrap();
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     writeln!(c.stdin.take().unwrap(), "tooshort").unwrap();
     let o = c.wait_with_output().unwrap();
     assert_code(&o, 64);
@@ -578,14 +807,21 @@ fn user_commands_manage_people_with_hashed_passwords() {
     assert_eq!(lee.get("/worklist").status, 200);
     assert_code(&t.run(&["user", "remove", "lee"]), 0);
     let r = lee.get("/worklist");
-    assert_eq!(r.status, 303, "a removed user's session ends at the next request");
+    assert_eq!(
+        r.status, 303,
+        "a removed user's session ends at the next request"
+    );
     assert_eq!(lee.login("lee", PW).status, 401);
     // a new password ends the sessions opened with the old one
     let mut c = immdqa()
-        .arg("--config").arg(&t.config)
+        .arg("--config")
+        .arg(&t.config)
         .args(["user", "passwd", "ana", "--password-stdin"])
-        .stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped())
-        .spawn().unwrap();
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     writeln!(c.stdin.take().unwrap(), "another long password").unwrap();
     assert_code(&c.wait_with_output().unwrap(), 0);
     assert_eq!(ana.get("/worklist").status, 303);
@@ -598,7 +834,9 @@ fn user_commands_manage_people_with_hashed_passwords() {
 /// items and close them with a note; a compliance officer closes a consent follow-up.
 #[test]
 fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
-    let Some(mut b) = Browser::start() else { return };
+    let Some(mut b) = Browser::start() else {
+        return;
+    };
     let t = Team::new();
     let s = t.serve();
     let base = format!("http://127.0.0.1:{}", s.port());
@@ -629,7 +867,10 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     let want = ids_of(&t.json(&["worklist", "--site", "NORTH CLINIC", "--format", "json"]));
     let count = b.find("#count");
     let text = b.text_of(&count);
-    assert!(text.starts_with(&format!("{} item(s)", want.len())), "{text}");
+    assert!(
+        text.starts_with(&format!("{} item(s)", want.len())),
+        "{text}"
+    );
     // tick two rows, close them with a note
     let boxes = b.find_all("#worklist input[name=id]");
     assert!(boxes.len() >= 2);
@@ -647,9 +888,19 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     let left = ids_of(&t.json(&["worklist", "--site", "NORTH CLINIC", "--format", "json"]));
     assert_eq!(left.len(), want.len() - 2);
     let all = t.json(&["worklist", "--all", "--format", "json"]);
-    let closed: Vec<_> = all.as_array().unwrap().iter().filter(|i| i["status"] == "closed").collect();
+    let closed: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "closed")
+        .collect();
     assert_eq!(closed.len(), 2);
-    assert!(closed.iter().all(|i| i["note"].as_str().unwrap().contains("ana: lot corrected, resent")));
+    assert!(closed.iter().all(|i| {
+        i["note"]
+            .as_str()
+            .unwrap()
+            .contains("ana: lot corrected, resent")
+    }));
     // "select every row" works (the page's script)
     let all_box = b.find("#all");
     b.click(&all_box);
@@ -660,7 +911,11 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     b.click(&out);
     b.wait_url("/login");
     b.wait_for("input[name=username]");
-    let open_before = t.json(&["consent", "--open", "--format", "json"]).as_array().unwrap().len();
+    let open_before = t
+        .json(&["consent", "--open", "--format", "json"])
+        .as_array()
+        .unwrap()
+        .len();
     b.goto(&format!("{base}/consent"));
     let user = b.find("input[name=username]");
     b.type_into(&user, "cy");
@@ -681,7 +936,11 @@ fn a_dqo_and_a_compliance_officer_work_in_headless_chromium() {
     let flash = b.wait_for(".flash");
     assert_eq!(b.text_of(&flash), "1 follow-up(s) closed");
     b.screenshot(&t.dir.path().join("consent.png"));
-    let open_after = t.json(&["consent", "--open", "--format", "json"]).as_array().unwrap().len();
+    let open_after = t
+        .json(&["consent", "--open", "--format", "json"])
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(open_after, open_before - 1);
     if let Ok(dir) = std::env::var("IMMDQA_SCREENSHOTS") {
         for f in ["home.png", "worklist.png", "consent.png"] {

@@ -189,7 +189,11 @@ impl Http {
         }
         req.push_str("Connection: close\r\n");
         if !self.cookies.is_empty() {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             req.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
         }
         for (k, v) in headers {
@@ -336,8 +340,8 @@ fn parse(raw: &[u8]) -> Resp {
         let mut out = Vec::new();
         let mut rest = &body[..];
         while let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") {
-            let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16)
-                .unwrap_or(0);
+            let n =
+                usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16).unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -360,10 +364,21 @@ pub fn throwaway_cert(dir: &Path) -> (PathBuf, PathBuf, Arc<rustls::ClientConfig
     let key = dir.join("key.pem");
     let o = Command::new("openssl")
         .args([
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-days", "2", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-addext", "basicConstraints=critical,CA:FALSE",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
         ])
         .arg("-keyout")
         .arg(&key)
@@ -397,10 +412,13 @@ pub struct Browser {
 impl Browser {
     /// None when Chromium or ChromeDriver is missing (a failure when IMMDQA_REQUIRE_CHROMIUM=1).
     pub fn start() -> Option<Browser> {
-        let have = Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists();
+        let have =
+            Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists();
         if !have {
             if std::env::var("IMMDQA_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
-                panic!("IMMDQA_REQUIRE_CHROMIUM=1 but chromium or chromedriver is missing: apt-get install -y chromium chromium-driver");
+                panic!(
+                    "IMMDQA_REQUIRE_CHROMIUM=1 but chromium or chromedriver is missing: apt-get install -y chromium chromium-driver"
+                );
             }
             eprintln!("skipping: chromium or chromedriver not installed");
             return None;
@@ -428,7 +446,10 @@ impl Browser {
         };
         let t = Instant::now();
         while TcpStream::connect(http.addr).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "chromedriver did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
@@ -512,7 +533,11 @@ impl Browser {
             if let Some(e) = found.into_iter().next() {
                 return e;
             }
-            assert!(t.elapsed() < Duration::from_secs(15), "no element {css} at {}", self.url());
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "no element {css} at {}",
+                self.url()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -525,7 +550,10 @@ impl Browser {
             if u.contains(part) {
                 return u;
             }
-            assert!(t.elapsed() < Duration::from_secs(15), "still at {u}, waiting for {part}");
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "still at {u}, waiting for {part}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -539,13 +567,21 @@ impl Browser {
         v.as_array()
             .unwrap()
             .iter()
-            .filter_map(|e| e.as_object().and_then(|o| o.values().next()).and_then(|v| v.as_str()))
+            .filter_map(|e| {
+                e.as_object()
+                    .and_then(|o| o.values().next())
+                    .and_then(|v| v.as_str())
+            })
             .map(str::to_string)
             .collect()
     }
 
     pub fn click(&mut self, el: &str) {
-        self.call("POST", &format!("/element/{el}/click"), serde_json::json!({}));
+        self.call(
+            "POST",
+            &format!("/element/{el}/click"),
+            serde_json::json!({}),
+        );
     }
 
     pub fn type_into(&mut self, el: &str, text: &str) {
@@ -557,10 +593,14 @@ impl Browser {
     }
 
     pub fn text_of(&mut self, el: &str) -> String {
-        self.call("GET", &format!("/element/{el}/text"), serde_json::Value::Null)
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.call(
+            "GET",
+            &format!("/element/{el}/text"),
+            serde_json::Value::Null,
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     /// Choose the option of a select whose text is `text`.

@@ -48,7 +48,9 @@ fn http(addr: SocketAddr, req: &str) -> std::io::Result<(u16, Vec<String>, Strin
 fn get(addr: SocketAddr, path: &str, cookie: &str) -> std::io::Result<(u16, Vec<String>, String)> {
     http(
         addr,
-        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n"),
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n"
+        ),
     )
 }
 
@@ -60,7 +62,10 @@ fn login(addr: SocketAddr, user: &str) -> anyhow::Result<String> {
         .nth(1)
         .and_then(|s| s.split('"').next())
         .ok_or_else(|| anyhow::anyhow!("no sign-in form"))?;
-    let form = format!("csrf={csrf}&username={user}&password={}&next=%2F", PW.replace(' ', "+"));
+    let form = format!(
+        "csrf={csrf}&username={user}&password={}&next=%2F",
+        PW.replace(' ', "+")
+    );
     let (status, cookies2, _) = http(
         addr,
         &format!(
@@ -125,7 +130,11 @@ fn start(b: &Bench, cfg: &Path, dir: &Path) -> anyhow::Result<(Server, SocketAdd
         let mut keep = std::fs::File::create(log).ok();
         for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix("immdqa serve: http://") {
-                let _ = tx.send(rest.trim_end_matches(|c| c != '/').trim_end_matches('/').to_string());
+                let _ = tx.send(
+                    rest.trim_end_matches(|c| c != '/')
+                        .trim_end_matches('/')
+                        .to_string(),
+                );
             }
             if let Some(f) = keep.as_mut() {
                 let _ = writeln!(f, "{line}");
@@ -133,7 +142,10 @@ fn start(b: &Bench, cfg: &Path, dir: &Path) -> anyhow::Result<(Server, SocketAdd
         }
     });
     let addr = rx.recv_timeout(Duration::from_secs(120))?;
-    Ok((server, addr.split_whitespace().next().unwrap_or("").parse()?))
+    Ok((
+        server,
+        addr.split_whitespace().next().unwrap_or("").parse()?,
+    ))
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -193,7 +205,10 @@ fn under_load(
 /// B11 over the B9 store (`cfg`), with `b9` the CLI worklist's runs.
 pub fn b11(b: &Bench, cfg: &Path, dir: &Path, b9: &Series) -> anyhow::Result<Vec<Row>> {
     let mut add = b
-        .cli(cfg, &["user", "add", "bench", "--role", "dqo", "--password-stdin"])
+        .cli(
+            cfg,
+            &["user", "add", "bench", "--role", "dqo", "--password-stdin"],
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -213,23 +228,42 @@ pub fn b11(b: &Bench, cfg: &Path, dir: &Path, b9: &Series) -> anyhow::Result<Vec
         .to_string();
     let batches = dir.join(format!("b11-{BATCH}"));
     std::fs::create_dir_all(&batches)?;
-    let (mut alone, mut loaded, mut p95s) = (Series::default(), Series::default(), Series::default());
+    let (mut alone, mut loaded, mut p95s) =
+        (Series::default(), Series::default(), Series::default());
     let (mut p50s, mut requests, mut errors) = (Vec::new(), 0usize, 0usize);
     let mut saturated = Vec::new();
     for r in 0..b.runs {
-        let a = batch(&batches, &format!("BENCHA{r:02}25014.hl7"), BATCH, 100 + r as u64)?;
+        let a = batch(
+            &batches,
+            &format!("BENCHA{r:02}25014.hl7"),
+            BATCH,
+            100 + r as u64,
+        )?;
         alone.push(measure(
             b.cli(cfg, &["import", "-q", "--sent"]).arg(&a),
             &dir.join("b11-alone.log"),
         )?);
-        let l = batch(&batches, &format!("BENCHL{r:02}25014.hl7"), BATCH, 200 + r as u64)?;
+        let l = batch(
+            &batches,
+            &format!("BENCHL{r:02}25014.hl7"),
+            BATCH,
+            200 + r as u64,
+        )?;
         let (run, mut v, errs) = under_load(b, cfg, dir, addr, &cookie, &l, PAUSE)?;
         loaded.push(run);
         requests += v.len();
         errors += errs;
-        p95s.push(Run { secs: percentile(&mut v, 0.95), peak_kib: 0 });
+        p95s.push(Run {
+            secs: percentile(&mut v, 0.95),
+            peak_kib: 0,
+        });
         p50s.push(percentile(&mut v, 0.5));
-        let s = batch(&batches, &format!("BENCHS{r:02}25014.hl7"), BATCH, 300 + r as u64)?;
+        let s = batch(
+            &batches,
+            &format!("BENCHS{r:02}25014.hl7"),
+            BATCH,
+            300 + r as u64,
+        )?;
         let (run, mut v, errs) = under_load(b, cfg, dir, addr, &cookie, &s, Duration::ZERO)?;
         errors += errs;
         saturated.push((run.secs, percentile(&mut v, 0.95), v.len()));
@@ -259,7 +293,9 @@ pub fn b11(b: &Bench, cfg: &Path, dir: &Path, b9: &Series) -> anyhow::Result<Vec
     let alone_median = alone.median();
     let mut import = Row::ratio(
         "B11i",
-        format!("import --sent of a {BATCH}-message batch while {CLIENTS} clients load the worklist page"),
+        format!(
+            "import --sent of a {BATCH}-message batch while {CLIENTS} clients load the worklist page"
+        ),
         loaded,
         "the same import with no one on the web",
         alone,

@@ -77,7 +77,11 @@ pub fn ledger_table(
     )?;
     let mut t = Table::new(&crate::store::ledger::LEDGER_EXPORT_COLUMNS);
     for r in rows {
-        t.push(r.into_iter().map(crate::table::Value::opt_text_owned).collect());
+        t.push(
+            r.into_iter()
+                .map(crate::table::Value::opt_text_owned)
+                .collect(),
+        );
     }
     Ok(t)
 }

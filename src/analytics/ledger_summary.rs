@@ -322,4 +322,3 @@ pub fn ledger_model(
         timeliness,
     })
 }
-

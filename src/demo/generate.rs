@@ -353,7 +353,17 @@ fn write_message(
 ) {
     // the batch carries the faults its answer reports
     let has = |x: &Issue| issues.iter().any(|y| y.2 == x.2);
-    let Message { i, cid, patient, name: (last, first), born: (m, dd), site, provider, day, given } = *msg;
+    let Message {
+        i,
+        cid,
+        patient,
+        name: (last, first),
+        born: (m, dd),
+        site,
+        provider,
+        day,
+        given,
+    } = *msg;
     let d = day.format("%Y%m%d");
     let g = given.format("%Y%m%d");
     let consent_date = if has(&PD113) {

@@ -136,11 +136,12 @@ impl Default for Aliases {
     fn default() -> Self {
         static DEFAULT: std::sync::OnceLock<HashMap<String, Role>> = std::sync::OnceLock::new();
         let map = DEFAULT.get_or_init(|| {
-            let file: AliasFile =
-                toml::from_str(ALIASES_FILE).expect("tabular-aliases.toml is valid (a unit test reads it)");
+            let file: AliasFile = toml::from_str(ALIASES_FILE)
+                .expect("tabular-aliases.toml is valid (a unit test reads it)");
             let mut map = HashMap::new();
             for e in file.role {
-                let role = role_named(&e.name).expect("every role in tabular-aliases.toml is known");
+                let role =
+                    role_named(&e.name).expect("every role in tabular-aliases.toml is known");
                 for n in e.headers {
                     map.insert(header_key(&n), role);
                 }
@@ -159,11 +160,7 @@ impl Aliases {
             let role = role_named(role_name).ok_or_else(|| {
                 format!(
                     "[aliases] has unknown column role '{role_name}' (known: {})",
-                    ROLES
-                        .iter()
-                        .map(|(_, n)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    ROLES.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
                 )
             })?;
             for h in headers {

@@ -120,7 +120,9 @@ pub fn event_line(e: &crate::store::worklist::WorklistEvent) -> String {
         "{}  {}{to}{}{}",
         e.at.get(..16).unwrap_or(&e.at).replace('T', " "),
         e.action,
-        e.by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default(),
+        e.by.as_ref()
+            .map(|b| format!(" by {b}"))
+            .unwrap_or_default(),
         e.note
             .as_ref()
             .map(|n| format!(": {}", crate::hl7::printable(n)))

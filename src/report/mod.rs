@@ -244,12 +244,7 @@ pub fn write(
             ),
             // the report week's sent messages and their answers
             ExportKind::Ledger => export::export_table(
-                &export::ledger_table(
-                    store,
-                    m.profile.as_deref(),
-                    Some(m.week),
-                    Some(m.week),
-                )?,
+                &export::ledger_table(store, m.profile.as_deref(), Some(m.week), Some(m.week))?,
                 &path,
                 csv,
             ),

@@ -3,7 +3,6 @@
 //! charts without any store access, and [`super::write`] writes the folder. A new section is
 //! one field here and one piece of template in `render`.
 
-
 use chrono::{Duration, NaiveDate};
 
 use crate::analytics::consent::{self, ConsentView, WeeklyConsent};

@@ -258,7 +258,6 @@ fn section(m: &ReportModel, t: TableKind) -> (&'static str, Table, usize) {
     }
 }
 
-
 /// The banner: the verdict in one line.
 fn banner(m: &ReportModel) -> String {
     let v = &m.verdict;
@@ -324,7 +323,6 @@ pub fn page(m: &ReportModel, def: &ReportDef, name: &str) -> Result<String, Repo
     ))
 }
 
-
 /// How [`body`] is drawn: in a report folder (links to its files) or inside a served page.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Body {
@@ -336,7 +334,11 @@ pub struct Body {
 
 /// The report's content: title, verdict, sections and charts (SVG), and the links to the
 /// folder's files (empty when served).
-pub fn body(m: &ReportModel, def: &ReportDef, how: Body) -> Result<(String, Vec<String>), ReportError> {
+pub fn body(
+    m: &ReportModel,
+    def: &ReportDef,
+    how: Body,
+) -> Result<(String, Vec<String>), ReportError> {
     let mut body = String::new();
     let scope = match (&m.profile, m.profiles.len()) {
         (Some(p), _) => format!(" · profile {}", esc(p)),
@@ -429,4 +431,3 @@ pub fn body(m: &ReportModel, def: &ReportDef, how: Body) -> Result<(String, Vec<
     }
     Ok((body, links))
 }
-

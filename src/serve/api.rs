@@ -46,7 +46,9 @@ pub async fn worklist(
         let who = api_who(app, &headers, peer)?;
         if !reads_worklist(who.role) {
             audit(app, &who, "denied", "/api/worklist", None)?;
-            return Err(Reply::Forbidden("the worklist is not open to this role".into()));
+            return Err(Reply::Forbidden(
+                "the worklist is not open to this role".into(),
+            ));
         }
         let q = Form::query(&uri);
         let view = View::parse(&q);

@@ -235,7 +235,10 @@ mod tests {
 
     #[test]
     fn hosts_answer_their_names_only() {
-        let h = Hosts::new(&"127.0.0.1:8470".parse().unwrap(), &["dq.example.org".into()]);
+        let h = Hosts::new(
+            &"127.0.0.1:8470".parse().unwrap(),
+            &["dq.example.org".into()],
+        );
         for ok in [
             "127.0.0.1:8470",
             "localhost:8470",

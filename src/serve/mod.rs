@@ -54,7 +54,9 @@ pub enum ServeError {
     PlainBeyondLoopback(SocketAddr),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error("cannot listen on {addr}: {source} (is another server on that port? pick another with --listen)")]
+    #[error(
+        "cannot listen on {addr}: {source} (is another server on that port? pick another with --listen)"
+    )]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -141,11 +143,7 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
         set(h, header::CACHE_CONTROL, "no-store");
     }
     if app.tls {
-        set(
-            h,
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000",
-        );
+        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
     }
     res
 }
@@ -194,8 +192,7 @@ pub fn run(
 
 async fn shutdown() {
     let term = async {
-        if let Ok(mut s) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             s.recv().await;
         }
@@ -215,7 +212,12 @@ fn tls_config(
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| ServeError::Tls(format!("{}: not a PEM certificate chain: {e}", cert.display())))?;
+        .map_err(|e| {
+            ServeError::Tls(format!(
+                "{}: not a PEM certificate chain: {e}",
+                cert.display()
+            ))
+        })?;
     if certs.is_empty() {
         return Err(ServeError::Tls(format!(
             "{}: no certificate in the file",
@@ -259,11 +261,13 @@ async fn serve_tls(
             else {
                 return; // not TLS, or too slow: dropped
             };
-            let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                routes.clone().oneshot(req.map(axum::body::Body::new))
-            });
+            let svc = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    routes.clone().oneshot(req.map(axum::body::Body::new))
+                },
+            );
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
                 .await;

@@ -374,4 +374,3 @@ fn compute(
     )?;
     Ok(Snapshot::new(version, today, items))
 }
-

@@ -11,9 +11,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::bind::{Sql, insert_rows, int, opt_int, opt_text, text};
 use super::{Store, StoreError};
 use crate::domain::AnswerStatus;
+use crate::domain::SentMessage;
 use crate::domain::Short;
 use crate::formats::Format;
-use crate::domain::SentMessage;
 
 pub use super::worklist::{
     ACTIONS_FILE, LEDGER_EXPORT_COLUMNS, WorklistActionEntry, WorklistRow, actions_path,
@@ -508,10 +508,7 @@ impl LedgerWriter<'_> {
     }
 
     /// Commit the batch with its message count; dropping the writer instead rolls back.
-    pub fn commit(
-        self,
-        first_message_date: Option<chrono::NaiveDate>,
-    ) -> Result<u64, StoreError> {
+    pub fn commit(self, first_message_date: Option<chrono::NaiveDate>) -> Result<u64, StoreError> {
         let path = self.path.clone();
         self.commit_sql(first_message_date)
             .map_err(|e| super::sql_error(&path, e))
@@ -548,8 +545,7 @@ fn week_params(
     profile: Option<&str>,
     (first, last): Weeks,
 ) -> (Option<&str>, Option<String>, Option<String>) {
-    let monday =
-        |d: Option<chrono::NaiveDate>| d.map(|d| crate::domain::week_start(d).to_string());
+    let monday = |d: Option<chrono::NaiveDate>| d.map(|d| crate::domain::week_start(d).to_string());
     (profile, monday(first), monday(last))
 }
 

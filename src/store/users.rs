@@ -75,7 +75,8 @@ impl AuditLog {
         let conn = rusqlite::Connection::open(&path).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
         // a row is in the file (the OS's cache) when the page goes out, so no kill of the
         // process loses it; the write-ahead log is synced at checkpoints, not at every row (an
         // fsync per page view slowed an import beside the server by half, benchmark B11i)
@@ -100,7 +101,11 @@ impl AuditLog {
     }
 
     /// The rows from an instant (RFC 3339 prefix), of one user, oldest first.
-    pub fn rows(&self, since: Option<&str>, user: Option<&str>) -> Result<Vec<AuditRow>, StoreError> {
+    pub fn rows(
+        &self,
+        since: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<Vec<AuditRow>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(include_str!("../../queries/store/audit_rows.sql"))
@@ -231,7 +236,13 @@ impl Store {
             .conn
             .execute(
                 "ATTACH DATABASE ?1 AS old",
-                [format!("file:{}?mode=ro", old_db.to_string_lossy().replace('?', "%3f").replace('#', "%23"))],
+                [format!(
+                    "file:{}?mode=ro",
+                    old_db
+                        .to_string_lossy()
+                        .replace('?', "%3f")
+                        .replace('#', "%23")
+                )],
             )
             .is_err()
         {

@@ -74,7 +74,10 @@ impl Options {
                 }
             }
             Options::Sftp(o) => {
-                p.line("transport", format!("sftp://{}@{}:{}", o.user, o.host, o.port));
+                p.line(
+                    "transport",
+                    format!("sftp://{}@{}:{}", o.user, o.host, o.port),
+                );
                 auth(&mut p, name, &o.auth);
                 let kh = &o.known_hosts;
                 match std::fs::read_to_string(kh) {

@@ -37,7 +37,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     if args.output.format == crate::cli::output::Format::Table && args.output.out.is_none() {
         crate::cli::out!(
             "{} to {} compared with {} to {}",
-            c.current.0, c.current.1, c.previous.0, c.previous.1
+            c.current.0,
+            c.current.1,
+            c.previous.0,
+            c.previous.1
         );
     }
     args.output.emit(&changes::table(&c))?;

@@ -76,7 +76,8 @@ pub fn discover_folders(ctx: &Ctx, name: &str, p: &Profile) -> anyhow::Result<Ve
             Found::Other(n) => {
                 crate::cli::out!(
                     "  {:<13} {} → {n} (the server's name; written into the profile)",
-                    m.key, m.configured
+                    m.key,
+                    m.configured
                 );
                 updates.push((m.key, n.clone()));
             }
@@ -86,7 +87,9 @@ pub fn discover_folders(ctx: &Ctx, name: &str, p: &Profile) -> anyhow::Result<Ve
                 m.configured,
                 home.join(", ")
             )),
-            Found::NotChecked => crate::cli::out!("  {:<13} {} (a path: not checked)", m.key, m.configured),
+            Found::NotChecked => {
+                crate::cli::out!("  {:<13} {} (a path: not checked)", m.key, m.configured)
+            }
         }
     }
     if !updates.is_empty() {
@@ -125,7 +128,9 @@ fn check_profile(name: &str, p: &Profile) -> Vec<String> {
     );
     crate::cli::out!(
         "  timeout {} s, retries {}, max_file_size {} bytes",
-        p.timeout_secs, p.retries, p.max_file_size
+        p.timeout_secs,
+        p.retries,
+        p.max_file_size
     );
     problems
 }

@@ -18,10 +18,7 @@ pub struct Args {
     pub codes: Vec<String>,
 }
 
-pub fn run(
-    args: &Args,
-    owner_overrides: &crate::config::OwnersConfig,
-) -> anyhow::Result<Exit> {
+pub fn run(args: &Args, owner_overrides: &crate::config::OwnersConfig) -> anyhow::Result<Exit> {
     let cat = catalogue();
     let owners = crate::ledger::owners::Owners::new(owner_overrides);
     let mut unknown = 0;

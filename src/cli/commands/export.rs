@@ -8,7 +8,6 @@ use crate::cli::output::{parse_date, parse_date_end};
 use crate::cli::{Ctx, Exit};
 use crate::store::DateRange;
 
-
 /// A column to split a Parquet export by (Hive-style folders `COLUMN=VALUE/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PartitionBy {

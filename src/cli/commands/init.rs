@@ -183,7 +183,13 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
         .open(&config_path)?;
     f.write_all(body.as_bytes())?;
     crate::cli::out!("wrote {} (mode 600)", config_path.display());
-    next_steps(&config_path, &profile, local_dir.is_none(), interactive, args.connect)
+    next_steps(
+        &config_path,
+        &profile,
+        local_dir.is_none(),
+        interactive,
+        args.connect,
+    )
 }
 
 /// The SFTP lines of the profile: host, port, user, and a key file or the environment

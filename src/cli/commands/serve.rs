@@ -42,12 +42,19 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         .or_else(|| cfg.listen.clone())
         .unwrap_or_else(|| serve::DEFAULT_LISTEN.to_string());
     let Ok(listen) = listen_text.parse::<SocketAddr>() else {
-        crate::cli::usage!("--listen '{listen_text}': give ADDR:PORT, such as 127.0.0.1:8470 or [::1]:8470");
+        crate::cli::usage!(
+            "--listen '{listen_text}': give ADDR:PORT, such as 127.0.0.1:8470 or [::1]:8470"
+        );
     };
-    let tls = match (args.tls_cert.or_else(|| cfg.tls_cert.clone()), args.tls_key.or_else(|| cfg.tls_key.clone())) {
+    let tls = match (
+        args.tls_cert.or_else(|| cfg.tls_cert.clone()),
+        args.tls_key.or_else(|| cfg.tls_key.clone()),
+    ) {
         (Some(c), Some(k)) => Some((c, k)),
         (None, None) => None,
-        _ => crate::cli::usage!("TLS needs both a certificate and a key (tls_cert and tls_key in [serve])"),
+        _ => crate::cli::usage!(
+            "TLS needs both a certificate and a key (tls_cert and tls_key in [serve])"
+        ),
     };
     let mut hosts = cfg.hosts.clone();
     hosts.extend(args.hosts);

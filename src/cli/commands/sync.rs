@@ -181,7 +181,10 @@ fn tell(say: &mut Say, e: &Event<'_>) {
         }
         Event::Judging(week) => say.line(
             false,
-            &format!("check: judging {}, the last complete week", week_label(*week)),
+            &format!(
+                "check: judging {}, the last complete week",
+                week_label(*week)
+            ),
         ),
         Event::Verdict(v) => {
             for (problem, line, basis) in crate::cli::commands::check::verdict_lines(v) {

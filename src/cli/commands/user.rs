@@ -115,9 +115,16 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             }
             let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
             if !store.user_add(&a.name, a.role, &hash)? {
-                crate::cli::usage!("there is already a user named {}: `immdqa user passwd {}` sets a new password", a.name, a.name);
+                crate::cli::usage!(
+                    "there is already a user named {}: `immdqa user passwd {}` sets a new password",
+                    a.name,
+                    a.name
+                );
             }
-            audit(&mut store, &format!("{} added as {}", a.name, a.role.as_str()))?;
+            audit(
+                &mut store,
+                &format!("{} added as {}", a.name, a.role.as_str()),
+            )?;
             crate::cli::out!("added {} ({})", a.name, a.role.as_str());
         }
         Action::List => {
@@ -131,7 +138,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 ]);
             }
             if t.rows.is_empty() {
-                crate::cli::out!("no users yet: immdqa user add NAME --role dqo|compliance|analyst|admin");
+                crate::cli::out!(
+                    "no users yet: immdqa user add NAME --role dqo|compliance|analyst|admin"
+                );
             } else {
                 crate::cli::out!("{}", t.to_terminal());
             }
@@ -141,7 +150,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 anyhow::bail!("no user named {}: see `immdqa user list`", a.name);
             }
             audit(&mut store, &format!("{} removed", a.name))?;
-            crate::cli::out!("removed {} (a running server signs them out at their next request)", a.name);
+            crate::cli::out!(
+                "removed {} (a running server signs them out at their next request)",
+                a.name
+            );
         }
         Action::Passwd(a) => {
             if store.user(&a.name)?.is_none() {
@@ -163,7 +175,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             let token = auth::random_token();
             store.token_add(&a.name, &auth::token_hash(&token))?;
             audit(&mut store, &format!("{}: new API token", a.name))?;
-            eprintln!("a new API token for {} (shown once; send it as Authorization: Bearer …):", a.name);
+            eprintln!(
+                "a new API token for {} (shown once; send it as Authorization: Bearer …):",
+                a.name
+            );
             crate::cli::out!("{token}");
         }
     }

@@ -177,7 +177,9 @@ fn show(ctx: &Ctx, store: &crate::store::Store, id: i64) -> anyhow::Result<Exit>
     crate::cli::out!("worklist item {id}: {}", item.status.as_str());
     crate::cli::out!(
         "  sent in       {} (message {}), profile {}",
-        item.batch, item.message_index, item.profile
+        item.batch,
+        item.message_index,
+        item.profile
     );
     crate::cli::out!("  patient       {}", text(&item.patient_ref));
     crate::cli::out!("  vaccine       {}", text(&item.vaccines));
@@ -207,7 +209,9 @@ fn show(ctx: &Ctx, store: &crate::store::Store, id: i64) -> anyhow::Result<Exit>
         crate::cli::out!("  {}", worklist::event_line(&e));
     }
     if item.status == worklist::ItemStatus::Resolved {
-        crate::cli::out!("  resolved: a later message for the same patient, vaccine and date was accepted");
+        crate::cli::out!(
+            "  resolved: a later message for the same patient, vaccine and date was accepted"
+        );
     }
     Ok(Exit::Ok)
 }

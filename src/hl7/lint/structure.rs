@@ -88,17 +88,32 @@ fn wrappers(f: &FileView<'_>) -> Vec<Found> {
     }
     let has = |id: &str| ids.contains(&id);
     if has("FHS") != has("FTS") {
-        out.push(found(1, "FHS", None, "FHS and FTS must both be present or both absent".into()));
+        out.push(found(
+            1,
+            "FHS",
+            None,
+            "FHS and FTS must both be present or both absent".into(),
+        ));
     }
     if has("FHS") && first != "FHS" {
-        out.push(found(1, first, None, "FHS must be the first segment".into()));
+        out.push(found(
+            1,
+            first,
+            None,
+            "FHS must be the first segment".into(),
+        ));
     }
     if has("FTS") && *ids.last().unwrap() != "FTS" {
         let (n, s) = &f.segs[f.segs.len() - 1];
         out.push(found(*n, s.id, None, "FTS must be the last segment".into()));
     }
     if has("BHS") != has("BTS") {
-        out.push(found(1, "BHS", None, "BHS and BTS must both be present or both absent".into()));
+        out.push(found(
+            1,
+            "BHS",
+            None,
+            "BHS and BTS must both be present or both absent".into(),
+        ));
     }
     out
 }
@@ -119,7 +134,12 @@ fn orphans(f: &FileView<'_>) -> Vec<Found> {
 
 fn no_message(f: &FileView<'_>) -> Vec<Found> {
     if f.msgs.is_empty() && !f.segs.is_empty() {
-        vec![found(1, "", None, "no MSH segment: the file holds no message".into())]
+        vec![found(
+            1,
+            "",
+            None,
+            "no MSH segment: the file holds no message".into(),
+        )]
     } else {
         vec![]
     }
@@ -169,13 +189,21 @@ fn msh_fields(f: &FileView<'_>) -> Vec<Found> {
             ));
         }
         if m.control_id.is_empty() {
-            out.push(found(m.line, "MSH", None, "MSH-10 (message control id) is empty".into()));
+            out.push(found(
+                m.line,
+                "MSH",
+                None,
+                "MSH-10 (message control id) is empty".into(),
+            ));
         } else if let Some(prev) = seen_ids.insert(m.control_id.as_str(), m.line) {
             out.push(found(
                 m.line,
                 "MSH",
                 cid,
-                format!("MSH-10 '{}' repeats the message at line {prev}", m.control_id),
+                format!(
+                    "MSH-10 '{}' repeats the message at line {prev}",
+                    m.control_id
+                ),
             ));
         }
     }
@@ -221,4 +249,3 @@ pub(super) fn file_view(text: &str) -> FileView<'_> {
         orphans,
     }
 }
-

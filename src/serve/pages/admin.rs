@@ -92,11 +92,7 @@ pub async fn user_actions(
     .await
 }
 
-fn audit_page(
-    app: &App,
-    who: &Who,
-    q: &Form,
-) -> Result<Response, Reply> {
+fn audit_page(app: &App, who: &Who, q: &Form) -> Result<Response, Reply> {
     let since = q.get("since").filter(|s| !s.is_empty());
     let user = q.get("user").filter(|s| !s.is_empty());
     let rows = crate::store::users::AuditLog::open(&app.store_dir)?.rows(since, user)?;

@@ -31,7 +31,11 @@ pub async fn submissions(
             Ok(crate::analytics::submissions::table(&rows))
         })?;
         let link = |b: &str| format!("/submissions/{}", urlencode(b));
-        let col = if t.col("batch").is_some() { "batch" } else { "file" };
+        let col = if t.col("batch").is_some() {
+            "batch"
+        } else {
+            "file"
+        };
         html(TablePage {
             title: "Submissions".into(),
             chrome: Chrome::of(&who, "/submissions"),

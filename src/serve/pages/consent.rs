@@ -107,7 +107,10 @@ pub async fn consent_actions(
         if form.text("action") != "close" {
             return Err(Reply::Bad("the consent page closes follow-ups only".into()));
         }
-        let chosen: Vec<i64> = form.all("id").filter_map(|i| i.trim().parse().ok()).collect();
+        let chosen: Vec<i64> = form
+            .all("id")
+            .filter_map(|i| i.trim().parse().ok())
+            .collect();
         if chosen.is_empty() {
             return Err(Reply::Bad("no follow-up selected".into()));
         }

@@ -54,7 +54,9 @@ fn cookie_header(app: &App, name: &str, value: &str, max_age: Option<i64>) -> St
     format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Strict{}{}",
         if app.tls { "; Secure" } else { "" },
-        max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default()
+        max_age
+            .map(|s| format!("; Max-Age={s}"))
+            .unwrap_or_default()
     )
 }
 

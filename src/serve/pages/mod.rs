@@ -309,7 +309,6 @@ pub async fn not_found() -> Response {
     Reply::NotFound("No such page.".into()).into_response()
 }
 
-
 pub(crate) fn report_err(e: crate::report::ReportError) -> crate::store::StoreError {
     crate::store::StoreError::Io {
         path: "report".into(),
@@ -336,7 +335,11 @@ pub(crate) fn esc(s: &str) -> String {
 }
 
 /// A table as HTML; cells of `link_col` link to `link(cell)`.
-pub(crate) fn table_html(t: &crate::table::Table, id: &str, link: Option<(&str, &dyn Fn(&str) -> String)>) -> String {
+pub(crate) fn table_html(
+    t: &crate::table::Table,
+    id: &str,
+    link: Option<(&str, &dyn Fn(&str) -> String)>,
+) -> String {
     let mut s = format!("<table id=\"{id}\"><tr>");
     for c in &t.columns {
         s.push_str(&format!("<th>{}</th>", esc(c)));
@@ -357,7 +360,10 @@ pub(crate) fn table_html(t: &crate::table::Table, id: &str, link: Option<(&str, 
                 }
                 _ => esc(&text),
             };
-            s.push_str(&format!("<td{}>{cell}</td>", if num { " class=\"n\"" } else { "" }));
+            s.push_str(&format!(
+                "<td{}>{cell}</td>",
+                if num { " class=\"n\"" } else { "" }
+            ));
         }
         s.push_str("</tr>");
     }

@@ -84,10 +84,11 @@ impl View {
         let keep = |i: &Item| {
             (self.status == "all" || i.status.as_str() == self.status)
                 && (self.site.is_empty() || i.site.eq_ignore_ascii_case(&self.site))
-                && (self.owner.is_empty()
-                    || i.codes.iter().any(|c| c.owner.as_str() == self.owner))
+                && (self.owner.is_empty() || i.codes.iter().any(|c| c.owner.as_str() == self.owner))
                 && (self.code.is_empty()
-                    || i.codes.iter().any(|c| c.code.eq_ignore_ascii_case(&self.code)))
+                    || i.codes
+                        .iter()
+                        .any(|c| c.code.eq_ignore_ascii_case(&self.code)))
                 && (self.assignee.is_empty()
                     || i.assignee
                         .as_deref()
@@ -102,14 +103,23 @@ impl View {
             "id" => out.sort_by_key(|k| it(k).id),
             "site" => out.sort_by(|a, b| it(a).site.cmp(&it(b).site).then(it(a).id.cmp(&it(b).id))),
             "code" => out.sort_by(|a, b| code(a).cmp(code(b)).then(it(a).id.cmp(&it(b).id))),
-            "status" => {
-                out.sort_by(|a, b| it(a).status.cmp(&it(b).status).then(it(a).id.cmp(&it(b).id)))
-            }
+            "status" => out.sort_by(|a, b| {
+                it(a)
+                    .status
+                    .cmp(&it(b).status)
+                    .then(it(a).id.cmp(&it(b).id))
+            }),
             "assignee" => out.sort_by(|a, b| {
-                it(a).assignee.cmp(&it(b).assignee).then(it(a).id.cmp(&it(b).id))
+                it(a)
+                    .assignee
+                    .cmp(&it(b).assignee)
+                    .then(it(a).id.cmp(&it(b).id))
             }),
             _ => out.sort_by(|a, b| {
-                it(a).age_days.cmp(&it(b).age_days).then(it(b).id.cmp(&it(a).id))
+                it(a)
+                    .age_days
+                    .cmp(&it(b).age_days)
+                    .then(it(b).id.cmp(&it(a).id))
             }),
         }
         if self.dir == "desc" {
@@ -265,7 +275,6 @@ pub async fn worklist(
     .await
 }
 
-
 /// `POST /worklist/actions`: close, ignore, reopen or assign the selected items (the same
 /// store rows, history and journal as `immdqa worklist close|ignore|reopen|assign`).
 pub async fn worklist_actions(
@@ -347,7 +356,11 @@ pub async fn worklist_actions(
         let to = if form.get("item").is_some() {
             format!("/worklist/{}?done={}", chosen[0], urlencode(&message))
         } else {
-            format!("/worklist?{}&done={}", form.text("back"), urlencode(&message))
+            format!(
+                "/worklist?{}&done={}",
+                form.text("back"),
+                urlencode(&message)
+            )
         };
         Ok(Redirect::to(&to).into_response())
     })
@@ -396,9 +409,13 @@ pub async fn item(
         let it = &it;
         let events = app.with_store(|s| s.worklist_events(id))?;
         let text = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-        let mut facts = vec![
-            ("sent in", format!("{} (message {}), profile {}", it.batch, it.message_index, it.profile)),
-        ];
+        let mut facts = vec![(
+            "sent in",
+            format!(
+                "{} (message {}), profile {}",
+                it.batch, it.message_index, it.profile
+            ),
+        )];
         if who.role.sees_patients() {
             facts.push(("patient", text(&it.patient_ref)));
         }
@@ -410,11 +427,17 @@ pub async fn item(
             ("answer", it.message_status.as_str().to_string()),
             ("owner", it.owner.as_str().to_string()),
             ("assignee", text(&it.assignee)),
-            ("age (days)", it.age_days.map(|a| a.to_string()).unwrap_or_default()),
+            (
+                "age (days)",
+                it.age_days.map(|a| a.to_string()).unwrap_or_default(),
+            ),
         ]);
         let mut history = Vec::new();
         if let Some(o) = it.opened {
-            history.push(format!("{o}  opened by the registry's answer to {}", it.batch));
+            history.push(format!(
+                "{o}  opened by the registry's answer to {}",
+                it.batch
+            ));
         }
         history.extend(events.iter().map(crate::ledger::worklist::event_line));
         if it.status == ItemStatus::Resolved {
