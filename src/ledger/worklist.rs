@@ -290,7 +290,7 @@ pub fn open_by_owner(items: &[Item]) -> Vec<(Owner, usize)> {
 }
 
 /// The worklist as a table (terminal, CSV, JSON, the report's worklist.csv).
-pub fn table(items: &[Item]) -> Table {
+pub fn table<'a>(items: impl IntoIterator<Item = &'a Item>) -> Table {
     let mut t = Table::typed(&[
         ("id", ColType::Int),
         ("patient_ref", ColType::Text),

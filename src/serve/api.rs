@@ -17,8 +17,7 @@ use crate::table::Table;
 
 /// The worklist table of a view, without patient references for a role that may not see them.
 fn view_table(who: &Who, items: &[&Item]) -> Table {
-    let owned: Vec<Item> = items.iter().map(|i| (*i).clone()).collect();
-    let mut t = crate::ledger::worklist::table(&owned);
+    let mut t = crate::ledger::worklist::table(items.iter().copied());
     if !who.role.sees_patients() {
         t.remove_column("patient_ref");
     }

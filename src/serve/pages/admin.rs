@@ -57,9 +57,14 @@ pub async fn user_actions(
     body: axum::body::Bytes,
 ) -> Response {
     blocking(app, move |app| {
-        let who = page_who(app, &headers, peer, "/users/actions", |r| r == Role::Admin)?;
-        let form = Form::parse(&body);
-        check_csrf(&who, &form)?;
+        let (who, form) = posted(
+            app,
+            &headers,
+            peer,
+            "/users/actions",
+            |r| r == Role::Admin,
+            &body,
+        )?;
         let name = form.text("name");
         let message = match form.text("action").as_str() {
             "add" => {

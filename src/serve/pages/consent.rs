@@ -101,9 +101,14 @@ pub async fn consent_actions(
     body: axum::body::Bytes,
 ) -> Response {
     blocking(app, move |app| {
-        let who = page_who(app, &headers, peer, "/consent/actions", Role::works_consent)?;
-        let form = Form::parse(&body);
-        check_csrf(&who, &form)?;
+        let (who, form) = posted(
+            app,
+            &headers,
+            peer,
+            "/consent/actions",
+            Role::works_consent,
+            &body,
+        )?;
         if form.text("action") != "close" {
             return Err(Reply::Bad("the consent page closes follow-ups only".into()));
         }

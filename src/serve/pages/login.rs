@@ -141,8 +141,7 @@ pub async fn logout(
     body: axum::body::Bytes,
 ) -> Response {
     blocking(app, move |app| {
-        let who = page_who(app, &headers, peer, "/", |_| true)?;
-        check_csrf(&who, &Form::parse(&body))?;
+        let (who, _) = posted(app, &headers, peer, "/", |_| true, &body)?;
         if let Some(t) = cookie(&headers, SESSION_COOKIE) {
             app.sessions.end(t);
         }

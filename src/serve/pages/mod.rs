@@ -188,8 +188,24 @@ pub(crate) fn page_who(
     Ok(who)
 }
 
+/// A POST of a signed-in person: who (as [`page_who`]) and the form, whose CSRF token must
+/// be the session's (else 403): the one way every form is read.
+pub(crate) fn posted(
+    app: &App,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    path: &str,
+    allowed: impl Fn(Role) -> bool,
+    body: &[u8],
+) -> Result<(Who, Form), Reply> {
+    let who = page_who(app, headers, peer, path, allowed)?;
+    let form = Form::parse(body);
+    check_csrf(&who, &form)?;
+    Ok((who, form))
+}
+
 /// A form's CSRF token must be the session's (else 403).
-pub(crate) fn check_csrf(who: &Who, form: &Form) -> Result<(), Reply> {
+fn check_csrf(who: &Who, form: &Form) -> Result<(), Reply> {
     match form.get("csrf") {
         Some(t) if auth::same(t, &who.csrf) => Ok(()),
         _ => Err(Reply::Forbidden(

@@ -284,11 +284,14 @@ pub async fn worklist_actions(
     body: axum::body::Bytes,
 ) -> Response {
     blocking(app, move |app| {
-        let who = page_who(app, &headers, peer, "/worklist/actions", |r| {
-            r.works_worklist()
-        })?;
-        let form = Form::parse(&body);
-        check_csrf(&who, &form)?;
+        let (who, form) = posted(
+            app,
+            &headers,
+            peer,
+            "/worklist/actions",
+            Role::works_worklist,
+            &body,
+        )?;
         let note = Some(form.text("note")).filter(|n| !n.is_empty());
         let action = match form.text("action").as_str() {
             "close" => HandAction::Close,
