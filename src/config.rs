@@ -89,6 +89,10 @@ pub struct ServeConfig {
 pub struct Config {
     /// Folder holding the local history (SQLite + archive). Default: the user's data dir.
     pub store: Option<PathBuf>,
+    /// The key file of an encrypted store (64 hex digits, mode 0600, outside the store).
+    /// `IMMDQA_STORE_KEY_FILE` overrides it; without either, a systemd credential
+    /// `immdqa-store-key` is used. None of them: the store is not encrypted.
+    pub store_key_file: Option<PathBuf>,
     /// Profile used when `--profile` is not given and there is more than one.
     pub default_profile: Option<String>,
     #[serde(default)]
@@ -553,6 +557,9 @@ impl Config {
         if let Some(q) = self.queries_dir.as_mut() {
             fix(q);
         }
+        if let Some(k) = self.store_key_file.as_mut() {
+            fix(k);
+        }
         for profile in self.profiles.values_mut() {
             for p in [
                 profile.key_file.as_mut(),
@@ -642,6 +649,11 @@ impl Config {
         }
     }
 
+    /// Where this configuration came from, for messages.
+    pub fn label(&self) -> String {
+        self.source_label()
+    }
+
     /// The store folder: `store` from the file, else the user's data dir.
     pub fn store_path(&self) -> Result<PathBuf, ConfigError> {
         match &self.store {
@@ -649,6 +661,64 @@ impl Config {
             None => default_store_path(),
         }
     }
+}
+
+/// Set a top-level string key in the config file at `path` (replacing its line, else added
+/// before the first table), keeping every other line and the file's mode; written to a temp
+/// file and renamed, and checked to parse first.
+pub fn set_top_level(path: &Path, key: &str, value: &str) -> Result<(), ConfigError> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let read = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(read)?;
+    let line = format!(
+        "{key} = {}",
+        toml::Value::String(value.to_string())
+    );
+    let mut out = Vec::new();
+    let mut placed = false;
+    let mut in_table = false;
+    for l in text.lines() {
+        let t = l.trim_start();
+        if t.starts_with('[') {
+            if !placed {
+                out.push(line.clone());
+                placed = true;
+            }
+            in_table = true;
+        }
+        let is_key = !in_table
+            && t.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='));
+        if is_key {
+            if !placed {
+                out.push(line.clone());
+                placed = true;
+            }
+            continue;
+        }
+        out.push(l.to_string());
+    }
+    if !placed {
+        out.push(line);
+    }
+    let body = out.join("\n") + "\n";
+    Config::from_toml(&body, path)?;
+    let mode = std::fs::metadata(path).map_err(read)?.permissions().mode() & 0o777;
+    let tmp = path.with_extension("toml.tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(read)?;
+    f.write_all(body.as_bytes()).map_err(read)?;
+    f.sync_all().map_err(read)?;
+    std::fs::rename(&tmp, path).map_err(read)
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -661,6 +731,25 @@ pub const EXAMPLE_CONFIG: &str = include_str!("../examples/immdqa.example.toml")
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_top_level_key_is_set_in_place_keeping_every_other_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "# mine\nstore = \"s\"\n\n[profiles.t]\nlocal_dir = \"m\"\n").unwrap();
+        set_top_level(&p, "store_key_file", "/k/store.key").unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(
+            text,
+            "# mine\nstore = \"s\"\n\nstore_key_file = \"/k/store.key\"\n[profiles.t]\nlocal_dir = \"m\"\n"
+        );
+        set_top_level(&p, "store_key_file", "/other").unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.matches("store_key_file").count(), 1, "{text}");
+        assert!(text.contains("store_key_file = \"/other\""));
+        let cfg = Config::load(&p, true).unwrap();
+        assert_eq!(cfg.store_key_file.as_deref(), Some(Path::new("/other")));
+    }
 
     #[test]
     fn example_config_parses() {

@@ -14,6 +14,7 @@ use chrono::DateTime;
 use crate::formats::{self, Kind, ParseError, ParseOptions, Records, Summary};
 use crate::ledger::read::{BatchReceiver, ReadError, SentMessage};
 use crate::store::ledger::SentSource;
+use crate::store::crypt::Blob;
 use crate::store::{FetchedFile, Recorded, RemoteFileInfo, RunCounts, Store, StoreError};
 
 /// The profile name recorded for files brought in with `immdqa import` when no profile is
@@ -273,8 +274,9 @@ pub fn ingest_stored(
         })
         .collect();
     let (tx, rx) = std::sync::mpsc::sync_channel::<((RemoteFileInfo, PathBuf), _)>(1);
+    let reader = store.archive().clone();
     std::thread::scope(|s| -> Result<(), IngestError> {
-        s.spawn(move || read_sent_ahead(sent, |(_, path)| File::open(path).ok(), tx));
+        s.spawn(move || read_sent_ahead(sent, |(_, path)| reader.open_path(path).ok(), tx));
         for ((file, _), messages) in rx {
             ledger.push(match messages {
                 Some(m) => ingest_sent_from(store, file, |each| m.drain(each))?,
@@ -291,6 +293,7 @@ pub fn ingest_stored(
         })
         .collect();
     let (tx, rx) = std::sync::mpsc::sync_channel::<((), Option<Records>)>(1);
+    let reader = store.archive().clone();
     let out = std::thread::scope(|s| {
         s.spawn(move || {
             parse_ahead(
@@ -299,7 +302,10 @@ pub fn ingest_stored(
                     // a file that cannot be opened goes to the store side, which reports it
                     (
                         (),
-                        File::open(&path).ok().map(|input| (input, name, file_opts)),
+                        reader
+                            .open_path(&path)
+                            .ok()
+                            .map(|input| (input, name, file_opts)),
                     )
                 },
                 tx,
@@ -332,7 +338,7 @@ fn converge(store: &mut Store) -> Result<(), IngestError> {
 /// ahead of the file being stored. Stops when the store side hangs up.
 fn parse_ahead<T, U>(
     items: impl IntoIterator<Item = T>,
-    prepare: impl Fn(T) -> (U, Option<(File, String, ParseOptions)>),
+    prepare: impl Fn(T) -> (U, Option<(Blob, String, ParseOptions)>),
     tx: std::sync::mpsc::SyncSender<(U, Option<Records>)>,
 ) {
     for item in items {
@@ -357,7 +363,7 @@ fn parse_ahead<T, U>(
 /// Stops when the store side hangs up.
 fn read_sent_ahead<T>(
     items: impl IntoIterator<Item = T>,
-    open: impl Fn(&T) -> Option<File>,
+    open: impl Fn(&T) -> Option<Blob>,
     tx: std::sync::mpsc::SyncSender<(T, Option<BatchReceiver>)>,
 ) {
     for item in items {
@@ -517,6 +523,7 @@ pub fn import_paths(
     let mut counts = RunCounts::default();
     // Imported files are parsed without a kind hint (see `options_for`).
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Archived, Option<Records>)>(1);
+    let reader = archive.clone();
     std::thread::scope(|s| -> Result<(), IngestError> {
         let archived_files = archive_ahead(s, archive, files);
         s.spawn(move || {
@@ -527,7 +534,7 @@ pub fn import_paths(
                         .copied
                         .as_ref()
                         .ok()
-                        .and_then(|(_, stored)| File::open(&stored.path).ok())
+                        .and_then(|(_, stored)| reader.open_path(&stored.path).ok())
                         .map(|input| (input, file_name(&archived.path), opts.clone()));
                     (archived, input) // not archived: the store side reports it
                 },
@@ -577,8 +584,8 @@ fn sent_source(store: &Store, file: &RemoteFileInfo) -> Result<SentSource, Inges
 }
 
 /// A stored file's archived copy, opened (the error names the file and its hash).
-fn open_archived(store: &Store, file: &RemoteFileInfo) -> Result<File, IngestError> {
-    File::open(store.archive().path_of(&file.sha256)).map_err(|source| IngestError::Archive {
+fn open_archived(store: &Store, file: &RemoteFileInfo) -> Result<Blob, IngestError> {
+    store.archive().open_blob(&file.sha256).map_err(|source| IngestError::Archive {
         name: file.name.clone(),
         sha256: file.sha256.clone(),
         source,
@@ -710,6 +717,7 @@ pub fn import_sent(
     // reads each archived batch into a channel one file ahead of this thread, which stores
     // them: copying, parsing the next batch and committing the current one overlap.
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Archived, Option<BatchReceiver>)>(1);
+    let reader = archive.clone();
     std::thread::scope(|s| -> Result<(), IngestError> {
         let archived_files = archive_ahead(s, archive, files);
         s.spawn(move || {
@@ -717,7 +725,7 @@ pub fn import_sent(
                 archived_files,
                 |archived: &Archived| {
                     let (_, stored) = archived.copied.as_ref().ok()?;
-                    File::open(&stored.path).ok()
+                    reader.open_path(&stored.path).ok()
                 },
                 tx,
             )
@@ -754,11 +762,7 @@ fn start_local_import(
         collect_files(p, &mut files, &mut report.unreadable);
     }
     let run_id = store.begin_run(profile, label)?;
-    let archive =
-        crate::store::Archive::open(store.dir()).map_err(|source| IngestError::Local {
-            path: store.dir().display().to_string(),
-            source,
-        })?;
+    let archive = store.archive().clone();
     Ok((files, report, run_id, archive))
 }
 

@@ -81,14 +81,19 @@ fn move_aside(dir: &Path) -> Result<Option<PathBuf>, RebuildError> {
 
 /// Rebuild the history in `dir` from its archive. The caller decides whether the current
 /// database may be replaced (see `immdqa rebuild --force`).
-pub fn rebuild(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, RebuildError> {
+pub fn rebuild(
+    dir: &Path,
+    opts: &ParseOptions,
+    keys: &crate::store::Keyring,
+) -> Result<RebuildReport, RebuildError> {
+    crate::store::check_keys(dir, keys)?;
     let _lock = crate::store::StoreLock::acquire(dir)?;
     let partial = dir.join(crate::store::REBUILD_FILE);
     for suffix in ["", "-wal", "-shm", "-journal"] {
         // what a killed rebuild left: started again
         let _ = fs::remove_file(format!("{}{suffix}", partial.display()));
     }
-    let mut report = build(dir, opts)?;
+    let mut report = build(dir, opts, keys)?;
     crate::failpoint::hit("rebuild_before_swap");
     report.moved_aside = move_aside(dir)?;
     let db = dir.join("history.sqlite");
@@ -103,18 +108,36 @@ pub fn rebuild(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, Rebuild
 }
 
 /// Write the new database ([`crate::store::REBUILD_FILE`]) and close it.
-fn build(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, RebuildError> {
+fn build(
+    dir: &Path,
+    opts: &ParseOptions,
+    keys: &crate::store::Keyring,
+) -> Result<RebuildReport, RebuildError> {
     let mut report = RebuildReport::default();
-    let mut store = Store::open_with(dir, OpenMode::Rebuild)?;
+    let mut store = Store::open_with(dir, OpenMode::Rebuild, keys)?;
     let io = |path: PathBuf| move |source| RebuildError::Io { path, source };
     let (entries, torn) = index::read(dir).map_err(io(index::path(dir)))?;
     report.torn_lines = torn;
-    let blobs = index::archive_blobs(dir).map_err(io(dir.join("archive")))?;
+    // (hash, size of the content: a sealed file is read for it)
+    let blobs: Vec<(String, u64)> = {
+        let archive = store.archive();
+        let mut out = Vec::new();
+        for (sha, path) in archive.blobs().map_err(io(dir.join("archive")))? {
+            let size = archive
+                .open_path(&path)
+                .and_then(|b| b.len())
+                .map_err(io(path.clone()))?;
+            out.push((sha, size));
+        }
+        out.sort();
+        out
+    };
     let in_archive: std::collections::HashMap<&str, u64> =
         blobs.iter().map(|(s, n)| (s.as_str(), *n)).collect();
     // the upload history, from its journal, before the sent batches are read (a batch immdqa
     // uploaded is recorded in the ledger as such)
-    let uploads = crate::store::uploads::read_uploads(dir)
+    let uploads = store
+        .read_uploads()
         .map_err(io(crate::store::uploads::uploads_path(dir)))?;
     for u in &uploads {
         store.insert_upload(u)?;
@@ -171,14 +194,16 @@ fn build(dir: &Path, opts: &ParseOptions) -> Result<RebuildReport, RebuildError>
     let items = ingest::ingest_stored(&mut store, opts, false, false)?;
     report.parsed = ingest::totals(&items);
     // the worklist's hand actions, from their journal (the database held them too)
-    let actions = crate::store::ledger::read_actions(dir)
+    let actions = store
+        .read_actions()
         .map_err(io(crate::store::ledger::actions_path(dir)))?;
     for a in &actions {
         store.set_worklist_action(a)?;
     }
     report.worklist_actions = actions.len();
     // consent follow-ups closed by hand, from theirs
-    for a in crate::store::consent::read_consent_actions(dir)
+    for a in store
+        .read_consent_actions()
         .map_err(io(crate::store::consent::consent_actions_path(dir)))?
     {
         store.set_consent_action(&a)?;

@@ -76,7 +76,7 @@ fn check_masks_secrets_and_flags_problems() {
 #[test]
 fn bad_config_names_file_and_line() {
     let ws = Workspace::new();
-    ws.write_config("[profiles.a]\nlocal_dir = 'x'\nretires = 3\n");
+    ws.write_config_plain("[profiles.a]\nlocal_dir = 'x'\nretires = 3\n");
     let o = ws.run(&["fetch"]);
     assert_code(&o, 3);
     let err = stderr(&o);

@@ -43,7 +43,7 @@ fn demo_end_to_end_with_planted_patterns() {
     assert!(r.report.index.exists());
 
     let g = generate::Options::ending_this_week(weeks, 7, today);
-    let store = immdqa::store::Store::open(&r.store).unwrap();
+    let store = immdqa::store::Store::open(&r.store, &keys(&r.store)).unwrap();
     let h = History::load(&store).unwrap();
     let t = trends(
         &h,

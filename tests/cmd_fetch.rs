@@ -186,7 +186,7 @@ fn missing_remote_folder_fails_with_exit_4_and_names_the_setting() {
 #[test]
 fn concurrent_fetch_is_refused_by_the_lock() {
     let ws = Workspace::fetched();
-    let store = immdqa::store::Store::open(&ws.store()).unwrap();
+    let store = immdqa::store::Store::open(&ws.store(), &keys(&ws.store())).unwrap();
     let held = store.lock().unwrap();
     let o = ws.run(&["fetch"]);
     assert_code(&o, 5);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{assert_code, immdqa, stdout};
+use crate::util::{assert_code, db_file, immdqa, stdout};
 use crate::web::{Browser, Server, throwaway_cert};
 
 pub const PW: &str = "correct horse battery";
@@ -619,7 +619,7 @@ fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild()
         assert!(!log.contains(p.as_str()), "{p} in the log");
     }
     // audit rows cannot be changed or removed
-    let db = rusqlite::Connection::open(t.store().join("audit.sqlite")).unwrap();
+    let db = db_file(&t.store(), "audit.sqlite");
     assert!(db.execute("UPDATE audit SET user_name = 'x'", []).is_err());
     assert!(db.execute("DELETE FROM audit", []).is_err());
     drop(db);

@@ -17,6 +17,7 @@ mod vsftpd;
 mod web;
 mod xlsx;
 
+mod at_rest;
 mod boundaries;
 mod cmd_config;
 mod cmd_demo;

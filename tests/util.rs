@@ -118,7 +118,27 @@ impl Workspace {
             known_hosts
         ))
     }
+    /// Write the config, with a store key (every test store is encrypted, as `init` and
+    /// `demo` make them) unless the body names one.
     pub fn write_config(&self, body: &str) -> PathBuf {
+        if body.contains("store_key_file") {
+            return self.write_config_plain(body);
+        }
+        let key = self.key_file();
+        if !key.exists() {
+            immdqa::store::StoreKey::generate("test")
+                .unwrap()
+                .write_new(&key)
+                .unwrap();
+        }
+        self.write_config_plain(&format!("store_key_file = {key:?}\n{body}"))
+    }
+    /// The store key of this workspace (outside the store).
+    pub fn key_file(&self) -> PathBuf {
+        self.path().join("store.key")
+    }
+    /// Write the config as given (no key added: a plaintext store unless it names one).
+    pub fn write_config_plain(&self, body: &str) -> PathBuf {
         let p = self.config();
         fs::write(&p, body).unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
@@ -265,9 +285,42 @@ pub fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Open the store database read-only for assertions.
+/// The key of a test store: `store.key` (a workspace) or `immdqa-demo.key` (a demo) beside
+/// it; None: a plaintext store.
+pub fn store_key(store: &Path) -> Option<immdqa::store::StoreKey> {
+    let dir = store.parent()?;
+    ["store.key", "immdqa-demo.key"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.exists())
+        .map(|p| immdqa::store::StoreKey::read(&p, "test").unwrap())
+}
+
+/// The keys to open a test store with.
+pub fn keys(store: &Path) -> immdqa::store::Keyring {
+    store_key(store)
+        .map(immdqa::store::Keyring::with)
+        .unwrap_or_default()
+}
+
+/// Open one of the store's databases for assertions, with the store's key when it has one.
+pub fn db_file(store: &Path, file: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(store.join(file)).unwrap();
+    if let Some(k) = store_key(store) {
+        k.apply_to(&conn).unwrap();
+    }
+    conn
+}
+
+/// Open the store database for assertions.
 pub fn db(store: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(store.join("history.sqlite")).unwrap()
+    db_file(store, "history.sqlite")
+}
+
+/// An archived file's plain content (unsealed with the store's key).
+pub fn archive_file(store: &Path, rel: &str) -> Vec<u8> {
+    let cipher = store_key(store).map(|k| k.archive_cipher());
+    immdqa::store::crypt::Blob::read_all(&store.join("archive").join(rel), cipher.as_ref()).unwrap()
 }
 
 pub fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
@@ -287,7 +340,7 @@ pub fn assert_store_consistent(store: &Path) {
     assert!(tmp.is_empty(), "temp files left: {tmp:?}");
     let files = tree(&store.join("archive"));
     for f in &files {
-        let data = fs::read(store.join("archive").join(f)).unwrap();
+        let data = archive_file(store, f);
         let sha = format!("{:x}", sha2::Sha256::digest(&data));
         assert!(
             f.ends_with(&sha),
@@ -351,5 +404,5 @@ pub fn archived(store: &Path, name: &str) -> Vec<u8> {
             |r| r.get(0),
         )
         .unwrap();
-    fs::read(store.join("archive").join(&sha[..2]).join(&sha)).unwrap()
+    archive_file(store, &format!("{}/{sha}", &sha[..2]))
 }

@@ -49,7 +49,7 @@ pub fn history(b: &Bench, findings: u64) -> anyhow::Result<PathBuf> {
         dir.display()
     );
     // the schema from Store::open; the bulk rows written straight into the database file
-    drop(Store::open(&dir)?);
+    drop(Store::open(&dir, &immdqa::store::Keyring::none())?);
     let conn = rusqlite::Connection::open(dir.join("history.sqlite"))?;
     conn.execute_batch("PRAGMA synchronous=OFF;")?;
     let tx = conn.unchecked_transaction()?;

@@ -155,6 +155,7 @@ Setup and maintenance:
   demo          the whole tool on a synthetic mailbox, nothing to set up
   rebuild       recreate the history from the archive
   reparse       parse archived files again
+  store         encrypt an existing store, or change its key (store encrypt, store rekey)
   completions   shell completions
   man           the manual page
   help          this help, or a command's (immdqa help worklist)";
@@ -210,6 +211,7 @@ pub enum Command {
     Explain(commands::explain::Args),
     Reparse(commands::reparse::Args),
     Rebuild(commands::rebuild::Args),
+    Store(commands::store::Args),
     Trends(commands::trends::Args),
     Submissions(commands::submissions::Args),
     Changes(commands::changes::Args),
@@ -372,13 +374,28 @@ impl Ctx {
         })
     }
 
+    /// The store key (IMMDQA_STORE_KEY_FILE, the config's `store_key_file`, a systemd
+    /// credential), or where it was looked for. An interrupted `store encrypt` or `rekey` is
+    /// finished first: a rekey's last step replaces the key file.
+    pub fn keyring(&self) -> anyhow::Result<crate::store::Keyring> {
+        let store = self.store_path()?;
+        if crate::store::convert::pending(&store) {
+            crate::store::convert::recover(&store)?;
+        }
+        Ok(crate::store::crypt::find_key(
+            self.config.store_key_file.as_deref(),
+            &self.config.label(),
+            &store,
+        )?)
+    }
+
     /// Open (creating) the store.
     /// Every command reads and writes only a sound history: a damaged one is refused with
     /// the way out (`immdqa rebuild`), never read as if it were whole. The check is a stat of
     /// the database when it is unchanged since it was last known sound.
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let path = self.store_path()?;
-        let store = Store::open(&path)?;
+        let store = Store::open(&path, &self.keyring()?)?;
         store.verify()?;
         Ok(store)
     }
@@ -562,6 +579,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Inspect(a) => commands::inspect::run(a, &ctx),
         Command::Reparse(a) => commands::reparse::run(a, &ctx),
         Command::Rebuild(a) => commands::rebuild::run(a, &ctx),
+        Command::Store(a) => commands::store::run(a, &ctx),
         Command::Trends(a) => commands::trends::run(a, &ctx),
         Command::Submissions(a) => commands::submissions::run(a, &ctx),
         Command::Changes(a) => commands::changes::run(a, &ctx),

@@ -66,6 +66,7 @@ fn prepare(out: &Path) -> anyhow::Result<()> {
 fn write_config(
     out: &Path,
     store_dir: &Path,
+    key_file: &Path,
     mailbox: &Path,
     import_code: &str,
 ) -> anyhow::Result<PathBuf> {
@@ -73,9 +74,10 @@ fn write_config(
     std::fs::write(
         &config,
         format!(
-            "# The demo's history, to explore with other commands:\n#   immdqa --config {} trends\nstore = {:?}\n[profiles.demo]\nlocal_dir = {:?}\nimport_code = {:?}\n",
+            "# The demo's history, to explore with other commands:\n#   immdqa --config {} trends\nstore = {:?}\n# the store is encrypted with this key (kept outside the store)\nstore_key_file = {:?}\n[profiles.demo]\nlocal_dir = {:?}\nimport_code = {:?}\n",
             config.display(),
             store_dir,
+            key_file,
             mailbox,
             import_code
         ),
@@ -122,7 +124,18 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
     ));
 
     let store_dir = o.out.join("store");
-    let config = write_config(&o.out, &store_dir, &mailbox, &gopts.import_code)?;
+    // encrypted, like every new store: a random key beside the config, outside the store
+    let key_file = o.out.join("immdqa-demo.key");
+    let key = crate::store::StoreKey::generate("the demo")?;
+    key.write_new(&key_file)?;
+    let key = crate::store::StoreKey::read(&key_file, "store_key_file of the demo")?;
+    let config = write_config(
+        &o.out,
+        &store_dir,
+        &key_file,
+        &mailbox,
+        &gopts.import_code,
+    )?;
     let transport = crate::transport::Options::Sftp(crate::transport::sftp::SftpOptions {
         host: "127.0.0.1".into(),
         port,
@@ -136,7 +149,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
             stop_after_failures: 3,
         },
     });
-    let mut store = Store::open(&store_dir)?;
+    let mut store = Store::open(&store_dir, &crate::store::Keyring::with(key))?;
     let mut remote = transport.open()?;
     let done = ingest::fetch_and_parse(
         &mut store,

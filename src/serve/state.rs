@@ -11,6 +11,7 @@ use super::auth::{Hosts, Sessions, Throttle};
 use crate::config::Config;
 use crate::ledger::owners::Owners;
 use crate::ledger::worklist::{self, Filter, Item};
+use crate::store::Keyring;
 use crate::store::users::AuditEntry;
 use crate::store::{Store, StoreError};
 
@@ -79,6 +80,8 @@ type Snapshots = std::collections::HashMap<Option<crate::domain::Owner>, Arc<Sna
 
 pub struct App {
     pub store_dir: PathBuf,
+    /// The store key (an encrypted store): every connection and the audit log use it.
+    pub keys: Keyring,
     pub profile: Option<String>,
     pub config: Config,
     pub tls: bool,
@@ -115,8 +118,8 @@ fn db_inode(dir: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn open(dir: &std::path::Path) -> Result<(Store, u64), StoreError> {
-    let s = Store::open(dir)?;
+fn open(dir: &std::path::Path, keys: &Keyring) -> Result<(Store, u64), StoreError> {
+    let s = Store::open(dir, keys)?;
     s.verify()?;
     Ok((s, db_inode(dir)))
 }
@@ -129,11 +132,13 @@ impl App {
         hosts: Hosts,
         tls: bool,
         idle: Duration,
+        keys: Keyring,
     ) -> Result<App, StoreError> {
-        let first = open(&store_dir)?;
-        let audit_log = crate::store::users::AuditLog::open(&store_dir)?;
+        let first = open(&store_dir, &keys)?;
+        let audit_log = crate::store::users::AuditLog::open(&store_dir, keys.key())?;
         Ok(App {
-            watch: Arc::new(Mutex::new(Some(open(&store_dir)?))),
+            watch: Arc::new(Mutex::new(Some(open(&store_dir, &keys)?))),
+            keys,
             pool: Mutex::new(vec![first]),
             store_dir,
             profile,
@@ -164,7 +169,7 @@ impl App {
         };
         let (mut store, i) = match taken {
             Some(s) => s,
-            None => open(&self.store_dir)?,
+            None => open(&self.store_dir, &self.keys)?,
         };
         let out = f(&mut store);
         let mut pool = self.pool.lock().unwrap();
@@ -175,7 +180,7 @@ impl App {
     }
 
     fn version(&self) -> Result<i64, StoreError> {
-        version_of(&self.store_dir, &self.watch)
+        version_of(&self.store_dir, &self.keys, &self.watch)
     }
 
     /// The worklist (for `owner`, as `worklist --owner` lists it). Computed once per change
@@ -198,8 +203,9 @@ impl App {
                     self.generation.clone(),
                 );
                 let generation = gen_now.load(Ordering::Acquire);
-                let (dir, profile, config, watch) = (
+                let (dir, keys, profile, config, watch) = (
                     self.store_dir.clone(),
+                    self.keys.clone(),
                     self.profile.clone(),
                     self.config.clone(),
                     self.watch.clone(),
@@ -210,8 +216,9 @@ impl App {
                     unsafe {
                         libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
                     }
-                    let version = settled(&dir, &watch, version);
-                    if let Ok(s) = compute(&dir, profile.as_deref(), &config, owner, today, version)
+                    let version = settled(&dir, &keys, &watch, version);
+                    if let Ok(s) =
+                        compute(&dir, &keys, profile.as_deref(), &config, owner, today, version)
                         && gen_now.load(Ordering::Acquire) == generation
                     {
                         map.lock().unwrap().insert(owner, Arc::new(s));
@@ -233,6 +240,7 @@ impl App {
         }
         let s = Arc::new(compute(
             &self.store_dir,
+            &self.keys,
             self.profile.as_deref(),
             &self.config,
             owner,
@@ -281,7 +289,10 @@ impl App {
     pub fn audit(&self, msg: AuditMsg) -> Result<(), StoreError> {
         let mut log = self.audit_log.lock().unwrap();
         if log.is_none() {
-            *log = Some(crate::store::users::AuditLog::open(&self.store_dir)?);
+            *log = Some(crate::store::users::AuditLog::open(
+                &self.store_dir,
+                self.keys.key(),
+            )?);
         }
         let e = AuditEntry {
             user: msg.user.as_deref(),
@@ -325,11 +336,11 @@ type Watch = Mutex<Option<(Store, u64)>>;
 
 /// The store's version as the watch connection reads it (a new database file, after a
 /// rebuild, is a new history: its own counter starts again).
-fn version_of(dir: &std::path::Path, watch: &Watch) -> Result<i64, StoreError> {
+fn version_of(dir: &std::path::Path, keys: &Keyring, watch: &Watch) -> Result<i64, StoreError> {
     let ino = db_inode(dir);
     let mut w = watch.lock().unwrap();
     if w.as_ref().is_none_or(|(_, i)| *i != ino) {
-        *w = Some(open(dir)?);
+        *w = Some(open(dir, keys)?);
     }
     let (s, i) = w.as_ref().expect("just opened");
     Ok(s.data_version()? ^ ((*i as i64) << 20))
@@ -337,11 +348,11 @@ fn version_of(dir: &std::path::Path, watch: &Watch) -> Result<i64, StoreError> {
 
 /// Wait until the store has not changed for half a second (a run commits several times in a
 /// row; at most 5 seconds): the version then.
-fn settled(dir: &std::path::Path, watch: &Watch, mut version: i64) -> i64 {
+fn settled(dir: &std::path::Path, keys: &Keyring, watch: &Watch, mut version: i64) -> i64 {
     let started = std::time::Instant::now();
     loop {
         std::thread::sleep(Duration::from_millis(500));
-        match version_of(dir, watch) {
+        match version_of(dir, keys, watch) {
             Ok(v) if v != version && started.elapsed() < Duration::from_secs(5) => version = v,
             _ => return version,
         }
@@ -352,13 +363,14 @@ fn settled(dir: &std::path::Path, watch: &Watch, mut version: i64) -> i64 {
 /// computation makes the result stale at once, never wrongly fresh).
 fn compute(
     dir: &std::path::Path,
+    keys: &Keyring,
     profile: Option<&str>,
     config: &Config,
     owner: Option<crate::domain::Owner>,
     today: NaiveDate,
     version: i64,
 ) -> Result<Snapshot, StoreError> {
-    let (store, _) = open(dir)?;
+    let (store, _) = open(dir, keys)?;
     let filter = Filter {
         all: true,
         owner,

@@ -34,14 +34,21 @@ pub(crate) struct Checkpointer {
 
 impl Checkpointer {
     /// Start checkpointing `db` (already in WAL mode) on a new thread.
-    pub(crate) fn start(db: &Path) -> std::io::Result<Checkpointer> {
-        Checkpointer::with_reset_at(db, RESET_FRAMES)
+    pub(crate) fn start(
+        db: &Path,
+        key: Option<&super::crypt::StoreKey>,
+    ) -> std::io::Result<Checkpointer> {
+        Checkpointer::with_reset_at(db, key, RESET_FRAMES)
     }
 
     /// [`Checkpointer::start`], asking for a restart past `reset_frames` log frames.
-    fn with_reset_at(db: &Path, reset_frames: i64) -> std::io::Result<Checkpointer> {
+    fn with_reset_at(
+        db: &Path,
+        key: Option<&super::crypt::StoreKey>,
+        reset_frames: i64,
+    ) -> std::io::Result<Checkpointer> {
         let open = || -> rusqlite::Result<Connection> {
-            let conn = Connection::open(db)?;
+            let conn = super::crypt::open_db(db, key)?;
             conn.busy_timeout(Duration::from_secs(10))?;
             // a checkpoint still fsyncs the log and the database
             conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -115,7 +122,7 @@ mod tests {
             .unwrap();
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let before = size(&db);
-        let c = Checkpointer::with_reset_at(&db, 20).unwrap();
+        let c = Checkpointer::with_reset_at(&db, None, 20).unwrap();
         for _ in 0..10 {
             writer
                 .execute(

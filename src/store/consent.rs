@@ -25,16 +25,16 @@ pub struct ConsentActionEntry {
     pub at: String,
 }
 
-/// Every journaled action in order (a torn last line is skipped).
-pub fn read_consent_actions(store: &std::path::Path) -> std::io::Result<Vec<ConsentActionEntry>> {
-    super::journal::read(&consent_actions_path(store))
-}
-
 impl Store {
+    /// Every journaled consent action in order (a torn last line is skipped).
+    pub fn read_consent_actions(&self) -> std::io::Result<Vec<ConsentActionEntry>> {
+        super::journal::read(&consent_actions_path(self.dir()), self.journal.as_ref())
+    }
+
     /// Take a hand action: the journal first (what a rebuild replays), then the history.
     pub fn consent_action(&self, e: &ConsentActionEntry) -> Result<(), StoreError> {
         let path = consent_actions_path(self.dir());
-        super::journal::append(&path, e).map_err(|source| StoreError::Io { path, source })?;
+        super::journal::append(&path, e, self.journal.as_ref()).map_err(|source| StoreError::Io { path, source })?;
         self.set_consent_action(e)
     }
 

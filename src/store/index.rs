@@ -78,26 +78,6 @@ pub fn archive_has_blobs(store: &Path) -> bool {
     })
 }
 
-/// Every blob in the archive: (sha256, size).
-pub fn archive_blobs(store: &Path) -> io::Result<Vec<(String, u64)>> {
-    let mut out = Vec::new();
-    for d in fs::read_dir(store.join("archive"))? {
-        let d = d?;
-        if !d.file_type()?.is_dir() {
-            continue;
-        }
-        for f in fs::read_dir(d.path())? {
-            let f = f?;
-            let name = f.file_name().to_string_lossy().into_owned();
-            if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-                out.push((name, f.metadata()?.len()));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

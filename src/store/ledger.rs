@@ -17,7 +17,6 @@ use crate::formats::Format;
 
 pub use super::worklist::{
     ACTIONS_FILE, LEDGER_EXPORT_COLUMNS, WorklistActionEntry, WorklistRow, actions_path,
-    read_actions,
 };
 
 /// Where a sent batch came from.

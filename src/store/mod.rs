@@ -22,6 +22,8 @@ pub mod archive;
 mod bind;
 mod checkpoint;
 pub mod consent;
+pub mod convert;
+pub mod crypt;
 pub mod index;
 mod journal;
 pub mod ledger;
@@ -40,6 +42,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use analytics::DateRange;
 pub use archive::{Archive, Stored};
+pub use crypt::{Keyring, StoreKey};
 pub use lock::{RunLock, StoreLock};
 pub use reports::{PARSER_VERSION, RemoteFileInfo, ReportWriter};
 
@@ -74,6 +77,20 @@ pub enum StoreError {
         "the history database {path} is damaged ({detail}). Nothing was written. Run `immdqa rebuild` to recreate it from the archive (the damaged file is kept beside it)"
     )]
     Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "the store database {path} is encrypted and no store key was found (looked for: {looked}). Name the key file in the config (store_key_file = \"…\") or set IMMDQA_STORE_KEY_FILE. Nothing was written"
+    )]
+    KeyMissing { path: PathBuf, looked: String },
+    #[error(
+        "the store database {path} does not open with the store key {origin}: it was encrypted with another key, or its first page is damaged. Nothing was written. Find the key it was encrypted with (`immdqa status` names a store's key by its fingerprint); if the file is damaged, `immdqa rebuild` recreates it from the archive"
+    )]
+    WrongKey { path: PathBuf, origin: String },
+    #[error(
+        "the store {path} is not encrypted, but a store key is configured ({origin}). Nothing was written. Run `immdqa store encrypt` to encrypt it with that key (or remove the key from the configuration to keep using it unencrypted)"
+    )]
+    NotEncrypted { path: PathBuf, origin: String },
+    #[error(transparent)]
+    Key(#[from] crypt::KeyError),
 }
 
 /// Domain values are stored under their one spelling (`as_str`), and read back typed: a
@@ -200,6 +217,9 @@ pub struct Store {
     sound: std::cell::Cell<bool>,
     /// The log's checkpoints while a run writes (see [`checkpoint`]).
     checkpointer: Option<checkpoint::Checkpointer>,
+    /// The store key (an encrypted store), and what it seals journal lines with.
+    key: Option<crypt::StoreKey>,
+    journal: Option<crypt::LineCipher>,
 }
 
 impl Drop for Store {
@@ -238,22 +258,132 @@ fn history_lost(dir: &Path, db_path: &Path) -> bool {
     len(db_path) == 0 && len(&wal) == 0 && index::archive_has_blobs(dir)
 }
 
+/// The lock that serialises opening a store across processes.
+fn open_lock(dir: &Path) -> std::io::Result<fs::File> {
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(dir.join("open.lock"))?;
+    f.lock()?;
+    Ok(f)
+}
+
+/// Whether `keys` fits the database at `db_path`, read without writing a byte: a new
+/// database takes the key (or none); a plaintext one takes none; an encrypted one takes the
+/// key it was encrypted with (tried on a read-only, immutable connection: no log, no lock
+/// file).
+fn check_key(db_path: &Path, keys: &Keyring) -> Result<(), StoreError> {
+    let state = crypt::db_state(db_path).map_err(|source| StoreError::Io {
+        path: db_path.to_path_buf(),
+        source,
+    })?;
+    match (state, keys.key()) {
+        (crypt::DbState::Absent, _) | (crypt::DbState::Plain, None) => Ok(()),
+        (crypt::DbState::Plain, Some(k)) => Err(StoreError::NotEncrypted {
+            path: db_path.parent().unwrap_or(db_path).to_path_buf(),
+            origin: k.origin().to_string(),
+        }),
+        (crypt::DbState::Encrypted, None) => Err(StoreError::KeyMissing {
+            path: db_path.to_path_buf(),
+            looked: keys.looked(),
+        }),
+        (crypt::DbState::Encrypted, Some(k)) => {
+            if crypt::key_fits(db_path, k).map_err(|e| sql_error(db_path, e))? {
+                Ok(())
+            } else {
+                Err(StoreError::WrongKey {
+                    path: db_path.to_path_buf(),
+                    origin: k.origin().to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Whether `keys` fit the store in `dir` — its history, or, when the history is lost, its
+/// archive (an archived file must unseal under the key) — read without writing a byte.
+/// `rebuild` asks this before taking the lock.
+pub fn check_keys(dir: &Path, keys: &Keyring) -> Result<(), StoreError> {
+    let db = dir.join(DB_FILE);
+    if crypt::db_state(&db).map_err(|source| StoreError::Io {
+        path: db.clone(),
+        source,
+    })? != crypt::DbState::Absent
+    {
+        return check_key(&db, keys);
+    }
+    let Ok(archive) = fs::metadata(dir.join("archive")).map(|_| Archive::plain_view(dir)) else {
+        return Ok(()); // no store yet
+    };
+    let blobs = archive.blobs().map_err(|source| StoreError::Io {
+        path: dir.join("archive"),
+        source,
+    })?;
+    let Some((_, first)) = blobs.first() else {
+        return Ok(());
+    };
+    let sealed = crypt::is_sealed_file(first).map_err(|source| StoreError::Io {
+        path: first.clone(),
+        source,
+    })?;
+    match (sealed, keys.key()) {
+        (false, None) => Ok(()),
+        (false, Some(k)) => Err(StoreError::NotEncrypted {
+            path: dir.to_path_buf(),
+            origin: k.origin().to_string(),
+        }),
+        (true, None) => Err(StoreError::KeyMissing {
+            path: dir.join("archive"),
+            looked: keys.looked(),
+        }),
+        (true, Some(k)) => {
+            let mut b = [0u8; 1];
+            let fits = crypt::Blob::open(first, Some(&k.archive_cipher()))
+                .and_then(|mut blob| std::io::Read::read(&mut blob, &mut b))
+                .is_ok();
+            if fits {
+                Ok(())
+            } else {
+                Err(StoreError::WrongKey {
+                    path: dir.join("archive"),
+                    origin: k.origin().to_string(),
+                })
+            }
+        }
+    }
+}
+
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl Store {
-    /// Open (creating if needed, owner-only) the store in `dir` and migrate its schema.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        Store::open_with(dir, OpenMode::Normal)
+    /// Open (creating if needed, owner-only) the store in `dir` and migrate its schema; with
+    /// a key in `keys`, the store is (or is created) encrypted. A key that does not fit, an
+    /// encrypted store without a key or a plaintext one with a key is refused before anything
+    /// is written.
+    pub fn open(dir: &Path, keys: &Keyring) -> Result<Store, StoreError> {
+        Store::open_with(dir, OpenMode::Normal, keys)
     }
 
     /// Open the store; see [`OpenMode`].
-    pub fn open_with(dir: &Path, mode: OpenMode) -> Result<Store, StoreError> {
+    pub fn open_with(dir: &Path, mode: OpenMode, keys: &Keyring) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
         };
+        let db_path = dir.join(match mode {
+            OpenMode::Normal => DB_FILE,
+            OpenMode::Rebuild => REBUILD_FILE,
+        });
+        // an interrupted `store encrypt` or `rekey` is finished or undone first (by renames
+        // alone: no key needed), so the checks below see one whole store
+        if convert::pending(dir) {
+            let _open = open_lock(dir).map_err(io)?;
+            convert::recover(dir)?;
+        }
+        check_key(&db_path, keys)?;
         archive::mkdir_private(dir).map_err(io)?;
         // Tighten a folder that exists with looser permissions.
         let perms = fs::metadata(dir).map_err(io)?.permissions().mode();
@@ -262,17 +392,7 @@ impl Store {
         }
         // Serialise opening (WAL switch, migrations) across processes: SQLite does not wait on
         // its busy handler for a journal-mode change, so two first opens could otherwise fail.
-        let open_lock = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(dir.join("open.lock"))
-            .map_err(io)?;
-        open_lock.lock().map_err(io)?;
-        let db_path = dir.join(match mode {
-            OpenMode::Normal => DB_FILE,
-            OpenMode::Rebuild => REBUILD_FILE,
-        });
+        let open_lock = open_lock(dir).map_err(io)?;
         if mode == OpenMode::Normal && history_lost(dir, &db_path) {
             return Err(StoreError::HistoryLost { path: db_path });
         }
@@ -285,12 +405,13 @@ impl Store {
             .open(&db_path)
             .map_err(io)?;
         let sql = |source| sql_error(&db_path, source);
-        let mut conn = Connection::open(&db_path).map_err(sql)?;
+        let mut conn = crypt::open_db(&db_path, keys.key()).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql)?;
         // 16 KiB pages for a new store (no effect on an existing one): bulk ingest writes
         // 12% faster than with 4 KiB pages (benchmark B1).
-        conn.pragma_update(None, "page_size", 16384).map_err(sql)?;
+        conn.pragma_update(None, "page_size", crypt::PAGE_SIZE)
+            .map_err(sql)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(sql)?;
         // Temporary tables, indices and statement journals in memory, never in a temp file:
@@ -314,7 +435,7 @@ impl Store {
         })?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| sql_error(&db_path, e))?;
-        let archive = Archive::open(dir).map_err(io)?;
+        let archive = Archive::open(dir, keys.key().map(|k| k.archive_cipher())).map_err(io)?;
         drop(open_lock);
         let mut store = Store {
             dir: dir.to_path_buf(),
@@ -325,6 +446,8 @@ impl Store {
             mode,
             sound: std::cell::Cell::new(false),
             checkpointer: None,
+            key: keys.key().cloned(),
+            journal: keys.key().map(|k| k.journal_cipher()),
         };
         if mode == OpenMode::Normal {
             if !index::path(dir).exists() {
@@ -445,6 +568,14 @@ impl Store {
         Ok(())
     }
 
+    /// The store key (an encrypted store).
+    pub fn key(&self) -> Option<&StoreKey> {
+        self.key.as_ref()
+    }
+    /// The keys this store was opened with, to open it again (another connection, a thread).
+    pub fn keyring(&self) -> Keyring {
+        self.key.clone().map(Keyring::with).unwrap_or_default()
+    }
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -535,7 +666,7 @@ impl Store {
             .map_err(|e| self.sql_err(e))?;
         // the log is checkpointed on a thread of its own while the run writes; should that
         // thread not start, by this connection in fewer, larger checkpoints than usual
-        match checkpoint::Checkpointer::start(&self.db_path) {
+        match checkpoint::Checkpointer::start(&self.db_path, self.key.as_ref()) {
             Ok(c) => {
                 self.conn
                     .pragma_update(None, "wal_autocheckpoint", 0)
@@ -791,7 +922,7 @@ mod tests {
     fn open_creates_owner_only_store() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open(&path, &crate::store::Keyring::none()).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o700);
         assert_eq!(
             fs::metadata(path.join(DB_FILE)).unwrap().mode() & 0o777,
@@ -807,7 +938,7 @@ mod tests {
     #[test]
     fn record_new_unchanged_changed_keeps_versions() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open(dir.path(), &crate::store::Keyring::none()).unwrap();
         let run = store.begin_run("p", "local:x").unwrap();
         let a = store.archive().store_copy(&b"v1"[..]).unwrap();
         fn mk(stored: &Stored, mtime: i64, run_id: i64) -> FetchedFile<'_> {

@@ -32,16 +32,16 @@ pub fn uploads_path(store: &std::path::Path) -> std::path::PathBuf {
     store.join(UPLOADS_FILE)
 }
 
-/// Every journaled upload in order (a torn last line is skipped).
-pub fn read_uploads(store: &std::path::Path) -> std::io::Result<Vec<UploadRow>> {
-    super::journal::read(&uploads_path(store))
-}
-
 impl Store {
+    /// Every journaled upload in order (a torn last line is skipped).
+    pub fn read_uploads(&self) -> std::io::Result<Vec<UploadRow>> {
+        super::journal::read(&uploads_path(self.dir()), self.journal.as_ref())
+    }
+
     /// Record an upload: journaled first (what a rebuild replays; the database may be the
     /// thing lost), then in the history.
     pub fn record_upload(&self, u: &UploadRow) -> Result<(), StoreError> {
-        super::journal::append(&uploads_path(self.dir()), u).map_err(|source| StoreError::Io {
+        super::journal::append(&uploads_path(self.dir()), u, self.journal.as_ref()).map_err(|source| StoreError::Io {
             path: uploads_path(self.dir()),
             source,
         })?;
@@ -108,7 +108,7 @@ impl Store {
             return Ok(());
         }
         for u in self.uploads()? {
-            super::journal::append(&path, &u).map_err(|source| StoreError::Io {
+            super::journal::append(&path, &u, self.journal.as_ref()).map_err(|source| StoreError::Io {
                 path: path.clone(),
                 source,
             })?;
@@ -240,15 +240,16 @@ mod tests {
     #[test]
     fn uploads_are_journaled_and_an_older_store_is_backfilled() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), &crate::store::Keyring::none()).unwrap();
         store.record_upload(&row("A26001.hl7")).unwrap();
-        assert_eq!(read_uploads(dir.path()).unwrap(), vec![row("A26001.hl7")]);
+        assert_eq!(store.read_uploads().unwrap(), vec![row("A26001.hl7")]);
         // a store from before the journal: its upload is only in the database
         store.insert_upload(&row("A26002.hl7")).unwrap();
         std::fs::remove_file(uploads_path(dir.path())).unwrap();
         drop(store);
-        let _store = Store::open(dir.path()).unwrap();
-        let names: Vec<String> = read_uploads(dir.path())
+        let store = Store::open(dir.path(), &crate::store::Keyring::none()).unwrap();
+        let names: Vec<String> = store
+            .read_uploads()
             .unwrap()
             .into_iter()
             .map(|u| u.remote_name)

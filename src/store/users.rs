@@ -59,7 +59,11 @@ pub const AUDIT_FILE: &str = "audit.sqlite";
 
 impl AuditLog {
     /// Open (creating, 0600) the audit trail of the store in `dir`.
-    pub fn open(dir: &std::path::Path) -> Result<AuditLog, StoreError> {
+    /// Encrypted under `key` when given (the store's key).
+    pub fn open(
+        dir: &std::path::Path,
+        key: Option<&super::crypt::StoreKey>,
+    ) -> Result<AuditLog, StoreError> {
         use std::os::unix::fs::OpenOptionsExt;
         let path = dir.join(AUDIT_FILE);
         std::fs::OpenOptions::new()
@@ -72,7 +76,7 @@ impl AuditLog {
                 source,
             })?;
         let sql = |e| super::sql_error(&path, e);
-        let conn = rusqlite::Connection::open(&path).map_err(sql)?;
+        let conn = super::crypt::open_db(&path, key).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -85,6 +89,15 @@ impl AuditLog {
         conn.execute_batch(include_str!("../../queries/store/audit_schema.sql"))
             .map_err(sql)?;
         Ok(AuditLog { conn, path })
+    }
+
+    /// Close with the log folded into the file (`store encrypt` copies the file alone).
+    pub fn close(self) -> Result<(), StoreError> {
+        let sql = |e| super::sql_error(&self.path, e);
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(sql)?;
+        self.conn.close().map_err(|(_, e)| super::sql_error(&self.path, e))
     }
 
     /// Append a row.
@@ -231,21 +244,18 @@ impl Store {
         if std::fs::metadata(old_db).map(|m| m.len()).unwrap_or(0) == 0 {
             return Ok(0);
         }
-        // ATTACH cannot run inside a transaction
-        if self
-            .conn
-            .execute(
-                "ATTACH DATABASE ?1 AS old",
-                [format!(
-                    "file:{}?mode=ro",
-                    old_db
-                        .to_string_lossy()
-                        .replace('?', "%3f")
-                        .replace('#', "%23")
-                )],
-            )
-            .is_err()
-        {
+        // ATTACH cannot run inside a transaction; an encrypted store's old database is under
+        // the same key (given again: an ATTACH without KEY would not derive it the same way)
+        let uri = super::crypt::sqlite_uri(old_db, "mode=ro");
+        let attached = match &self.key {
+            Some(k) => k.attach(&self.conn, std::path::Path::new(&uri), "old"),
+            None => self
+                .conn
+                .execute("ATTACH DATABASE ?1 AS old", [&uri])
+                .map(|_| ()),
+        };
+        if let Err(e) = attached {
+            tracing::debug!("rebuild: the old database cannot be attached: {e}");
             return Ok(0);
         }
         let (tx, path) = self.write_tx()?;

@@ -155,7 +155,7 @@ impl Store {
             },
         };
         // the journal first: what a rebuild replays (the database may be the thing lost)
-        super::journal::append(&actions_path(self.dir()), &entry).map_err(|source| {
+        super::journal::append(&actions_path(self.dir()), &entry, self.journal.as_ref()).map_err(|source| {
             StoreError::Io {
                 path: actions_path(self.dir()),
                 source,
@@ -364,7 +364,9 @@ pub fn actions_path(store: &std::path::Path) -> std::path::PathBuf {
     store.join(ACTIONS_FILE)
 }
 
-/// Every journaled action in order (a torn last line is skipped).
-pub fn read_actions(store: &std::path::Path) -> std::io::Result<Vec<WorklistActionEntry>> {
-    super::journal::read(&actions_path(store))
+impl Store {
+    /// Every journaled worklist action in order (a torn last line is skipped).
+    pub fn read_actions(&self) -> std::io::Result<Vec<WorklistActionEntry>> {
+        super::journal::read(&actions_path(self.dir()), self.journal.as_ref())
+    }
 }

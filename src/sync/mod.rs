@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 
 use crate::domain::{EventOutcome, Kind as FileKind};
 use crate::store::archive::Incoming;
-use crate::store::{Archive, FetchedFile, Recorded, RunCounts, Store, StoreError, Stored};
+use crate::store::{FetchedFile, Recorded, RunCounts, Store, StoreError, Stored};
 use crate::transport::{self, EntryKind, RemoteFs, Retry, TransportError};
 
 /// What to fetch and how.
@@ -510,7 +510,7 @@ pub fn fetch(
         path: store_dir.clone(),
         source,
     };
-    let archive = Archive::open(store.dir()).map_err(local)?;
+    let archive = store.archive().clone();
     let (to_commit, commits) = std::sync::mpsc::sync_channel::<(usize, Incoming)>(4);
     let (done, committed) = std::sync::mpsc::channel::<(usize, std::io::Result<Stored>)>();
     std::thread::scope(|s| -> Result<(), SyncError> {
@@ -673,7 +673,7 @@ mod tests {
         fs::write(mbox.path().join("Receive/cnf.csv"), "x\n").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", mbox.path().join("Receive/link")).unwrap();
         let mut remote = LocalFs::new(mbox.path().to_path_buf()).unwrap();
-        let mut store = Store::open(st.path()).unwrap();
+        let mut store = Store::open(st.path(), &crate::store::Keyring::none()).unwrap();
 
         let mut dry = opts();
         dry.dry_run = true;
@@ -731,7 +731,7 @@ mod tests {
         let st = tempfile::tempdir().unwrap();
         fs::create_dir(mbox.path().join("DQA-Reports")).unwrap();
         let mut remote = LocalFs::new(mbox.path().to_path_buf()).unwrap();
-        let mut store = Store::open(st.path()).unwrap();
+        let mut store = Store::open(st.path(), &crate::store::Keyring::none()).unwrap();
         let r = fetch(&mut store, &mut remote, &opts(), &NoProgress).unwrap();
         assert_eq!(r.counts.failed, 1);
         assert!(

@@ -26,7 +26,7 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let since = args.since.map(|d| d.to_string());
-    let rows = crate::store::users::AuditLog::open(store.dir())?
+    let rows = crate::store::users::AuditLog::open(store.dir(), store.key())?
         .rows(since.as_deref(), args.user.as_deref())?;
     args.output.emit(&crate::serve::api::audit_table(&rows))?;
     Ok(Exit::Ok)

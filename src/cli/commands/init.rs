@@ -119,6 +119,9 @@ fn existing(what: &str, p: &std::path::Path, dir: bool) -> anyhow::Result<PathBu
     Ok(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
+/// The store key's file, beside the config (outside the store, which lives in the data folder).
+const KEY_FILE: &str = "store.key";
+
 pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow::Result<Exit> {
     let profile = profile.unwrap_or_else(|| "registry".into());
     if config_path.exists() && !args.force {
@@ -128,8 +131,9 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
         );
     }
     let mut body = format!(
-        "# immdqa configuration, written by `immdqa init`. See `immdqa config default` for every key.\ndefault_profile = {}\n\n[profiles.{}]\n",
+        "# immdqa configuration, written by `immdqa init`. See `immdqa config default` for every key.\ndefault_profile = {}\n# the store (history and archive) is encrypted with this key; keep it apart from the store\n# and its backups (without it the store cannot be read)\nstore_key_file = {}\n\n[profiles.{}]\n",
         toml_str(&profile),
+        toml_str(KEY_FILE),
         profile
     );
     // interactively, offer the other ways a mailbox is reached
@@ -175,6 +179,18 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
     if let Some(dir) = config_path.parent() {
         crate::store::archive::mkdir_private(dir)?;
     }
+    let key_path = config_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(KEY_FILE);
+    let key_note = if key_path.exists() {
+        // a key from an earlier init: replacing it would lock its store away
+        crate::store::StoreKey::read(&key_path, "an earlier `immdqa init`")?;
+        "kept"
+    } else {
+        crate::store::StoreKey::generate("immdqa init")?.write_new(&key_path)?;
+        "created"
+    };
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -183,6 +199,10 @@ pub fn run(args: Args, profile: Option<String>, config_path: PathBuf) -> anyhow:
         .open(&config_path)?;
     f.write_all(body.as_bytes())?;
     crate::cli::out!("wrote {} (mode 600)", config_path.display());
+    crate::cli::out!(
+        "{key_note} the store key {} (mode 600): the store is encrypted with it. Back it up apart from the store",
+        key_path.display()
+    );
     next_steps(
         &config_path,
         &profile,

@@ -20,6 +20,7 @@ pub mod reparse;
 pub mod report;
 pub mod serve;
 pub mod status;
+pub mod store;
 pub mod submissions;
 pub mod sync;
 pub mod trends;

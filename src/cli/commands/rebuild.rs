@@ -24,8 +24,9 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let dir = ctx.store_path()?;
+    let keys = ctx.keyring()?;
     if !args.force {
-        match Store::open(&dir).and_then(|s| s.verify().map(|_| s)) {
+        match Store::open(&dir, &keys).and_then(|s| s.verify().map(|_| s)) {
             Ok(_) => anyhow::bail!(
                 "the history in {} is sound: nothing to rebuild (use --force to rebuild it anyway; the current database is kept beside it)",
                 dir.display()
@@ -35,7 +36,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         }
     }
     let opts = ctx.parse_options()?;
-    let r = crate::rebuild::rebuild(&dir, &opts)?;
+    let r = crate::rebuild::rebuild(&dir, &opts, &keys)?;
     if let Some(old) = &r.moved_aside {
         crate::cli::say!("the old database was moved to {}", old.display());
     }

@@ -79,6 +79,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         serve::auth::Hosts::new(&opts.listen, &opts.hosts),
         opts.tls.is_some(),
         idle,
+        ctx.keyring()?,
     )?;
     let scheme = if opts.tls.is_some() { "https" } else { "http" };
     serve::run(app, &opts, |addr| {

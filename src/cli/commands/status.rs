@@ -42,6 +42,7 @@ fn json(
         None
     };
     let ok = integrity.as_deref().is_none_or(|v| v == "ok");
+    let sealed = crate::store::convert::sealed_files(store.dir())?;
     let v = serde_json::json!({
         "store": st.path.display().to_string(),
         "files": st.files.iter().map(|(p, k, s, n, b)| serde_json::json!({
@@ -67,6 +68,13 @@ fn json(
                 .collect::<serde_json::Map<_, _>>(),
         },
         "size": {"database": st.db_bytes, "archive": st.archive_bytes},
+        "encryption": {
+            "encrypted": store.key().is_some(),
+            "key": store.key().map(|k| k.origin().to_string()),
+            "fingerprint": store.key().map(|k| k.fingerprint()),
+            "archived_files_sealed": sealed.0,
+            "archived_files": sealed.1,
+        },
         "integrity": integrity,
     });
     Ok((v, ok))
@@ -102,6 +110,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     crate::cli::out!("store: {}", st.path.display());
+    let (sealed, files) = crate::store::convert::sealed_files(store.dir())?;
+    match store.key() {
+        Some(k) => crate::cli::out!(
+            "encryption: on (history and audit log: SQLCipher; {sealed} of {files} archived file(s) sealed); key {}, fingerprint {}",
+            k.origin(),
+            k.fingerprint()
+        ),
+        None => crate::cli::out!(
+            "encryption: off: patient data is stored in plaintext; `immdqa store encrypt` encrypts it"
+        ),
+    }
     if st.files.is_empty() {
         crate::cli::out!(
             "the history is empty: run `immdqa fetch` (or `immdqa fetch --dry-run` to see what it would download)"
