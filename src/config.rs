@@ -674,10 +674,7 @@ pub fn set_top_level(path: &Path, key: &str, value: &str) -> Result<(), ConfigEr
         source,
     };
     let text = std::fs::read_to_string(path).map_err(read)?;
-    let line = format!(
-        "{key} = {}",
-        toml::Value::String(value.to_string())
-    );
+    let line = format!("{key} = {}", toml::Value::String(value.to_string()));
     let mut out = Vec::new();
     let mut placed = false;
     let mut in_table = false;
@@ -736,7 +733,11 @@ mod tests {
     fn a_top_level_key_is_set_in_place_keeping_every_other_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
-        std::fs::write(&p, "# mine\nstore = \"s\"\n\n[profiles.t]\nlocal_dir = \"m\"\n").unwrap();
+        std::fs::write(
+            &p,
+            "# mine\nstore = \"s\"\n\n[profiles.t]\nlocal_dir = \"m\"\n",
+        )
+        .unwrap();
         set_top_level(&p, "store_key_file", "/k/store.key").unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         assert_eq!(

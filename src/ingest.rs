@@ -13,8 +13,8 @@ use chrono::DateTime;
 
 use crate::formats::{self, Kind, ParseError, ParseOptions, Records, Summary};
 use crate::ledger::read::{BatchReceiver, ReadError, SentMessage};
-use crate::store::ledger::SentSource;
 use crate::store::crypt::Blob;
+use crate::store::ledger::SentSource;
 use crate::store::{FetchedFile, Recorded, RemoteFileInfo, RunCounts, Store, StoreError};
 
 /// The profile name recorded for files brought in with `immdqa import` when no profile is
@@ -585,11 +585,14 @@ fn sent_source(store: &Store, file: &RemoteFileInfo) -> Result<SentSource, Inges
 
 /// A stored file's archived copy, opened (the error names the file and its hash).
 fn open_archived(store: &Store, file: &RemoteFileInfo) -> Result<Blob, IngestError> {
-    store.archive().open_blob(&file.sha256).map_err(|source| IngestError::Archive {
-        name: file.name.clone(),
-        sha256: file.sha256.clone(),
-        source,
-    })
+    store
+        .archive()
+        .open_blob(&file.sha256)
+        .map_err(|source| IngestError::Archive {
+            name: file.name.clone(),
+            sha256: file.sha256.clone(),
+            source,
+        })
 }
 
 /// Read a stored sent batch into the message ledger (one transaction) and link it to its

@@ -27,7 +27,9 @@
 //! - [`transport`]: the [`transport::RemoteFs`] trait, SFTP, FTPS and local implementations,
 //!   retries and the outage bound.
 //! - [`store`]: the SQLite history, migrations, archive, journals (uploads, worklist and
-//!   consent hand actions), the message ledger's tables, users and the audit trail, the lock.
+//!   consent hand actions), the message ledger's tables, users and the audit trail, the lock;
+//!   encryption at rest (SQLCipher, sealed archive and journal lines, the key) and the
+//!   crash-safe `store encrypt`/`rekey`.
 //! - [`sync`]: `fetch`, from a remote mailbox into the store.
 //! - [`hl7`]: HL7 v2 reading (segments, escapes, delimiters) and [`hl7::lint`].
 //! - [`formats`]: parsers for every known report shape, detection, the code catalogue.

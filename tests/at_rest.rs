@@ -119,7 +119,11 @@ fn an_encrypted_store_holds_no_readable_patient_data() {
     let d = Demo::new("4");
     assert!(d.out().join("immdqa-demo.key").exists());
     let head = fs::read(d.store().join("history.sqlite")).unwrap();
-    assert_ne!(&head[..16], b"SQLite format 3\0", "the history is not encrypted");
+    assert_ne!(
+        &head[..16],
+        b"SQLite format 3\0",
+        "the history is not encrypted"
+    );
     // more of everything that writes patient data
     let sent = d.dir.path().join("sent.hl7");
     fs::write(&sent, planted_batch("SENTA")).unwrap();
@@ -127,12 +131,23 @@ fn an_encrypted_store_holds_no_readable_patient_data() {
     let up = d.dir.path().join("up.hl7");
     fs::write(&up, planted_batch("UPLDB")).unwrap();
     let o = d.run(&["upload", up.to_str().unwrap()]);
-    assert!(stdout(&o).contains("uploaded"), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("uploaded"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
     assert_code(&d.run(&["fetch"]), 0);
     let items: serde_json::Value =
         serde_json::from_slice(&d.run(&["worklist", "--format", "json"]).stdout).unwrap();
     let id = items[0]["id"].to_string();
-    let o = d.run(&["worklist", "close", &id, "--note", "called ZZNOTEJOHNSON's mother"]);
+    let o = d.run(&[
+        "worklist",
+        "close",
+        &id,
+        "--note",
+        "called ZZNOTEJOHNSON's mother",
+    ]);
     assert_code(&o, 0);
     let o = d.run(&["consent", "--open", "--format", "json"]);
     assert_code(&o, 0);
@@ -152,7 +167,10 @@ fn an_encrypted_store_holds_no_readable_patient_data() {
     let mut needles = planted(&sources);
     needles.extend(["ZZNOTEJOHNSON".to_string(), "ZZFAMILYSENTA".to_string()]);
     let leaks = found(&d.store(), &needles);
-    assert!(leaks.is_empty(), "patient data readable in the store: {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "patient data readable in the store: {leaks:?}"
+    );
     // the scan finds them in a plaintext store of the same files
     let ws = Workspace::new();
     ws.write_config_plain(&format!(
@@ -221,7 +239,11 @@ fn without_the_key_or_with_another_nothing_is_written() {
         );
         assert!(!e.contains("hmac") && !e.contains("panicked"), "{e}");
     }
-    assert_eq!(snapshot(&ws.store()), before, "the store changed without its key");
+    assert_eq!(
+        snapshot(&ws.store()),
+        before,
+        "the store changed without its key"
+    );
     // another key
     for args in commands {
         let o = ws.run_env(args, &[("IMMDQA_STORE_KEY_FILE", other.to_str().unwrap())]);
@@ -232,17 +254,31 @@ fn without_the_key_or_with_another_nothing_is_written() {
             "{args:?}: {e}"
         );
     }
-    assert_eq!(snapshot(&ws.store()), before, "the store changed under another key");
+    assert_eq!(
+        snapshot(&ws.store()),
+        before,
+        "the store changed under another key"
+    );
     // a key file others can read, and a key inside the store
     fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    let o = ws.run_env(&["status"], &[("IMMDQA_STORE_KEY_FILE", other.to_str().unwrap())]);
+    let o = ws.run_env(
+        &["status"],
+        &[("IMMDQA_STORE_KEY_FILE", other.to_str().unwrap())],
+    );
     assert_code(&o, 3);
     assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
     let inside = ws.store().join("k");
     fs::copy(ws.key_file(), &inside).unwrap();
-    let o = ws.run_env(&["status"], &[("IMMDQA_STORE_KEY_FILE", inside.to_str().unwrap())]);
+    let o = ws.run_env(
+        &["status"],
+        &[("IMMDQA_STORE_KEY_FILE", inside.to_str().unwrap())],
+    );
     assert_code(&o, 3);
-    assert!(stderr(&o).contains("inside the store folder"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("inside the store folder"),
+        "{}",
+        stderr(&o)
+    );
     fs::remove_file(&inside).unwrap();
     assert_eq!(snapshot(&ws.store()), before);
     // the right key, from the environment: every command works again
@@ -267,14 +303,14 @@ fn plaintext_store() -> Workspace {
     ws.cmd(&["fetch"]).code(0);
     let sent = ws.path().join("sent.hl7");
     fs::write(&sent, planted_batch("CONVA")).unwrap();
-    ws.cmd(&["import", "--sent", sent.to_str().unwrap()]).code(0);
+    ws.cmd(&["import", "--sent", sent.to_str().unwrap()])
+        .code(0);
     let up = ws.path().join("up.hl7");
     fs::write(&up, planted_batch("CONVB")).unwrap();
     ws.cmd(&["upload", up.to_str().unwrap(), "--date", "2025-10-28"])
         .code(0);
     let items: serde_json::Value =
-        serde_json::from_slice(&ws.run(&["consent", "--open", "--format", "json"]).stdout)
-            .unwrap();
+        serde_json::from_slice(&ws.run(&["consent", "--open", "--format", "json"]).stdout).unwrap();
     let id = items[0]["id"].to_string();
     ws.cmd(&["consent", "close", &id, "--note", "ZZNOTECONV"])
         .code(0);
@@ -362,8 +398,13 @@ fn store_encrypt_is_crash_safe_and_loses_nothing() {
             assert_eq!(o.status.signal(), Some(9), "{spec}: {}", stderr(&o));
             // the key was made and named first
             assert!(ws.path().join("store.key").exists(), "{spec}");
-            assert!(fs::read_to_string(ws.config()).unwrap().contains("store_key_file"));
-            let committed = spec.starts_with("convert_committed") || spec.starts_with("convert_renamed");
+            assert!(
+                fs::read_to_string(ws.config())
+                    .unwrap()
+                    .contains("store_key_file")
+            );
+            let committed =
+                spec.starts_with("convert_committed") || spec.starts_with("convert_renamed");
             // the next command finishes or undoes it: never a mix
             let o = ws.run(&["status"]);
             let sealed = whole_state(&ws.store());
@@ -372,7 +413,11 @@ fn store_encrypt_is_crash_safe_and_loses_nothing() {
                 assert_code(&o, 0);
             } else {
                 assert_code(&o, 3);
-                assert!(stderr(&o).contains("immdqa store encrypt"), "{}", stderr(&o));
+                assert!(
+                    stderr(&o).contains("immdqa store encrypt"),
+                    "{}",
+                    stderr(&o)
+                );
                 ws.cmd(&["store", "encrypt"]).code(0);
             }
         }
@@ -396,7 +441,12 @@ fn store_encrypt_is_crash_safe_and_loses_nothing() {
 fn store_rekey_is_crash_safe_and_retires_the_old_key() {
     let base = Workspace::fetched();
     let want = readings(&base);
-    for spec in ["convert_file:1", "convert_committed:1", "convert_renamed:2", ""] {
+    for spec in [
+        "convert_file:1",
+        "convert_committed:1",
+        "convert_renamed:2",
+        "",
+    ] {
         let ws = Workspace::new();
         copy_tree(base.path(), ws.path());
         let body = fs::read_to_string(base.config())
@@ -426,7 +476,10 @@ fn store_rekey_is_crash_safe_and_retires_the_old_key() {
         assert_ne!(fs::read(ws.key_file()).unwrap(), old, "{spec}");
         assert!(!ws.path().join("store.key.next").exists());
         assert_eq!(readings(&ws), want, "{spec}");
-        let o = ws.run_env(&["status"], &[("IMMDQA_STORE_KEY_FILE", old_copy.to_str().unwrap())]);
+        let o = ws.run_env(
+            &["status"],
+            &[("IMMDQA_STORE_KEY_FILE", old_copy.to_str().unwrap())],
+        );
         assert_code(&o, 3);
     }
 }
@@ -459,10 +512,18 @@ fn init_makes_a_key_outside_the_store_and_keeps_an_existing_one() {
         fs::metadata(&key).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    assert!(stdout(&o).contains("created the store key"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("created the store key"),
+        "{}",
+        stdout(&o)
+    );
     let o = init();
     assert_code(&o, 0);
-    assert_eq!(fs::read(&key).unwrap(), first, "init replaced an existing key");
+    assert_eq!(
+        fs::read(&key).unwrap(),
+        first,
+        "init replaced an existing key"
+    );
     assert!(stdout(&o).contains("kept the store key"), "{}", stdout(&o));
     let o = immdqa()
         .arg("--config")
@@ -477,3 +538,20 @@ fn init_makes_a_key_outside_the_store_and_keeps_an_existing_one() {
 }
 
 use std::os::unix::fs::PermissionsExt;
+
+/// A command started while `store encrypt` runs is told the store is busy (exit 5): it does
+/// not undo the conversion's half-written files; the conversion then finishes.
+#[test]
+fn a_command_during_a_conversion_is_busy_and_undoes_nothing() {
+    let base = plaintext_store();
+    let want = readings(&base);
+    let (child, signal) = base.paused_at(&["store", "encrypt"], "convert_file");
+    let o = base.run(&["status"]);
+    assert_code(&o, 5);
+    assert!(base.store().join("convert.json").exists());
+    fs::remove_file(&signal).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 0);
+    assert!(whole_state(&base.store()));
+    assert_eq!(readings(&base), want);
+}

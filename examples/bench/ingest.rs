@@ -50,7 +50,7 @@ pub fn batch_of(k: u64) -> (String, String) {
 }
 
 /// `files` reports holding `findings` rows in all, and the same rows as one CSV (one header).
-fn generate(dir: &Path, findings: u64, files: u64) -> anyhow::Result<(PathBuf, PathBuf)> {
+pub fn generate(dir: &Path, findings: u64, files: u64) -> anyhow::Result<(PathBuf, PathBuf)> {
     let reports = dir.join("reports");
     let all = dir.join("all.csv");
     if dir.join("generated.ok").exists() {

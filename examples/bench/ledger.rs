@@ -13,7 +13,11 @@ const SITES: [&str; 3] = ["NORTH", "SOUTH", "EAST"];
 
 /// `files` sent batches of `messages` messages in all, their ACKs (every 20th message rejected
 /// with IMR-111, every 7th with an NK1 warning) and the ledger rows as one CSV.
-fn generate(dir: &Path, messages: u64, files: u64) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
+pub fn generate(
+    dir: &Path,
+    messages: u64,
+    files: u64,
+) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
     let (sent, acks, all) = (dir.join("sent"), dir.join("acks"), dir.join("rows.csv"));
     if dir.join("generated.ok").exists() {
         return Ok((sent, acks, all));

@@ -18,6 +18,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+mod at_rest;
 mod common;
 mod fetch;
 mod ingest;
@@ -270,7 +271,8 @@ fn run() -> anyhow::Result<()> {
         .map(|v| v.split(',').map(|s| s.trim().to_uppercase()).collect())
         .unwrap_or_else(|| {
             [
-                "B1", "B2", "B2C", "B3", "B4", "B5", "B6", "B7", "B8", "B8L", "B10", "B11", "G",
+                "B1", "B2", "B2C", "B3", "B4", "B5", "B6", "B7", "B8", "B8L", "B10", "B11", "B1E",
+                "B8E", "B2CE", "G",
             ]
             .map(String::from)
             .to_vec()
@@ -289,6 +291,9 @@ fn run() -> anyhow::Result<()> {
             || want("B8L")
             || want("B9")
             || want("B11")
+            || want("B1E")
+            || want("B8E")
+            || want("B2CE")
             || want("G"),
         want("B4") || want("B5"),
         want("B3"),
@@ -358,6 +363,16 @@ fn run() -> anyhow::Result<()> {
                     }
                 }),
         );
+    }
+    if want("B1E") || want("B8E") || want("B2CE") {
+        eprintln!("B1e/B8e/B2ce: the same runs on an encrypted store");
+        rows.extend(at_rest::rows(
+            &b,
+            &want,
+            (b1_findings, scale(500)),
+            (scale(1_000_000), scale(100)),
+            b2_findings,
+        )?);
     }
     if want("B8L") {
         eprintln!("B8L: one batch of 1 M messages linked to its answer");

@@ -200,7 +200,7 @@ fn sqlite_trends_cmd(b: &Bench, db: &Path) -> Command {
     c
 }
 
-fn trends_cmd(b: &Bench, cfg: &Path) -> Command {
+pub fn trends_cmd(b: &Bench, cfg: &Path) -> Command {
     let mut c = b.immdqa();
     c.arg("--config").arg(cfg).args([
         "trends",

@@ -129,13 +129,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
     let key = crate::store::StoreKey::generate("the demo")?;
     key.write_new(&key_file)?;
     let key = crate::store::StoreKey::read(&key_file, "store_key_file of the demo")?;
-    let config = write_config(
-        &o.out,
-        &store_dir,
-        &key_file,
-        &mailbox,
-        &gopts.import_code,
-    )?;
+    let config = write_config(&o.out, &store_dir, &key_file, &mailbox, &gopts.import_code)?;
     let transport = crate::transport::Options::Sftp(crate::transport::sftp::SftpOptions {
         host: "127.0.0.1".into(),
         port,

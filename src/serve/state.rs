@@ -217,9 +217,15 @@ impl App {
                         libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
                     }
                     let version = settled(&dir, &keys, &watch, version);
-                    if let Ok(s) =
-                        compute(&dir, &keys, profile.as_deref(), &config, owner, today, version)
-                        && gen_now.load(Ordering::Acquire) == generation
+                    if let Ok(s) = compute(
+                        &dir,
+                        &keys,
+                        profile.as_deref(),
+                        &config,
+                        owner,
+                        today,
+                        version,
+                    ) && gen_now.load(Ordering::Acquire) == generation
                     {
                         map.lock().unwrap().insert(owner, Arc::new(s));
                     }

@@ -268,7 +268,10 @@ mod tests {
         let raw = fs::read(&s.path).unwrap();
         assert!(!raw.windows(6).any(|w| w == b"MRN123"));
         let mut back = Vec::new();
-        a.open_blob(&s.sha256).unwrap().read_to_end(&mut back).unwrap();
+        a.open_blob(&s.sha256)
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
         assert_eq!(back, b"PID|1||MRN123");
         assert_eq!(a.blobs().unwrap(), vec![(s.sha256.clone(), s.path.clone())]);
     }

@@ -34,7 +34,8 @@ impl Store {
     /// Take a hand action: the journal first (what a rebuild replays), then the history.
     pub fn consent_action(&self, e: &ConsentActionEntry) -> Result<(), StoreError> {
         let path = consent_actions_path(self.dir());
-        super::journal::append(&path, e, self.journal.as_ref()).map_err(|source| StoreError::Io { path, source })?;
+        super::journal::append(&path, e, self.journal.as_ref())
+            .map_err(|source| StoreError::Io { path, source })?;
         self.set_consent_action(e)
     }
 

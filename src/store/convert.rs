@@ -127,8 +127,18 @@ fn next_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 }
 
 /// Finish (after the commit) or undo (before it) an interrupted conversion. Idempotent; a
-/// kill inside it is recovered by the next call.
+/// kill inside it is recovered by the next call. A conversion still running in another
+/// process holds the store's lock: then this is [`StoreError::Locked`] (busy), never an undo
+/// of its work.
 pub fn recover(dir: &Path) -> Result<(), StoreError> {
+    let _lock = super::StoreLock::acquire(dir)?;
+    if pending(dir) {
+        recover_locked(dir)?;
+    }
+    Ok(())
+}
+
+fn recover_locked(dir: &Path) -> Result<(), StoreError> {
     let path = dir.join(MARKER);
     let marker: Option<Marker> = fs::read(&path)
         .ok()
@@ -212,10 +222,10 @@ pub fn convert(
     to: &StoreKey,
     key_move: Option<(PathBuf, PathBuf)>,
 ) -> Result<Converted, StoreError> {
-    if pending(dir) {
-        recover(dir)?;
-    }
     let _lock = super::StoreLock::acquire(dir)?;
+    if pending(dir) {
+        recover_locked(dir)?;
+    }
     // the old store, checked and with its logs folded into its files
     let store = Store::open(dir, from)?;
     store.verify()?;
@@ -364,4 +374,42 @@ pub fn sealed_files(dir: &Path) -> io::Result<(usize, usize)> {
         }
     }
     Ok((sealed, blobs.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plaintext database exported under a key (the first `store encrypt`, in a process
+    /// that has keyed nothing before) opens with that key, with its rows and version.
+    #[test]
+    fn a_plaintext_database_exports_under_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite");
+        let conn = crypt::open_db(&db, None).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t(x); INSERT INTO t VALUES ('MRN42'); PRAGMA user_version = 9;",
+        )
+        .unwrap();
+        drop(conn);
+        let key = StoreKey::generate("t").unwrap();
+        export_db(&db, None, &key).unwrap();
+        let next = next_of(&db);
+        assert!(crypt::key_fits(&next, &key).unwrap());
+        let conn = crypt::open_db(&next, Some(&key)).unwrap();
+        let (x, v): (String, i64) = conn
+            .query_row(
+                "SELECT x, (SELECT user_version FROM pragma_user_version) FROM t",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((x.as_str(), v), ("MRN42", 9));
+        // and again under a second key (rekey)
+        std::fs::rename(&next, &db).unwrap();
+        let other = StoreKey::generate("t2").unwrap();
+        export_db(&db, Some(&key), &other).unwrap();
+        assert!(crypt::key_fits(&next, &other).unwrap());
+        assert!(!crypt::key_fits(&next, &key).unwrap());
+    }
 }

@@ -21,7 +21,8 @@ pub(crate) fn append<T: serde::Serialize>(
         .append(true)
         .mode(0o600)
         .open(path)?;
-    let json = zeroize::Zeroizing::new(serde_json::to_string(entry).map_err(std::io::Error::other)?);
+    let json =
+        zeroize::Zeroizing::new(serde_json::to_string(entry).map_err(std::io::Error::other)?);
     let mut line = match cipher {
         Some(c) => c.seal(&json)?,
         None => json.to_string(),

@@ -41,10 +41,12 @@ impl Store {
     /// Record an upload: journaled first (what a rebuild replays; the database may be the
     /// thing lost), then in the history.
     pub fn record_upload(&self, u: &UploadRow) -> Result<(), StoreError> {
-        super::journal::append(&uploads_path(self.dir()), u, self.journal.as_ref()).map_err(|source| StoreError::Io {
-            path: uploads_path(self.dir()),
-            source,
-        })?;
+        super::journal::append(&uploads_path(self.dir()), u, self.journal.as_ref()).map_err(
+            |source| StoreError::Io {
+                path: uploads_path(self.dir()),
+                source,
+            },
+        )?;
         self.insert_upload(u)
     }
 
@@ -108,9 +110,11 @@ impl Store {
             return Ok(());
         }
         for u in self.uploads()? {
-            super::journal::append(&path, &u, self.journal.as_ref()).map_err(|source| StoreError::Io {
-                path: path.clone(),
-                source,
+            super::journal::append(&path, &u, self.journal.as_ref()).map_err(|source| {
+                StoreError::Io {
+                    path: path.clone(),
+                    source,
+                }
             })?;
         }
         Ok(())

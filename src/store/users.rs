@@ -97,7 +97,9 @@ impl AuditLog {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(sql)?;
-        self.conn.close().map_err(|(_, e)| super::sql_error(&self.path, e))
+        self.conn
+            .close()
+            .map_err(|(_, e)| super::sql_error(&self.path, e))
     }
 
     /// Append a row.

@@ -155,12 +155,12 @@ impl Store {
             },
         };
         // the journal first: what a rebuild replays (the database may be the thing lost)
-        super::journal::append(&actions_path(self.dir()), &entry, self.journal.as_ref()).map_err(|source| {
-            StoreError::Io {
+        super::journal::append(&actions_path(self.dir()), &entry, self.journal.as_ref()).map_err(
+            |source| StoreError::Io {
                 path: actions_path(self.dir()),
                 source,
-            }
-        })?;
+            },
+        )?;
         self.set_worklist_action(&entry)?;
         Ok(true)
     }

@@ -180,6 +180,25 @@ pub fn run(cmd: ConfigCmd, ctx: &Ctx) -> anyhow::Result<Exit> {
                 }
                 None => crate::cli::out!("store: {} (created on first fetch)", store.display()),
             }
+            // the key is found and readable (its fit is checked when the store is opened)
+            match crate::store::crypt::find_key(
+                ctx.config.store_key_file.as_deref(),
+                &ctx.config.label(),
+                &store,
+            ) {
+                Ok(keys) => match keys.key() {
+                    Some(k) => crate::cli::out!(
+                        "store key: {} (fingerprint {})",
+                        k.origin(),
+                        k.fingerprint()
+                    ),
+                    None => crate::cli::out!(
+                        "store key: none: the store is not encrypted (looked for: {})",
+                        keys.looked()
+                    ),
+                },
+                Err(e) => problems.push(e.to_string()),
+            }
             let selected: Vec<(String, &Profile)> = match &ctx.profile_flag {
                 Some(_) => vec![ctx.profile()?],
                 None => ctx

@@ -112,12 +112,7 @@ fn new_configured_key(ctx: &Ctx, store: &Path, at: Option<PathBuf>) -> anyhow::R
             crate::store::crypt::KEY_FILE_ENV
         );
     };
-    let path = at.unwrap_or_else(|| {
-        config
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("store.key")
-    });
+    let path = at.unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join("store.key"));
     let path = std::path::absolute(&path)?;
     crate::store::crypt::check_outside(&path, "--key-file", store)?;
     let origin = format!("store_key_file in {}", config.display());

@@ -92,13 +92,15 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 
 fn audit(store: &mut crate::store::Store, detail: &str) -> anyhow::Result<()> {
     let by = std::env::var("USER").ok();
-    crate::store::users::AuditLog::open(store.dir(), store.key())?.append(&crate::store::users::AuditEntry {
-        user: by.as_deref(),
-        address: Some("cli"),
-        event: "user",
-        detail: Some(detail),
-        items: None,
-    })?;
+    crate::store::users::AuditLog::open(store.dir(), store.key())?.append(
+        &crate::store::users::AuditEntry {
+            user: by.as_deref(),
+            address: Some("cli"),
+            event: "user",
+            detail: Some(detail),
+            items: None,
+        },
+    )?;
     Ok(())
 }
 

@@ -100,7 +100,8 @@ pub async fn user_actions(
 fn audit_page(app: &App, who: &Who, q: &Form) -> Result<Response, Reply> {
     let since = q.get("since").filter(|s| !s.is_empty());
     let user = q.get("user").filter(|s| !s.is_empty());
-    let rows = crate::store::users::AuditLog::open(&app.store_dir, app.keys.key())?.rows(since, user)?;
+    let rows =
+        crate::store::users::AuditLog::open(&app.store_dir, app.keys.key())?.rows(since, user)?;
     let t = crate::serve::api::audit_table(&rows);
     html(TablePage {
         title: "Audit".into(),
