@@ -288,6 +288,14 @@ fn without_the_key_or_with_another_nothing_is_written() {
     );
     assert_code(&o, 0);
     assert!(stdout(&o).contains("encryption: on"), "{}", stdout(&o));
+    // `config check` names the key it found, by its fingerprint
+    ws.write_config(&body);
+    let o = ws.run(&["config", "check"]);
+    assert!(
+        stdout(&o).contains("store key: ") && stdout(&o).contains("store.key (store_key_file in"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// A plaintext store with what each kind of file holds: reports, consent notices, a sent

@@ -395,7 +395,15 @@ impl Ctx {
     /// the database when it is unchanged since it was last known sound.
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let path = self.store_path()?;
-        let store = Store::open(&path, &self.keyring()?)?;
+        let keys = self.keyring()?;
+        if keys.key().is_none() && !path.join("history.sqlite").exists() {
+            tracing::warn!(
+                "creating the store {} unencrypted: no store key was found (looked for: {}); `immdqa store encrypt` encrypts it (`immdqa init` configures a key)",
+                path.display(),
+                keys.looked()
+            );
+        }
+        let store = Store::open(&path, &keys)?;
         store.verify()?;
         Ok(store)
     }

@@ -62,14 +62,18 @@ fn prepare(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The demo's configuration (absolute paths: it reads the same history from any folder).
+/// The demo's configuration (absolute paths: it reads the same history from any folder). The
+/// store is encrypted, like every new store: a random key beside the config, outside the
+/// store, named in it.
 fn write_config(
     out: &Path,
     store_dir: &Path,
-    key_file: &Path,
     mailbox: &Path,
     import_code: &str,
-) -> anyhow::Result<PathBuf> {
+) -> anyhow::Result<(PathBuf, crate::store::StoreKey)> {
+    let key_file = out.join("immdqa-demo.key");
+    crate::store::StoreKey::generate("the demo")?.write_new(&key_file)?;
+    let key = crate::store::StoreKey::read(&key_file, "store_key_file of the demo")?;
     let config = out.join("immdqa-demo.toml");
     std::fs::write(
         &config,
@@ -82,7 +86,7 @@ fn write_config(
             import_code
         ),
     )?;
-    Ok(config)
+    Ok((config, key))
 }
 
 /// Generate, serve over SFTP on 127.0.0.1, fetch, parse, report. `say` receives progress lines.
@@ -124,12 +128,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
     ));
 
     let store_dir = o.out.join("store");
-    // encrypted, like every new store: a random key beside the config, outside the store
-    let key_file = o.out.join("immdqa-demo.key");
-    let key = crate::store::StoreKey::generate("the demo")?;
-    key.write_new(&key_file)?;
-    let key = crate::store::StoreKey::read(&key_file, "store_key_file of the demo")?;
-    let config = write_config(&o.out, &store_dir, &key_file, &mailbox, &gopts.import_code)?;
+    let (config, key) = write_config(&o.out, &store_dir, &mailbox, &gopts.import_code)?;
     let transport = crate::transport::Options::Sftp(crate::transport::sftp::SftpOptions {
         host: "127.0.0.1".into(),
         port,

@@ -376,6 +376,9 @@ pub(crate) fn open_db(
     if let Some(k) = key {
         k.apply(&conn)?;
     }
+    // temporary tables, indices and sorts in memory, never in a temp file (the build's
+    // default too: SQLITE_TEMP_STORE=2)
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
 
