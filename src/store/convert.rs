@@ -199,6 +199,7 @@ fn roll_forward(dir: &Path, m: &Marker) -> Result<(), StoreError> {
         }
     }
     let _ = fs::remove_file(dir.join("integrity.ok"));
+    let _ = fs::remove_file(dir.join(format!("{MARKER}.tmp")));
     fs::remove_file(dir.join(MARKER)).map_err(io_err(dir))?;
     fsync_dir(dir).map_err(io_err(dir))
 }

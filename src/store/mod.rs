@@ -15,6 +15,9 @@
 //! the database (`PRAGMA quick_check`) unless it is unchanged since it was last known sound;
 //! a damaged database is an error naming the way back, never silently written to.
 //! The folder is created 0700 and the files 0600 (owner only): they hold patient data.
+//! With a store key ([`Keyring`]) the databases are SQLCipher files, archived files and
+//! journal lines are sealed ([`crypt`]); a key that does not fit is refused before a byte is
+//! written; [`convert`] encrypts or re-keys a store in place.
 //! [`Store`] has one method per query; the SQL lives in queries/store and is embedded.
 
 pub mod analytics;
