@@ -73,3 +73,4 @@ pub mod sync;
 pub mod table;
 pub mod transport;
 pub mod upload;
+pub mod vaccines;

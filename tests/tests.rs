@@ -27,6 +27,7 @@ mod cmd_init;
 mod cmd_inspect;
 mod cmd_report;
 mod cmd_upload;
+mod codes;
 mod crash;
 mod exactly_once;
 mod ftps;

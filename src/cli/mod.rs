@@ -139,6 +139,7 @@ Analysis:
   query         a named read-only SQL query over the history
   inspect       parse files without storing them: what immdqa reads in them
   explain       what a registry code means and how to fix it
+  codes         the vaccine code sets (CVX, MVX, NDC): status, show a code, update from CDC
 
 Worklist and follow-ups:
   worklist      the records to fix, who fixes them, close/ignore/reopen/assign with notes
@@ -212,6 +213,7 @@ pub enum Command {
     Reparse(commands::reparse::Args),
     Rebuild(commands::rebuild::Args),
     Store(commands::store::Args),
+    Codes(commands::codes::Args),
     Trends(commands::trends::Args),
     Submissions(commands::submissions::Args),
     Changes(commands::changes::Args),
@@ -588,6 +590,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Reparse(a) => commands::reparse::run(a, &ctx),
         Command::Rebuild(a) => commands::rebuild::run(a, &ctx),
         Command::Store(a) => commands::store::run(a, &ctx),
+        Command::Codes(a) => commands::codes::run(a, &ctx),
         Command::Trends(a) => commands::trends::run(a, &ctx),
         Command::Submissions(a) => commands::submissions::run(a, &ctx),
         Command::Changes(a) => commands::changes::run(a, &ctx),

@@ -3,6 +3,7 @@ pub mod audit;
 pub mod changes;
 pub mod chart;
 pub mod check;
+pub mod codes;
 pub mod completions;
 pub mod config;
 pub mod consent;
