@@ -9,7 +9,7 @@
 //! pick up (`.immdqa-<name>.part`), its remote size verified, then renamed to the final name;
 //! a dropped connection retries from scratch, and an interrupted run never leaves a file under
 //! the final name. Uses: hl7, transport, store, batch_name, config (the registry's rules), ingest
-//! (the sent batch into the ledger), sync (progress).
+//! (the sent batch into the ledger), sync (progress), vaccines (the code sets lint checks against).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -43,6 +43,8 @@ pub struct UploadOptions {
     pub max_size: u64,
     /// Whose lint rules apply.
     pub registry: crate::config::Registry,
+    /// The vaccine code sets the lint rules check doses against (`immdqa codes`).
+    pub codes: std::sync::Arc<crate::vaccines::CodeSet>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -227,7 +229,7 @@ fn upload_one(
     }
     let data = std::fs::read(path).map_err(local)?;
     let snapshot = Snapshot::of(path, &data).map_err(local)?;
-    let report = lint::check(&data, opts.today, opts.registry);
+    let report = lint::check_with(&data, opts.today, opts.registry, &opts.codes);
     if !report.structure_ok() {
         let n = report.structure.len();
         return Ok(refuse(

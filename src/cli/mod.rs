@@ -373,7 +373,14 @@ impl Ctx {
             retry: crate::transport::Retry::from_profile(p),
             max_size: p.max_file_size,
             registry: p.registry,
+            codes: std::sync::Arc::new(self.code_set()?),
         })
+    }
+
+    /// The vaccine code sets in use: the ones `immdqa codes update` kept beside the store,
+    /// else the embedded ones.
+    pub fn code_set(&self) -> anyhow::Result<crate::vaccines::CodeSet> {
+        Ok(crate::vaccines::saved::load(&self.store_path()?)?)
     }
 
     /// The store key (IMMDQA_STORE_KEY_FILE, the config's `store_key_file`, a systemd
@@ -580,6 +587,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         quiet: cli.quiet,
         verbose: cli.verbose > 0,
     };
+    // vaccine names in every output come from the set `codes update` kept, when there is one
+    if let Ok(store) = ctx.store_path()
+        && crate::vaccines::saved::dir(&store).exists()
+    {
+        crate::vaccines::install(crate::vaccines::saved::load(&store)?);
+    }
     match cli.command {
         Command::Fetch(a) => commands::fetch::run(a, &ctx),
         Command::Status(a) => commands::status::run(a, &ctx),

@@ -341,6 +341,14 @@ struct Message<'a> {
     given: NaiveDate,
 }
 
+/// The doses the demo gives (CVX, name, MVX), in turn.
+const DOSES: [(&str, &str, &str); 4] = [
+    ("115", "Tdap", "PMC"),
+    ("165", "HPV9", "MSD"),
+    ("140", "Influenza", "PMC"),
+    ("08", "HepB", "SKB"),
+];
+
 /// Write one message into the week's batch (carrying the faults its answer reports), its ACK,
 /// its errors.txt entry and the listing's rows.
 fn write_message(
@@ -376,7 +384,22 @@ fn write_message(
     } else {
         format!("NK1|1|{last}^PARENT|MTH\r")
     };
-    let mvx_code = if has(&MVX) { "" } else { "PMC^^MVX" };
+    // several vaccines, each from its maker with a lot of that maker's shape; the patients
+    // are 10 or 11 years old, so every vaccine fits their age. EAST CLINIC leaves lot numbers
+    // empty (a field the registry does not reject, which completeness shows).
+    let (cvx, vaccine, mvx) = DOSES[i % DOSES.len()];
+    let lot = match (site, mvx) {
+        ("EAST CLINIC", _) => String::new(),
+        (_, "PMC") if cvx == "140" => format!("UT{:03}AA", i % 1000),
+        (_, "PMC") => format!("U{:05}A", i % 100_000),
+        (_, "SKB") => format!("M{:05}", i % 100_000),
+        _ => format!("Y{:06}", i % 1_000_000),
+    };
+    let mvx_code = if has(&MVX) {
+        String::new()
+    } else {
+        format!("{mvx}^^MVX")
+    };
     let rxr = if has(&RXR2_NEW) {
         "RXR|C28161^IM^NCIT|LT^Left Thigh^HL70163\r"
     } else {
@@ -384,7 +407,7 @@ fn write_message(
     };
     let _ = write!(
         vxu,
-        "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|{consent_date}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{g}|{g}|20^DTaP^CVX|0.5|mL||00|{provider}|^^^{site}||||LOT{i}||{mvx_code}|||CP|A\r{rxr}OBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
+        "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|{consent_date}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{g}|{g}|{cvx}^{vaccine}^CVX|0.5|mL||00|{provider}|^^^{site}||||{lot}||{mvx_code}|||CP|A\r{rxr}OBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
     );
     // Duplicates come back as AE with an E-severity error (as several registries send
     // rejections), other rejections as AR: both count as rejected.

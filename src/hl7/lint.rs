@@ -67,7 +67,10 @@ impl LintReport {
 }
 
 mod structure;
+mod vaccine;
 use structure::{Found, STRUCTURE, file_view};
+
+use crate::vaccines::CodeSet;
 
 struct Msg<'a> {
     line: usize,
@@ -83,6 +86,16 @@ fn date8(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(&s[..8], "%Y%m%d").ok()
 }
 
+/// Whole months from `dob` to `on`.
+fn months_between(dob: NaiveDate, on: NaiveDate) -> i64 {
+    let mut m =
+        i64::from(on.year() - dob.year()) * 12 + i64::from(on.month()) - i64::from(dob.month());
+    if on.day() < dob.day() {
+        m -= 1;
+    }
+    m
+}
+
 fn age_on(dob: NaiveDate, on: NaiveDate) -> i32 {
     let mut age = on.year() - dob.year();
     if (on.month(), on.day()) < (dob.month(), dob.day()) {
@@ -91,10 +104,20 @@ fn age_on(dob: NaiveDate, on: NaiveDate) -> i32 {
     age
 }
 
-/// Check a batch file's bytes under the selected registry's rules. `today` bounds "not in
-/// the future".
+/// Check a batch file's bytes under the selected registry's rules, with the embedded vaccine
+/// code sets. `today` bounds "not in the future".
 pub fn check(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
-    let mut report = check_raw(data, today, registry);
+    check_with(data, today, registry, CodeSet::embedded())
+}
+
+/// [`check`] with the vaccine code sets in use (`immdqa codes`).
+pub fn check_with(
+    data: &[u8],
+    today: NaiveDate,
+    registry: Registry,
+    codes: &CodeSet,
+) -> LintReport {
+    let mut report = check_raw(data, today, registry, codes);
     // what a batch holds is printed, logged and written to reason files: never a raw control
     // byte (a NUL in MSH-10) in any of them
     for i in report.structure.iter_mut().chain(report.lint.iter_mut()) {
@@ -111,7 +134,7 @@ pub fn check(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
     report
 }
 
-fn check_raw(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
+fn check_raw(data: &[u8], today: NaiveDate, registry: Registry, codes: &CodeSet) -> LintReport {
     let text = decode_text(data);
     let mut report = LintReport::default();
     let issue = |(line, segment, control_id, message): Found| Issue {
@@ -131,7 +154,7 @@ fn check_raw(data: &[u8], today: NaiveDate, registry: Registry) -> LintReport {
     // lint
     let mut state = FileState::default();
     for m in &view.msgs {
-        lint_message(m, today, registry, &mut state, &mut report.lint);
+        lint_message(m, today, registry, codes, &mut state, &mut report.lint);
     }
     report
 }
@@ -145,9 +168,14 @@ pub struct MessageView<'a> {
     message_date: NaiveDate,
     dob: Option<NaiveDate>,
     vacc_date: Option<NaiveDate>,
+    codes: &'a CodeSet,
 }
 
 impl<'a> MessageView<'a> {
+    /// The vaccine code set's date, for messages.
+    fn codes_date(&self) -> String {
+        self.codes.date.map_or("no date".into(), |d| d.to_string())
+    }
     fn find(&self, id: &str) -> Option<&'a (usize, Segment<'a>)> {
         self.segs.iter().find(|(_, s)| s.id == id)
     }
@@ -317,12 +345,109 @@ pub static RULES: &[Rule] = &[
         description: "OBX-14 observation date is present (\"Required field OBX-14 missing\")",
         check: rule_obx14,
     },
+    Rule {
+        id: "cvx-known",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Error,
+        description: "RXA-5 CVX is a CDC vaccine code (the code set in use)",
+        check: vaccine::rule_cvx_known,
+    },
+    Rule {
+        id: "cvx-not-us",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Error,
+        description: "an administered dose's CVX is not Non-US or Never Active",
+        check: vaccine::rule_cvx_not_us,
+    },
+    Rule {
+        id: "cvx-inactive",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Warning,
+        description: "an administered dose's CVX is not Inactive (historical doses may carry one)",
+        check: vaccine::rule_cvx_inactive,
+    },
+    Rule {
+        id: "cvx-unspecified",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Error,
+        description: "an administered dose's CVX is not an \"unspecified formulation\" code",
+        check: vaccine::rule_cvx_unspecified,
+    },
+    Rule {
+        id: "mvx-known",
+        scope: Registry::Generic,
+        predicts: Some("IMR-111"),
+        level: Level::Error,
+        description: "RXA-17 manufacturer is a CDC MVX code",
+        check: vaccine::rule_mvx_known,
+    },
+    Rule {
+        id: "cvx-mvx",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Warning,
+        description: "the manufacturer makes a product of the vaccine (CDC's product names)",
+        check: vaccine::rule_cvx_mvx,
+    },
+    Rule {
+        id: "ndc",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Error,
+        description: "an RXA-5 NDC is in CDC's NDC lists, and agrees with a CVX sent with it",
+        check: vaccine::rule_ndc,
+    },
+    Rule {
+        id: "lot",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Warning,
+        description: "RXA-15 lot number is present for an administered dose, and not a placeholder (N/A, UNK, 0, 1234…)",
+        check: vaccine::rule_lot,
+    },
+    Rule {
+        id: "lot-pattern",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Warning,
+        description: "RXA-15 lot number has the shape of the manufacturer's lots, where one is known",
+        check: vaccine::rule_lot_pattern,
+    },
+    Rule {
+        id: "expiry",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Warning,
+        description: "RXA-16 lot expiration date is not before the administration date",
+        check: vaccine::rule_expiry,
+    },
+    Rule {
+        id: "licensed",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Warning,
+        description: "the administration date is inside the vaccine's licensed window",
+        check: vaccine::rule_licensed,
+    },
+    Rule {
+        id: "age",
+        scope: Registry::Generic,
+        predicts: None,
+        level: Level::Warning,
+        description: "the patient's age on the administration date is inside the vaccine's ages",
+        check: vaccine::rule_age,
+    },
 ];
 
 fn lint_message(
     m: &Msg<'_>,
     today: NaiveDate,
     registry: Registry,
+    codes: &CodeSet,
     state: &mut FileState,
     out: &mut Vec<Issue>,
 ) {
@@ -337,6 +462,7 @@ fn lint_message(
             .unwrap_or(today),
         dob: find("PID").and_then(|(_, p)| date8(p.field(7))),
         vacc_date: find("RXA").and_then(|(_, r)| date8(r.field(3))),
+        codes,
     };
     let mut hits = Vec::new();
     for rule in RULES.iter().filter(|r| r.applies(registry)) {
@@ -675,8 +801,7 @@ mod tests {
             (
                 "RXA",
                 format!(
-                    "RXA|0|1|20251027|20251027|{}^vaccine^CVX|0.5|mL^mL^UCUM||00^New Record^NIP001||||||LOT1||MSD^^MVX|||CP|A",
-                    20 + i
+                    "RXA|0|1|20251027|20251027|21^varicella^CVX|0.5|mL^mL^UCUM||00^New Record^NIP001||||||LOT{i}||MSD^^MVX|||CP|A"
                 ),
             ),
             (
@@ -851,7 +976,7 @@ mod tests {
             (
                 vec![(
                     "RXA",
-                    "RXA|0|1|20251027|20251027|20^DTaP^CVX|0.5|mL||00||||||LOT1|||||CP|A",
+                    "RXA|0|1|20251027|20251027|21^VAR^CVX|0.5|mL||00||||||LOT1|||||CP|A",
                 )],
                 "manufacturer",
                 Some("IMR-111"),
@@ -1145,6 +1270,121 @@ mod tests {
                 )],
                 vec![],
             ),
+            (
+                "cvx-known",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|712^ZZ^CVX|0.5|mL||00||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+                vec![],
+            ),
+            (
+                "cvx-not-us",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|177^PCV10^CVX|0.5|mL||00||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+                // given abroad: historical
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|177^PCV10^CVX|0.5|mL||01||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+            ),
+            (
+                "cvx-inactive",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|22^DTP-Hib^CVX|0.5|mL||00||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|22^DTP-Hib^CVX|0.5|mL||01||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+            ),
+            (
+                "cvx-unspecified",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|45^HepB^CVX|0.5|mL||00||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|45^HepB^CVX|0.5|mL||01||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+            ),
+            (
+                "mvx-known",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|21^VAR^CVX|0.5|mL||00||||||LOT1||ZZZ^^MVX|||CP|A",
+                )],
+                vec![],
+            ),
+            (
+                "cvx-mvx",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|21^VAR^CVX|0.5|mL||00||||||LOT1||PMC^^MVX|||CP|A",
+                )],
+                vec![],
+            ),
+            (
+                "ndc",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|00000-0000-00^X^NDC|0.5|mL||00||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|00006-4827-00^VARIVAX^NDC^21^VAR^CVX|0.5|mL||00||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+            ),
+            (
+                "lot",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|21^VAR^CVX|0.5|mL||00||||||N/A||MSD^^MVX|||CP|A",
+                )],
+                vec![],
+            ),
+            (
+                "lot-pattern",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|115^Tdap^CVX|0.5|mL||00||||||LOT1||PMC^^MVX|||CP|A",
+                )],
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|115^Tdap^CVX|0.5|mL||00||||||U12345A||PMC^^MVX|||CP|A",
+                )],
+            ),
+            (
+                "expiry",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|21^VAR^CVX|0.5|mL||00||||||LOT1|20250101|MSD^^MVX|||CP|A",
+                )],
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|21^VAR^CVX|0.5|mL||00||||||LOT1|20261231|MSD^^MVX|||CP|A",
+                )],
+            ),
+            (
+                "licensed",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20140101|20140101|165^HPV9^CVX|0.5|mL||00||||||LOT1||MSD^^MVX|||CP|A",
+                )],
+                vec![],
+            ),
+            (
+                "age",
+                vec![(
+                    "RXA",
+                    "RXA|0|1|20251027|20251027|20^DTaP^CVX|0.5|mL||00||||||U12345A||PMC^^MVX|||CP|A",
+                )],
+                vec![],
+            ),
         ];
         let mut covered: Vec<&str> = vec!["duplicate"]; // its own test below
         for (id, fail, pass) in &cases {
@@ -1194,7 +1434,7 @@ mod tests {
                 ),
                 (
                     "RXA",
-                    "RXA|0|1|20251027|20251027|20^DTaP^CVX|0.5|mL||00||||||LOT1|||||CP|A",
+                    "RXA|0|1|20251027|20251027|21^VAR^CVX|0.5|mL||00||||||LOT1|||||CP|A",
                 ),
             ],
         );

@@ -296,6 +296,7 @@ pub fn table<'a>(items: impl IntoIterator<Item = &'a Item>) -> Table {
         ("patient_ref", ColType::Text),
         ("administered_on", ColType::Text),
         ("vaccine", ColType::Text),
+        ("vaccine_name", ColType::Text),
         ("site", ColType::Text),
         ("provider", ColType::Text),
         ("codes", ColType::Text),
@@ -322,6 +323,12 @@ pub fn table<'a>(items: impl IntoIterator<Item = &'a Item>) -> Table {
             Value::opt_text(i.patient_ref.as_deref()),
             Value::opt_text(i.administered_on.as_deref()),
             Value::opt_text(i.vaccines.as_deref()),
+            Value::opt_text(
+                i.vaccines
+                    .as_deref()
+                    .map(crate::vaccines::names_of)
+                    .as_deref(),
+            ),
             Value::text(&i.site),
             Value::opt_text(i.provider.as_deref()),
             Value::text(codes.join(", ")),
@@ -343,7 +350,7 @@ pub fn table<'a>(items: impl IntoIterator<Item = &'a Item>) -> Table {
         "id",
         "patient_ref",
         "administered_on",
-        "vaccine",
+        "vaccine_name",
         "site",
         "codes",
         "owner",

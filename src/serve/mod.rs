@@ -2,7 +2,7 @@
 //!
 //! Uses: store (users, audit, worklist hand actions), ledger (the worklist), report (this
 //! week's model and its SVG charts), analytics (submissions, consent), formats (the code
-//! catalogue), config, table, hl7 (printable texts).
+//! catalogue), config, table, hl7 (printable texts), vaccines (names beside codes).
 //!
 //! Layout: [`auth`] (passwords, tokens, sessions, login slow-down, Host names), [`state`] (the
 //! shared state: a few store connections, the worklist computed once per change of the

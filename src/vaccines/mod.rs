@@ -7,7 +7,7 @@
 //! December 2025, via immregistries/codebase); `immdqa codes update --from` reads newer files
 //! in the same shapes ([`cdc`]) and keeps them beside the store ([`saved`]). Reading is
 //! header-driven and tolerant: a file that cannot be read is an error naming it; unknown
-//! elements are ignored. Uses: nothing of the store.
+//! elements are ignored. It imports no other module of immdqa.
 
 pub mod cdc;
 pub mod saved;
@@ -126,9 +126,50 @@ pub struct CodeSet {
     pub lot_patterns: BTreeMap<String, Vec<String>>,
 }
 
+static CURRENT: std::sync::OnceLock<CodeSet> = std::sync::OnceLock::new();
+
+/// Make `set` the one [`current`] gives (the CLI does, once, when `immdqa codes update` kept
+/// a set beside the store). Later calls change nothing.
+pub fn install(set: CodeSet) {
+    let _ = CURRENT.set(set);
+}
+
+/// The code set that names vaccines in outputs: the installed one, else the embedded one.
+pub fn current() -> &'static CodeSet {
+    CURRENT.get().unwrap_or_else(|| CodeSet::embedded())
+}
+
+/// The names of a list of CVX codes as the ledger keeps them ("20,08" → "DTaP; Hep B,
+/// adolescent or pediatric"); a code the set does not know is kept as it is.
+pub fn names_of(codes: &str) -> String {
+    let set = current();
+    codes
+        .split([',', ';', ' '])
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| set.cvx(c).map_or(c.trim().to_string(), |x| x.short.clone()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The date of the embedded set (immregistries/codebase commit 641f2ea, "codebase updates
 /// for December 12, 2025").
 pub const EMBEDDED_DATE: &str = "2025-12-12";
+
+/// A Java regular expression as Rust's `regex` reads it: `\Q…\E` becomes an escaped literal,
+/// `'-'` a hyphen.
+fn java_regex(p: &str) -> String {
+    let mut out = String::new();
+    let mut rest = p;
+    while let Some(i) = rest.find("\\Q") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after.find("\\E").unwrap_or(after.len());
+        out.push_str(&regex::escape(&after[..end]));
+        rest = after.get(end + 2..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out.replace("'-'", "-")
+}
 
 /// A CVX as the registry and the EHR send it (leading zeros optional: "08" = "8").
 pub fn normalize_cvx(code: &str) -> String {
@@ -164,8 +205,8 @@ pub fn normalize_ndc(ndc: &str) -> Option<String> {
 }
 
 impl CodeSet {
-    /// The embedded default set.
-    pub fn embedded() -> CodeSet {
+    /// The embedded default set (read once per process).
+    pub fn embedded() -> &'static CodeSet {
         static SET: std::sync::OnceLock<CodeSet> = std::sync::OnceLock::new();
         SET.get_or_init(|| {
             let mut set = cdc::read_files(&cdc::embedded_files())
@@ -174,7 +215,17 @@ impl CodeSet {
             set.source = "embedded: CDC's IIS code sets via immregistries/codebase".into();
             set
         })
-        .clone()
+    }
+
+    /// The lot-number patterns of a manufacturer, as regular expressions (CDC's community
+    /// writes them in Java's syntax: `\Q…\E` quoting and `'-'` are translated).
+    pub fn lot_patterns_of(&self, mvx: &str) -> Vec<regex::Regex> {
+        self.lot_patterns
+            .get(mvx.trim())
+            .into_iter()
+            .flatten()
+            .filter_map(|p| regex::Regex::new(&java_regex(p)).ok())
+            .collect()
     }
 
     /// A CVX code (leading zeros ignored).
@@ -306,5 +357,12 @@ mod tests {
         assert!(!set.ndcs_of("140").is_empty());
         assert!(set.lot_patterns.contains_key("PMC"));
         assert_eq!(set.vaccine_label("9999"), "9999");
+        let pmc = set.lot_patterns_of("PMC");
+        assert!(pmc.iter().any(|r| r.is_match("U12345A")));
+        assert!(pmc.iter().any(|r| r.is_match("A12345")));
+        assert!(!pmc.iter().any(|r| r.is_match("LOT1")));
+        assert!(set.lot_patterns_of("MSD").is_empty());
+        assert_eq!(names_of("20,08"), "DTaP; Hep B, adolescent or pediatric");
+        assert_eq!(names_of("9999"), "9999");
     }
 }

@@ -67,7 +67,7 @@ fn current_files(store: &Path) -> Result<Vec<(String, Cow<'static, [u8]>)>, Code
 pub fn load(store: &Path) -> Result<CodeSet, CodeSetError> {
     let d = dir(store);
     let Ok(meta) = std::fs::read(d.join(META)) else {
-        return Ok(CodeSet::embedded());
+        return Ok(CodeSet::embedded().clone());
     };
     let meta: Meta = serde_json::from_slice(&meta).map_err(|e| err(&d.join(META), e))?;
     let mut set = cdc::read_files(&current_files(store)?)?;

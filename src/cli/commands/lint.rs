@@ -78,11 +78,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         return list_rules(registry, &args.format);
     }
     let today = chrono::Local::now().date_naive();
+    let codes = ctx.code_set()?;
     let mut docs = Vec::new();
     let mut worst = Exit::Ok;
     for f in &args.files {
         let (_, data) = crate::cli::output::read_input(f)?;
-        let r = lint::check(&data, today, registry);
+        let r = lint::check_with(&data, today, registry, &codes);
         if !r.structure.is_empty() || r.errors() > 0 {
             worst = Exit::Fail;
         } else if r.warnings() > 0 && worst == Exit::Ok {

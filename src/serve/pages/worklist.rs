@@ -153,7 +153,11 @@ fn row(i: &Item) -> Row {
         id: i.id,
         patient_ref: i.patient_ref.clone().unwrap_or_default(),
         given: i.administered_on.clone().unwrap_or_default(),
-        vaccine: i.vaccines.clone().unwrap_or_default(),
+        vaccine: i
+            .vaccines
+            .as_deref()
+            .map(|v| format!("{v} {}", crate::vaccines::names_of(v)))
+            .unwrap_or_default(),
         site: i.site.clone(),
         codes: i
             .codes
@@ -423,7 +427,13 @@ pub async fn item(
             facts.push(("patient", text(&it.patient_ref)));
         }
         facts.extend([
-            ("vaccine", text(&it.vaccines)),
+            (
+                "vaccine",
+                it.vaccines
+                    .as_deref()
+                    .map(|v| format!("CVX {v}: {}", crate::vaccines::names_of(v)))
+                    .unwrap_or_default(),
+            ),
             ("given on", text(&it.administered_on)),
             ("site", it.site.clone()),
             ("provider", text(&it.provider)),
