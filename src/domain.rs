@@ -302,6 +302,89 @@ pub struct Vaccination {
     pub site: Option<Short>,
     /// Whole years between PID-7 and RXA-3.
     pub age_years: Option<i32>,
+    /// Which of the [`Field`]s a registry relies on were present for this dose (a bit per
+    /// field; their values are not kept).
+    pub fields: u16,
+}
+
+/// The fields a registry relies on, whose presence the ledger keeps per dose (completeness).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Lot,
+    Expiry,
+    Manufacturer,
+    Ndc,
+    Route,
+    BodySite,
+    AdministeringProvider,
+    OrderingProvider,
+    VfcEligibility,
+    FundingSource,
+    Consent,
+    Address,
+    Phone,
+    /// NK1 (a responsible person): counted for minors only.
+    ResponsiblePerson,
+}
+
+impl Field {
+    pub const ALL: [Field; 14] = [
+        Field::Lot,
+        Field::Expiry,
+        Field::Manufacturer,
+        Field::Ndc,
+        Field::Route,
+        Field::BodySite,
+        Field::AdministeringProvider,
+        Field::OrderingProvider,
+        Field::VfcEligibility,
+        Field::FundingSource,
+        Field::Consent,
+        Field::Address,
+        Field::Phone,
+        Field::ResponsiblePerson,
+    ];
+    pub fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+    /// The column name in completeness tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Lot => "lot",
+            Field::Expiry => "expiry",
+            Field::Manufacturer => "mvx",
+            Field::Ndc => "ndc",
+            Field::Route => "route",
+            Field::BodySite => "body_site",
+            Field::AdministeringProvider => "administering_provider",
+            Field::OrderingProvider => "ordering_provider",
+            Field::VfcEligibility => "vfc_eligibility",
+            Field::FundingSource => "funding_source",
+            Field::Consent => "consent",
+            Field::Address => "address",
+            Field::Phone => "phone",
+            Field::ResponsiblePerson => "nk1_minors",
+        }
+    }
+    /// Where it is in a VXU.
+    pub fn hl7(self) -> &'static str {
+        match self {
+            Field::Lot => "RXA-15",
+            Field::Expiry => "RXA-16",
+            Field::Manufacturer => "RXA-17",
+            Field::Ndc => "RXA-5 (NDC)",
+            Field::Route => "RXR-1",
+            Field::BodySite => "RXR-2",
+            Field::AdministeringProvider => "RXA-10",
+            Field::OrderingProvider => "ORC-12",
+            Field::VfcEligibility => "OBX 64994-7",
+            Field::FundingSource => "OBX 30963-3",
+            Field::Consent => "PD1-12/13",
+            Field::Address => "PID-11",
+            Field::Phone => "PID-13",
+            Field::ResponsiblePerson => "NK1 (minors)",
+        }
+    }
 }
 
 impl Vaccination {

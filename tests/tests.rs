@@ -41,4 +41,5 @@ mod sftp_fetch;
 mod streaming;
 mod sync;
 mod trust;
+mod vaccines;
 mod verdicts;

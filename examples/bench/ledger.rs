@@ -204,3 +204,41 @@ pub fn b8_b9(b: &Bench, messages: u64, files: u64, b11: bool) -> anyhow::Result<
     let _ = std::fs::remove_file(dir.join("reference.db"));
     Ok(rows)
 }
+
+/// B12: `immdqa lint` of B8's batches (every rule on, the embedded code sets) against B8's
+/// `import --sent` of the same batches into a fresh store, alternating.
+pub fn b12(b: &Bench, messages: u64, files: u64) -> anyhow::Result<Row> {
+    let dir = b.root.join(format!("ledger-{messages}-{files}"));
+    let (sent, _, _) = generate(&dir, messages, files)?;
+    let store = dir.join("store");
+    let cfg = config(&dir, "bench.toml", &store, "")?;
+    let mut batches: Vec<PathBuf> = std::fs::read_dir(&sent)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    batches.sort();
+    let (mut ours, mut theirs) = (Series::default(), Series::default());
+    for r in 0..b.runs {
+        ours.push(crate::common::measure_exit(
+            b.cli(&cfg, &["lint"])
+                .args(&batches)
+                .stdout(std::process::Stdio::null()),
+            &dir.join("lint.log"),
+            &[0, 1, 2],
+        )?);
+        let _ = std::fs::remove_dir_all(&store);
+        theirs.push(measure(
+            b.cli(&cfg, &["import", "-q", "--sent"]).arg(&sent),
+            &dir.join("immdqa.log"),
+        )?);
+        show_run("B12", r, &[("lint", &ours), ("import --sent", &theirs)]);
+    }
+    let _ = std::fs::remove_dir_all(&store);
+    Ok(Row::ratio(
+        "B12",
+        format!("lint {messages} messages in {files} batches, every rule on (code sets included)"),
+        ours,
+        "B8: reading the same batches into the ledger (import --sent)",
+        theirs,
+        Some(1.0),
+    ))
+}

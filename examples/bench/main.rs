@@ -272,7 +272,7 @@ fn run() -> anyhow::Result<()> {
         .unwrap_or_else(|| {
             [
                 "B1", "B2", "B2C", "B3", "B4", "B5", "B6", "B7", "B8", "B8L", "B10", "B11", "B1E",
-                "B8E", "B2CE", "G",
+                "B8E", "B2CE", "B12", "G",
             ]
             .map(String::from)
             .to_vec()
@@ -294,6 +294,7 @@ fn run() -> anyhow::Result<()> {
             || want("B1E")
             || want("B8E")
             || want("B2CE")
+            || want("B12")
             || want("G"),
         want("B4") || want("B5"),
         want("B3"),
@@ -373,6 +374,10 @@ fn run() -> anyhow::Result<()> {
             (scale(1_000_000), scale(100)),
             b2_findings,
         )?);
+    }
+    if want("B12") {
+        eprintln!("B12: lint with every rule on");
+        rows.push(ledger::b12(&b, scale(1_000_000), scale(100))?);
     }
     if want("B8L") {
         eprintln!("B8L: one batch of 1 M messages linked to its answer");

@@ -17,6 +17,7 @@
 pub mod breakdown;
 pub mod cache;
 pub mod changes;
+pub mod completeness;
 pub mod consent;
 pub mod export;
 pub mod ledger_checks;

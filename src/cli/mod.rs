@@ -140,6 +140,7 @@ Analysis:
   inspect       parse files without storing them: what immdqa reads in them
   explain       what a registry code means and how to fix it
   codes         the vaccine code sets (CVX, MVX, NDC): status, show a code, update from CDC
+  completeness  the share of doses carrying each field a registry relies on, per week
 
 Worklist and follow-ups:
   worklist      the records to fix, who fixes them, close/ignore/reopen/assign with notes
@@ -214,6 +215,7 @@ pub enum Command {
     Rebuild(commands::rebuild::Args),
     Store(commands::store::Args),
     Codes(commands::codes::Args),
+    Completeness(commands::completeness::Args),
     Trends(commands::trends::Args),
     Submissions(commands::submissions::Args),
     Changes(commands::changes::Args),
@@ -604,6 +606,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Rebuild(a) => commands::rebuild::run(a, &ctx),
         Command::Store(a) => commands::store::run(a, &ctx),
         Command::Codes(a) => commands::codes::run(a, &ctx),
+        Command::Completeness(a) => commands::completeness::run(a, &ctx),
         Command::Trends(a) => commands::trends::run(a, &ctx),
         Command::Submissions(a) => commands::submissions::run(a, &ctx),
         Command::Changes(a) => commands::changes::run(a, &ctx),

@@ -3,13 +3,15 @@
 //!
 //! Copied: MSH-10, MSH-7, MSH-4, PID-3 (first identifier only), RXA-3/5/9/10/11.4/20,
 //! ORC-10/12. PID-7 is read only to compute the age in whole years at vaccination; no name,
-//! birth date or address leaves this module.
+//! birth date or address leaves this module. Which of the fields a registry relies on were
+//! present (lot, expiry, MVX, NDC, RXR route and site, providers, the VFC and funding OBX,
+//! consent, address, phone, NK1) is kept per dose as bits ([`Field`]), never their values.
 
 use std::io::BufRead;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::domain::Short;
+use crate::domain::{Field, Short};
 use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape_cow};
 
 pub use crate::domain::{NONE, SentMessage, Vaccination};
@@ -86,6 +88,19 @@ struct Building {
     dob: Option<NaiveDate>,
     entered_by: Option<Short>,
     ordering: Option<Short>,
+    /// Message-level fields present (PID-11, PID-13, PD1-12/13, NK1), for every dose.
+    fields: u16,
+}
+
+/// Whether a field holds anything but separators.
+fn filled(seg: &Segment<'_>, n: usize) -> bool {
+    let sep = &seg.sep;
+    seg.field(n).bytes().any(|b| {
+        !b.is_ascii_whitespace()
+            && b != sep.component
+            && b != sep.repetition
+            && b != sep.subcomponent
+    })
 }
 
 impl Building {
@@ -101,6 +116,10 @@ impl Building {
                 (Some(b), Some(a)) => whole_years(b, a),
                 _ => None,
             };
+            v.fields |= self.fields;
+            if v.ordering_provider.is_some() {
+                v.fields |= Field::OrderingProvider.bit();
+            }
         }
         self.msg
     }
@@ -133,7 +152,21 @@ pub fn read_batch<R: BufRead>(
         // only MSH, PID, ORC and RXA are read (and the first segment checked): the others
         // (PD1, NK1, OBX, RXR, …) are skipped before decoding or splitting
         let id = buf.get(..3).unwrap_or(&buf[..]);
-        if !first && !matches!(id, b"MSH" | b"PID" | b"ORC" | b"RXA" | b"FHS" | b"BHS") {
+        if !first
+            && !matches!(
+                id,
+                b"MSH"
+                    | b"PID"
+                    | b"ORC"
+                    | b"RXA"
+                    | b"FHS"
+                    | b"BHS"
+                    | b"PD1"
+                    | b"NK1"
+                    | b"RXR"
+                    | b"OBX"
+            )
+        {
             continue;
         }
         let line = decode_text(&buf);
@@ -167,6 +200,47 @@ pub fn read_batch<R: BufRead>(
                 if let Some(b) = cur.as_mut() {
                     b.msg.patient_ref = comp(3, 1);
                     b.dob = hl7_date(seg.field(7));
+                    if filled(&seg, 11) {
+                        b.fields |= Field::Address.bit();
+                    }
+                    if filled(&seg, 13) {
+                        b.fields |= Field::Phone.bit();
+                    }
+                }
+            }
+            "PD1" => {
+                if let Some(b) = cur.as_mut()
+                    && filled(&seg, 12)
+                    && filled(&seg, 13)
+                {
+                    b.fields |= Field::Consent.bit();
+                }
+            }
+            "NK1" => {
+                if let Some(b) = cur.as_mut() {
+                    b.fields |= Field::ResponsiblePerson.bit();
+                }
+            }
+            // RXR and OBX belong to the RXA before them
+            "RXR" => {
+                if let Some(v) = cur.as_mut().and_then(|b| b.msg.vaccinations.last_mut()) {
+                    if filled(&seg, 1) {
+                        v.fields |= Field::Route.bit();
+                    }
+                    if filled(&seg, 2) {
+                        v.fields |= Field::BodySite.bit();
+                    }
+                }
+            }
+            "OBX" => {
+                if let Some(v) = cur.as_mut().and_then(|b| b.msg.vaccinations.last_mut())
+                    && filled(&seg, 5)
+                {
+                    match seg.component(3, 1).trim() {
+                        "64994-7" => v.fields |= Field::VfcEligibility.bit(),
+                        "30963-3" => v.fields |= Field::FundingSource.bit(),
+                        _ => {}
+                    }
                 }
             }
             "ORC" => {
@@ -188,6 +262,20 @@ pub fn read_batch<R: BufRead>(
                         ndc = comp(5, 4);
                     }
                     let source = seg.component(9, 1).trim();
+                    let mut fields = 0;
+                    for (n, f) in [
+                        (15, Field::Lot),
+                        (16, Field::Expiry),
+                        (17, Field::Manufacturer),
+                        (10, Field::AdministeringProvider),
+                    ] {
+                        if filled(&seg, n) {
+                            fields |= f.bit();
+                        }
+                    }
+                    if ndc.is_some() {
+                        fields |= Field::Ndc.bit();
+                    }
                     b.msg.vaccinations.push(Vaccination {
                         cvx,
                         ndc,
@@ -203,6 +291,7 @@ pub fn read_batch<R: BufRead>(
                         entered_by: b.entered_by.clone(),
                         ordering_provider: b.ordering.clone(),
                         age_years: None,
+                        fields,
                     });
                 }
             }

@@ -300,7 +300,7 @@ impl Store {
 /// SQLite's limit).
 const LEDGER_ROWS_PER_INSERT: usize = 64;
 const MESSAGE_PARAMS: usize = 9;
-const VACCINATION_PARAMS: usize = 13;
+const VACCINATION_PARAMS: usize = 14;
 const MESSAGE_INSERT: &str = include_str!("../../queries/store/ledger_message_insert.sql");
 const VACCINATION_INSERT: &str = include_str!("../../queries/store/ledger_vaccination_insert.sql");
 static MESSAGE_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -341,6 +341,7 @@ struct VaccinationRow {
     site: Short,
     age_years: Option<i32>,
     days: Option<i64>,
+    fields: u16,
 }
 
 /// `n` in decimal, zero-padded to the width of `out` (its last digits when wider).
@@ -426,6 +427,7 @@ impl LedgerWriter<'_> {
                 site: v.site.unwrap_or_else(|| site.clone()),
                 age_years: v.age_years,
                 days,
+                fields: v.fields,
             });
         }
         self.pending.push(MessageRow {
@@ -499,6 +501,7 @@ impl LedgerWriter<'_> {
                     text(&r.site),
                     opt_int(r.age_years),
                     opt_int(r.days),
+                    int(i64::from(r.fields)),
                 ]
             },
         )?;

@@ -42,6 +42,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_serve.sql",
         include_str!("../../queries/migrations/0009_serve.sql"),
     ),
+    (
+        "0010_completeness.sql",
+        include_str!("../../queries/migrations/0010_completeness.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -24,6 +24,7 @@ pub mod analytics;
 pub mod archive;
 mod bind;
 mod checkpoint;
+pub mod completeness;
 pub mod consent;
 pub mod convert;
 pub mod crypt;

@@ -115,6 +115,7 @@ pub fn read_files(files: &[(String, Cow<'_, [u8]>)]) -> Result<CodeSet, CodeSetE
             _ => read_xml(shape, &text, &mut set).map_err(err)?,
         }
     }
+    set.compile();
     if set.cvx.is_empty() {
         return Err(CodeSetError {
             file: files.first().map(|f| f.0.clone()).unwrap_or_default(),

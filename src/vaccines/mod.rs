@@ -122,8 +122,10 @@ pub struct CodeSet {
     /// 11-digit NDC → package.
     pub ndc: BTreeMap<String, Ndc>,
     pub enriched: BTreeMap<String, Enriched>,
-    /// MVX → lot-number patterns (regular expressions).
+    /// MVX → lot-number patterns (regular expressions, as written).
     pub lot_patterns: BTreeMap<String, Vec<String>>,
+    /// The same, compiled once ([`CodeSet::lot_patterns_of`]).
+    pub(crate) lot_regexes: BTreeMap<String, Vec<regex::Regex>>,
 }
 
 static CURRENT: std::sync::OnceLock<CodeSet> = std::sync::OnceLock::new();
@@ -219,13 +221,26 @@ impl CodeSet {
 
     /// The lot-number patterns of a manufacturer, as regular expressions (CDC's community
     /// writes them in Java's syntax: `\Q…\E` quoting and `'-'` are translated).
-    pub fn lot_patterns_of(&self, mvx: &str) -> Vec<regex::Regex> {
-        self.lot_patterns
+    pub fn lot_patterns_of(&self, mvx: &str) -> &[regex::Regex] {
+        self.lot_regexes
             .get(mvx.trim())
-            .into_iter()
-            .flatten()
-            .filter_map(|p| regex::Regex::new(&java_regex(p)).ok())
-            .collect()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Compile the lot patterns (after reading; a pattern that does not compile is skipped).
+    pub(crate) fn compile(&mut self) {
+        self.lot_regexes = self
+            .lot_patterns
+            .iter()
+            .map(|(m, ps)| {
+                let rs = ps
+                    .iter()
+                    .filter_map(|p| regex::Regex::new(&java_regex(p)).ok())
+                    .collect();
+                (m.clone(), rs)
+            })
+            .collect();
     }
 
     /// A CVX code (leading zeros ignored).

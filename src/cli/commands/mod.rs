@@ -4,6 +4,7 @@ pub mod changes;
 pub mod chart;
 pub mod check;
 pub mod codes;
+pub mod completeness;
 pub mod completions;
 pub mod config;
 pub mod consent;

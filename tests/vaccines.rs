@@ -1,0 +1,130 @@
+//! Knowing vaccines: completeness of what was sent (the fields a registry relies on, kept
+//! per dose as present or not), and vaccine names beside codes.
+
+use std::fs;
+
+use crate::util::*;
+
+/// Two administered doses at one site — one carrying every field, one carrying none of the
+/// optional ones — plus a historical dose and a refusal (neither counts).
+fn batch() -> String {
+    let full = "MSH|^~\\&|EHR|ACME|TXImmTrac|TxDSHS|20251028||VXU^V04^VXU_V04|F1|P|2.5.1\r\
+PID|1||MRN1^^^ACME^MR||DOE^ANA||20150508|F|||1 MAIN ST^^AUSTIN^TX^78701||^PRN^PH^^^512^5551234\r\
+PD1||||||||||||TXY|20250101\r\
+NK1|1|DOE^PARENT|MTH\r\
+ORC|RE||F1|||||||||1234567^DOC\r\
+RXA|0|1|20251027|20251027|115^Tdap^CVX|0.5|mL||00|PRV1^DOC^A|^^^NORTH||||U12345A|20261231|PMC^^MVX|||CP|A\r\
+RXR|C28161^IM^NCIT|LD^Left Deltoid^HL70163\r\
+OBX|1|CE|64994-7^Eligibility^LN|1|V02^VFC^HL70064||||||F|||20251027\r\
+OBX|2|CE|30963-3^Funding^LN|2|VXC50^Public^CDCPHINVS||||||F|||20251027\r";
+    let bare = "MSH|^~\\&|EHR|ACME|TXImmTrac|TxDSHS|20251028||VXU^V04^VXU_V04|B1|P|2.5.1\r\
+PID|1||MRN2^^^ACME^MR||ROE^BO||20150508|M\r\
+ORC|RE||B1\r\
+RXA|0|1|20251027|20251027|115^Tdap^CVX|0.5|mL||00||^^^NORTH\r";
+    let historical = "MSH|^~\\&|EHR|ACME|TXImmTrac|TxDSHS|20251028||VXU^V04^VXU_V04|H1|P|2.5.1\r\
+PID|1||MRN3^^^ACME^MR||ROE^CY||20150508|M\r\
+RXA|0|1|20200101|20200101|20^DTaP^CVX|999|||01^Historical^NIP001||^^^NORTH\r";
+    let refused = "MSH|^~\\&|EHR|ACME|TXImmTrac|TxDSHS|20251028||VXU^V04^VXU_V04|R1|P|2.5.1\r\
+PID|1||MRN4^^^ACME^MR||ROE^DI||20150508|M\r\
+RXA|0|1|20251027|20251027|115^Tdap^CVX|999|||00||^^^NORTH|||||||||RE|A\r";
+    format!("FHS|^~\\&|EHR\rBHS|^~\\&|EHR\r{full}{bare}{historical}{refused}BTS|4\rFTS|1\r")
+}
+
+#[test]
+fn completeness_counts_each_field_of_administered_doses() {
+    let ws = Workspace::local();
+    let p = ws.path().join("ACME25301.hl7");
+    fs::write(&p, batch()).unwrap();
+    ws.cmd(&["import", "--sent", p.to_str().unwrap()]).code(0);
+    let o = ws.run(&["completeness", "--week", "2025-W44", "--format", "json"]);
+    assert_code(&o, 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    let r = &rows[0];
+    assert_eq!(r["site"], "NORTH");
+    assert_eq!(r["doses"], 2, "historical and refused doses do not count");
+    for f in [
+        "lot",
+        "expiry",
+        "mvx",
+        "route",
+        "body_site",
+        "administering_provider",
+        "ordering_provider",
+        "vfc_eligibility",
+        "funding_source",
+        "consent",
+        "address",
+        "phone",
+        "nk1_minors",
+    ] {
+        assert_eq!(r[f], 50.0, "{f}: {r}");
+    }
+    assert_eq!(r["ndc"], 0.0);
+    // by vaccine: the code with its name
+    let o = ws.run(&[
+        "completeness",
+        "--week",
+        "2025-W44",
+        "--by",
+        "vaccine",
+        "--format",
+        "csv",
+    ]);
+    assert!(stdout(&o).contains("115 Tdap"), "{}", stdout(&o));
+    // the worklist names the vaccine
+    let o = ws.run(&["worklist", "--all", "--format", "json"]);
+    assert_code(&o, 0);
+}
+
+/// The demo's EAST CLINIC leaves lot numbers empty: completeness shows 0 % there and 100 %
+/// elsewhere, and lint names the vaccine in its fix.
+#[test]
+fn the_demo_shows_a_site_without_lots() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d");
+    assert_code(
+        &immdqa()
+            .args(["demo", "--weeks", "4", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap(),
+        0,
+    );
+    let cfg = out.join("immdqa-demo.toml");
+    let o = immdqa()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["completeness", "--since", "2000-01-01", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lot = |site: &str| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["site"] == site)
+            .map(|r| r["lot"].as_f64().unwrap())
+            .collect()
+    };
+    assert!(!lot("EAST CLINIC").is_empty() && lot("EAST CLINIC").iter().all(|x| *x == 0.0));
+    assert!(lot("NORTH CLINIC").iter().all(|x| *x == 100.0), "{v}");
+    let batch = fs::read_dir(out.join("mailbox/Accepted"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let o = immdqa()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("lint")
+        .arg(&batch)
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("RXA-15 lot number is missing for CVX"),
+        "{}",
+        stdout(&o)
+    );
+}
