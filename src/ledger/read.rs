@@ -104,6 +104,56 @@ fn filled(seg: &Segment<'_>, n: usize) -> bool {
 }
 
 impl Building {
+    /// What a PD1, NK1, RXR or OBX says of the fields present (RXR and OBX belong to the RXA
+    /// before them).
+    fn presence(&mut self, seg: &Segment<'_>) {
+        match seg.id {
+            "PD1" if filled(seg, 12) && filled(seg, 13) => self.fields |= Field::Consent.bit(),
+            "NK1" => self.fields |= Field::ResponsiblePerson.bit(),
+            "RXR" => {
+                if let Some(v) = self.msg.vaccinations.last_mut() {
+                    if filled(seg, 1) {
+                        v.fields |= Field::Route.bit();
+                    }
+                    if filled(seg, 2) {
+                        v.fields |= Field::BodySite.bit();
+                    }
+                }
+            }
+            "OBX" => {
+                if let Some(v) = self.msg.vaccinations.last_mut()
+                    && filled(seg, 5)
+                {
+                    match seg.component(3, 1).trim() {
+                        "64994-7" => v.fields |= Field::VfcEligibility.bit(),
+                        "30963-3" => v.fields |= Field::FundingSource.bit(),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The fields of an RXA that are present.
+    fn rxa_fields(seg: &Segment<'_>, ndc: bool) -> u16 {
+        let mut fields = 0;
+        for (n, f) in [
+            (15, Field::Lot),
+            (16, Field::Expiry),
+            (17, Field::Manufacturer),
+            (10, Field::AdministeringProvider),
+        ] {
+            if filled(seg, n) {
+                fields |= f.bit();
+            }
+        }
+        if ndc {
+            fields |= Field::Ndc.bit();
+        }
+        fields
+    }
+
     fn finish(mut self) -> SentMessage {
         for v in &mut self.msg.vaccinations {
             if v.entered_by.is_none() {
@@ -208,45 +258,15 @@ pub fn read_batch<R: BufRead>(
                     }
                 }
             }
-            "PD1" => {
-                if let Some(b) = cur.as_mut()
-                    && filled(&seg, 12)
-                    && filled(&seg, 13)
-                {
-                    b.fields |= Field::Consent.bit();
-                }
-            }
-            "NK1" => {
-                if let Some(b) = cur.as_mut() {
-                    b.fields |= Field::ResponsiblePerson.bit();
-                }
-            }
-            // RXR and OBX belong to the RXA before them
-            "RXR" => {
-                if let Some(v) = cur.as_mut().and_then(|b| b.msg.vaccinations.last_mut()) {
-                    if filled(&seg, 1) {
-                        v.fields |= Field::Route.bit();
-                    }
-                    if filled(&seg, 2) {
-                        v.fields |= Field::BodySite.bit();
-                    }
-                }
-            }
-            "OBX" => {
-                if let Some(v) = cur.as_mut().and_then(|b| b.msg.vaccinations.last_mut())
-                    && filled(&seg, 5)
-                {
-                    match seg.component(3, 1).trim() {
-                        "64994-7" => v.fields |= Field::VfcEligibility.bit(),
-                        "30963-3" => v.fields |= Field::FundingSource.bit(),
-                        _ => {}
-                    }
-                }
-            }
             "ORC" => {
                 if let Some(b) = cur.as_mut() {
                     b.entered_by = person(&seg, 10);
                     b.ordering = person(&seg, 12);
+                }
+            }
+            "PD1" | "NK1" | "RXR" | "OBX" => {
+                if let Some(b) = cur.as_mut() {
+                    b.presence(&seg);
                 }
             }
             "RXA" => {
@@ -262,20 +282,7 @@ pub fn read_batch<R: BufRead>(
                         ndc = comp(5, 4);
                     }
                     let source = seg.component(9, 1).trim();
-                    let mut fields = 0;
-                    for (n, f) in [
-                        (15, Field::Lot),
-                        (16, Field::Expiry),
-                        (17, Field::Manufacturer),
-                        (10, Field::AdministeringProvider),
-                    ] {
-                        if filled(&seg, n) {
-                            fields |= f.bit();
-                        }
-                    }
-                    if ndc.is_some() {
-                        fields |= Field::Ndc.bit();
-                    }
+                    let fields = Building::rxa_fields(&seg, ndc.is_some());
                     b.msg.vaccinations.push(Vaccination {
                         cvx,
                         ndc,
