@@ -32,6 +32,7 @@
 //!   crash-safe `store encrypt`/`rekey`.
 //! - [`sync`]: `fetch`, from a remote mailbox into the store.
 //! - [`hl7`]: HL7 v2 reading (segments, escapes, delimiters) and [`hl7::lint`].
+//! - [`vaccines`]: CDC's vaccine code sets (embedded, updatable): names, lint's facts.
 //! - [`formats`]: parsers for every known report shape, detection, the code catalogue.
 //! - [`ingest`]: archived files → parsers → normalised rows, quarantine, import; answers
 //!   linked to their sent batches (and relinked when a run stopped before).

@@ -12,7 +12,7 @@
 //! would count its findings twice, so each submission contributes its *primary* report: the
 //! most detailed shape (ACK, then tabular listing, then errors.txt, then spreadsheet export,
 //! then summary HTML), the latest of equals. Uses: store, config (thresholds), ledger (owners, the worklist), formats
-//! (the code catalogue), batch_name, table (every result as a table).
+//! (the code catalogue), batch_name, table (every result as a table), vaccines (names).
 
 pub mod breakdown;
 pub mod cache;
