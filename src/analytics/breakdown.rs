@@ -265,11 +265,17 @@ pub fn weekly_acceptance(
 
 /// Per batch × key as a table (`submissions --by`).
 pub fn acceptance_table(rows: &[crate::store::ledger::AcceptanceGroup], by: By) -> Table {
-    let mut t = Table::typed(&[
+    let named = by == By::Vaccine;
+    let mut cols = vec![
         ("file", ColType::Text),
         ("date", ColType::Text),
         ("week", ColType::Text),
         (by.column(), ColType::Text),
+    ];
+    if named {
+        cols.push(("vaccine_name", ColType::Text));
+    }
+    cols.extend([
         ("messages", ColType::Int),
         ("accepted", ColType::Int),
         ("accepted_with_warnings", ColType::Int),
@@ -279,12 +285,18 @@ pub fn acceptance_table(rows: &[crate::store::ledger::AcceptanceGroup], by: By) 
         ("acceptance_rate", ColType::Float),
         ("profile", ColType::Text),
     ]);
+    let mut t = Table::typed(&cols);
     for r in rows {
-        t.push(vec![
+        let mut row = vec![
             Value::text(&r.batch),
             Value::opt_text(r.sent_on.as_deref()),
             Value::text(date(&r.week).map(week_label).unwrap_or_default()),
             Value::text(&r.key),
+        ];
+        if named {
+            row.push(Value::text(crate::vaccines::names_of(&r.key)));
+        }
+        row.extend([
             Value::Int(r.messages),
             Value::Int(r.accepted),
             Value::Int(r.accepted_with_warnings),
@@ -294,6 +306,7 @@ pub fn acceptance_table(rows: &[crate::store::ledger::AcceptanceGroup], by: By) 
             Value::opt_float(acceptance_rate(r)),
             Value::text(&r.profile),
         ]);
+        t.push(row);
     }
     t
 }
