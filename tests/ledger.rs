@@ -512,9 +512,9 @@ fn breakdowns_by_site_vaccine_provider_owner_and_timeliness_are_golden() {
     );
     assert_eq!(
         csv(&["trends", "--by", "vaccine"]),
-        "week,week_start,vaccine,severity,findings,messages,per_1000_messages,profile,import_code\n\
-2025-W41,2025-10-06,08,W,1,2,500,t,\n\
-2025-W41,2025-10-06,20,E,1,2,500,t,\n"
+        "week,week_start,vaccine,vaccine_name,severity,findings,messages,per_1000_messages,profile,import_code\n\
+2025-W41,2025-10-06,08,\"Hep B, adolescent or pediatric\",W,1,2,500,t,\n\
+2025-W41,2025-10-06,20,DTaP,E,1,2,500,t,\n"
     );
     assert_eq!(
         csv(&["trends", "--by", "provider"]),

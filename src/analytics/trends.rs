@@ -185,6 +185,10 @@ pub fn table(rows: &[TrendRow], by: TrendBy) -> Table {
     if by == TrendBy::Severity {
         cols.remove(3);
     }
+    let named = by == TrendBy::Vaccine;
+    if named {
+        cols.insert(3, ("vaccine_name", Text));
+    }
     let mut t = Table::typed(&cols);
     for r in rows {
         let mut row = vec![
@@ -200,6 +204,9 @@ pub fn table(rows: &[TrendRow], by: TrendBy) -> Table {
         ];
         if by == TrendBy::Severity {
             row.remove(3);
+        }
+        if named {
+            row.insert(3, Value::text(crate::vaccines::names_of(&r.key)));
         }
         t.push(row);
     }

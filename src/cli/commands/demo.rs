@@ -57,6 +57,12 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     ] {
         crate::cli::out!("  {run} --config {config} {command}");
     }
+    if let Some(dir) = r.config.parent() {
+        crate::cli::out!(
+            "The history is encrypted with the key {} (beside the config, outside the store).",
+            shown(&dir.join("immdqa-demo.key"))
+        );
+    }
     if let Some(alt) = alternative {
         crate::cli::out!("({alt})");
     }
