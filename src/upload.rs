@@ -9,7 +9,8 @@
 //! pick up (`.immdqa-<name>.part`), its remote size verified, then renamed to the final name;
 //! a dropped connection retries from scratch, and an interrupted run never leaves a file under
 //! the final name. Uses: hl7, transport, store, batch_name, config (the registry's rules), ingest
-//! (the sent batch into the ledger), sync (progress), vaccines (the code sets lint checks against).
+//! (the sent batch into the ledger), sync (progress), vaccines (the code sets lint checks against),
+//! ledger (a batch's doses, to ask the history which were already accepted).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -229,7 +230,10 @@ fn upload_one(
     }
     let data = std::fs::read(path).map_err(local)?;
     let snapshot = Snapshot::of(path, &data).map_err(local)?;
-    let report = lint::check_with(&data, opts.today, opts.registry, &opts.codes);
+    let prior = lint::Prior {
+        accepted: store.accepted_doses(&opts.profile, &doses_of(&data))?,
+    };
+    let report = lint::check_against(&data, opts.today, opts.registry, &opts.codes, prior);
     if !report.structure_ok() {
         let n = report.structure.len();
         return Ok(refuse(
@@ -544,6 +548,30 @@ pub fn describe(r: &FileResult) -> String {
             reason,
         } => format!("{} → {remote_name}: FAILED: {reason}", r.path.display()),
     }
+}
+
+/// The administered doses of a batch, as the ledger would record them (a batch that does
+/// not read as HL7 has none: lint says why).
+fn doses_of(data: &[u8]) -> Vec<crate::store::uploads::DoseKey> {
+    let mut out = Vec::new();
+    let _ = crate::ledger::read::read_batch(data, |m| {
+        let Some(patient) = m.patient_ref.as_deref() else {
+            return Ok(());
+        };
+        for (seq, v) in m.vaccinations.iter().enumerate() {
+            if let (false, Some(on)) = (v.historical, v.administered_on) {
+                out.push((
+                    m.index,
+                    seq + 1,
+                    patient.to_string(),
+                    v.vaccine().to_string(),
+                    on.to_string(),
+                ));
+            }
+        }
+        Ok(())
+    });
+    out
 }
 
 #[cfg(test)]

@@ -128,3 +128,53 @@ fn the_demo_shows_a_site_without_lots() {
         stdout(&o)
     );
 }
+
+/// A dose the registry already accepted (same patient, vaccine and date in the ledger) in an
+/// earlier batch is a warning before it is sent again; a dose it has not is not.
+#[test]
+fn a_dose_already_accepted_is_flagged_before_it_is_sent_again() {
+    let ws = Workspace::new();
+    fs::create_dir_all(ws.mailbox().join("HL7-Dropoff")).unwrap();
+    ws.write_config(&format!(
+        "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nimport_code = \"ACME\"\nretries = 0\n",
+        ws.store(),
+        ws.mailbox()
+    ));
+    let sent = ws.path().join("ACME25301.hl7");
+    fs::write(&sent, batch()).unwrap();
+    ws.cmd(&["import", "--sent", sent.to_str().unwrap()])
+        .code(0);
+    let ack = ws.path().join("ACME25301.hl7.ack");
+    fs::write(
+        &ack,
+        "FHS|^~\\&|ImmTrac|TEXIIS||ACME|20251028||ACME25301.hl7.ack\r\
+MSH|^~\\&|ImmTrac|TEXIIS||ACME|20251028||ACK^V04^ACK|AF1|P|2.5.1\rMSA|AA|F1\r\
+MSH|^~\\&|ImmTrac|TEXIIS||ACME|20251028||ACK^V04^ACK|AB1|P|2.5.1\rMSA|AR|B1\r\
+ERR||RXA^1^17|101|E||||IMR-111::Manufacturer Code invalid.\rFTS|1\r",
+    )
+    .unwrap();
+    ws.cmd(&["import", ack.to_str().unwrap()]).code(0);
+    // the same two doses again, in a new batch with new control ids
+    let again = ws.path().join("again.hl7");
+    fs::write(
+        &again,
+        batch().replace("|F1|", "|F2|").replace("|B1|", "|B2|"),
+    )
+    .unwrap();
+    let o = ws.run(&[
+        "upload",
+        again.to_str().unwrap(),
+        "--dry-run",
+        "--date",
+        "2025-10-29",
+    ]);
+    // the findings are listed on standard error, the summary on standard output
+    let out = stderr(&o);
+    assert_eq!(
+        out.matches("was already accepted by the registry in an earlier batch")
+            .count(),
+        1,
+        "only the accepted dose (F1), not the rejected one (B1):\n{out}"
+    );
+    assert!(out.contains("CVX 115 (Tdap)"), "{out}");
+}

@@ -66,6 +66,7 @@ impl LintReport {
     }
 }
 
+mod consent;
 mod structure;
 mod vaccine;
 use structure::{Found, STRUCTURE, file_view};
@@ -119,7 +120,26 @@ pub fn check_with(
     registry: Registry,
     codes: &CodeSet,
 ) -> LintReport {
-    let mut report = check_raw(data, today, registry, codes);
+    check_against(data, today, registry, codes, Prior::default())
+}
+
+/// What the history says about a batch's doses before it is sent: which (message, dose)
+/// the registry already accepted in an earlier batch (message 1-based, as the batch's MSH
+/// segments count; dose 1-based among its RXAs).
+#[derive(Debug, Clone, Default)]
+pub struct Prior {
+    pub accepted: HashSet<(u64, usize)>,
+}
+
+/// [`check_with`], with what the history knows of these doses (`upload`).
+pub fn check_against(
+    data: &[u8],
+    today: NaiveDate,
+    registry: Registry,
+    codes: &CodeSet,
+    prior: Prior,
+) -> LintReport {
+    let mut report = check_raw(data, today, registry, codes, prior);
     // what a batch holds is printed, logged and written to reason files: never a raw control
     // byte (a NUL in MSH-10) in any of them
     for i in report.structure.iter_mut().chain(report.lint.iter_mut()) {
@@ -136,7 +156,13 @@ pub fn check_with(
     report
 }
 
-fn check_raw(data: &[u8], today: NaiveDate, registry: Registry, codes: &CodeSet) -> LintReport {
+fn check_raw(
+    data: &[u8],
+    today: NaiveDate,
+    registry: Registry,
+    codes: &CodeSet,
+    prior: Prior,
+) -> LintReport {
     let text = decode_text(data);
     let mut report = LintReport::default();
     let issue = |(line, segment, control_id, message): Found| Issue {
@@ -154,8 +180,12 @@ fn check_raw(data: &[u8], today: NaiveDate, registry: Registry, codes: &CodeSet)
     }
     report.messages = view.msgs.len();
     // lint
-    let mut state = FileState::default();
+    let mut state = FileState {
+        prior,
+        ..FileState::default()
+    };
     for m in &view.msgs {
+        state.message += 1;
         lint_message(m, today, registry, codes, &mut state, &mut report.lint);
     }
     report
@@ -190,6 +220,10 @@ impl<'a> MessageView<'a> {
 #[derive(Default)]
 pub struct FileState {
     seen_imms: HashSet<(String, String, String)>,
+    /// What the history knows ([`Prior`]).
+    prior: Prior,
+    /// The message being checked, 1-based.
+    message: u64,
 }
 
 /// What a rule found: line, segment, message (no patient data).
@@ -257,7 +291,7 @@ pub static RULES: &[Rule] = &[
         predicts: Some("CLR-100"),
         level: Level::Error,
         description: "PD1-12 consent code is present",
-        check: rule_consent_missing,
+        check: consent::rule_consent_missing,
     },
     Rule {
         id: "consent-code",
@@ -265,7 +299,7 @@ pub static RULES: &[Rule] = &[
         predicts: Some("CLR-101"),
         level: Level::Error,
         description: "PD1-12 is a consent code (TXA, TXY, TXF, TXM, TXD)",
-        check: rule_consent_code,
+        check: consent::rule_consent_code,
     },
     Rule {
         id: "consent-age",
@@ -273,7 +307,7 @@ pub static RULES: &[Rule] = &[
         predicts: Some("CLR-101"),
         level: Level::Error,
         description: "PD1-12 fits the age on the vaccination date (TXY under 18, TXA 18 and over)",
-        check: rule_consent_age,
+        check: consent::rule_consent_age,
     },
     Rule {
         id: "consent-date",
@@ -281,7 +315,7 @@ pub static RULES: &[Rule] = &[
         predicts: Some("CLR-105"),
         level: Level::Error,
         description: "PD1-13 consent date is YYYYMMDD (may be empty for TXD)",
-        check: rule_consent_date,
+        check: consent::rule_consent_date,
     },
     Rule {
         id: "consent-date-future",
@@ -289,7 +323,7 @@ pub static RULES: &[Rule] = &[
         predicts: Some("CLR-106"),
         level: Level::Error,
         description: "PD1-13 consent date is not after the message date (MSH-7, else today)",
-        check: rule_consent_date_future,
+        check: consent::rule_consent_date_future,
     },
     Rule {
         id: "nk1",
@@ -346,6 +380,14 @@ pub static RULES: &[Rule] = &[
         level: Level::Warning,
         description: "OBX-14 observation date is present (\"Required field OBX-14 missing\")",
         check: rule_obx14,
+    },
+    Rule {
+        id: "already-accepted",
+        scope: Registry::Generic,
+        predicts: Some("IMR-110"),
+        level: Level::Warning,
+        description: "the dose was not already accepted by the registry in an earlier batch (same patient, vaccine and date in the ledger; upload only)",
+        check: vaccine::rule_already_accepted,
     },
     Rule {
         id: "cvx-known",
@@ -533,105 +575,6 @@ fn rule_address_city(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>)
             *n,
             "PID",
             "PID-11.3 city is missing from the address".into(),
-        ));
-    }
-}
-
-/// PD1-12, upper-cased.
-fn consent_code(pd1: &Segment<'_>) -> String {
-    pd1.component(12, 1).trim().to_ascii_uppercase()
-}
-
-fn rule_consent_missing(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
-    match v.find("PD1") {
-        None => out.push((
-            v.line,
-            "PD1",
-            "no PD1 segment: the consent code (PD1-12) and date (PD1-13) are missing".into(),
-        )),
-        Some((n, pd1)) if consent_code(pd1).is_empty() => out.push((
-            *n,
-            "PD1",
-            "PD1-12 consent code is empty (TXY under 18, TXA 18 and over)".into(),
-        )),
-        _ => {}
-    }
-}
-
-const CONSENT_CODES: [&str; 5] = ["TXA", "TXY", "TXF", "TXM", "TXD"];
-
-fn rule_consent_code(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
-    if let Some((n, pd1)) = v.find("PD1") {
-        let code = consent_code(pd1);
-        if !code.is_empty() && !CONSENT_CODES.contains(&code.as_str()) {
-            out.push((
-                *n,
-                "PD1",
-                format!("PD1-12 '{code}' is not a consent code (TXA, TXY, TXF, TXM, TXD)"),
-            ));
-        }
-    }
-}
-
-fn rule_consent_age(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
-    let Some((n, pd1)) = v.find("PD1") else {
-        return;
-    };
-    let code = consent_code(pd1);
-    let age = v.dob.map(|b| age_on(b, v.vacc_date.unwrap_or(v.today)));
-    match code.as_str() {
-        "TXA" | "TXF" if age.is_some_and(|a| a < 18) => out.push((
-            *n,
-            "PD1",
-            format!(
-                "PD1-12 is {code} (adult) but the patient is under 18 on the vaccination date: use TXY"
-            ),
-        )),
-        "TXY" | "TXM" if age.is_some_and(|a| a >= 18) => out.push((
-            *n,
-            "PD1",
-            format!(
-                "PD1-12 is {code} (child) but the patient is 18 or over on the vaccination date: use TXA"
-            ),
-        )),
-        _ => {}
-    }
-}
-
-fn rule_consent_date(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
-    let Some((n, pd1)) = v.find("PD1") else {
-        return;
-    };
-    let raw = pd1.field(13).trim();
-    if raw.is_empty() {
-        if consent_code(pd1) != "TXD" {
-            out.push((*n, "PD1", "PD1-13 consent date is empty".into()));
-        }
-    } else if raw.len() != 8 || date8(raw).is_none() {
-        out.push((
-            *n,
-            "PD1",
-            format!(
-                "PD1-13 consent date is not YYYYMMDD ({} characters)",
-                raw.len()
-            ),
-        ));
-    }
-}
-
-fn rule_consent_date_future(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
-    // The message date, not the vaccination date: a consent recorded after an old historical
-    // dose is normal.
-    if let Some((n, pd1)) = v.find("PD1")
-        && let raw = pd1.field(13).trim()
-        && raw.len() == 8
-        && let Some(d) = date8(raw)
-        && d > v.message_date
-    {
-        out.push((
-            *n,
-            "PD1",
-            "PD1-13 consent date is after the message date (MSH-7)".into(),
         ));
     }
 }
@@ -1388,7 +1331,8 @@ mod tests {
                 vec![],
             ),
         ];
-        let mut covered: Vec<&str> = vec!["duplicate"]; // its own test below
+        // their own tests: below, and in tests/vaccines.rs (it needs the ledger)
+        let mut covered: Vec<&str> = vec!["duplicate", "already-accepted"];
         for (id, fail, pass) in &cases {
             let r = check(&batch(&[msg(1, fail)]), today());
             assert!(r.structure.is_empty(), "{id}: {:?}", r.structure);

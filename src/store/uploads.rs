@@ -32,7 +32,36 @@ pub fn uploads_path(store: &std::path::Path) -> std::path::PathBuf {
     store.join(UPLOADS_FILE)
 }
 
+/// A dose of a batch about to be sent: (message, dose) positions, patient reference, vaccine
+/// as sent, ISO date.
+pub type DoseKey = (u64, usize, String, String, String);
+
 impl Store {
+    /// Of these doses, the ones the registry already accepted in an earlier batch of
+    /// `profile` (their positions).
+    pub fn accepted_doses(
+        &self,
+        profile: &str,
+        doses: &[DoseKey],
+    ) -> Result<std::collections::HashSet<(u64, usize)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(include_str!("../../queries/store/dose_accepted.sql"))
+            .map_err(|e| self.sql_err(e))?;
+        let mut out = std::collections::HashSet::new();
+        for (m, d, patient, vaccine, date) in doses {
+            let hit: bool = st
+                .query_row(rusqlite::params![patient, vaccine, date, profile], |r| {
+                    r.get(0)
+                })
+                .map_err(|e| self.sql_err(e))?;
+            if hit {
+                out.insert((*m, *d));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every journaled upload in order (a torn last line is skipped).
     pub fn read_uploads(&self) -> std::io::Result<Vec<UploadRow>> {
         super::journal::read(&uploads_path(self.dir()), self.journal.as_ref())

@@ -51,6 +51,25 @@ fn doses<'a>(
         .map(|(n, rxa)| (*n, rxa, cvx_of(rxa)))
 }
 
+pub(super) fn rule_already_accepted(
+    v: &MessageView<'_>,
+    state: &mut super::FileState,
+    out: &mut Vec<Hit>,
+) {
+    for (seq, (n, rxa)) in v.all("RXA").enumerate() {
+        if state.prior.accepted.contains(&(state.message, seq + 1)) {
+            let what = cvx_of(rxa).map_or("this dose".into(), |c| named(v, &c));
+            out.push((
+                *n,
+                "RXA",
+                format!(
+                    "{what} for this patient on this date was already accepted by the registry in an earlier batch: sending it again draws a duplicate code (send an update only if something changed)"
+                ),
+            ));
+        }
+    }
+}
+
 pub(super) fn rule_cvx_known(v: &MessageView<'_>, _: &mut super::FileState, out: &mut Vec<Hit>) {
     for (n, rxa) in v.all("RXA") {
         if let Some(cvx) = cvx_of(rxa)
