@@ -73,6 +73,32 @@ fn completeness_counts_each_field_of_administered_doses() {
         "csv",
     ]);
     assert!(stdout(&o).contains("115 Tdap"), "{}", stdout(&o));
+    // by vaccine group: CDC's vac2vg groups, the doses of their vaccines summed
+    let o = ws.run(&[
+        "completeness",
+        "--week",
+        "2025-W44",
+        "--by",
+        "group",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let groups: Vec<(String, i64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["vaccine_group"].as_str().unwrap().to_string(),
+                r["doses"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        groups.iter().any(|(g, n)| g == "TDAP" && *n == 2),
+        "{groups:?}"
+    );
     // the worklist names the vaccine
     let o = ws.run(&["worklist", "--all", "--format", "json"]);
     assert_code(&o, 0);

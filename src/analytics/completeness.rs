@@ -10,14 +10,66 @@ use crate::store::completeness::{CompletenessRow, GroupBy};
 use crate::store::{Store, StoreError};
 use crate::table::{ColType, Table, Value};
 
-impl From<super::breakdown::By> for GroupBy {
-    fn from(b: super::breakdown::By) -> GroupBy {
-        match b {
-            super::breakdown::By::Site => GroupBy::Site,
-            super::breakdown::By::Vaccine => GroupBy::Vaccine,
-            super::breakdown::By::Provider => GroupBy::Provider,
+/// What a completeness row is about: a site, a provider, a vaccine (CVX) or a vaccine group
+/// (DTaP, HepB, Influenza…: CDC's vac2vg, summed over its vaccines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Site,
+    Provider,
+    Vaccine,
+    Group,
+}
+
+impl By {
+    fn column(self) -> &'static str {
+        match self {
+            By::Site => "site",
+            By::Provider => "provider",
+            By::Vaccine => "vaccine",
+            By::Group => "vaccine_group",
         }
     }
+    fn store(self) -> GroupBy {
+        match self {
+            By::Site => GroupBy::Site,
+            By::Provider => GroupBy::Provider,
+            By::Vaccine | By::Group => GroupBy::Vaccine,
+        }
+    }
+}
+
+/// Rows per vaccine summed per vaccine group (a vaccine in several groups, e.g. DTaP-HepB-IPV,
+/// counts in each; one in none under "(no group)").
+fn by_group(rows: Vec<CompletenessRow>) -> Vec<CompletenessRow> {
+    let set = crate::vaccines::current();
+    let mut m: std::collections::BTreeMap<(String, String), CompletenessRow> = Default::default();
+    for r in rows {
+        let groups = set.groups_of(&r.group);
+        let groups: Vec<String> = if groups.is_empty() {
+            vec!["(no group)".into()]
+        } else {
+            groups.to_vec()
+        };
+        for g in groups {
+            let e = m
+                .entry((r.week.clone(), g.clone()))
+                .or_insert_with(|| CompletenessRow {
+                    week: r.week.clone(),
+                    group: g,
+                    doses: 0,
+                    unknown: 0,
+                    present: [0; 14],
+                    minors: 0,
+                });
+            e.doses += r.doses;
+            e.unknown += r.unknown;
+            e.minors += r.minors;
+            for (a, b) in e.present.iter_mut().zip(r.present) {
+                *a += b;
+            }
+        }
+    }
+    m.into_values().collect()
 }
 
 /// A field's share in percent (one decimal), None without a base.
@@ -30,17 +82,22 @@ pub fn share(row: &CompletenessRow, f: Field) -> Option<f64> {
 /// Completeness rows for weeks from `from` to `to` (Mondays).
 pub fn rows(
     store: &Store,
-    by: GroupBy,
+    by: By,
     from: NaiveDate,
     to: NaiveDate,
     profile: Option<&str>,
 ) -> Result<Vec<CompletenessRow>, StoreError> {
-    store.completeness(by, &from.to_string(), &to.to_string(), profile)
+    let rows = store.completeness(by.store(), &from.to_string(), &to.to_string(), profile)?;
+    Ok(if by == By::Group {
+        by_group(rows)
+    } else {
+        rows
+    })
 }
 
 /// The table: week, group, doses, unknown, then one percent column per field; vaccines by
 /// name beside their code.
-pub fn table(rows: &[CompletenessRow], by: GroupBy) -> Table {
+pub fn table(rows: &[CompletenessRow], by: By) -> Table {
     let mut cols: Vec<(&str, ColType)> = vec![
         ("week", ColType::Text),
         (by.column(), ColType::Text),
@@ -51,7 +108,7 @@ pub fn table(rows: &[CompletenessRow], by: GroupBy) -> Table {
     let mut t = Table::typed(&cols);
     for r in rows {
         let group = match by {
-            GroupBy::Vaccine => format!("{} {}", r.group, crate::vaccines::names_of(&r.group)),
+            By::Vaccine => format!("{} {}", r.group, crate::vaccines::names_of(&r.group)),
             _ => r.group.clone(),
         };
         let mut row = vec![

@@ -32,6 +32,11 @@ choice!(
 );
 
 choice!(
+    /// `completeness --by`
+    CompletenessBy => crate::analytics::completeness::By { Site, Provider, Vaccine, Group }
+);
+
+choice!(
     /// `export --format`
     ExportFormat => crate::analytics::export::ExportFormat { Csv, Parquet }
 );

@@ -5,7 +5,6 @@ use chrono::NaiveDate;
 
 use crate::cli::output::{OutputArgs, parse_date, parse_date_end};
 use crate::cli::{Ctx, Exit};
-use crate::store::completeness::GroupBy;
 
 /// What your EHR leaves out: for the administered doses in the message ledger, the share (%)
 /// carrying each field a registry relies on — RXA-15 lot, RXA-16 expiry, RXA-17 MVX, NDC,
@@ -21,9 +20,9 @@ use crate::store::completeness::GroupBy;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// One row per week and site (default), provider or vaccine
-    #[arg(long, value_enum, default_value_t = crate::cli::choices::By::Site)]
-    pub by: crate::cli::choices::By,
+    /// One row per week and site (default), provider, vaccine or vaccine group
+    #[arg(long, value_enum, default_value_t = crate::cli::choices::CompletenessBy::Site)]
+    pub by: crate::cli::choices::CompletenessBy,
     /// Only this ISO week (2026-W49) or the week of this date
     #[arg(long, value_parser = parse_date, conflicts_with = "since")]
     pub week: Option<NaiveDate>,
@@ -49,7 +48,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
             monday(args.until.unwrap_or(today)),
         ),
     };
-    let by: GroupBy = crate::analytics::breakdown::By::from(args.by).into();
+    let by = crate::analytics::completeness::By::from(args.by);
     let rows = crate::analytics::completeness::rows(&store, by, from, to, h.profile.as_deref())?;
     args.output
         .emit(&crate::analytics::completeness::table(&rows, by))?;
