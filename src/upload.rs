@@ -45,7 +45,7 @@ pub struct UploadOptions {
     /// Whose lint rules apply.
     pub registry: crate::config::Registry,
     /// The vaccine code sets the lint rules check doses against (`immdqa codes`).
-    pub codes: std::sync::Arc<crate::vaccines::CodeSet>,
+    pub codes: &'static crate::vaccines::CodeSet,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -233,7 +233,7 @@ fn upload_one(
     let prior = lint::Prior {
         accepted: store.accepted_doses(&opts.profile, &doses_of(&data))?,
     };
-    let report = lint::check_against(&data, opts.today, opts.registry, &opts.codes, prior);
+    let report = lint::check_against(&data, opts.today, opts.registry, opts.codes, prior);
     if !report.structure_ok() {
         let n = report.structure.len();
         return Ok(refuse(

@@ -355,6 +355,26 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of `base` (store, key, mailbox) in a new workspace, its config pointing at the copy.
+fn copy_of(base: &Workspace) -> Workspace {
+    let ws = Workspace::new();
+    copy_tree(base.path(), ws.path());
+    let body = fs::read_to_string(base.config())
+        .unwrap()
+        .replace(base.path().to_str().unwrap(), ws.path().to_str().unwrap());
+    ws.write_config_plain(&body);
+    ws
+}
+
+/// The environment that kills the command at the crash point `spec` (none when empty).
+fn kill_at(spec: &str) -> Vec<(&str, &str)> {
+    if spec.is_empty() {
+        vec![]
+    } else {
+        vec![("IMMDQA_KILL_AT", spec)]
+    }
+}
+
 /// Whether the store is wholly plain (false) or wholly sealed (true); panics on a mix.
 fn whole_state(store: &Path) -> bool {
     let head = fs::read(store.join("history.sqlite")).unwrap();
@@ -387,17 +407,8 @@ fn store_encrypt_is_crash_safe_and_loses_nothing() {
         "",
     ];
     for spec in points {
-        let ws = Workspace::new();
-        copy_tree(base.path(), ws.path());
-        let body = fs::read_to_string(base.config())
-            .unwrap()
-            .replace(base.path().to_str().unwrap(), ws.path().to_str().unwrap());
-        ws.write_config_plain(&body);
-        let env: Vec<(&str, &str)> = if spec.is_empty() {
-            vec![]
-        } else {
-            vec![("IMMDQA_KILL_AT", spec)]
-        };
+        let ws = copy_of(&base);
+        let env = kill_at(spec);
         let o = ws.run_env(&["store", "encrypt"], &env);
         if spec.is_empty() {
             assert_code(&o, 0);
@@ -455,20 +466,11 @@ fn store_rekey_is_crash_safe_and_retires_the_old_key() {
         "convert_renamed:2",
         "",
     ] {
-        let ws = Workspace::new();
-        copy_tree(base.path(), ws.path());
-        let body = fs::read_to_string(base.config())
-            .unwrap()
-            .replace(base.path().to_str().unwrap(), ws.path().to_str().unwrap());
-        ws.write_config_plain(&body);
+        let ws = copy_of(&base);
         let old = fs::read(ws.key_file()).unwrap();
         let old_copy = ws.path().join("old.key");
         fs::copy(ws.key_file(), &old_copy).unwrap();
-        let env: Vec<(&str, &str)> = if spec.is_empty() {
-            vec![]
-        } else {
-            vec![("IMMDQA_KILL_AT", spec)]
-        };
+        let env = kill_at(spec);
         let o = ws.run_env(&["store", "rekey"], &env);
         if spec.is_empty() {
             assert_code(&o, 0);

@@ -375,14 +375,8 @@ impl Ctx {
             retry: crate::transport::Retry::from_profile(p),
             max_size: p.max_file_size,
             registry: p.registry,
-            codes: std::sync::Arc::new(self.code_set()?),
+            codes: crate::vaccines::current(),
         })
-    }
-
-    /// The vaccine code sets in use: the ones `immdqa codes update` kept beside the store,
-    /// else the embedded ones.
-    pub fn code_set(&self) -> anyhow::Result<crate::vaccines::CodeSet> {
-        Ok(crate::vaccines::saved::load(&self.store_path()?)?)
     }
 
     /// The store key (IMMDQA_STORE_KEY_FILE, the config's `store_key_file`, a systemd

@@ -91,7 +91,7 @@ pub(crate) fn mkdir_private(path: &Path) -> io::Result<()> {
         .create(path)
 }
 
-fn fsync_dir(path: &Path) -> io::Result<()> {
+pub(crate) fn fsync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
@@ -112,11 +112,6 @@ impl Archive {
             tmp: store.join("tmp"),
             cipher: None,
         }
-    }
-
-    /// Whether files are sealed as they arrive.
-    pub fn is_sealed(&self) -> bool {
-        self.cipher.is_some()
     }
 
     /// An archived file's plain content, unsealed as it is read (seekable).

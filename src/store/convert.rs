@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::archive::fsync_dir;
 use super::crypt::{self, Blob, Keyring, StoreKey};
 use super::{DB_FILE, Store, StoreError, users::AUDIT_FILE};
 
@@ -71,10 +72,6 @@ fn io_err(path: &Path) -> impl Fn(io::Error) -> StoreError + '_ {
 
 fn next_of(p: &Path) -> PathBuf {
     PathBuf::from(format!("{}{NEXT}", p.display()))
-}
-
-fn fsync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)?.sync_all()
 }
 
 /// Whether a conversion was interrupted (the next open finishes or undoes it).

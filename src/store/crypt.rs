@@ -429,13 +429,7 @@ pub fn db_state(path: &Path) -> io::Result<DbState> {
         Err(e) => return Err(e),
     };
     let mut head = [0u8; 16];
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
+    let n = read_up_to(&mut f, &mut head)?;
     Ok(match n {
         0 => DbState::Absent,
         _ if &head[..n] == b"SQLite format 3\0" => DbState::Plain,
@@ -639,10 +633,9 @@ impl Blob {
     /// Open `path`, unsealing it if it is sealed (which needs a cipher).
     pub fn open(path: &Path, cipher: Option<&FileCipher>) -> io::Result<Blob> {
         let mut file = File::open(path)?;
-        let mut head = [0u8; 8];
-        let n = read_up_to(&mut file, &mut head)?;
+        let sealed = starts_sealed(&mut file)?;
         file.seek(SeekFrom::Start(0))?;
-        if n == head.len() && &head == SEALED_MAGIC {
+        if sealed {
             let cipher = cipher.ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::PermissionDenied,
@@ -706,8 +699,13 @@ impl Seek for Blob {
 
 /// Whether the file at `path` is sealed (starts with [`SEALED_MAGIC`]).
 pub fn is_sealed_file(path: &Path) -> io::Result<bool> {
+    starts_sealed(&mut File::open(path)?)
+}
+
+/// Whether a file (read from its current position) starts with [`SEALED_MAGIC`].
+fn starts_sealed(f: &mut File) -> io::Result<bool> {
     let mut head = [0u8; 8];
-    let n = read_up_to(&mut File::open(path)?, &mut head)?;
+    let n = read_up_to(f, &mut head)?;
     Ok(n == head.len() && &head == SEALED_MAGIC)
 }
 

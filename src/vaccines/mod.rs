@@ -126,6 +126,8 @@ pub struct CodeSet {
     pub lot_patterns: BTreeMap<String, Vec<String>>,
     /// The same, compiled once ([`CodeSet::lot_patterns_of`]).
     pub(crate) lot_regexes: BTreeMap<String, Vec<regex::Regex>>,
+    /// CVX → the MVX codes of its products, sorted (lint asks per dose).
+    pub(crate) makers: BTreeMap<String, Vec<String>>,
 }
 
 static CURRENT: std::sync::OnceLock<CodeSet> = std::sync::OnceLock::new();
@@ -228,8 +230,22 @@ impl CodeSet {
             .unwrap_or(&[])
     }
 
-    /// Compile the lot patterns (after reading; a pattern that does not compile is skipped).
+    /// The manufacturers (MVX) of a CVX's products, sorted; empty when none is coded.
+    pub fn makers_of(&self, cvx: &str) -> &[String] {
+        self.makers.get(cvx).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// What lint looks up per dose, built once after reading: compiled lot patterns (one that
+    /// does not compile is skipped), the makers of each CVX.
     pub(crate) fn compile(&mut self) {
+        self.makers.clear();
+        for p in self.products.iter().filter(|p| !p.mvx.is_empty()) {
+            let m = self.makers.entry(p.cvx.clone()).or_default();
+            if !m.contains(&p.mvx) {
+                m.push(p.mvx.clone());
+            }
+        }
+        self.makers.values_mut().for_each(|m| m.sort());
         self.lot_regexes = self
             .lot_patterns
             .iter()

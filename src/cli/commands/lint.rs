@@ -116,7 +116,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         return list_rules(registry, &args.format);
     }
     let today = chrono::Local::now().date_naive();
-    let codes = ctx.code_set()?;
+    // the set `codes update` kept, installed once at start-up (not read again here)
+    let codes = crate::vaccines::current();
     // Each file is read and checked in buffers the size of the file, freed after it: with
     // transparent huge pages every new buffer is 2 MiB pages the kernel zeroes first (a third
     // of lint's time on 100 batches, benchmark B12). Plain pages for this process only.
@@ -128,7 +129,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let mut worst = Exit::Ok;
     // the files are checked two at a time (one per core), reported in their order
     let reports = checked(&args.files, |data| {
-        lint::check_with(data, today, registry, &codes)
+        lint::check_with(data, today, registry, codes)
     })?;
     for (f, r) in args.files.iter().zip(reports) {
         if !r.structure.is_empty() || r.errors() > 0 {

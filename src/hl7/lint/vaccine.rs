@@ -163,30 +163,21 @@ pub(super) fn rule_cvx_mvx(v: &MessageView<'_>, _: &mut super::FileState, out: &
         let Some(cvx) = cvx.filter(|c| v.codes.cvx(c).is_some()) else {
             continue;
         };
-        let makers: Vec<&str> = v
-            .codes
-            .products_of(&cvx)
-            .iter()
-            .map(|p| p.mvx.as_str())
-            .filter(|m| !m.is_empty())
-            .collect();
+        let makers = v.codes.makers_of(&cvx);
         if mvx.is_empty()
             || makers.is_empty()
             || !v.codes.mvx.contains_key(&mvx)
-            || makers.contains(&mvx.as_str())
+            || makers.contains(&mvx)
         {
             continue;
         }
-        let mut known: Vec<&str> = makers.clone();
-        known.sort();
-        known.dedup();
         out.push((
             n,
             "RXA",
             format!(
                 "RXA-17 {mvx} makes no product of {} (CDC's product names: {}): check the vaccine or the manufacturer",
                 named(v, &cvx),
-                known.join(", ")
+                makers.join(", ")
             ),
         ));
     }
