@@ -41,9 +41,12 @@ fn weekly_report_folder_and_exit_codes() {
         files,
         [
             "acceptance.png",
+            "completeness.csv",
             "findings.csv",
             "heatmap.png",
             "index.html",
+            "score.csv",
+            "score.png",
             "submissions.csv",
             "timeliness.png",
             "top.png",
@@ -216,7 +219,7 @@ fn report_loads_in_headless_chromium() {
     let o = base("p2").arg("--dump-dom").arg(&url).output().unwrap();
     let dom = String::from_utf8_lossy(&o.stdout);
     assert!(
-        dom.contains("Weekly data quality report") && dom.matches("<svg").count() == 5,
+        dom.contains("Weekly data quality report") && dom.matches("<svg").count() == 6,
         "{dom:.500}"
     );
     let err = String::from_utf8_lossy(&o.stderr);

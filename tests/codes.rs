@@ -123,6 +123,17 @@ fn an_update_from_cdcs_files_says_what_changed_and_is_kept() {
         stdout(&o)
     );
     assert!(ws.store().join("codesets/cvx.xml").exists());
+    // explain names a vaccine of the set in use, a lint rule, and which rules catch a
+    // registry code before upload
+    let o = ws.run(&["explain", "712", "cvx-mvx", "IMR-111"]);
+    assert_code(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("CVX 712: ZZ new vaccine"), "{out}");
+    assert!(out.contains("cvx-mvx (lint rule"), "{out}");
+    assert!(
+        out.contains("caught before upload by: manufacturer, mvx-known"),
+        "{out}"
+    );
     // a file of no known shape, named
     let o = ws.run(&[
         "codes",

@@ -36,6 +36,7 @@ mod hardening;
 mod ledger;
 mod openssh;
 mod parsers;
+mod score;
 mod serve;
 mod sftp_fetch;
 mod streaming;

@@ -99,6 +99,25 @@ fn completeness_counts_each_field_of_administered_doses() {
         groups.iter().any(|(g, n)| g == "TDAP" && *n == 2),
         "{groups:?}"
     );
+    // vaccine groups are a breakdown of their own: each group's messages are those of its
+    // vaccines (here Tdap, CVX 115, in CDC's TDAP group)
+    let rows = |args: &[&str]| -> Vec<serde_json::Value> {
+        let o = ws.run(args);
+        assert_code(&o, 0);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let by_vaccine = rows(&["submissions", "--by", "vaccine", "--format", "json"]);
+    let by_group = rows(&["submissions", "--by", "vaccine-group", "--format", "json"]);
+    let tdap = by_vaccine.iter().find(|r| r["vaccine"] == "115").unwrap();
+    let group = by_group
+        .iter()
+        .find(|r| r["vaccine_group"] == "TDAP")
+        .unwrap_or_else(|| panic!("{by_group:?}"));
+    assert_eq!(group["messages"], tdap["messages"], "{group} {tdap}");
     // the worklist names the vaccine
     let o = ws.run(&["worklist", "--all", "--format", "json"]);
     assert_code(&o, 0);
@@ -136,6 +155,55 @@ fn the_demo_shows_a_site_without_lots() {
     };
     assert!(!lot("EAST CLINIC").is_empty() && lot("EAST CLINIC").iter().all(|x| *x == 0.0));
     assert!(lot("NORTH CLINIC").iter().all(|x| *x == 100.0), "{v}");
+    // the scorecard: EAST CLINIC's missing lots cost it completeness and validity, every week
+    let o = immdqa()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["score", "--since", "2000-01-01", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let part = |site: &str, week: &serde_json::Value, name: &str| -> f64 {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["site"] == site && &r["week"] == week)
+            .and_then(|r| r[name].as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    let weeks: Vec<&serde_json::Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["site"] == "EAST CLINIC")
+        .map(|r| &r["week"])
+        .collect();
+    assert!(weeks.len() >= 4, "{v}");
+    for w in weeks {
+        for name in ["completeness", "validity"] {
+            assert!(
+                part("EAST CLINIC", w, name) < part("NORTH CLINIC", w, name),
+                "{name} in {w}: {v}"
+            );
+        }
+    }
+    // the report shows the scorecard and the completeness per site, with their CSVs
+    let html = fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("Scorecard per site this week"), "{html:.300}");
+    assert!(html.contains("Completeness per site this week"));
+    let at = html
+        .find("Acceptance per vaccine this week")
+        .expect("the vaccines table");
+    let table = &html[at..at + html[at..].find("</table>").unwrap()];
+    for name in ["Tdap", "HPV9", "DTaP", "MMR"] {
+        assert!(table.contains(name), "{name}: {table}");
+    }
+    assert!(html.contains("id=\"chart-score\""));
+    let csv = fs::read_to_string(out.join("report/score.csv")).unwrap();
+    assert!(
+        csv.contains("EAST CLINIC") && csv.contains("NORTH CLINIC"),
+        "{csv}"
+    );
     let batch = fs::read_dir(out.join("mailbox/Accepted"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -180,6 +248,22 @@ ERR||RXA^1^17|101|E||||IMR-111::Manufacturer Code invalid.\rFTS|1\r",
     )
     .unwrap();
     ws.cmd(&["import", ack.to_str().unwrap()]).code(0);
+    // the rejection's finding, by vaccine group: Tdap's (CVX 115) group
+    let o = ws.run(&[
+        "trends",
+        "--by",
+        "vaccine-group",
+        "--since",
+        "2025-W44",
+        "--format",
+        "csv",
+    ]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).lines().any(|l| l.contains(",TDAP,E,1,")),
+        "{}",
+        stdout(&o)
+    );
     // the same two doses again, in a new batch with new control ids
     let again = ws.path().join("again.hl7");
     fs::write(

@@ -14,7 +14,7 @@ use super::trends::{TrendBy, TrendOptions, TrendRow};
 use super::{AnalyticsError, week_label};
 use crate::ledger::owners::Owners;
 use crate::store::Store;
-use crate::store::ledger::LedgerKey;
+use crate::store::ledger::{AcceptanceGroup, LedgerKey};
 use crate::table::{ColType, Table, Value};
 
 /// Trend rows for any breakdown: the reports' fields, codes and severities from the
@@ -36,7 +36,23 @@ fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-/// Trend rows for `--by site|vaccine|provider|owner`, sorted like the field trends.
+/// The keys a ledger row counts under: its own, or for vaccine groups each of its vaccine's
+/// CDC groups (a vaccine of several groups, e.g. DTaP-HepB-IPV, counts in each; one of none
+/// under `(no group)`).
+fn keys_of(by: TrendBy, key: &str) -> Vec<String> {
+    if by != TrendBy::VaccineGroup {
+        return vec![key.to_string()];
+    }
+    let groups = crate::vaccines::current().groups_of(key);
+    if groups.is_empty() {
+        vec!["(no group)".to_string()]
+    } else {
+        groups.to_vec()
+    }
+}
+
+/// Trend rows for `--by site|vaccine|vaccine-group|provider|owner`, sorted like the field
+/// trends.
 pub fn trends(
     store: &Store,
     profile: Option<&str>,
@@ -45,7 +61,7 @@ pub fn trends(
 ) -> Result<Vec<TrendRow>, AnalyticsError> {
     let key = match opts.by {
         TrendBy::Site | TrendBy::Owner => LedgerKey::Site,
-        TrendBy::Vaccine => LedgerKey::Vaccine,
+        TrendBy::Vaccine | TrendBy::VaccineGroup => LedgerKey::Vaccine,
         TrendBy::Provider => LedgerKey::Provider,
         other => {
             return Err(AnalyticsError::Usage(format!(
@@ -67,34 +83,40 @@ pub fn trends(
     let mut denominators: HashMap<(Option<String>, NaiveDate, String), i64> = HashMap::new();
     for m in &messages {
         let Some(w) = date(&m.week) else { continue };
-        let k = if opts.by == TrendBy::Owner {
-            String::new()
-        } else {
-            m.key.clone()
-        };
-        *denominators
-            .entry((profile_of(&m.profile), w, k))
-            .or_default() += m.messages;
+        for k in keys_of(opts.by, &m.key) {
+            let k = if opts.by == TrendBy::Owner {
+                String::new()
+            } else {
+                k
+            };
+            *denominators
+                .entry((profile_of(&m.profile), w, k))
+                .or_default() += m.messages;
+        }
     }
     let mut sums: HashMap<(Option<String>, NaiveDate, String, String), i64> = HashMap::new();
     for f in &findings {
         let Some(w) = date(&f.week) else {
             continue;
         };
-        let k = if opts.by == TrendBy::Owner {
-            owners
-                .of(
-                    f.code.as_deref().unwrap_or(""),
-                    f.field.as_deref().unwrap_or(""),
-                )
-                .as_str()
-                .to_string()
+        let keys = if opts.by == TrendBy::Owner {
+            vec![
+                owners
+                    .of(
+                        f.code.as_deref().unwrap_or(""),
+                        f.field.as_deref().unwrap_or(""),
+                    )
+                    .as_str()
+                    .to_string(),
+            ]
         } else {
-            f.key.clone()
+            keys_of(opts.by, &f.key)
         };
-        *sums
-            .entry((profile_of(&f.profile), w, k, f.severity.clone()))
-            .or_default() += f.findings;
+        for k in keys {
+            *sums
+                .entry((profile_of(&f.profile), w, k, f.severity.clone()))
+                .or_default() += f.findings;
+        }
     }
     let mut rows: Vec<TrendRow> = sums
         .into_iter()
@@ -198,6 +220,9 @@ pub fn timeliness_table(rows: &[Timeliness]) -> Table {
 pub enum By {
     Site,
     Vaccine,
+    /// CDC's vaccine groups, over their vaccines (a message holding two vaccines of one group
+    /// counts once for each).
+    VaccineGroup,
     Provider,
 }
 
@@ -205,7 +230,7 @@ impl By {
     pub fn key(self) -> LedgerKey {
         match self {
             By::Site => LedgerKey::Site,
-            By::Vaccine => LedgerKey::Vaccine,
+            By::Vaccine | By::VaccineGroup => LedgerKey::Vaccine,
             By::Provider => LedgerKey::Provider,
         }
     }
@@ -213,6 +238,7 @@ impl By {
         match self {
             By::Site => "site",
             By::Vaccine => "vaccine",
+            By::VaccineGroup => "vaccine_group",
             By::Provider => "provider",
         }
     }
@@ -224,47 +250,69 @@ pub fn acceptance(
     profile: Option<&str>,
     by: By,
     since: Option<NaiveDate>,
-) -> Result<Vec<crate::store::ledger::AcceptanceGroup>, AnalyticsError> {
-    Ok(store.ledger_acceptance(by.key(), profile, (since, None))?)
+) -> Result<Vec<AcceptanceGroup>, AnalyticsError> {
+    let rows = store.ledger_acceptance(by.key(), profile, (since, None))?;
+    if by != By::VaccineGroup {
+        return Ok(rows);
+    }
+    // per batch × vaccine, summed per batch × group
+    let mut m: std::collections::BTreeMap<(String, String, String), AcceptanceGroup> =
+        Default::default();
+    for r in rows {
+        for g in keys_of(TrendBy::VaccineGroup, &r.key) {
+            let e = m
+                .entry((r.profile.clone(), r.batch.clone(), g.clone()))
+                .or_insert_with(|| AcceptanceGroup {
+                    batch: r.batch.clone(),
+                    sent_on: r.sent_on.clone(),
+                    week: r.week.clone(),
+                    profile: r.profile.clone(),
+                    key: g,
+                    ..Default::default()
+                });
+            add(e, &r);
+        }
+    }
+    Ok(m.into_values().collect())
+}
+
+/// Add `r`'s counts to `e`.
+fn add(e: &mut AcceptanceGroup, r: &AcceptanceGroup) {
+    e.messages += r.messages;
+    e.accepted += r.accepted;
+    e.accepted_with_warnings += r.accepted_with_warnings;
+    e.rejected += r.rejected;
+    e.pending += r.pending;
+    e.not_mentioned += r.not_mentioned;
+    e.inferred += r.inferred;
 }
 
 /// The share of answered messages accepted (with or without warnings); None when none of
 /// the messages has an answer yet.
-pub fn acceptance_rate(g: &crate::store::ledger::AcceptanceGroup) -> Option<f64> {
+pub fn acceptance_rate(g: &AcceptanceGroup) -> Option<f64> {
     let answered = g.accepted + g.accepted_with_warnings + g.rejected;
     (answered > 0).then(|| (g.accepted + g.accepted_with_warnings) as f64 / answered as f64)
 }
 
 /// Acceptance per week × key, batches of a week summed (`check`, the report).
-pub fn weekly_acceptance(
-    rows: &[crate::store::ledger::AcceptanceGroup],
-) -> Vec<crate::store::ledger::AcceptanceGroup> {
-    let mut by: std::collections::BTreeMap<
-        (String, String),
-        crate::store::ledger::AcceptanceGroup,
-    > = Default::default();
+pub fn weekly_acceptance(rows: &[AcceptanceGroup]) -> Vec<AcceptanceGroup> {
+    let mut by: std::collections::BTreeMap<(String, String), AcceptanceGroup> = Default::default();
     for r in rows {
         let e = by
             .entry((r.week.clone(), r.key.clone()))
-            .or_insert_with(|| crate::store::ledger::AcceptanceGroup {
+            .or_insert_with(|| AcceptanceGroup {
                 week: r.week.clone(),
                 profile: r.profile.clone(),
                 key: r.key.clone(),
                 ..Default::default()
             });
-        e.messages += r.messages;
-        e.accepted += r.accepted;
-        e.accepted_with_warnings += r.accepted_with_warnings;
-        e.rejected += r.rejected;
-        e.pending += r.pending;
-        e.not_mentioned += r.not_mentioned;
-        e.inferred += r.inferred;
+        add(e, r);
     }
     by.into_values().collect()
 }
 
 /// Per batch × key as a table (`submissions --by`).
-pub fn acceptance_table(rows: &[crate::store::ledger::AcceptanceGroup], by: By) -> Table {
+pub fn acceptance_table(rows: &[AcceptanceGroup], by: By) -> Table {
     let named = by == By::Vaccine;
     let mut cols = vec![
         ("file", ColType::Text),

@@ -41,6 +41,10 @@ pub enum Dataset {
     Worklist,
     /// Every sent message with its answer (site, provider, vaccine, status).
     Ledger,
+    /// The scorecard per site and week.
+    Score,
+    /// Completeness per site and week.
+    Completeness,
 }
 
 impl Dataset {
@@ -52,6 +56,8 @@ impl Dataset {
             Dataset::Consent => "consent",
             Dataset::Worklist => "worklist",
             Dataset::Ledger => "ledger",
+            Dataset::Score => "score",
+            Dataset::Completeness => "completeness",
         }
     }
 

@@ -8,7 +8,14 @@
 //!   (more than `max_unmentioned_messages`);
 //! - `site_acceptance` (fail, naming the site): a site whose answered messages of the week were
 //!   accepted below `min_site_acceptance_rate` (sites with fewer than `min_site_messages`
-//!   answered messages are not judged).
+//!   answered messages are not judged);
+//! - `site_silent` (warn): a site that usually sends (the median of its messages over the
+//!   `usual_weeks` before, at least `min_usual_messages`) sent nothing;
+//! - `volume_drop` (warn): such a site sent less than `volume_drop_share` of its usual volume;
+//! - `new_product` (warn): a vaccine (CVX) given in the week that no earlier batch held.
+//!
+//! The volume alerts judge a finished week: while the checked week is in progress they judge
+//! the week before (and say so).
 //!
 //! The ledger rules run once the ledger holds sent batches; `new_code` runs on the reports.
 
@@ -78,7 +85,163 @@ pub fn checks(
     out.push(answer_overdue(store, profile, c)?);
     out.push(not_mentioned(store, profile, t, c)?);
     out.push(site_acceptance(store, profile, t, c)?);
+    if t.usual_weeks > 0 {
+        out.extend(volume(store, profile, t, c)?);
+    }
+    if t.warn_new_products
+        && let Some(check) = new_product(store, profile, c.week)?
+    {
+        out.push(check);
+    }
     Ok(out)
+}
+
+/// The week the volume alerts judge: the checked one once it is over, else the one before.
+fn finished_week(c: Context) -> NaiveDate {
+    if c.week + Duration::days(7) > c.today {
+        c.week - Duration::weeks(1)
+    } else {
+        c.week
+    }
+}
+
+/// `site_silent` and `volume_drop`: each site's messages in the judged week against the
+/// median of the `usual_weeks` before it (weeks it sent nothing count as 0).
+fn volume(
+    store: &Store,
+    profile: Option<&str>,
+    t: &Thresholds,
+    c: Context,
+) -> Result<Vec<Check>, AnalyticsError> {
+    let week = finished_week(c);
+    let first = week - Duration::weeks(t.usual_weeks as i64);
+    let rows = store.ledger_messages(LedgerKey::Site, profile, (Some(first), Some(week)))?;
+    let mut per: std::collections::BTreeMap<&str, std::collections::BTreeMap<String, i64>> =
+        Default::default();
+    for r in &rows {
+        *per.entry(&r.key)
+            .or_default()
+            .entry(r.week.clone())
+            .or_default() += r.messages;
+    }
+    let label = week_label(week);
+    let in_progress = if week == c.week {
+        String::new()
+    } else {
+        format!(" ({} is still in progress)", week_label(c.week))
+    };
+    let (mut silent, mut dropped, mut judged) = (Vec::new(), Vec::new(), 0);
+    for (site, weeks) in &per {
+        let mut before: Vec<i64> = (1..=t.usual_weeks as i64)
+            .map(|i| {
+                let w = (week - Duration::weeks(i)).to_string();
+                weeks.get(&w).copied().unwrap_or(0)
+            })
+            .collect();
+        before.sort_unstable();
+        let n = before.len();
+        let usual = if n % 2 == 1 {
+            before[n / 2] as f64
+        } else {
+            (before[n / 2 - 1] + before[n / 2]) as f64 / 2.0
+        };
+        if usual < t.min_usual_messages as f64 {
+            continue;
+        }
+        judged += 1;
+        let now = weeks.get(&week.to_string()).copied().unwrap_or(0);
+        if now == 0 {
+            silent.push(format!("{site} (usually {usual})"));
+        } else if (now as f64) < usual * t.volume_drop_share {
+            dropped.push(format!("{site} {now} messages (usually {usual})"));
+        }
+    }
+    let basis = format!(
+        "{judged} site(s) with a usual volume of at least {} messages: the median of the {} weeks before {label} (usual_weeks = {}, volume_drop_share = {}){in_progress}",
+        t.min_usual_messages, t.usual_weeks, t.usual_weeks, t.volume_drop_share
+    );
+    Ok(vec![
+        Check {
+            name: "site_silent",
+            level: Level::warn_if(!silent.is_empty()),
+            message: if silent.is_empty() {
+                format!("every site that usually sends sent messages in {label}")
+            } else {
+                format!(
+                    "{} site(s) sent nothing in {label}: {} (is the EHR's interface down for them?)",
+                    silent.len(),
+                    silent.join(", ")
+                )
+            },
+            basis: basis.clone(),
+        },
+        Check {
+            name: "volume_drop",
+            level: Level::warn_if(!dropped.is_empty()),
+            message: if dropped.is_empty() {
+                format!(
+                    "no site sent less than {} of its usual volume in {label}",
+                    pct(t.volume_drop_share)
+                )
+            } else {
+                format!(
+                    "{} site(s) sent less than {} of their usual volume in {label}: {}",
+                    dropped.len(),
+                    pct(t.volume_drop_share),
+                    dropped.join(", ")
+                )
+            },
+            basis,
+        },
+    ])
+}
+
+/// `new_product`: vaccines given in the week that no earlier week of the ledger held (None
+/// when the ledger has no earlier week to compare).
+fn new_product(
+    store: &Store,
+    profile: Option<&str>,
+    week: NaiveDate,
+) -> Result<Option<Check>, AnalyticsError> {
+    let rows = store.ledger_messages(LedgerKey::Vaccine, profile, (None, Some(week)))?;
+    let this = week.to_string();
+    if !rows.iter().any(|r| r.week < this) {
+        return Ok(None);
+    }
+    let before: std::collections::HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.week < this)
+        .map(|r| r.key.as_str())
+        .collect();
+    let mut new: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.week == this && !before.contains(r.key.as_str()))
+        .map(|r| r.key.as_str())
+        .collect();
+    new.sort_unstable();
+    new.dedup();
+    let label = week_label(week);
+    let named: Vec<String> = new
+        .iter()
+        .map(|c| format!("{c} ({})", crate::vaccines::names_of(c)))
+        .collect();
+    Ok(Some(Check {
+        name: "new_product",
+        level: Level::warn_if(!new.is_empty()),
+        message: if new.is_empty() {
+            format!("no vaccine first given in {label}")
+        } else {
+            format!(
+                "{} vaccine(s) first sent in {label}: {} (check the EHR maps it to the right CVX and MVX)",
+                new.len(),
+                named.join(", ")
+            )
+        },
+        basis: format!(
+            "administered doses of {label} against every earlier week of the ledger ({} vaccine(s) before)",
+            before.len()
+        ),
+    }))
 }
 
 /// `new_code`: the codes first seen in the week (`new`).

@@ -6,13 +6,16 @@
 //! [`trends`] (findings per ISO week × field/code/severity, rate per 1,000 messages),
 //! [`submissions`] (per batch: counts, acceptance rate, top codes), [`changes`] (new,
 //! resolved and persisting issues against the previous period), [`consent`] (notices per week
-//! and open follow-ups), [`thresholds`] (the checks behind `check` and `report`).
+//! and open follow-ups), [`thresholds`] (the checks behind `check` and `report`),
+//! [`completeness`] and [`score`] (the per-site scorecard; [`validity`] lints the archived
+//! batches again).
 //!
 //! Several report shapes about one submission (an ACK and an errors.txt for the same batch)
 //! would count its findings twice, so each submission contributes its *primary* report: the
 //! most detailed shape (ACK, then tabular listing, then errors.txt, then spreadsheet export,
 //! then summary HTML), the latest of equals. Uses: store, config (thresholds), ledger (owners, the worklist), formats
-//! (the code catalogue), batch_name, table (every result as a table), vaccines (names).
+//! (the code catalogue), batch_name, table (every result as a table), vaccines (names), hl7
+//! (lint, for validity).
 
 pub mod breakdown;
 pub mod cache;
@@ -22,9 +25,11 @@ pub mod consent;
 pub mod export;
 pub mod ledger_checks;
 pub mod ledger_summary;
+pub mod score;
 pub mod submissions;
 pub mod thresholds;
 pub mod trends;
+pub mod validity;
 pub mod verdict;
 
 use std::collections::HashMap;

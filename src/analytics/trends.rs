@@ -19,6 +19,8 @@ pub enum TrendBy {
     Site,
     /// CVX (else NDC) of the sent message's administered doses: needs the ledger.
     Vaccine,
+    /// CDC's vaccine groups (DTAP, HepB, FLU…) of the administered doses: needs the ledger.
+    VaccineGroup,
     /// RXA-10 of the sent message's administered doses: needs the ledger.
     Provider,
     /// Who fixes the code (front_desk, clinical, interface, registry, consent).
@@ -33,6 +35,7 @@ impl TrendBy {
             TrendBy::Severity => "severity",
             TrendBy::Site => "site",
             TrendBy::Vaccine => "vaccine",
+            TrendBy::VaccineGroup => "vaccine_group",
             TrendBy::Provider => "provider",
             TrendBy::Owner => "owner",
         }
@@ -42,7 +45,11 @@ impl TrendBy {
     pub fn from_ledger(self) -> bool {
         matches!(
             self,
-            TrendBy::Site | TrendBy::Vaccine | TrendBy::Provider | TrendBy::Owner
+            TrendBy::Site
+                | TrendBy::Vaccine
+                | TrendBy::VaccineGroup
+                | TrendBy::Provider
+                | TrendBy::Owner
         )
     }
 }

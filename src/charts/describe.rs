@@ -20,6 +20,7 @@ pub(super) fn title(kind: Kind, d: &ChartData<'_>) -> String {
         Kind::Consent => "Consent notices per week by status".to_string(),
         Kind::Heatmap => format!("Findings by {} and week", d.key_label),
         Kind::Timeliness => "Doses reported within 7 days of administration, per site".to_string(),
+        Kind::Score => "Scorecard per site (0–100)".to_string(),
     }
 }
 
@@ -56,6 +57,11 @@ pub(super) fn accessible(svg: &str, kind: Kind, d: &ChartData<'_>) -> String {
         Kind::Timeliness => format!(
             "Lines per site: the share of doses reported within 7 days, per week ({} row(s)); sites with equal values are drawn as nested stripes (each later site thinner), the legend beside the plot.",
             d.timeliness.len()
+        ),
+        Kind::Score => format!(
+            "Lines per site: the weighted score of acceptance, completeness, timeliness and validity, per week ({} row(s), {} unknown and left out).",
+            d.scores.len(),
+            d.scores.iter().filter(|s| s.score.is_none()).count()
         ),
     };
     let title = super::caption(&title(kind, d), d);

@@ -39,6 +39,8 @@ pub enum Kind {
     Heatmap,
     /// Share of administered doses reported within 7 days, per site and week
     Timeliness,
+    /// The scorecard's score per site and week
+    Score,
 }
 
 impl Kind {
@@ -50,9 +52,10 @@ impl Kind {
             Kind::Consent => "consent",
             Kind::Heatmap => "heatmap",
             Kind::Timeliness => "timeliness",
+            Kind::Score => "score",
         }
     }
-    pub fn all() -> [Kind; 6] {
+    pub fn all() -> [Kind; 7] {
         [
             Kind::Trend,
             Kind::Top,
@@ -60,6 +63,7 @@ impl Kind {
             Kind::Consent,
             Kind::Heatmap,
             Kind::Timeliness,
+            Kind::Score,
         ]
     }
 }
@@ -81,6 +85,8 @@ pub struct ChartData<'a> {
     pub consent: &'a [WeeklyConsent],
     /// Timeliness per site and week (the message ledger).
     pub timeliness: &'a [Timeliness],
+    /// The scorecard per site and week.
+    pub scores: &'a [crate::analytics::score::SiteScore],
     pub min_acceptance_rate: f64,
     /// How many fields the trend and heat map show.
     pub top: usize,
@@ -242,6 +248,7 @@ fn draw<DB: DrawingBackend>(
         Kind::Consent => consent(d, root),
         Kind::Heatmap => heatmap(d, root),
         Kind::Timeliness => timeliness(d, root),
+        Kind::Score => score(d, root),
     }
 }
 
@@ -431,6 +438,36 @@ fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
         &weeks,
         0.0..105.0,
         "% within 7 days",
+    )?;
+    let names: Vec<String> = series.keys().map(|k| k.to_string()).collect();
+    for (i, pts) in series.into_values().enumerate() {
+        line(&mut chart, i, pts)?;
+    }
+    legend_beside(&side, &names)
+}
+
+/// One line per site: its score per week (a week whose score is unknown leaves a gap).
+fn score<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
+    let title = title(Kind::Score, d);
+    let weeks = weeks_of(d.scores.iter().map(|t| t.week));
+    if weeks.is_empty() {
+        return no_data(root, &title);
+    }
+    let widx = week_index(&weeks);
+    let mut series: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
+    for s in d.scores {
+        let e = series.entry(s.site.as_str()).or_default();
+        if let Some(v) = s.score {
+            e.push((widx[&s.week], v));
+        }
+    }
+    let (plot, side) = split_for_legend(root);
+    let mut chart = weekly_frame(
+        &plot,
+        &caption(&title, d),
+        &weeks,
+        0.0..105.0,
+        "score (0–100)",
     )?;
     let names: Vec<String> = series.keys().map(|k| k.to_string()).collect();
     for (i, pts) in series.into_values().enumerate() {
@@ -826,6 +863,7 @@ mod tests {
             submissions: &[],
             consent: &[],
             timeliness: &[],
+            scores: &[],
             min_acceptance_rate: 0.9,
             top: 5,
             subtitle: String::new(),
@@ -871,6 +909,7 @@ mod tests {
             submissions: &subs,
             consent: &[],
             timeliness: &[],
+            scores: &[],
             min_acceptance_rate: 0.9,
             top: 5,
             subtitle: String::new(),

@@ -28,7 +28,7 @@ choice!(
 
 choice!(
     /// `submissions --by`
-    By => crate::analytics::breakdown::By { Site, Vaccine, Provider }
+    By => crate::analytics::breakdown::By { Site, Vaccine, VaccineGroup, Provider }
 );
 
 choice!(
@@ -51,6 +51,8 @@ choice!(
         Site,
         /// CVX (else NDC) of the sent message's administered doses: needs the ledger.
         Vaccine,
+        /// CDC's vaccine groups (DTAP, HepB, FLU…) of those doses: needs the ledger.
+        VaccineGroup,
         /// RXA-10 of the sent message's administered doses: needs the ledger.
         Provider,
         /// Who fixes the code (front_desk, clinical, interface, registry, consent).
@@ -73,6 +75,8 @@ choice!(
         Heatmap,
         /// Share of administered doses reported within 7 days, per site and week
         Timeliness,
+        /// The scorecard's score per site and week
+        Score,
     }
 );
 
@@ -97,5 +101,9 @@ choice!(
         Worklist,
         /// Every sent message with its answer (site, provider, vaccine, status)
         Ledger,
+        /// The scorecard per site and week
+        Score,
+        /// Completeness per site and week
+        Completeness,
     }
 );

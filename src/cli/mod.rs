@@ -141,6 +141,7 @@ Analysis:
   explain       what a registry code means and how to fix it
   codes         the vaccine code sets (CVX, MVX, NDC): status, show a code, update from CDC
   completeness  the share of doses carrying each field a registry relies on, per week
+  score         a scorecard per site and week: acceptance, completeness, timeliness, validity
 
 Worklist and follow-ups:
   worklist      the records to fix, who fixes them, close/ignore/reopen/assign with notes
@@ -216,6 +217,7 @@ pub enum Command {
     Store(commands::store::Args),
     Codes(commands::codes::Args),
     Completeness(commands::completeness::Args),
+    Score(commands::score::Args),
     Trends(commands::trends::Args),
     Submissions(commands::submissions::Args),
     Changes(commands::changes::Args),
@@ -328,6 +330,8 @@ impl Ctx {
             ledger: self.ledger_scope(),
             worklist: &self.config.worklist,
             owners: &self.config.owners,
+            score: &self.config.score,
+            registries: self.config.registries(),
         }
     }
 
@@ -554,11 +558,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             return Ok(Exit::Ok);
         }
         Command::Explain(a) => {
-            // owners may be overridden in the config; explain works without one
-            let owners = load_config(cli.config.as_ref())
-                .map(|c| c.owners)
-                .unwrap_or_default();
-            return commands::explain::run(a, &owners);
+            // owners may be overridden in the config, and the vaccine code set updated in its
+            // store; explain works without either
+            let config = load_config(cli.config.as_ref()).unwrap_or_default();
+            if let Some(store) = config
+                .store_path()
+                .ok()
+                .filter(|s| crate::vaccines::saved::dir(s).exists())
+                && let Ok(set) = crate::vaccines::saved::load(&store)
+            {
+                crate::vaccines::install(set);
+            }
+            return commands::explain::run(a, &config.owners);
         }
         Command::Demo(a) => return commands::demo::run(a),
         Command::Completions(a) => return commands::completions::run(a),
@@ -601,6 +612,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Store(a) => commands::store::run(a, &ctx),
         Command::Codes(a) => commands::codes::run(a, &ctx),
         Command::Completeness(a) => commands::completeness::run(a, &ctx),
+        Command::Score(a) => commands::score::run(a, &ctx),
         Command::Trends(a) => commands::trends::run(a, &ctx),
         Command::Submissions(a) => commands::submissions::run(a, &ctx),
         Command::Changes(a) => commands::changes::run(a, &ctx),

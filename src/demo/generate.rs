@@ -341,12 +341,16 @@ struct Message<'a> {
     given: NaiveDate,
 }
 
-/// The doses the demo gives (CVX, name, MVX), in turn.
-const DOSES: [(&str, &str, &str); 4] = [
-    ("115", "Tdap", "PMC"),
-    ("165", "HPV9", "MSD"),
-    ("140", "Influenza", "PMC"),
-    ("08", "HepB", "SKB"),
+/// The doses the demo gives (CVX, name, MVX, the patient's birth year), in turn: the
+/// 11-year-olds' Tdap, HPV and flu, the HepB catch-up, and the 5-year-olds' DTaP and MMR
+/// boosters.
+const DOSES: [(&str, &str, &str, u32); 6] = [
+    ("115", "Tdap", "PMC", 2015),
+    ("165", "HPV9", "MSD", 2015),
+    ("140", "Influenza", "PMC", 2015),
+    ("20", "DTaP", "SKB", 2021),
+    ("08", "HepB", "SKB", 2015),
+    ("03", "MMR", "MSD", 2021),
 ];
 
 /// Write one message into the week's batch (carrying the faults its answer reports), its ACK,
@@ -384,10 +388,10 @@ fn write_message(
     } else {
         format!("NK1|1|{last}^PARENT|MTH\r")
     };
-    // several vaccines, each from its maker with a lot of that maker's shape; the patients
-    // are 10 or 11 years old, so every vaccine fits their age. EAST CLINIC leaves lot numbers
-    // empty (a field the registry does not reject, which completeness shows).
-    let (cvx, vaccine, mvx) = DOSES[i % DOSES.len()];
+    // several vaccines, each from its maker with a lot of that maker's shape, each given at an
+    // age it fits. EAST CLINIC leaves lot numbers empty (a field the registry does not
+    // reject, which completeness shows).
+    let (cvx, vaccine, mvx, year) = DOSES[i % DOSES.len()];
     let lot = match (site, mvx) {
         ("EAST CLINIC", _) => String::new(),
         (_, "PMC") if cvx == "140" => format!("UT{:03}AA", i % 1000),
@@ -407,7 +411,7 @@ fn write_message(
     };
     let _ = write!(
         vxu,
-        "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||2015{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|{consent_date}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{g}|{g}|{cvx}^{vaccine}^CVX|0.5|mL||00|{provider}|^^^{site}||||{lot}||{mvx_code}|||CP|A\r{rxr}OBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
+        "MSH|^~\\&|DEMOEHR|1117823000|TXImmTrac|TxDSHS|{d}||VXU^V04^VXU_V04|{cid}|P|2.5.1\rPID|1||{patient}^^^DEMO^MR||{last}^{first}||{year}{m:02}{dd:02}|F|||1 MAIN ST^^AUSTIN^TX^78701\rPD1||||||||||||TXY|{consent_date}\r{nk1}ORC|RE||{cid}|||||||||1234567^DOC\rRXA|0|1|{g}|{g}|{cvx}^{vaccine}^CVX|0.5|mL||00|{provider}|^^^{site}||||{lot}||{mvx_code}|||CP|A\r{rxr}OBX|1|CE|64994-7^Eligibility^LN|1|V02||||||F|||{d}\r",
     );
     // Duplicates come back as AE with an E-severity error (as several registries send
     // rejections), other rejections as AR: both count as rejected.

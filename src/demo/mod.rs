@@ -196,6 +196,8 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
             },
             worklist: &Default::default(),
             owners: &Default::default(),
+            score: &Default::default(),
+            registries: Default::default(),
         },
         None,
     )?;

@@ -38,6 +38,9 @@ pub struct Issue {
     pub segment: String,
     /// MSH-10 of the message, when inside one.
     pub control_id: Option<String>,
+    /// The message's 1-based position in the batch (0: the file as a whole), as the
+    /// ledger numbers them.
+    pub message_no: u64,
     pub message: String,
 }
 
@@ -172,6 +175,7 @@ fn check_raw(
         line,
         segment,
         control_id,
+        message_no: 0,
         message,
     };
     let view = file_view(&text);
@@ -519,6 +523,7 @@ fn lint_message(
                 line,
                 segment: segment.to_string(),
                 control_id: cid.clone(),
+                message_no: state.message,
                 message,
             });
         }

@@ -68,6 +68,12 @@ pub enum TableKind {
     Worklist,
     /// Timeliness per site and week (ledger).
     Timeliness,
+    /// The scorecard per site in the report week, with its change (ledger, archive).
+    Score,
+    /// Completeness per site in the report week (ledger).
+    Completeness,
+    /// Acceptance per vaccine (CVX with its name) in the report week (ledger).
+    Vaccines,
 }
 
 impl TableKind {
@@ -80,18 +86,24 @@ impl TableKind {
                 | TableKind::Sites
                 | TableKind::Worklist
                 | TableKind::Timeliness
+                | TableKind::Score
+                | TableKind::Completeness
+                | TableKind::Vaccines
         )
     }
 }
 
 /// What a report is built with besides its definition: the thresholds and the ledger's
 /// settings (today, the overdue period, `[worklist]`, `[owners]`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings<'a> {
     pub thresholds: &'a Thresholds,
     pub ledger: crate::analytics::thresholds::LedgerScope,
     pub worklist: &'a crate::config::WorklistConfig,
     pub owners: &'a crate::config::OwnersConfig,
+    /// The scorecard's weights and each profile's lint rules (its validity part).
+    pub score: &'a crate::config::ScoreConfig,
+    pub registries: crate::config::Registries,
 }
 
 /// The exports a report definition names (`exports = [...]`): the datasets of `immdqa export`.
@@ -105,7 +117,7 @@ impl<'de> Deserialize<'de> for Kind {
             .find(|k| k.name() == s)
             .ok_or_else(|| {
                 serde::de::Error::custom(format!(
-                    "unknown chart '{s}' (trend, top, acceptance, consent, heatmap, timeliness)"
+                    "unknown chart '{s}' (trend, top, acceptance, consent, heatmap, timeliness, score)"
                 ))
             })
     }
@@ -239,6 +251,21 @@ pub fn write(
             ),
             ExportKind::Worklist => export::export_table(
                 &crate::ledger::worklist::table(&m.ledger.worklist),
+                &path,
+                csv,
+            ),
+            // the scorecard of the weeks shown
+            ExportKind::Score => export::export_table(
+                &crate::analytics::score::table(&m.scores, &m.score_weights),
+                &path,
+                csv,
+            ),
+            // the report week's completeness per site
+            ExportKind::Completeness => export::export_table(
+                &crate::analytics::completeness::table(
+                    &m.completeness,
+                    crate::analytics::completeness::By::Site,
+                ),
                 &path,
                 csv,
             ),

@@ -49,6 +49,13 @@ pub struct ReportModel {
     pub ledger: LedgerModel,
     pub min_acceptance_rate: f64,
     pub rising_error_weeks: u32,
+    /// The scorecard per site and week of the window (when shown), and its weights.
+    pub scores: Vec<crate::analytics::score::SiteScore>,
+    pub score_weights: crate::config::ScoreConfig,
+    /// Completeness per site in the report week (when shown).
+    pub completeness: Vec<crate::store::completeness::CompletenessRow>,
+    /// Acceptance per batch × vaccine in the report week (when shown).
+    pub vaccines: Vec<crate::store::ledger::AcceptanceGroup>,
 }
 
 /// Step one: compute the model of `def` for the week holding `week` (default: the latest
@@ -99,6 +106,49 @@ pub fn compute(
         Some(week),
         settings.ledger,
     )?;
+    let scores = if def.tables.contains(&super::TableKind::Score)
+        || def.charts.contains(&Kind::Score)
+        || def.exports.contains(&super::ExportKind::Score)
+    {
+        crate::analytics::score::scores(
+            store,
+            profile,
+            (since, week),
+            &crate::analytics::score::ScoreInputs {
+                weights: settings.score,
+                registries: &settings.registries,
+                today: settings.ledger.today,
+            },
+        )?
+    } else {
+        vec![]
+    };
+    let completeness = if def.tables.contains(&super::TableKind::Completeness)
+        || def.exports.contains(&super::ExportKind::Completeness)
+    {
+        crate::analytics::completeness::rows(
+            store,
+            crate::analytics::completeness::By::Site,
+            week,
+            week,
+            profile,
+        )?
+    } else {
+        vec![]
+    };
+    let vaccines = if def.tables.contains(&super::TableKind::Vaccines) {
+        let mut rows = crate::analytics::breakdown::acceptance(
+            store,
+            profile,
+            crate::analytics::breakdown::By::Vaccine,
+            Some(week),
+        )?;
+        let monday = week.to_string();
+        rows.retain(|r| r.week == monday);
+        rows
+    } else {
+        vec![]
+    };
     let needs_ledger = def.tables.iter().any(|t| t.is_ledger_section())
         || def.exports.contains(&super::ExportKind::Worklist)
         || def.charts.contains(&Kind::Timeliness);
@@ -185,6 +235,10 @@ pub fn compute(
         ledger,
         min_acceptance_rate: thresholds.min_acceptance_rate,
         rising_error_weeks: thresholds.rising_error_weeks,
+        scores,
+        score_weights: settings.score.clone(),
+        completeness,
+        vaccines,
     })
 }
 
@@ -245,6 +299,7 @@ impl ReportModel {
             submissions: &self.submissions,
             consent: &self.consent_weekly,
             timeliness: &self.ledger.timeliness,
+            scores: &self.scores,
             min_acceptance_rate: self.min_acceptance_rate,
             top,
             subtitle: format!("{} to {}", week_label(self.since), week_label(self.week)),

@@ -255,6 +255,31 @@ fn section(m: &ReportModel, t: TableKind) -> (&'static str, Table, usize) {
             timeliness(&m.ledger),
             200,
         ),
+        TableKind::Score => {
+            let mut rows = m.scores.clone();
+            rows.retain(|r| r.week == m.week);
+            (
+                "Scorecard per site this week (0–100; acceptance, completeness, timeliness, validity; change against last week)",
+                crate::analytics::score::table(&rows, &m.score_weights),
+                100,
+            )
+        }
+        TableKind::Vaccines => (
+            "Acceptance per vaccine this week (per batch)",
+            crate::analytics::breakdown::acceptance_table(
+                &m.vaccines,
+                crate::analytics::breakdown::By::Vaccine,
+            ),
+            100,
+        ),
+        TableKind::Completeness => (
+            "Completeness per site this week: % of administered doses carrying each field",
+            crate::analytics::completeness::table(
+                &m.completeness,
+                crate::analytics::completeness::By::Site,
+            ),
+            100,
+        ),
     }
 }
 

@@ -617,10 +617,6 @@ impl Store {
             include_str!("../../queries/store/breakdown_findings_site.sql"),
             include_str!("../../queries/store/breakdown_findings_dose.sql"),
         );
-        let messages_sql = key.query(
-            include_str!("../../queries/store/breakdown_messages_site.sql"),
-            include_str!("../../queries/store/breakdown_messages_dose.sql"),
-        );
         let findings = self.rows(&findings_sql, week_params(profile, weeks), |r| {
             Ok(FindingGroup {
                 week: r.get(0)?,
@@ -632,15 +628,30 @@ impl Store {
                 findings: r.get(6)?,
             })
         })?;
-        let messages = self.rows(&messages_sql, week_params(profile, weeks), |r| {
+        let messages = self.ledger_messages(key, profile, weeks)?;
+        Ok((findings, messages))
+    }
+
+    /// Sent messages per week × site, vaccine or provider (the breakdowns' denominators,
+    /// `check`'s volume alerts).
+    pub fn ledger_messages(
+        &self,
+        key: LedgerKey,
+        profile: Option<&str>,
+        weeks: Weeks,
+    ) -> Result<Vec<MessageGroup>, StoreError> {
+        let sql = key.query(
+            include_str!("../../queries/store/breakdown_messages_site.sql"),
+            include_str!("../../queries/store/breakdown_messages_dose.sql"),
+        );
+        self.rows(&sql, week_params(profile, weeks), |r| {
             Ok(MessageGroup {
                 week: r.get(0)?,
                 profile: r.get(1)?,
                 key: r.get(2)?,
                 messages: r.get(3)?,
             })
-        })?;
-        Ok((findings, messages))
+        })
     }
 
     /// Timeliness per week × site.

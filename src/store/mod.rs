@@ -36,6 +36,7 @@ pub mod migrate;
 pub mod reports;
 pub mod uploads;
 pub mod users;
+pub mod validity;
 pub mod worklist;
 
 use std::fs;

@@ -13,7 +13,9 @@ use crate::cli::{Ctx, Exit};
 
 /// Draw a chart: weekly trend lines for the top fields (trend), top fields or codes (top),
 /// acceptance rate per submission with the threshold (acceptance), consent notices per week
-/// by status (consent), or a field × week heat map (heatmap). PNG or SVG by the extension.
+/// by status (consent), a field × week heat map (heatmap), doses reported within 7 days per
+/// site (timeliness) or the scorecard's score per site (score, the last 12 weeks unless
+/// --since). PNG or SVG by the extension.
 ///
 /// Example: immdqa chart trend --since 2025-07-01 --out trend.png
 #[derive(Debug, clap::Args)]
@@ -90,13 +92,34 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         )?,
         _ => vec![],
     };
+    let scores = match kind {
+        Kind::Score => {
+            let today = chrono::Local::now().date_naive();
+            let monday = crate::analytics::week_start;
+            let to = monday(args.until.unwrap_or(today));
+            let from = monday(args.since.unwrap_or(to - chrono::Duration::weeks(11)));
+            crate::analytics::score::scores(
+                &store,
+                h.profile.as_deref(),
+                (from, to),
+                &crate::analytics::score::ScoreInputs {
+                    weights: &ctx.config.score,
+                    registries: &ctx.config.registries(),
+                    today,
+                },
+            )?
+        }
+        _ => vec![],
+    };
     let data = ChartData {
         timeliness: &timeliness,
+        scores: &scores,
         trend: &trend,
         key_label: match by {
             TrendBy::Code => "registry code",
             TrendBy::Site => "site",
             TrendBy::Vaccine => "vaccine",
+            TrendBy::VaccineGroup => "vaccine group",
             TrendBy::Provider => "provider",
             TrendBy::Owner => "owner",
             TrendBy::Severity => "severity",

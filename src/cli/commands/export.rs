@@ -74,6 +74,21 @@ fn format_of(args: &Args) -> anyhow::Result<ExportFormat> {
     }
 }
 
+/// The weeks (Mondays) of a per-week dataset: from --since (else the first week there can
+/// be) to --until (else this week).
+fn weeks_of(
+    since: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+    today: chrono::NaiveDate,
+) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    let monday = crate::analytics::week_start;
+    let first = chrono::NaiveDate::from_ymd_opt(2000, 1, 3).unwrap_or_default();
+    (
+        monday(since.unwrap_or(first)),
+        monday(until.unwrap_or(today)),
+    )
+}
+
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     crate::cli::output::check_range(args.since, args.until)?;
     let what = Dataset::from(args.what);
@@ -176,6 +191,34 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
                 }
                 Dataset::Ledger => {
                     export::ledger_table(&store, profile.as_deref(), args.since, args.until)?
+                }
+                Dataset::Score => {
+                    let today = chrono::Local::now().date_naive();
+                    let (from, to) = weeks_of(args.since, args.until, today);
+                    let rows = crate::analytics::score::scores(
+                        &store,
+                        profile.as_deref(),
+                        (from, to),
+                        &crate::analytics::score::ScoreInputs {
+                            weights: &ctx.config.score,
+                            registries: &ctx.config.registries(),
+                            today,
+                        },
+                    )?;
+                    crate::analytics::score::table(&rows, &ctx.config.score)
+                }
+                Dataset::Completeness => {
+                    let today = chrono::Local::now().date_naive();
+                    let (from, to) = weeks_of(args.since, args.until, today);
+                    let by = crate::analytics::completeness::By::Site;
+                    let rows = crate::analytics::completeness::rows(
+                        &store,
+                        by,
+                        from,
+                        to,
+                        profile.as_deref(),
+                    )?;
+                    crate::analytics::completeness::table(&rows, by)
                 }
                 Dataset::Findings => unreachable!(),
             };

@@ -20,6 +20,7 @@ pub mod query;
 pub mod rebuild;
 pub mod reparse;
 pub mod report;
+pub mod score;
 pub mod serve;
 pub mod status;
 pub mod store;

@@ -49,6 +49,8 @@ pub async fn home(
                     },
                     worklist: &app.config.worklist,
                     owners: &app.config.owners,
+                    score: &app.config.score,
+                    registries: app.config.registries(),
                 };
                 let m = crate::report::model::compute(
                     store,
