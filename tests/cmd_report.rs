@@ -64,7 +64,7 @@ fn weekly_report_folder_and_exit_codes() {
         "{html}"
     );
     assert!(html.contains("class=\"verdict fail\""));
-    assert_eq!(html.matches("<svg").count(), 5, "five inline charts");
+    assert_eq!(html.matches("<svg").count(), 6, "six inline charts");
     assert!(html.contains("<h2>Submissions</h2>") && html.contains("GOLD25287.hl7"));
     assert!(html.contains("<h2>Changes against the previous week"));
     assert!(html.contains("href=\"trend.png\"") && html.contains("href=\"findings.csv\""));

@@ -35,7 +35,8 @@ pub struct Issue {
     pub predicts: Option<&'static str>,
     /// 1-based line (segment) number.
     pub line: usize,
-    pub segment: String,
+    /// The segment's id: a rule's own (no copy per finding), or read from the file.
+    pub segment: std::borrow::Cow<'static, str>,
     /// MSH-10 of the message, when inside one.
     pub control_id: Option<String>,
     /// The message's 1-based position in the batch (0: the file as a whole), as the
@@ -76,10 +77,12 @@ use structure::{Found, STRUCTURE, file_view};
 
 use crate::vaccines::CodeSet;
 
-struct Msg<'a> {
+/// One message of the file: where it starts, its MSH-10, and its segments as a range of the
+/// file's (never copied: a segment is a few hundred bytes).
+struct Msg {
     line: usize,
     control_id: String,
-    segs: Vec<(usize, Segment<'a>)>,
+    segs: std::ops::Range<usize>,
 }
 
 fn date8(s: &str) -> Option<NaiveDate> {
@@ -145,16 +148,16 @@ pub fn check_against(
     let mut report = check_raw(data, today, registry, codes, prior);
     // what a batch holds is printed, logged and written to reason files: never a raw control
     // byte (a NUL in MSH-10) in any of them
-    for i in report.structure.iter_mut().chain(report.lint.iter_mut()) {
-        let texts = [
-            Some(&mut i.segment),
-            Some(&mut i.message),
-            i.control_id.as_mut(),
-        ];
-        texts
-            .into_iter()
-            .flatten()
-            .for_each(crate::hl7::make_printable);
+    // (control ids are made printable once per message, when the file is split; a lint
+    // finding's segment is the rule's own)
+    for i in report.structure.iter_mut() {
+        if let std::borrow::Cow::Owned(p) = crate::hl7::printable(&i.segment) {
+            i.segment = p.into();
+        }
+        crate::hl7::make_printable(&mut i.message);
+    }
+    for i in report.lint.iter_mut() {
+        crate::hl7::make_printable(&mut i.message);
     }
     report
 }
@@ -173,7 +176,7 @@ fn check_raw(
         rule: "structure",
         predicts: None,
         line,
-        segment,
+        segment: segment.into(),
         control_id,
         message_no: 0,
         message,
@@ -188,9 +191,21 @@ fn check_raw(
         prior,
         ..FileState::default()
     };
+    state.seen_imms.reserve(view.msgs.len());
+    // one message's segments at a time, in a buffer reused from message to message
+    let mut segs = Vec::new();
     for m in &view.msgs {
         state.message += 1;
-        lint_message(m, today, registry, codes, &mut state, &mut report.lint);
+        view.segments_into(m.segs.clone(), &mut segs);
+        lint_message(
+            m,
+            &segs,
+            today,
+            registry,
+            codes,
+            &mut state,
+            &mut report.lint,
+        );
     }
     report
 }
@@ -205,6 +220,8 @@ pub struct MessageView<'a> {
     dob: Option<NaiveDate>,
     vacc_date: Option<NaiveDate>,
     codes: &'a CodeSet,
+    /// Every RXA, read once for the rules.
+    doses: Vec<vaccine::Dose<'a>>,
 }
 
 impl<'a> MessageView<'a> {
@@ -223,7 +240,8 @@ impl<'a> MessageView<'a> {
 /// State carried from message to message (the duplicate rule).
 #[derive(Default)]
 pub struct FileState {
-    seen_imms: HashSet<(String, String, String)>,
+    /// (patient, CVX, date) of every immunization so far, as one key.
+    seen_imms: rustc_hash::FxHashSet<String>,
     /// What the history knows ([`Prior`]).
     prior: Prior,
     /// The message being checked, 1-based.
@@ -492,7 +510,8 @@ pub static RULES: &[Rule] = &[
 ];
 
 fn lint_message(
-    m: &Msg<'_>,
+    m: &Msg,
+    segs: &[(usize, Segment<'_>)],
     today: NaiveDate,
     registry: Registry,
     codes: &CodeSet,
@@ -500,9 +519,9 @@ fn lint_message(
     out: &mut Vec<Issue>,
 ) {
     let cid = Some(m.control_id.clone()).filter(|c| !c.is_empty());
-    let find = |id: &str| m.segs.iter().find(|(_, s)| s.id == id);
+    let find = |id: &str| segs.iter().find(|(_, s)| s.id == id);
     let view = MessageView {
-        segs: &m.segs,
+        segs,
         line: m.line,
         today,
         message_date: find("MSH")
@@ -511,6 +530,7 @@ fn lint_message(
         dob: find("PID").and_then(|(_, p)| date8(p.field(7))),
         vacc_date: find("RXA").and_then(|(_, r)| date8(r.field(3))),
         codes,
+        doses: vaccine::doses_of(segs),
     };
     let mut hits = Vec::new();
     for rule in RULES.iter().filter(|r| r.applies(registry)) {
@@ -521,7 +541,7 @@ fn lint_message(
                 rule: rule.id,
                 predicts: rule.predicts,
                 line,
-                segment: segment.to_string(),
+                segment: segment.into(),
                 control_id: cid.clone(),
                 message_no: state.message,
                 message,
@@ -641,9 +661,11 @@ fn rule_cvx(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
 /// (HL7's default is CP), and not CVX 998 ("no vaccine administered").
 fn administered(rxa: &Segment<'_>) -> bool {
     let source = rxa.component(9, 1).trim();
-    let status = rxa.component(20, 1).trim().to_ascii_uppercase();
+    let status = rxa.component(20, 1).trim();
     (source == "00" || source.is_empty())
-        && matches!(status.as_str(), "" | "CP" | "PA")
+        && (status.is_empty()
+            || status.eq_ignore_ascii_case("CP")
+            || status.eq_ignore_ascii_case("PA"))
         && rxa.component(5, 1).trim() != "998"
 }
 
@@ -678,18 +700,15 @@ fn rule_admin_date(v: &MessageView<'_>, _: &mut FileState, out: &mut Vec<Hit>) {
 }
 
 fn rule_duplicate(v: &MessageView<'_>, state: &mut FileState, out: &mut Vec<Hit>) {
-    let pid3 = v
-        .find("PID")
-        .map(|(_, p)| p.component(3, 1).to_string())
-        .unwrap_or_default();
+    let pid3 = v.find("PID").map(|(_, p)| p.component(3, 1)).unwrap_or("");
     for (n, rxa) in v.all("RXA") {
         let cvx = rxa.component(5, 1).trim();
+        let date: String = rxa.field(3).chars().take(8).collect();
+        // the parts joined by a byte no HL7 field holds
         if !cvx.is_empty()
-            && !state.seen_imms.insert((
-                pid3.clone(),
-                cvx.to_string(),
-                rxa.field(3).chars().take(8).collect(),
-            ))
+            && !state
+                .seen_imms
+                .insert(format!("{pid3}\u{0}{cvx}\u{0}{date}"))
         {
             out.push((
                 *n,

@@ -64,7 +64,21 @@ impl Separators {
 /// Text safe to print: control characters (a NUL in MSH-10, an escape sequence in a field)
 /// shown as `\x00`-style escapes, never written raw to a terminal, a log or a file.
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(|c| c.is_control() && c != '\t') {
+    // the control characters are C0 (below 0x20), DEL and C1 (U+0080–U+009F, in UTF-8 0xC2
+    // then 0x80–0x9F): a byte scan finds them without decoding
+    let b = s.as_bytes();
+    // a branch-free pass over 32-byte chunks first (most texts hold none of these bytes)
+    let suspect = b.chunks(32).any(|ch| {
+        ch.iter()
+            .fold(false, |a, &c| a | (c < 0x20) | (c == 0x7f) | (c == 0xc2))
+    });
+    let control = suspect
+        && b.iter().enumerate().any(|(i, &c)| {
+            (c < 0x20 && c != b'\t')
+                || c == 0x7f
+                || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+        });
+    if !control {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -166,21 +180,41 @@ impl<R: BufRead> SegmentReader<R> {
     }
 }
 
-/// A segment's fields: the first 24 inline (every field the parsers read, and the whole of
-/// most segments), the rest on the heap; no allocation for a usual segment. (A plain array
-/// rather than `SmallVec`, which would make `Segment` invariant in its lifetime.)
-#[derive(Debug, Clone, Default)]
+/// A segment's fields as (start, end) byte offsets into its line: the first 24 inline (every
+/// field the parsers read, and the whole of most segments), the rest on the heap; no
+/// allocation for a usual segment, and a `Segment` small enough to move cheaply (string
+/// slices made it 430 bytes, and lint moves millions: benchmark B12). (A plain array rather
+/// than `SmallVec`, which would make `Segment` invariant in its lifetime.)
+#[derive(Debug, Clone)]
 struct Fields<'a> {
-    inline: [&'a str; 24],
+    line: &'a str,
+    inline: [(u32, u32); 24],
     len: usize,
-    spill: Vec<&'a str>,
+    spill: Vec<(u32, u32)>,
 }
 
 impl<'a> Fields<'a> {
+    fn new(line: &'a str) -> Fields<'a> {
+        Fields {
+            line,
+            inline: [(0, 0); 24],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    /// Add `f`, a slice of the line.
     fn push(&mut self, f: &'a str) {
+        let start = f.as_ptr() as usize - self.line.as_ptr() as usize;
+        self.push_at(start, start + f.len());
+    }
+
+    /// Add the field at bytes `start..end` of the line.
+    fn push_at(&mut self, start: usize, end: usize) {
+        let at = (start as u32, end as u32);
         match self.inline.get_mut(self.len) {
-            Some(slot) => *slot = f,
-            None => self.spill.push(f),
+            Some(slot) => *slot = at,
+            None => self.spill.push(at),
         }
         self.len += 1;
     }
@@ -190,10 +224,12 @@ impl<'a> Fields<'a> {
         if i >= self.len {
             return "";
         }
-        match self.inline.get(i) {
-            Some(f) => f,
-            None => self.spill.get(i - self.inline.len()).copied().unwrap_or(""),
-        }
+        let at = match self.inline.get(i) {
+            Some(at) => Some(*at),
+            None => self.spill.get(i - self.inline.len()).copied(),
+        };
+        at.and_then(|(a, b)| self.line.get(a as usize..b as usize))
+            .unwrap_or("")
     }
 }
 
@@ -211,12 +247,38 @@ impl<'a> Segment<'a> {
         if let Some(s) = Separators::from_header(line.as_bytes()) {
             *sep = s;
         }
-        let mut it = Parts::new(line, sep.field);
-        let id = it.next().unwrap_or("").trim_start_matches('\u{feff}');
-        let mut fields = Fields::default();
-        for f in it {
-            fields.push(f);
-        }
+        // offsets are u32: a segment line is far shorter (SegmentReader caps it at 16 MiB)
+        let mut fields = Fields::new(line);
+        let id = if sep.field.is_ascii() {
+            // one pass over the bytes (a search per field cost more on short fields)
+            let (b, fs) = (line.as_bytes(), sep.field);
+            let mut id = None;
+            let mut start = 0;
+            for (i, &c) in b.iter().enumerate() {
+                if c == fs {
+                    match id {
+                        None => id = Some(&line[..i]),
+                        Some(_) => fields.push_at(start, i),
+                    }
+                    start = i + 1;
+                }
+            }
+            match id {
+                None => line,
+                Some(id) => {
+                    fields.push_at(start, b.len());
+                    id
+                }
+            }
+        } else {
+            let mut it = Parts::new(line, sep.field);
+            let id = it.next().unwrap_or("");
+            for f in it {
+                fields.push(f);
+            }
+            id
+        };
+        let id = id.trim_start_matches('\u{feff}');
         Segment {
             id,
             fields,
@@ -243,6 +305,25 @@ impl<'a> Segment<'a> {
     /// Component `c` (1-based) of field `n`, first repetition.
     pub fn component(&self, n: usize, c: usize) -> &'a str {
         let f = self.field(n);
+        let (rep, comp) = (self.sep.repetition, self.sep.component);
+        if rep.is_ascii() && comp.is_ascii() {
+            // one pass over the (short) field's bytes
+            let want = c.max(1);
+            let (mut k, mut start) = (1, 0);
+            for (i, &x) in f.as_bytes().iter().enumerate() {
+                if x == rep {
+                    return if k == want { &f[start..i] } else { "" };
+                }
+                if x == comp {
+                    if k == want {
+                        return &f[start..i];
+                    }
+                    k += 1;
+                    start = i + 1;
+                }
+            }
+            return if k == want { &f[start..] } else { "" };
+        }
         let first = Parts::new(f, self.sep.repetition).next().unwrap_or("");
         Parts::new(first, self.sep.component)
             .nth(c.saturating_sub(1))
@@ -381,6 +462,36 @@ pub fn decode_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass splitting of `Segment::parse` and `component` reads what splitting with
+    /// [`Parts`] reads (the reference), for any line.
+    #[test]
+    fn fast_splitting_matches_the_reference() {
+        fn reference_component(f: &str, c: usize, sep: Separators) -> &str {
+            let first = Parts::new(f, sep.repetition).next().unwrap_or("");
+            Parts::new(first, sep.component)
+                .nth(c.saturating_sub(1))
+                .unwrap_or("")
+        }
+        proptest::proptest!(|(line in "(MSH|BHS|PID)?[A-Z\u{feff}|^~&é]{0,40}")| {
+            let mut sep = Separators::default();
+            let seg = Segment::parse(&line, &mut sep);
+            let mut parts = Parts::new(&line, sep.field);
+            let id = parts.next().unwrap_or("").trim_start_matches('\u{feff}');
+            proptest::prop_assert_eq!(seg.id, id);
+            let rest: Vec<&str> = parts.collect();
+            let header = is_header_id(seg.id.as_bytes());
+            for (i, f) in rest.iter().enumerate() {
+                let n = if header { i + 2 } else { i + 1 };
+                if header && n == 2 { continue; }
+                proptest::prop_assert_eq!(seg.field(n), *f);
+                for c in 0..4 {
+                    proptest::prop_assert_eq!(seg.component(n, c), reference_component(f, c, sep));
+                }
+            }
+            proptest::prop_assert_eq!(seg.field(rest.len() + 3), "");
+        });
+    }
 
     fn segments(data: &[u8]) -> Vec<String> {
         let mut r = SegmentReader::new(io::BufReader::with_capacity(7, data));

@@ -177,12 +177,17 @@ fn java_regex(p: &str) -> String {
 
 /// A CVX as the registry and the EHR send it (leading zeros optional: "08" = "8").
 pub fn normalize_cvx(code: &str) -> String {
+    cvx_key(code).to_string()
+}
+
+/// [`normalize_cvx`] without a copy: the key the code set's maps are keyed by.
+fn cvx_key(code: &str) -> &str {
     let t = code.trim();
     let n = t.trim_start_matches('0');
     if n.is_empty() && !t.is_empty() {
-        "0".into()
+        "0"
     } else {
-        n.to_string()
+        n
     }
 }
 
@@ -261,7 +266,7 @@ impl CodeSet {
 
     /// A CVX code (leading zeros ignored).
     pub fn cvx(&self, code: &str) -> Option<&Cvx> {
-        self.cvx.get(&normalize_cvx(code))
+        self.cvx.get(cvx_key(code))
     }
 
     /// "20 DTaP": the code with its short name, for people (the code alone when unknown).
@@ -275,7 +280,7 @@ impl CodeSet {
     /// The vaccine groups of a CVX ("DTAP", "HepB"…), empty when unknown.
     pub fn groups_of(&self, code: &str) -> &[String] {
         self.groups
-            .get(&normalize_cvx(code))
+            .get(cvx_key(code))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }

@@ -8,15 +8,18 @@ use super::Msg;
 use crate::hl7::{Segment, Separators};
 
 /// What the structure rules read: the file's terminators, its segments (numbered lines) and
-/// their messages.
+/// their messages. Segments are split on demand ([`FileView::segment`]), a message at a time
+/// by lint: a whole file's split segments weighed tens of megabytes (benchmark B12).
 pub(super) struct FileView<'a> {
     /// Carriage returns, line feeds, and CR LF pairs.
     pub(super) cr: usize,
     pub(super) lf: usize,
     pub(super) crlf: usize,
-    pub(super) segs: Vec<(usize, Segment<'a>)>,
+    /// The non-empty lines: (line number, text), and the separators in force on each.
+    pub(super) lines: Vec<(usize, &'a str)>,
+    seps: Vec<Separators>,
     pub(super) ids: Vec<&'a str>,
-    pub(super) msgs: Vec<Msg<'a>>,
+    pub(super) msgs: Vec<Msg>,
     /// Segments before the first MSH: (line, id).
     pub(super) orphans: Vec<(usize, &'a str)>,
 }
@@ -64,7 +67,7 @@ fn terminators(f: &FileView<'_>) -> Vec<Found> {
 }
 
 fn empty(f: &FileView<'_>) -> Vec<Found> {
-    if f.segs.is_empty() {
+    if f.lines.is_empty() {
         vec![found(1, "", None, "the file is empty".into())]
     } else {
         vec![]
@@ -104,8 +107,8 @@ fn wrappers(f: &FileView<'_>) -> Vec<Found> {
         ));
     }
     if has("FTS") && *ids.last().unwrap() != "FTS" {
-        let (n, s) = &f.segs[f.segs.len() - 1];
-        out.push(found(*n, s.id, None, "FTS must be the last segment".into()));
+        let (n, s) = f.segment(f.lines.len() - 1);
+        out.push(found(n, s.id, None, "FTS must be the last segment".into()));
     }
     if has("BHS") != has("BTS") {
         out.push(found(
@@ -133,7 +136,7 @@ fn orphans(f: &FileView<'_>) -> Vec<Found> {
 }
 
 fn no_message(f: &FileView<'_>) -> Vec<Found> {
-    if f.msgs.is_empty() && !f.segs.is_empty() {
+    if f.msgs.is_empty() && !f.lines.is_empty() {
         vec![found(
             1,
             "",
@@ -146,7 +149,12 @@ fn no_message(f: &FileView<'_>) -> Vec<Found> {
 }
 
 fn bts_count(f: &FileView<'_>) -> Vec<Found> {
-    let Some((n, bts)) = f.segs.iter().find(|(_, s)| s.id == "BTS") else {
+    let Some((n, bts)) = f
+        .ids
+        .iter()
+        .position(|id| *id == "BTS")
+        .map(|i| f.segment(i))
+    else {
         return vec![];
     };
     let count = bts.field(1).trim();
@@ -154,7 +162,7 @@ fn bts_count(f: &FileView<'_>) -> Vec<Found> {
         return vec![];
     }
     vec![found(
-        *n,
+        n,
         "BTS",
         None,
         format!(
@@ -169,7 +177,8 @@ fn msh_fields(f: &FileView<'_>) -> Vec<Found> {
     let mut out = Vec::new();
     let mut seen_ids: HashMap<&str, usize> = HashMap::new();
     for m in &f.msgs {
-        let msh = &m.segs[0].1;
+        let (_, msh) = f.segment(m.segs.start);
+        let msh = &msh;
         let cid = Some(m.control_id.as_str()).filter(|c| !c.is_empty());
         let t9 = format!("{}^{}", msh.component(9, 1), msh.component(9, 2));
         if t9 != "VXU^V04" {
@@ -210,42 +219,87 @@ fn msh_fields(f: &FileView<'_>) -> Vec<Found> {
     out
 }
 
-/// The file's segments, grouped into messages.
+impl<'a> FileView<'a> {
+    /// Line `i` (0-based among the non-empty lines) split into fields: (line number, segment).
+    pub(super) fn segment(&self, i: usize) -> (usize, Segment<'a>) {
+        let (n, line) = self.lines[i];
+        (n, Segment::parse(line, &mut self.seps[i].clone()))
+    }
+
+    /// The segments of lines `range` into `out` (emptied first): a message, split once.
+    pub(super) fn segments_into(
+        &self,
+        range: std::ops::Range<usize>,
+        out: &mut Vec<(usize, Segment<'a>)>,
+    ) {
+        out.clear();
+        out.extend(range.map(|i| self.segment(i)));
+    }
+}
+
+/// The file's lines (their ids and separators), grouped into messages.
 pub(super) fn file_view(text: &str) -> FileView<'_> {
     let lines: Vec<(usize, &str)> = text
         .split(['\r', '\n'])
-        .filter(|l| !l.trim().is_empty())
+        // a line starting with a letter is not blank (the usual case, without trimming it)
+        .filter(|l| l.as_bytes().first().is_some_and(u8::is_ascii_graphic) || !l.trim().is_empty())
         .enumerate()
         .map(|(i, l)| (i + 1, l))
         .collect();
     let mut sep = Separators::default();
-    let segs: Vec<(usize, Segment<'_>)> = lines
+    let mut seps = Vec::with_capacity(lines.len());
+    let mut ids = Vec::with_capacity(lines.len());
+    for (_, l) in &lines {
+        if let Some(s) = Separators::from_header(l.as_bytes()) {
+            sep = s;
+        }
+        seps.push(sep);
+        ids.push(segment_id(l, sep.field));
+    }
+    let (mut msgs, mut orphans): (Vec<Msg>, Vec<(usize, &str)>) = (Vec::new(), Vec::new());
+    for (i, (n, id)) in lines
         .iter()
-        .map(|(n, l)| (*n, Segment::parse(l, &mut sep)))
-        .collect();
-    let ids = segs.iter().map(|(_, s)| s.id).collect();
-    let (mut msgs, mut orphans): (Vec<Msg<'_>>, Vec<(usize, &str)>) = (Vec::new(), Vec::new());
-    for (n, s) in &segs {
-        match s.id {
+        .map(|(n, _)| *n)
+        .zip(ids.iter().copied())
+        .enumerate()
+    {
+        match id {
             "FHS" | "BHS" | "BTS" | "FTS" => {}
             "MSH" => msgs.push(Msg {
-                line: *n,
-                control_id: s.text(10),
-                segs: vec![(*n, s.clone())],
+                line: n,
+                control_id: crate::hl7::printable(
+                    &Segment::parse(lines[i].1, &mut seps[i].clone()).text(10),
+                )
+                .into_owned(),
+                segs: i..i + 1,
             }),
             other => match msgs.last_mut() {
-                Some(m) => m.segs.push((*n, s.clone())),
-                None => orphans.push((*n, other)),
+                // up to its last segment (a wrapper in between is no rule's business)
+                Some(m) => m.segs.end = i + 1,
+                None => orphans.push((n, other)),
             },
         }
     }
+    let b = text.as_bytes();
+    let crlf = memchr::memchr_iter(b'\r', b)
+        .filter(|i| b.get(i + 1) == Some(&b'\n'))
+        .count();
     FileView {
-        cr: text.matches('\r').count(),
-        lf: text.matches('\n').count(),
-        crlf: text.matches("\r\n").count(),
-        segs,
+        cr: memchr::memchr_iter(b'\r', b).count(),
+        lf: memchr::memchr_iter(b'\n', b).count(),
+        crlf,
+        lines,
+        seps,
         ids,
         msgs,
         orphans,
     }
+}
+
+/// A segment's id as [`Segment::parse`] reads it: up to the field separator, without a BOM.
+fn segment_id(line: &str, field: u8) -> &str {
+    crate::hl7::Parts::new(line, field)
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('\u{feff}')
 }
