@@ -318,6 +318,18 @@ fn check_alerts_on_a_silent_site_a_volume_drop_and_a_new_product() {
     let new = line("new_product:");
     assert!(new.starts_with("WARN") && new.contains("03 (MMR)"), "{new}");
     assert!(!new.contains("115"), "{new}");
+    // no site sends enough to be judged: unknown, never OK
+    fs::write(
+        ws.config(),
+        format!("{cfg}\n[thresholds]\nmin_usual_messages = 100\n"),
+    )
+    .unwrap();
+    let out = stdout(&ws.run(&["check", "--week", "2025-W45"]));
+    assert!(
+        out.contains("UNKNOWN: site_silent: no site sent a median of 100"),
+        "{out}"
+    );
+    assert!(out.contains("UNKNOWN: volume_drop"), "{out}");
     // usual_weeks = 0 turns the volume alerts off
     fs::write(
         ws.config(),

@@ -160,11 +160,25 @@ fn volume(
         "{judged} site(s) with a usual volume of at least {} messages: the median of the {} weeks before {label} (usual_weeks = {}, volume_drop_share = {}){in_progress}",
         t.min_usual_messages, t.usual_weeks, t.usual_weeks, t.volume_drop_share
     );
+    // no site with a usual volume to judge: nothing is known either way
+    let none_judged = format!(
+        "no site sent a median of {} messages a week in the {} weeks before {label}: volume is not judged (lower min_usual_messages for a small practice)",
+        t.min_usual_messages, t.usual_weeks
+    );
+    let level = |found: &[String]| {
+        if judged == 0 {
+            Level::Unknown
+        } else {
+            Level::warn_if(!found.is_empty())
+        }
+    };
     Ok(vec![
         Check {
             name: "site_silent",
-            level: Level::warn_if(!silent.is_empty()),
-            message: if silent.is_empty() {
+            level: level(&silent),
+            message: if judged == 0 {
+                none_judged.clone()
+            } else if silent.is_empty() {
                 format!("every site that usually sends sent messages in {label}")
             } else {
                 format!(
@@ -177,8 +191,10 @@ fn volume(
         },
         Check {
             name: "volume_drop",
-            level: Level::warn_if(!dropped.is_empty()),
-            message: if dropped.is_empty() {
+            level: level(&dropped),
+            message: if judged == 0 {
+                none_judged
+            } else if dropped.is_empty() {
                 format!(
                     "no site sent less than {} of its usual volume in {label}",
                     pct(t.volume_drop_share)
