@@ -4,7 +4,8 @@
 //! with no fonts installed. Kinds: [`Kind::Trend`] (weekly lines for the top fields),
 //! [`Kind::Top`] (bars of the top fields or codes), [`Kind::Acceptance`] (acceptance rate per
 //! submission with the threshold line), [`Kind::Consent`] (notices per week stacked by
-//! status), [`Kind::Heatmap`] (field × week). The output format follows the file extension.
+//! status), [`Kind::Heatmap`] (field × week), and per site ([`sites`]) [`Kind::Timeliness`]
+//! and [`Kind::Score`]. The output format follows the file extension.
 //! Uses: analytics (result types only).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 mod describe;
+mod sites;
 
 use describe::{accessible, ranked_by_errors, title};
 
@@ -247,8 +249,8 @@ fn draw<DB: DrawingBackend>(
         Kind::Acceptance => acceptance(d, root),
         Kind::Consent => consent(d, root),
         Kind::Heatmap => heatmap(d, root),
-        Kind::Timeliness => timeliness(d, root),
-        Kind::Score => score(d, root),
+        Kind::Timeliness => sites::timeliness(d, root),
+        Kind::Score => sites::score(d, root),
     }
 }
 
@@ -414,66 +416,6 @@ where
         .draw_series(pts.into_iter().map(|p| Circle::new(p, dot, color.filled())))
         .map_err(e)?;
     Ok(())
-}
-
-/// One line per site: the share of its administered doses reported within 7 days.
-fn timeliness<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = title(Kind::Timeliness, d);
-    let weeks = weeks_of(d.timeliness.iter().map(|t| t.week));
-    if weeks.is_empty() {
-        return no_data(root, &title);
-    }
-    let widx = week_index(&weeks);
-    let mut series: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
-    for t in d.timeliness {
-        series
-            .entry(t.site.as_str())
-            .or_default()
-            .push((widx[&t.week], t.within_7 * 100.0));
-    }
-    let (plot, side) = split_for_legend(root);
-    let mut chart = weekly_frame(
-        &plot,
-        &caption(&title, d),
-        &weeks,
-        0.0..105.0,
-        "% within 7 days",
-    )?;
-    let names: Vec<String> = series.keys().map(|k| k.to_string()).collect();
-    for (i, pts) in series.into_values().enumerate() {
-        line(&mut chart, i, pts)?;
-    }
-    legend_beside(&side, &names)
-}
-
-/// One line per site: its score per week (a week whose score is unknown leaves a gap).
-fn score<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = title(Kind::Score, d);
-    let weeks = weeks_of(d.scores.iter().map(|t| t.week));
-    if weeks.is_empty() {
-        return no_data(root, &title);
-    }
-    let widx = week_index(&weeks);
-    let mut series: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
-    for s in d.scores {
-        let e = series.entry(s.site.as_str()).or_default();
-        if let Some(v) = s.score {
-            e.push((widx[&s.week], v));
-        }
-    }
-    let (plot, side) = split_for_legend(root);
-    let mut chart = weekly_frame(
-        &plot,
-        &caption(&title, d),
-        &weeks,
-        0.0..105.0,
-        "score (0–100)",
-    )?;
-    let names: Vec<String> = series.keys().map(|k| k.to_string()).collect();
-    for (i, pts) in series.into_values().enumerate() {
-        line(&mut chart, i, pts)?;
-    }
-    legend_beside(&side, &names)
 }
 
 fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {

@@ -90,6 +90,15 @@ fn write_config(
 }
 
 /// Generate, serve over SFTP on 127.0.0.1, fetch, parse, report. `say` receives progress lines.
+/// One attempt: the demo's server is this process, on loopback.
+fn demo_retry() -> Retry {
+    Retry {
+        attempts: 1,
+        first_delay: std::time::Duration::from_millis(200),
+        stop_after_failures: 3,
+    }
+}
+
 pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoResult> {
     prepare(&o.out)?;
     // absolute paths in the demo's config: it reads the same history whatever folder the
@@ -136,11 +145,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
         auth: crate::transport::Auth::Password(crate::transport::Secret(password)),
         known_hosts,
         timeout: std::time::Duration::from_secs(30),
-        retry: Retry {
-            attempts: 1,
-            first_delay: std::time::Duration::from_millis(200),
-            stop_after_failures: 3,
-        },
+        retry: demo_retry(),
     });
     let mut store = Store::open(&store_dir, &crate::store::Keyring::with(key))?;
     let mut remote = transport.open()?;
@@ -157,11 +162,7 @@ pub fn run(o: &DemoOptions, say: &mut dyn FnMut(String)) -> anyhow::Result<DemoR
             ],
             dry_run: false,
             max_file_size: 256 << 20,
-            retry: Retry {
-                attempts: 1,
-                first_delay: std::time::Duration::from_millis(200),
-                stop_after_failures: 3,
-            },
+            retry: demo_retry(),
             accepted_dir: Some("Accepted".into()),
         },
         &ParseOptions::default(),

@@ -106,49 +106,11 @@ pub fn compute(
         Some(week),
         settings.ledger,
     )?;
-    let scores = if def.tables.contains(&super::TableKind::Score)
-        || def.charts.contains(&Kind::Score)
-        || def.exports.contains(&super::ExportKind::Score)
-    {
-        crate::analytics::score::scores(
-            store,
-            profile,
-            (since, week),
-            &crate::analytics::score::ScoreInputs {
-                weights: settings.score,
-                registries: &settings.registries,
-                today: settings.ledger.today,
-            },
-        )?
-    } else {
-        vec![]
-    };
-    let completeness = if def.tables.contains(&super::TableKind::Completeness)
-        || def.exports.contains(&super::ExportKind::Completeness)
-    {
-        crate::analytics::completeness::rows(
-            store,
-            crate::analytics::completeness::By::Site,
-            week,
-            week,
-            profile,
-        )?
-    } else {
-        vec![]
-    };
-    let vaccines = if def.tables.contains(&super::TableKind::Vaccines) {
-        let mut rows = crate::analytics::breakdown::acceptance(
-            store,
-            profile,
-            crate::analytics::breakdown::By::Vaccine,
-            Some(week),
-        )?;
-        let monday = week.to_string();
-        rows.retain(|r| r.week == monday);
-        rows
-    } else {
-        vec![]
-    };
+    let PerSite {
+        scores,
+        completeness,
+        vaccines,
+    } = per_site(store, def, settings, profile, (since, week))?;
     let needs_ledger = def.tables.iter().any(|t| t.is_ledger_section())
         || def.exports.contains(&super::ExportKind::Worklist)
         || def.charts.contains(&Kind::Timeliness);
@@ -237,6 +199,71 @@ pub fn compute(
         rising_error_weeks: thresholds.rising_error_weeks,
         scores,
         score_weights: settings.score.clone(),
+        completeness,
+        vaccines,
+    })
+}
+
+/// The scorecard, completeness and acceptance per vaccine: each computed only when the
+/// definition shows it.
+struct PerSite {
+    scores: Vec<crate::analytics::score::SiteScore>,
+    completeness: Vec<crate::store::completeness::CompletenessRow>,
+    vaccines: Vec<crate::store::ledger::AcceptanceGroup>,
+}
+
+fn per_site(
+    store: &Store,
+    def: &super::ReportDef,
+    settings: &super::Settings<'_>,
+    profile: Option<&str>,
+    (since, week): (NaiveDate, NaiveDate),
+) -> Result<PerSite, AnalyticsError> {
+    let scores = if def.tables.contains(&super::TableKind::Score)
+        || def.charts.contains(&Kind::Score)
+        || def.exports.contains(&super::ExportKind::Score)
+    {
+        crate::analytics::score::scores(
+            store,
+            profile,
+            (since, week),
+            &crate::analytics::score::ScoreInputs {
+                weights: settings.score,
+                registries: &settings.registries,
+                today: settings.ledger.today,
+            },
+        )?
+    } else {
+        vec![]
+    };
+    let completeness = if def.tables.contains(&super::TableKind::Completeness)
+        || def.exports.contains(&super::ExportKind::Completeness)
+    {
+        crate::analytics::completeness::rows(
+            store,
+            crate::analytics::completeness::By::Site,
+            week,
+            week,
+            profile,
+        )?
+    } else {
+        vec![]
+    };
+    let vaccines = if def.tables.contains(&super::TableKind::Vaccines) {
+        let mut rows = crate::analytics::breakdown::acceptance(
+            store,
+            profile,
+            crate::analytics::breakdown::By::Vaccine,
+            Some(week),
+        )?;
+        let monday = week.to_string();
+        rows.retain(|r| r.week == monday);
+        rows
+    } else {
+        vec![]
+    };
+    Ok(PerSite {
+        scores,
         completeness,
         vaccines,
     })
