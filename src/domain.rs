@@ -245,7 +245,7 @@ impl Role {
 }
 
 // ---- the sent message model (what the ledger keeps of a sent HL7 message) -----------------
-// Read by `ledger::read`, stored by `store::ledger`: a domain value both layers share, so the
+// Read by `formats::sent`, stored by `store::ledger`: a domain value both layers share, so the
 // store never imports the reader.
 
 /// Placeholder for a breakdown key the message does not give (no site, no provider).

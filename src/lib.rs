@@ -8,7 +8,8 @@
 //!       content-addressed archive + journals; SQL in queries/)
 //!     → analytics (polars over a columnar cache) → charts (plotters) / table exports
 //!     → report (index.html + PNG + CSV)
-//! sent batches (upload, the accepted folder, import --sent) → ledger::read → store::ledger
+//! sent batches (upload, the accepted folder, import --sent) → formats::sent (one more shape)
+//!     → ingest → store::ledger
 //!     (every sent message joined to its answer) → ledger::worklist (what to fix, who fixes it)
 //! outbox (complete batches) → hl7::lint → upload (intent, snapshot, atomic transfer, record)
 //!     → transport, beside fetch
@@ -34,9 +35,10 @@
 //! - [`hl7`]: HL7 v2 reading (segments, escapes, delimiters) and [`hl7::lint`].
 //! - [`vaccines`]: CDC's vaccine code sets (embedded, updatable): names, lint's facts.
 //! - [`formats`]: parsers for every known report shape, detection, the code catalogue.
-//! - [`ingest`]: archived files → parsers → normalised rows, quarantine, import; answers
-//!   linked to their sent batches (and relinked when a run stopped before).
-//! - [`ledger`]: sent batches read into messages, owners, the worklist.
+//! - [`ingest`]: archived files → parsers (one file ahead) → a report's rows or a sent
+//!   batch's ledger messages, one transaction each; quarantine, import; answers linked to
+//!   their sent batches (and relinked when a run stopped before).
+//! - [`ledger`]: the message ledger's logic: owners, the worklist.
 //! - [`rebuild`]: the history recreated from the archive and its journals, beside the old one.
 //! - [`batch_name`]: `<ImportCode><YY><DDD>.hl7` names.
 //! - [`analytics`]: trends, submissions, changes, consent follow-ups, thresholds, exports.

@@ -10,7 +10,8 @@
 //! a dropped connection retries from scratch, and an interrupted run never leaves a file under
 //! the final name. Uses: hl7, transport, store, batch_name, config (the registry's rules), ingest
 //! (the sent batch into the ledger), sync (progress), vaccines (the code sets lint checks against),
-//! ledger (a batch's doses, to ask the history which were already accepted).
+//! formats (the sent-batch reader: a batch's doses, to ask the history which were already
+//! accepted).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -553,25 +554,42 @@ pub fn describe(r: &FileResult) -> String {
 /// The administered doses of a batch, as the ledger would record them (a batch that does
 /// not read as HL7 has none: lint says why).
 fn doses_of(data: &[u8]) -> Vec<crate::store::uploads::DoseKey> {
-    let mut out = Vec::new();
-    let _ = crate::ledger::read::read_batch(data, |m| {
-        let Some(patient) = m.patient_ref.as_deref() else {
-            return Ok(());
-        };
-        for (seq, v) in m.vaccinations.iter().enumerate() {
-            if let (false, Some(on)) = (v.historical, v.administered_on) {
-                out.push((
-                    m.index,
-                    seq + 1,
-                    patient.to_string(),
-                    v.vaccine().to_string(),
-                    on.to_string(),
-                ));
-            }
+    /// Keeps each message's administered doses, not the message.
+    struct Doses(Vec<crate::store::uploads::DoseKey>);
+    impl crate::formats::Sink for Doses {
+        fn finding(&mut self, _: crate::formats::Finding) -> Result<(), crate::formats::SinkError> {
+            Ok(())
         }
-        Ok(())
-    });
-    out
+        fn consent(
+            &mut self,
+            _: crate::formats::ConsentNotice,
+        ) -> Result<(), crate::formats::SinkError> {
+            Ok(())
+        }
+        fn sent(
+            &mut self,
+            m: crate::formats::SentMessage,
+        ) -> Result<(), crate::formats::SinkError> {
+            let Some(patient) = m.patient_ref.as_deref() else {
+                return Ok(());
+            };
+            for (seq, v) in m.vaccinations.iter().enumerate() {
+                if let (false, Some(on)) = (v.historical, v.administered_on) {
+                    self.0.push((
+                        m.index,
+                        seq + 1,
+                        patient.to_string(),
+                        v.vaccine().to_string(),
+                        on.to_string(),
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut doses = Doses(Vec::new());
+    let _ = crate::formats::sent::read_batch(data, &mut doses);
+    doses.0
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod consent;
 pub mod legacy_errors;
 pub mod legacy_html;
 mod pipe;
+pub mod sent;
 pub use pipe::{RecordSender, Records, parse_threaded, records_channel};
 pub mod tabular;
 
@@ -58,10 +59,12 @@ pub enum Format {
     Semicolon,
     Xlsx,
     Xls,
+    /// A VXU batch the clinic sent (read into the message ledger, never a report).
+    SentBatch,
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 10] = [
         Format::Ack,
         Format::LegacyErrors,
         Format::LegacyHtml,
@@ -71,6 +74,7 @@ impl Format {
         Format::Semicolon,
         Format::Xlsx,
         Format::Xls,
+        Format::SentBatch,
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -86,6 +90,7 @@ impl Format {
             Format::LegacyErrors => 2,
             Format::Xlsx | Format::Xls => 3,
             Format::LegacyHtml => 4,
+            Format::SentBatch => 5,
         }
     }
 
@@ -100,6 +105,7 @@ impl Format {
             Format::Semicolon => "semicolon-delimited",
             Format::Xlsx => "xlsx",
             Format::Xls => "xls",
+            Format::SentBatch => "hl7-batch",
         }
     }
     fn delimiter(self) -> Option<u8> {
@@ -225,7 +231,13 @@ pub trait Sink {
     fn answer(&mut self, _a: Answer) -> Result<(), SinkError> {
         Ok(())
     }
+    /// One message of a sent batch ([`sent`]: the batch the clinic sent, not an answer).
+    fn sent(&mut self, _m: SentMessage) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
+
+pub use crate::domain::SentMessage;
 
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -291,6 +303,26 @@ pub enum ParseFailure {
     Io(std::io::Error),
     /// The sink (the store) failed: not the file's fault.
     Sink(SinkError),
+}
+
+impl ParseFailure {
+    /// The error of file `name`: an invalid content is unreadable (quarantined).
+    pub(crate) fn into_error(self, name: &str) -> ParseError {
+        match self {
+            ParseFailure::Invalid(reason) => ParseError::Unreadable {
+                file: name.to_string(),
+                reason,
+            },
+            ParseFailure::Io(source) => ParseError::Io {
+                file: name.to_string(),
+                source,
+            },
+            ParseFailure::Sink(source) => ParseError::Sink {
+                file: name.to_string(),
+                source,
+            },
+        }
+    }
 }
 
 impl From<std::io::Error> for ParseFailure {
@@ -510,6 +542,11 @@ fn parse_unguarded<R: Read + Seek>(
         file: name.to_string(),
         source,
     };
+    if opts.kind_hint == Some(Kind::Sent) {
+        // a batch the clinic sent: its own shape, whatever its name
+        return sent::parse(BufReader::with_capacity(64 * 1024, input), sink)
+            .map_err(|f| f.into_error(name));
+    }
     let mut head = Vec::with_capacity(SNIFF);
     (&mut input)
         .take(SNIFF as u64)
@@ -557,18 +594,10 @@ fn parse_unguarded<R: Read + Seek>(
         }
     };
     result.map_err(|f| match f {
-        ParseFailure::Invalid(reason) => ParseError::Unreadable {
-            file: name.to_string(),
-            reason: format!("{} file: {reason}", format.as_str()),
-        },
-        ParseFailure::Io(source) => ParseError::Io {
-            file: name.to_string(),
-            source,
-        },
-        ParseFailure::Sink(source) => ParseError::Sink {
-            file: name.to_string(),
-            source,
-        },
+        ParseFailure::Invalid(reason) => {
+            ParseFailure::Invalid(format!("{} file: {reason}", format.as_str())).into_error(name)
+        }
+        other => other.into_error(name),
     })
 }
 
@@ -599,6 +628,7 @@ pub struct Collect {
     pub limit: usize,
     pub findings: Vec<Finding>,
     pub consent: Vec<ConsentNotice>,
+    pub sent: Vec<SentMessage>,
 }
 
 impl Collect {
@@ -620,6 +650,12 @@ impl Sink for Collect {
     fn consent(&mut self, c: ConsentNotice) -> Result<(), SinkError> {
         if self.consent.len() < self.limit {
             self.consent.push(c);
+        }
+        Ok(())
+    }
+    fn sent(&mut self, m: SentMessage) -> Result<(), SinkError> {
+        if self.sent.len() < self.limit {
+            self.sent.push(m);
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! Parsing on another thread than storing: the parser streams its records in batches over a
+//! Parsing on another thread than storing (every shape, sent batches included): the parser
+//! streams its records in batches over a
 //! bounded channel while the receiving thread stores them, so parsing and SQLite work on two
 //! cores at once. Memory stays bounded: at most `DEPTH` batches of `BATCH` records are in
 //! flight per file. [`parse_threaded`] does this for one file; `import` keeps a parser
@@ -8,7 +9,8 @@ use std::io::{Read, Seek};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::{
-    Answer, ConsentNotice, Finding, ParseError, ParseOptions, Sink, SinkError, Summary, parse,
+    Answer, ConsentNotice, Finding, ParseError, ParseOptions, SentMessage, Sink, SinkError,
+    Summary, parse,
 };
 
 const BATCH: usize = 128;
@@ -18,6 +20,7 @@ enum Record {
     Finding(Finding),
     Consent(ConsentNotice),
     Answer(Answer),
+    Sent(SentMessage),
 }
 
 enum Message {
@@ -96,6 +99,9 @@ impl Sink for RecordSender {
     fn answer(&mut self, a: Answer) -> Result<(), SinkError> {
         self.push(Record::Answer(a))
     }
+    fn sent(&mut self, m: SentMessage) -> Result<(), SinkError> {
+        self.push(Record::Sent(m))
+    }
 }
 
 impl Records {
@@ -114,6 +120,7 @@ impl Records {
                             Record::Finding(f) => sink.finding(f),
                             Record::Consent(c) => sink.consent(c),
                             Record::Answer(a) => sink.answer(a),
+                            Record::Sent(m) => sink.sent(m),
                         }
                         .map_err(sink_error)?;
                     }

@@ -228,20 +228,7 @@ pub fn parse_rows(
         opts,
         sink,
     )
-    .map_err(|f| match f {
-        ParseFailure::Invalid(reason) => ParseError::Unreadable {
-            file: name.into(),
-            reason,
-        },
-        ParseFailure::Io(source) => ParseError::Io {
-            file: name.into(),
-            source,
-        },
-        ParseFailure::Sink(source) => ParseError::Sink {
-            file: name.into(),
-            source,
-        },
-    })
+    .map_err(|f| f.into_error(name))
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! Reading a sent HL7 batch into ledger messages: one [`SentMessage`] per MSH, one
-//! [`Vaccination`] per RXA, streamed (memory bounded by the largest message).
+//! The sent batch, one more shape of file: a VXU batch the clinic sent, read into ledger
+//! messages — one [`SentMessage`] per MSH, one [`Vaccination`] per RXA — fed to the
+//! [`Sink`] like every other shape's records, streamed (memory bounded by the largest
+//! message). [`super::parse`] reads a file as this shape when its kind is `sent`.
 //!
 //! Copied: MSH-10, MSH-7, MSH-4, PID-3 (first identifier only), RXA-3/5/9/10/11.4/20,
 //! ORC-10/12. PID-7 is read only to compute the age in whole years at vaccination; no name,
@@ -10,6 +12,8 @@
 use std::io::BufRead;
 
 use chrono::{NaiveDate, NaiveDateTime};
+
+use super::{Format, Kind, ParseFailure, Sink, SinkError, Summary};
 
 use crate::domain::{Field, Short};
 use crate::hl7::{Segment, SegmentReader, Separators, decode_text, unescape_cow};
@@ -182,16 +186,58 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
     #[error("no MSH segment: not an HL7 v2 batch")]
     NoMessage,
+    /// The sink (the store) failed: not the file's fault.
     #[error("{0}")]
-    Sink(String),
+    Sink(SinkError),
 }
 
-/// Stream the messages of a batch to `each` (which may stop the read with an error).
+/// Read a sent batch into `sink` as this shape's summary: its messages counted, dated by its
+/// first message. A file that is not a batch is invalid (quarantined with the reason).
+pub(crate) fn parse<R: BufRead>(input: R, sink: &mut dyn Sink) -> Result<Summary, ParseFailure> {
+    let mut summary = Summary::new(Format::SentBatch, Kind::Sent);
+    let mut first_date = None;
+    let mut dated = Dated {
+        sink,
+        first_date: &mut first_date,
+    };
+    match read_batch(input, &mut dated) {
+        Ok(n) => {
+            summary.counts.messages = Some(n);
+            summary.date = first_date;
+            Ok(summary)
+        }
+        Err(ReadError::Sink(e)) => Err(ParseFailure::Sink(e)),
+        Err(e) => Err(ParseFailure::Invalid(format!(
+            "not a readable HL7 batch: {e}"
+        ))),
+    }
+}
+
+/// Passes messages on, noting the first message's date.
+struct Dated<'a> {
+    sink: &'a mut dyn Sink,
+    first_date: &'a mut Option<NaiveDate>,
+}
+
+impl Sink for Dated<'_> {
+    fn finding(&mut self, f: super::Finding) -> Result<(), SinkError> {
+        self.sink.finding(f)
+    }
+    fn consent(&mut self, c: super::ConsentNotice) -> Result<(), SinkError> {
+        self.sink.consent(c)
+    }
+    fn sent(&mut self, m: SentMessage) -> Result<(), SinkError> {
+        if self.first_date.is_none() {
+            *self.first_date = m.time.map(|t| t.date());
+        }
+        self.sink.sent(m)
+    }
+}
+
+/// Stream the messages of a batch to `sink` (which may stop the read with an error).
 /// Returns how many messages were read.
-pub fn read_batch<R: BufRead>(
-    input: R,
-    mut each: impl FnMut(SentMessage) -> Result<(), String>,
-) -> Result<u64, ReadError> {
+pub fn read_batch<R: BufRead>(input: R, sink: &mut dyn Sink) -> Result<u64, ReadError> {
+    let mut each = |m: SentMessage| sink.sent(m).map_err(ReadError::Sink);
     let mut reader = SegmentReader::new(input);
     let mut buf = Vec::new();
     let mut sep = Separators::default();
@@ -232,7 +278,7 @@ pub fn read_batch<R: BufRead>(
         match seg.id {
             "MSH" => {
                 if let Some(b) = cur.take() {
-                    each(b.finish()).map_err(ReadError::Sink)?;
+                    each(b.finish())?;
                 }
                 count += 1;
                 cur = Some(Building {
@@ -306,7 +352,7 @@ pub fn read_batch<R: BufRead>(
         }
     }
     if let Some(b) = cur.take() {
-        each(b.finish()).map_err(ReadError::Sink)?;
+        each(b.finish())?;
     }
     if count == 0 {
         return Err(ReadError::NoMessage);
@@ -314,104 +360,14 @@ pub fn read_batch<R: BufRead>(
     Ok(count)
 }
 
-/// What crosses a batch channel: messages in chunks, then the reader's result.
-enum Chunk {
-    Messages(Vec<SentMessage>),
-    Done(Result<u64, ReadError>),
-}
-
-/// The reading end of a batch channel: parses a batch into it ([`BatchSender::read`]).
-pub struct BatchSender {
-    tx: std::sync::mpsc::SyncSender<Chunk>,
-}
-
-/// The storing end of a batch channel.
-pub struct BatchReceiver {
-    rx: std::sync::mpsc::Receiver<Chunk>,
-}
-
-/// A bounded channel for one batch's messages (memory stays bounded: at most 48 chunks of
-/// 256 messages in flight, a few MiB; enough for the reader to run a typical batch ahead).
-pub fn batch_channel() -> (BatchSender, BatchReceiver) {
-    let (tx, rx) = std::sync::mpsc::sync_channel(48);
-    (BatchSender { tx }, BatchReceiver { rx })
-}
-
-impl BatchSender {
-    /// Read `input` into the channel, then send the result. Returns early (quietly) when the
-    /// receiver is gone.
-    pub fn read<R: BufRead>(self, input: R) {
-        const CHUNK: usize = 256;
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let tx = &self.tx;
-        let mut result = read_batch(input, |m| {
-            chunk.push(m);
-            if chunk.len() == CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                tx.send(Chunk::Messages(full))
-                    .map_err(|_| "the store stopped".to_string())?;
-            }
-            Ok(())
-        });
-        if result.is_ok() && !chunk.is_empty() && tx.send(Chunk::Messages(chunk)).is_err() {
-            result = Err(ReadError::Sink("the store stopped".into()));
-        }
-        let _ = tx.send(Chunk::Done(result)); // no receiver: nobody wants it
-    }
-}
-
-impl BatchReceiver {
-    /// Give every message to `each`, in order, and return the reader's result. If `each`
-    /// fails, the channel is closed (the reader stops) and that error is returned.
-    pub fn drain(
-        self,
-        mut each: impl FnMut(SentMessage) -> Result<(), String>,
-    ) -> Result<u64, ReadError> {
-        for chunk in self.rx.iter() {
-            match chunk {
-                Chunk::Messages(ms) => {
-                    for m in ms {
-                        each(m).map_err(ReadError::Sink)?;
-                    }
-                }
-                Chunk::Done(result) => return result,
-            }
-        }
-        Err(ReadError::Sink(
-            "the reader stopped without a result".into(),
-        ))
-    }
-}
-
-/// [`read_batch`] with the reading on a helper thread and `each` called on this one, in
-/// order: HL7 parsing and storing use two cores. If `each` fails, the reader stops.
-pub fn read_batch_threaded<R: BufRead + Send>(
-    input: R,
-    each: impl FnMut(SentMessage) -> Result<(), String>,
-) -> Result<u64, ReadError> {
-    let (sender, receiver) = batch_channel();
-    std::thread::scope(|s| {
-        let reader = s.spawn(move || sender.read(input));
-        let result = receiver.drain(each); // dropping the receiver stops the reader
-        if let Err(panic) = reader.join() {
-            std::panic::resume_unwind(panic);
-        }
-        result
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn read(data: &str) -> Vec<SentMessage> {
-        let mut v = Vec::new();
-        read_batch(data.as_bytes(), |m| {
-            v.push(m);
-            Ok(())
-        })
-        .unwrap();
-        v
+        let mut c = crate::formats::Collect::all();
+        read_batch(data.as_bytes(), &mut c).unwrap();
+        c.sent
     }
 
     #[test]
@@ -459,38 +415,9 @@ BTS|2\rFTS|1\r";
     }
 
     #[test]
-    fn threaded_reading_gives_the_same_messages_in_order() {
-        let mut data = String::new();
-        for i in 0..1000 {
-            data.push_str(&format!(
-                "MSH|^~\\&|EHR|F|R|D|20251028||VXU^V04|C{i}|P|2.5.1\rPID|1||M{i}\r"
-            ));
-        }
-        let mut seen = Vec::new();
-        let n = read_batch_threaded(data.as_bytes(), |m| {
-            seen.push(m.control_id.unwrap());
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(n, 1000);
-        assert_eq!(seen.len(), 1000);
-        assert_eq!(seen[999], "C999");
-        // a failing store stops the reader and its error comes back
-        let r = read_batch_threaded(data.as_bytes(), |_| Err("disk full".into()));
-        assert!(
-            matches!(r, Err(ReadError::Sink(ref e)) if e == "disk full"),
-            "{r:?}"
-        );
-        assert!(matches!(
-            read_batch_threaded("nope\n".as_bytes(), |_| Ok(())),
-            Err(ReadError::NoMessage)
-        ));
-    }
-
-    #[test]
     fn not_hl7_is_an_error() {
         assert!(matches!(
-            read_batch("name,dob\n".as_bytes(), |_| Ok(())),
+            read_batch("name,dob\n".as_bytes(), &mut crate::formats::Discard),
             Err(ReadError::NoMessage)
         ));
     }
