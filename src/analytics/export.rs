@@ -48,6 +48,34 @@ pub enum Dataset {
 }
 
 impl Dataset {
+    /// Every dataset, in the order `immdqa export --help` lists them.
+    pub const ALL: [Dataset; 8] = [
+        Dataset::Findings,
+        Dataset::Submissions,
+        Dataset::Trends,
+        Dataset::Consent,
+        Dataset::Worklist,
+        Dataset::Ledger,
+        Dataset::Score,
+        Dataset::Completeness,
+    ];
+
+    /// What it holds, in a line (`immdqa export --help`).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Dataset::Findings => "Every finding of every report",
+            Dataset::Submissions => "One row per batch: messages, acceptance, findings",
+            Dataset::Trends => "Findings per week and field",
+            Dataset::Consent => "Consent notices and their follow-ups",
+            Dataset::Worklist => "The worklist, every item (open, resolved, closed, ignored)",
+            Dataset::Ledger => {
+                "Every sent message with its answer (site, provider, vaccine, status)"
+            }
+            Dataset::Score => "The scorecard per site and week",
+            Dataset::Completeness => "Completeness per site and week",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dataset::Findings => "findings",

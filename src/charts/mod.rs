@@ -57,16 +57,34 @@ impl Kind {
             Kind::Score => "score",
         }
     }
+    /// Every chart, in the order `immdqa chart --help` lists them.
+    pub const ALL: [Kind; 7] = [
+        Kind::Trend,
+        Kind::Top,
+        Kind::Acceptance,
+        Kind::Consent,
+        Kind::Heatmap,
+        Kind::Timeliness,
+        Kind::Score,
+    ];
+
     pub fn all() -> [Kind; 7] {
-        [
-            Kind::Trend,
-            Kind::Top,
-            Kind::Acceptance,
-            Kind::Consent,
-            Kind::Heatmap,
-            Kind::Timeliness,
-            Kind::Score,
-        ]
+        Kind::ALL
+    }
+
+    /// What it draws, in a line (`immdqa chart --help`).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Kind::Trend => "Weekly findings for the top fields (lines)",
+            Kind::Top => "Top fields (or codes) over the period (bars)",
+            Kind::Acceptance => "Acceptance rate per submission, with the threshold",
+            Kind::Consent => "Consent notices per week, stacked by status",
+            Kind::Heatmap => "Findings per field and week (heat map)",
+            Kind::Timeliness => {
+                "Share of administered doses reported within 7 days, per site and week"
+            }
+            Kind::Score => "The scorecard's score per site and week",
+        }
     }
 }
 

@@ -61,26 +61,6 @@ choice!(
 );
 
 choice!(
-    /// `chart KIND`
-    ChartKind => crate::charts::Kind {
-        /// Weekly findings for the top fields (lines)
-        Trend,
-        /// Top fields (or codes) over the period (bars)
-        Top,
-        /// Acceptance rate per submission, with the threshold
-        Acceptance,
-        /// Consent notices per week, stacked by status
-        Consent,
-        /// Findings per field and week (heat map)
-        Heatmap,
-        /// Share of administered doses reported within 7 days, per site and week
-        Timeliness,
-        /// The scorecard's score per site and week
-        Score,
-    }
-);
-
-choice!(
     /// `lint --registry`
     Registry => crate::config::Registry {
         /// CDC HL7 2.5.1 Immunization IG release 1.5 rules only (every registry).
@@ -90,20 +70,24 @@ choice!(
     }
 );
 
-choice!(
-    /// `export WHAT`
-    Dataset => crate::analytics::export::Dataset {
-        Findings,
-        Submissions,
-        Trends,
-        Consent,
-        /// The worklist, every item (open, resolved, closed, ignored)
-        Worklist,
-        /// Every sent message with its answer (site, provider, vaccine, status)
-        Ledger,
-        /// The scorecard per site and week
-        Score,
-        /// Completeness per site and week
-        Completeness,
-    }
-);
+/// A parser for a library enum listed by name (`charts::Kind::ALL`, `export::Dataset::ALL`):
+/// the library's list is the only one, so a new chart or dataset needs no line here; each
+/// value's one-line summary is its help.
+pub fn named<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    summary: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let values: Vec<PossibleValue> = all
+        .iter()
+        .map(|v| PossibleValue::new(name(*v)).help(summary(*v)))
+        .collect();
+    // the parser only lets a listed name through
+    PossibleValuesParser::new(values).map(move |s| {
+        all.iter()
+            .copied()
+            .find(|v| name(*v) == s)
+            .unwrap_or(all[0])
+    })
+}

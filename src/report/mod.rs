@@ -116,9 +116,8 @@ impl<'de> Deserialize<'de> for Kind {
             .into_iter()
             .find(|k| k.name() == s)
             .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "unknown chart '{s}' (trend, top, acceptance, consent, heatmap, timeliness, score)"
-                ))
+                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                serde::de::Error::custom(format!("unknown chart '{s}' ({})", names.join(", ")))
             })
     }
 }

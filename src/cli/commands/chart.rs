@@ -22,8 +22,8 @@ use crate::cli::{Ctx, Exit};
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Which chart to draw
-    #[arg(value_enum)]
-    pub kind: choices::ChartKind,
+    #[arg(value_parser = choices::named(&Kind::ALL, Kind::name, Kind::summary))]
+    pub kind: Kind,
     /// From this day or ISO week (2025-W40)
     #[arg(long, value_parser = parse_date)]
     pub since: Option<NaiveDate>,
@@ -43,7 +43,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     crate::cli::output::check_range(args.since, args.until)?;
-    let (kind, by) = (Kind::from(args.kind), TrendBy::from(args.by));
+    let (kind, by) = (args.kind, TrendBy::from(args.by));
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
     // Compute only what this kind of chart draws: each is a pass over the history.

@@ -26,8 +26,8 @@ pub enum PartitionBy {
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// What to export (schemas in docs/export-schemas.md)
-    #[arg(value_enum)]
-    pub what: crate::cli::choices::Dataset,
+    #[arg(value_parser = crate::cli::choices::named(&Dataset::ALL, Dataset::name, Dataset::summary))]
+    pub what: Dataset,
     /// Output file (`-`: standard output, CSV), or a folder with --partition-by
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -91,7 +91,7 @@ fn weeks_of(
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     crate::cli::output::check_range(args.since, args.until)?;
-    let what = Dataset::from(args.what);
+    let what = args.what;
     let format = format_of(&args)?;
     let to_stdout = args.out.as_os_str() == "-";
     if to_stdout && (format == ExportFormat::Parquet || args.partition_by.is_some()) {
