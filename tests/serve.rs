@@ -458,6 +458,8 @@ fn every_number_equals_the_clis() {
         home,
         "the second view is the first one's page"
     );
+    // the scorecard per site, as the report shows it
+    assert!(home.contains("Scorecard per site this week"), "{home:.300}");
     let week = home
         .split("· week ")
         .nth(1)

@@ -20,6 +20,7 @@
 pub mod breakdown;
 pub mod cache;
 pub mod changes;
+pub mod chart_rows;
 pub mod completeness;
 pub mod consent;
 pub mod export;

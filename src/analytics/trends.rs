@@ -40,6 +40,19 @@ impl TrendBy {
             TrendBy::Owner => "owner",
         }
     }
+    /// What a person calls the key (charts' axis and legend).
+    pub fn label(self) -> &'static str {
+        match self {
+            TrendBy::Field => "HL7 field",
+            TrendBy::Code => "registry code",
+            TrendBy::Severity => "severity",
+            TrendBy::Site => "site",
+            TrendBy::Vaccine => "vaccine",
+            TrendBy::VaccineGroup => "vaccine group",
+            TrendBy::Provider => "provider",
+            TrendBy::Owner => "owner",
+        }
+    }
     /// Whether the breakdown comes from the message ledger (sent messages joined to their
     /// answers) rather than from the reports alone.
     pub fn from_ledger(self) -> bool {

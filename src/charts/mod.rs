@@ -72,6 +72,19 @@ impl Kind {
         Kind::ALL
     }
 
+    /// The rows it draws (computed by `analytics::chart_rows`).
+    pub fn needs(self) -> Needs {
+        let mut n = Needs::default();
+        match self {
+            Kind::Trend | Kind::Top | Kind::Heatmap => n.trend = true,
+            Kind::Acceptance => n.submissions = true,
+            Kind::Consent => n.consent = true,
+            Kind::Timeliness => n.timeliness = true,
+            Kind::Score => n.scores = true,
+        }
+        n
+    }
+
     /// What it draws, in a line (`immdqa chart --help`).
     pub fn summary(self) -> &'static str {
         match self {
@@ -93,6 +106,31 @@ impl Kind {
 pub struct ChartError {
     pub path: String,
     pub message: String,
+}
+
+pub use crate::analytics::chart_rows::{ChartRows, Needs};
+
+impl<'a> ChartData<'a> {
+    /// The rows of [`crate::analytics::chart_rows::rows`], drawn with these settings.
+    pub fn of(
+        rows: &'a ChartRows,
+        key_label: &'a str,
+        min_acceptance_rate: f64,
+        top: usize,
+        subtitle: String,
+    ) -> ChartData<'a> {
+        ChartData {
+            trend: &rows.trend,
+            key_label,
+            submissions: &rows.submissions,
+            consent: &rows.consent,
+            timeliness: &rows.timeliness,
+            scores: &rows.scores,
+            min_acceptance_rate,
+            top,
+            subtitle,
+        }
+    }
 }
 
 /// What a chart draws from.

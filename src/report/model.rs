@@ -5,6 +5,7 @@
 
 use chrono::{Duration, NaiveDate};
 
+use crate::analytics::chart_rows::{self, Needs};
 use crate::analytics::consent::{self, ConsentView, WeeklyConsent};
 use crate::analytics::submissions::{self, SubmissionRow};
 use crate::analytics::thresholds::{Level, Verdict};
@@ -49,6 +50,8 @@ pub struct ReportModel {
     pub ledger: LedgerModel,
     pub min_acceptance_rate: f64,
     pub rising_error_weeks: u32,
+    /// What the definition's charts draw (`analytics::chart_rows`, as `immdqa chart` does).
+    pub chart_rows: crate::analytics::chart_rows::ChartRows,
     /// The scorecard per site and week of the window (when shown), and its weights.
     pub scores: Vec<crate::analytics::score::SiteScore>,
     pub score_weights: crate::config::ScoreConfig,
@@ -106,14 +109,36 @@ pub fn compute(
         Some(week),
         settings.ledger,
     )?;
+    // the charts' rows, as `immdqa chart` computes them (consent: from the view below)
+    let chart_needs = def
+        .charts
+        .iter()
+        .fold(Needs::default(), |n, k| n.or(k.needs()));
+    let owners = crate::ledger::owners::Owners::new(settings.owners);
+    let mut chart_rows = chart_rows::rows(
+        store,
+        &h,
+        Needs {
+            consent: false,
+            ..chart_needs
+        },
+        &chart_rows::Query {
+            by: TrendBy::Field,
+            since: Some(since),
+            until: Some(until),
+            today: settings.ledger.today,
+            owners: &owners,
+            score: settings.score,
+            registries: &settings.registries,
+        },
+    )?;
     let PerSite {
         scores,
         completeness,
         vaccines,
-    } = per_site(store, def, settings, profile, (since, week))?;
+    } = per_site(store, def, settings, profile, (since, week), &chart_rows)?;
     let needs_ledger = def.tables.iter().any(|t| t.is_ledger_section())
-        || def.exports.contains(&super::ExportKind::Worklist)
-        || def.charts.contains(&Kind::Timeliness);
+        || def.exports.contains(&super::ExportKind::Worklist);
     let ledger = if needs_ledger {
         ledger_model(
             store,
@@ -149,6 +174,9 @@ pub fn compute(
     };
     let mut weekly = cview.weekly.clone();
     weekly.retain(|w| w.week >= since && w.week <= until);
+    if chart_needs.consent {
+        chart_rows.consent = weekly.clone();
+    }
     // A report about consent only shows consent verdicts; the others the thresholds.
     let consent_only = !def.tables.contains(&super::TableKind::Verdicts)
         && def.charts.iter().all(|k| *k == Kind::Consent)
@@ -197,6 +225,7 @@ pub fn compute(
         ledger,
         min_acceptance_rate: thresholds.min_acceptance_rate,
         rising_error_weeks: thresholds.rising_error_weeks,
+        chart_rows,
         scores,
         score_weights: settings.score.clone(),
         completeness,
@@ -218,9 +247,12 @@ fn per_site(
     settings: &super::Settings<'_>,
     profile: Option<&str>,
     (since, week): (NaiveDate, NaiveDate),
+    charts: &crate::analytics::chart_rows::ChartRows,
 ) -> Result<PerSite, AnalyticsError> {
-    let scores = if def.tables.contains(&super::TableKind::Score)
-        || def.charts.contains(&Kind::Score)
+    let scores = if def.charts.contains(&Kind::Score) {
+        // the chart's rows: the same weeks
+        charts.scores.clone()
+    } else if def.tables.contains(&super::TableKind::Score)
         || def.exports.contains(&super::ExportKind::Score)
     {
         crate::analytics::score::scores(
@@ -320,16 +352,12 @@ fn consent_verdict(v: &ConsentView, as_of: NaiveDate, week: NaiveDate) -> Verdic
 impl ReportModel {
     /// What the charts draw (the PNG files and the inline SVGs alike).
     pub fn chart_data(&self, top: usize) -> crate::charts::ChartData<'_> {
-        crate::charts::ChartData {
-            trend: &self.trend,
-            key_label: "HL7 field",
-            submissions: &self.submissions,
-            consent: &self.consent_weekly,
-            timeliness: &self.ledger.timeliness,
-            scores: &self.scores,
-            min_acceptance_rate: self.min_acceptance_rate,
+        crate::charts::ChartData::of(
+            &self.chart_rows,
+            TrendBy::Field.label(),
+            self.min_acceptance_rate,
             top,
-            subtitle: format!("{} to {}", week_label(self.since), week_label(self.week)),
-        }
+            format!("{} to {}", week_label(self.since), week_label(self.week)),
+        )
     }
 }

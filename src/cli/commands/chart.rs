@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::analytics::trends::{TrendBy, TrendOptions};
-use crate::analytics::{consent, submissions};
+use crate::analytics::trends::TrendBy;
 use crate::charts::{self, ChartData, Kind};
 use crate::cli::choices;
 use crate::cli::output::parse_date;
@@ -47,90 +46,28 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let store = ctx.open_store()?;
     let h = ctx.history(&store)?;
     // Compute only what this kind of chart draws: each is a pass over the history.
-    let trend = match kind {
-        Kind::Trend | Kind::Top | Kind::Heatmap => crate::analytics::breakdown::trends_any(
-            &store,
-            &h,
-            &TrendOptions {
-                by,
-                since: args.since,
-                until: args.until,
-                top: None,
-                split_profiles: false,
-            },
-            &crate::ledger::owners::Owners::new(&ctx.config.owners),
-        )?,
-        _ => vec![],
-    };
-    let mut subs = match kind {
-        // with batch sizes: a listing without counts is drawn up to the most its size allows
-        Kind::Acceptance => crate::analytics::thresholds::with_sent_sizes(
-            submissions::submissions(&h, args.since)?,
-            &store,
-            h.profile.as_deref(),
-        )?,
-        _ => vec![],
-    };
-    if let Some(u) = args.until {
-        subs.retain(|s| s.date.is_none_or(|d| d <= u));
-    }
-    let mut weekly = match kind {
-        Kind::Consent => consent::consent(&store, &h, chrono::Local::now().date_naive())?.weekly,
-        _ => vec![],
-    };
-    weekly.retain(|w| {
-        args.since
-            .is_none_or(|s| w.week >= crate::analytics::week_start(s))
-            && args.until.is_none_or(|u| w.week <= u)
-    });
-    let timeliness = match kind {
-        Kind::Timeliness => crate::analytics::breakdown::timeliness(
-            &store,
-            h.profile.as_deref(),
-            args.since,
-            args.until,
-        )?,
-        _ => vec![],
-    };
-    let scores = match kind {
-        Kind::Score => {
-            let today = chrono::Local::now().date_naive();
-            let monday = crate::analytics::week_start;
-            let to = monday(args.until.unwrap_or(today));
-            let from = monday(args.since.unwrap_or(to - chrono::Duration::weeks(11)));
-            crate::analytics::score::scores(
-                &store,
-                h.profile.as_deref(),
-                (from, to),
-                &crate::analytics::score::ScoreInputs {
-                    weights: &ctx.config.score,
-                    registries: &ctx.config.registries(),
-                    today,
-                },
-            )?
-        }
-        _ => vec![],
-    };
-    let data = ChartData {
-        timeliness: &timeliness,
-        scores: &scores,
-        trend: &trend,
-        key_label: match by {
-            TrendBy::Code => "registry code",
-            TrendBy::Site => "site",
-            TrendBy::Vaccine => "vaccine",
-            TrendBy::VaccineGroup => "vaccine group",
-            TrendBy::Provider => "provider",
-            TrendBy::Owner => "owner",
-            TrendBy::Severity => "severity",
-            TrendBy::Field => "HL7 field",
+    let owners = crate::ledger::owners::Owners::new(&ctx.config.owners);
+    let rows = crate::analytics::chart_rows::rows(
+        &store,
+        &h,
+        kind.needs(),
+        &crate::analytics::chart_rows::Query {
+            by,
+            since: args.since,
+            until: args.until,
+            today: chrono::Local::now().date_naive(),
+            owners: &owners,
+            score: &ctx.config.score,
+            registries: &ctx.config.registries(),
         },
-        submissions: &subs,
-        consent: &weekly,
-        min_acceptance_rate: ctx.config.thresholds.min_acceptance_rate,
-        top: args.top,
-        subtitle: String::new(),
-    };
+    )?;
+    let data = ChartData::of(
+        &rows,
+        by.label(),
+        ctx.config.thresholds.min_acceptance_rate,
+        args.top,
+        String::new(),
+    );
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("{}.png", kind.name())));

@@ -36,6 +36,7 @@ pub async fn home(
                 let mut def = crate::report::definition("weekly").map_err(report_err)?;
                 def.tables = vec![
                     crate::report::TableKind::Verdicts,
+                    crate::report::TableKind::Score,
                     crate::report::TableKind::Backlog,
                     crate::report::TableKind::TopIssues,
                     crate::report::TableKind::Resolved,
