@@ -95,6 +95,100 @@ impl Dataset {
     }
 }
 
+/// What a dataset's table is computed over: the range and the settings (the CLI's options,
+/// or a report's week or window).
+pub struct DatasetQuery<'a> {
+    /// Reports, batches or weeks on or after this day (None: from the start).
+    pub since: Option<NaiveDate>,
+    /// On or before this day (None: to the end).
+    pub until: Option<NaiveDate>,
+    /// Consent follow-up ages, the worklist's ages, lint's "not in the future".
+    pub today: NaiveDate,
+    pub worklist: &'a crate::config::WorklistConfig,
+    pub owners: &'a crate::config::OwnersConfig,
+    pub score: &'a crate::config::ScoreConfig,
+    pub registries: &'a crate::config::Registries,
+}
+
+impl Dataset {
+    /// Its table (every dataset but `findings`, which streams: [`export_findings`]); `immdqa
+    /// export` and a report's `exports` both write this (a new dataset is one arm here).
+    pub fn table(
+        self,
+        store: &Store,
+        h: &super::History,
+        q: &DatasetQuery<'_>,
+    ) -> Result<Table, AnalyticsError> {
+        let profile = h.profile.as_deref();
+        let in_range =
+            |d: NaiveDate| q.since.is_none_or(|s| d >= s) && q.until.is_none_or(|u| d <= u);
+        // the per-week datasets: from the first week there can be, to this week
+        let weeks = || {
+            let first = NaiveDate::from_ymd_opt(2000, 1, 3).unwrap_or_default();
+            (
+                week_start(q.since.unwrap_or(first)),
+                week_start(q.until.unwrap_or(q.today)),
+            )
+        };
+        Ok(match self {
+            Dataset::Findings => {
+                return Err(AnalyticsError::Usage(
+                    "the findings export streams to a file (export_findings)".into(),
+                ));
+            }
+            Dataset::Submissions => {
+                let mut rows = super::submissions::submissions(h, q.since)?;
+                rows.retain(|s| s.date.is_none_or(|d| q.until.is_none_or(|u| d <= u)));
+                super::submissions::table(&rows)
+            }
+            Dataset::Trends => {
+                let opts = super::trends::TrendOptions {
+                    since: q.since,
+                    until: q.until,
+                    split_profiles: true,
+                    ..Default::default()
+                };
+                let t = super::trends::trends(h, &opts)?;
+                super::trends::table(&t, super::trends::TrendBy::Field)
+            }
+            Dataset::Consent => {
+                let mut v = super::consent::consent(store, h, q.today)?;
+                v.notices.retain(|n| n.date.is_none_or(in_range));
+                super::consent::notices_table(&v, q.today)
+            }
+            Dataset::Worklist => {
+                let filter = crate::ledger::worklist::Filter {
+                    all: true,
+                    since: q.since,
+                    ..Default::default()
+                };
+                let owners = crate::ledger::owners::Owners::new(q.owners);
+                let mut items = crate::ledger::worklist::load(
+                    store, profile, q.worklist, &owners, &filter, q.today,
+                )?;
+                items.retain(|i| q.until.is_none_or(|u| i.opened.is_none_or(|o| o <= u)));
+                crate::ledger::worklist::table(&items)
+            }
+            Dataset::Ledger => ledger_table(store, profile, q.since, q.until)?,
+            Dataset::Score => {
+                let inputs = super::score::ScoreInputs {
+                    weights: q.score,
+                    registries: q.registries,
+                    today: q.today,
+                };
+                let rows = super::score::scores(store, profile, weeks(), &inputs)?;
+                super::score::table(&rows, q.score)
+            }
+            Dataset::Completeness => {
+                let (from, to) = weeks();
+                let by = super::completeness::By::Site;
+                let rows = super::completeness::rows(store, by, from, to, profile)?;
+                super::completeness::table(&rows, by)
+            }
+        })
+    }
+}
+
 /// The ledger dataset: every sent message of a profile (None: all) with its answer, for the
 /// weeks from `first_week` to `last_week` (Mondays; None: unbounded).
 pub fn ledger_table(

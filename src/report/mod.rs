@@ -15,9 +15,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use crate::analytics::export;
 use crate::analytics::thresholds::{Thresholds, Verdict};
-use crate::analytics::trends::TrendBy;
-use crate::analytics::{consent, export, submissions, trends};
 use crate::charts::{self, Kind};
 use crate::store::{DateRange, Store};
 
@@ -189,7 +188,7 @@ pub fn build(
 ) -> Result<Built, ReportError> {
     let m = model::compute(store, def, week, settings, profile)?;
     let html = render::page(&m, def, name)?;
-    write(store, &m, def, &html, out)
+    write(store, &m, def, &html, out, settings)
 }
 
 /// Step three: write the folder (owner-only: it holds patient references): the charts as
@@ -201,6 +200,7 @@ pub fn write(
     def: &ReportDef,
     html: &str,
     out: &Path,
+    settings: &Settings<'_>,
 ) -> Result<Built, ReportError> {
     let io = |source| ReportError::Io {
         path: out.to_path_buf(),
@@ -218,6 +218,8 @@ pub fn write(
         charts::render(*kind, &data, &png)?;
         files.push(png);
     }
+    // the history, loaded once for the exports that read it
+    let mut history: Option<crate::analytics::History> = None;
     for e in &def.exports {
         let path = out.join(e.file());
         let csv = export::ExportFormat::Csv;
@@ -237,43 +239,45 @@ pub fn write(
                 },
             )
             .map(|_| ()),
-            ExportKind::Submissions => {
-                export::export_table(&submissions::table(&m.submissions), &path, csv)
-            }
-            ExportKind::Trends => {
-                export::export_table(&trends::table(&m.trend, TrendBy::Field), &path, csv)
-            }
-            ExportKind::Consent => export::export_table(
-                &consent::notices_table(&m.consent, m.consent_as_of),
-                &path,
-                csv,
-            ),
+            // rows the page already holds
             ExportKind::Worklist => export::export_table(
                 &crate::ledger::worklist::table(&m.ledger.worklist),
                 &path,
                 csv,
             ),
-            // the scorecard of the weeks shown
             ExportKind::Score => export::export_table(
                 &crate::analytics::score::table(&m.scores, &m.score_weights),
                 &path,
                 csv,
             ),
-            // the report week's completeness per site
-            ExportKind::Completeness => export::export_table(
-                &crate::analytics::completeness::table(
-                    &m.completeness,
-                    crate::analytics::completeness::By::Site,
-                ),
-                &path,
-                csv,
-            ),
-            // the report week's sent messages and their answers
-            ExportKind::Ledger => export::export_table(
-                &export::ledger_table(store, m.profile.as_deref(), Some(m.week), Some(m.week))?,
-                &path,
-                csv,
-            ),
+            // the others as `immdqa export` writes them, over the report's weeks
+            other => {
+                let (since, until, today) = match other {
+                    ExportKind::Submissions | ExportKind::Trends => {
+                        (Some(m.since), Some(m.until), settings.ledger.today)
+                    }
+                    // every notice, ages counted to the page's date
+                    ExportKind::Consent => (None, None, m.consent_as_of),
+                    _ => (Some(m.week), Some(m.until), settings.ledger.today),
+                };
+                let query = export::DatasetQuery {
+                    since,
+                    until,
+                    today,
+                    worklist: settings.worklist,
+                    owners: settings.owners,
+                    score: settings.score,
+                    registries: &settings.registries,
+                };
+                let h = match &history {
+                    Some(h) => h,
+                    None => history.insert(crate::analytics::History::load_scoped(
+                        store,
+                        m.profile.as_deref(),
+                    )?),
+                };
+                export::export_table(&other.table(store, h, &query)?, &path, csv)
+            }
         }?;
         files.push(path);
     }

@@ -268,9 +268,7 @@ fn per_site(
     } else {
         vec![]
     };
-    let completeness = if def.tables.contains(&super::TableKind::Completeness)
-        || def.exports.contains(&super::ExportKind::Completeness)
-    {
+    let completeness = if def.tables.contains(&super::TableKind::Completeness) {
         crate::analytics::completeness::rows(
             store,
             crate::analytics::completeness::By::Site,

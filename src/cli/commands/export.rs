@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use crate::analytics::export::{self, Dataset, ExportFormat, ExportOptions};
-use crate::analytics::{consent, submissions, trends};
 use crate::cli::output::{parse_date, parse_date_end};
 use crate::cli::{Ctx, Exit};
 use crate::store::DateRange;
@@ -74,21 +73,6 @@ fn format_of(args: &Args) -> anyhow::Result<ExportFormat> {
     }
 }
 
-/// The weeks (Mondays) of a per-week dataset: from --since (else the first week there can
-/// be) to --until (else this week).
-fn weeks_of(
-    since: Option<chrono::NaiveDate>,
-    until: Option<chrono::NaiveDate>,
-    today: chrono::NaiveDate,
-) -> (chrono::NaiveDate, chrono::NaiveDate) {
-    let monday = crate::analytics::week_start;
-    let first = chrono::NaiveDate::from_ymd_opt(2000, 1, 3).unwrap_or_default();
-    (
-        monday(since.unwrap_or(first)),
-        monday(until.unwrap_or(today)),
-    )
-}
-
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     crate::cli::output::check_range(args.since, args.until)?;
     let what = args.what;
@@ -150,78 +134,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         Dataset::Findings => export::export_findings(&store, &target, &opts)?,
         other => {
             let h = ctx.history(&store)?;
-            let mut table = match other {
-                Dataset::Submissions => {
-                    let mut rows = submissions::submissions(&h, args.since)?;
-                    rows.retain(|s| args.until.is_none_or(|u| s.date.is_none_or(|d| d <= u)));
-                    submissions::table(&rows)
-                }
-                Dataset::Trends => {
-                    let t = trends::trends(
-                        &h,
-                        &trends::TrendOptions {
-                            since: args.since,
-                            until: args.until,
-                            split_profiles: true,
-                            ..Default::default()
-                        },
-                    )?;
-                    trends::table(&t, trends::TrendBy::Field)
-                }
-                Dataset::Consent => {
-                    let today = chrono::Local::now().date_naive();
-                    let mut v = consent::consent(&store, &h, today)?;
-                    v.notices.retain(|n| {
-                        n.date.is_none_or(|d| {
-                            args.since.is_none_or(|s| d >= s) && args.until.is_none_or(|u| d <= u)
-                        })
-                    });
-                    consent::notices_table(&v, today)
-                }
-                Dataset::Worklist => {
-                    let filter = crate::ledger::worklist::Filter {
-                        all: true,
-                        since: args.since,
-                        ..Default::default()
-                    };
-                    let today = chrono::Local::now().date_naive();
-                    let mut items = super::worklist::load(ctx, &store, &filter, today)?;
-                    items.retain(|i| args.until.is_none_or(|u| i.opened.is_none_or(|o| o <= u)));
-                    crate::ledger::worklist::table(&items)
-                }
-                Dataset::Ledger => {
-                    export::ledger_table(&store, profile.as_deref(), args.since, args.until)?
-                }
-                Dataset::Score => {
-                    let today = chrono::Local::now().date_naive();
-                    let (from, to) = weeks_of(args.since, args.until, today);
-                    let rows = crate::analytics::score::scores(
-                        &store,
-                        profile.as_deref(),
-                        (from, to),
-                        &crate::analytics::score::ScoreInputs {
-                            weights: &ctx.config.score,
-                            registries: &ctx.config.registries(),
-                            today,
-                        },
-                    )?;
-                    crate::analytics::score::table(&rows, &ctx.config.score)
-                }
-                Dataset::Completeness => {
-                    let today = chrono::Local::now().date_naive();
-                    let (from, to) = weeks_of(args.since, args.until, today);
-                    let by = crate::analytics::completeness::By::Site;
-                    let rows = crate::analytics::completeness::rows(
-                        &store,
-                        by,
-                        from,
-                        to,
-                        profile.as_deref(),
-                    )?;
-                    crate::analytics::completeness::table(&rows, by)
-                }
-                Dataset::Findings => unreachable!(),
+            let registries = ctx.config.registries();
+            let query = export::DatasetQuery {
+                since: args.since,
+                until: args.until,
+                today: chrono::Local::now().date_naive(),
+                worklist: &ctx.config.worklist,
+                owners: &ctx.config.owners,
+                score: &ctx.config.score,
+                registries: &registries,
             };
+            let mut table = other.table(&store, &h, &query)?;
             export::pseudonymize_table(&mut table, opts.pseudonym_key.as_deref());
             export::export_table(&table, &target, format)?;
             table.rows.len() as u64
