@@ -18,11 +18,12 @@
 //! the week before (and say so).
 //!
 //! The ledger rules run once the ledger holds sent batches; `new_code` runs on the reports.
+//! Each is a `rule_…` function of [`Inputs`], listed in `thresholds::CHECKS`.
 
 use chrono::{Duration, NaiveDate};
 
 use super::breakdown;
-use super::verdict::{Check, Level, pct};
+use super::verdict::{Check, Found, Inputs, Level, pct};
 use super::{AnalyticsError, History, week_label};
 use crate::config::Thresholds;
 use crate::store::Store;
@@ -65,35 +66,74 @@ pub fn new_codes(h: &History, week: NaiveDate) -> Result<Option<Vec<String>>, An
     Ok(Some(new))
 }
 
-/// Every ledger rule for the checked week.
-pub fn checks(
-    store: &Store,
-    h: &History,
-    t: &Thresholds,
-    c: Context,
-) -> Result<Vec<Check>, AnalyticsError> {
-    let mut out = Vec::new();
-    if t.warn_new_codes
+/// The context of a ledger rule: the store, the profile, the week, today.
+fn context<'a>(i: &Inputs<'a>) -> Option<(&'a Store, &'a History, Context)> {
+    let (store, h) = i.store?;
+    let c = Context {
+        week: i.week,
+        today: i.today,
+        overdue_days: i.overdue_days,
+    };
+    Some((store, h, c))
+}
+
+/// `new_code` (when `warn_new_codes`; needs an earlier week to compare).
+pub(super) fn rule_new_code(i: &Inputs<'_>, out: &mut Found) -> Result<(), AnalyticsError> {
+    let Some((_, h, c)) = context(i) else {
+        return Ok(());
+    };
+    if i.t.warn_new_codes
         && let Some(new) = new_codes(h, c.week)?
     {
-        out.push(new_code(&new, c.week));
+        out.checks.push(new_code(&new, c.week));
     }
-    if !store.has_ledger()? {
-        return Ok(out);
+    Ok(())
+}
+
+pub(super) fn rule_answer_overdue(i: &Inputs<'_>, out: &mut Found) -> Result<(), AnalyticsError> {
+    if let Some((store, h, c)) = context(i) {
+        out.checks
+            .push(answer_overdue(store, h.profile.as_deref(), c)?);
     }
-    let profile = h.profile.as_deref();
-    out.push(answer_overdue(store, profile, c)?);
-    out.push(not_mentioned(store, profile, t, c)?);
-    out.push(site_acceptance(store, profile, t, c)?);
-    if t.usual_weeks > 0 {
-        out.extend(volume(store, profile, t, c)?);
+    Ok(())
+}
+
+pub(super) fn rule_not_mentioned(i: &Inputs<'_>, out: &mut Found) -> Result<(), AnalyticsError> {
+    if let Some((store, h, c)) = context(i) {
+        out.checks
+            .push(not_mentioned(store, h.profile.as_deref(), i.t, c)?);
     }
-    if t.warn_new_products
-        && let Some(check) = new_product(store, profile, c.week)?
+    Ok(())
+}
+
+pub(super) fn rule_site_acceptance(i: &Inputs<'_>, out: &mut Found) -> Result<(), AnalyticsError> {
+    if let Some((store, h, c)) = context(i) {
+        out.checks
+            .push(site_acceptance(store, h.profile.as_deref(), i.t, c)?);
+    }
+    Ok(())
+}
+
+/// `site_silent` and `volume_drop` (when `usual_weeks` is not 0).
+pub(super) fn rule_volume(i: &Inputs<'_>, out: &mut Found) -> Result<(), AnalyticsError> {
+    if let Some((store, h, c)) = context(i)
+        && i.t.usual_weeks > 0
     {
-        out.push(check);
+        out.checks
+            .extend(volume(store, h.profile.as_deref(), i.t, c)?);
     }
-    Ok(out)
+    Ok(())
+}
+
+/// `new_product` (when `warn_new_products`; needs an earlier week to compare).
+pub(super) fn rule_new_product(i: &Inputs<'_>, out: &mut Found) -> Result<(), AnalyticsError> {
+    if let Some((store, h, c)) = context(i)
+        && i.t.warn_new_products
+        && let Some(check) = new_product(store, h.profile.as_deref(), c.week)?
+    {
+        out.checks.push(check);
+    }
+    Ok(())
 }
 
 /// The week the volume alerts judge: the checked one once it is over, else the one before.

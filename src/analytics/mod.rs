@@ -26,6 +26,7 @@ pub mod consent;
 pub mod export;
 pub mod ledger_checks;
 pub mod ledger_summary;
+pub mod report_checks;
 pub mod score;
 pub mod submissions;
 pub mod thresholds;

@@ -10,14 +10,23 @@
 //! bound the rate from above). A week with no report at all warns ("no data"), so a cron job
 //! with a broken fetch hears about it. Weeks without counts are skipped, and named, by the
 //! rising-error rule; they never reset its streak.
+//!
+//! Every check is a row of [`CHECKS`], in the order they print: the report rules in
+//! `report_checks.rs`, the ledger rules in `ledger_checks.rs`, both on the shared base in
+//! `verdict.rs`; [`evaluate_submissions`] runs them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
 
 use super::submissions::SubmissionRow;
 use super::trends::TrendRow;
-use super::{week_label, week_start};
+use super::verdict::{Found, Inputs, has_counts};
+use super::week_start;
+use super::{ledger_checks, report_checks};
+
+pub use super::report_checks::lookback;
+pub use super::verdict::RejectedEvidence;
 
 /// The settings (`[thresholds]` in the config): plain data in the config, read here.
 pub use crate::config::Thresholds;
@@ -56,10 +65,6 @@ impl Verdict {
         }
     }
 }
-
-/// Rejected messages per report, counted from error findings (distinct message control ids,
-/// else message indexes), for reports that carry no message counts.
-pub type RejectedEvidence = HashMap<i64, u64>;
 
 /// The primary reports of submissions in `week` that carry no message counts: what the
 /// caller should count rejections for (see [`RejectedEvidence`]).
@@ -111,12 +116,6 @@ pub fn gather_evidence(
     Ok(out)
 }
 
-/// How far before the evaluated week the checks read: the rising-error rule compares
-/// `rising_error_weeks + 1` weeks and may skip as many again.
-pub fn lookback(t: &Thresholds) -> Duration {
-    Duration::weeks(2 * (t.rising_error_weeks as i64 + 1))
-}
-
 /// Evaluate the thresholds over a loaded history, with the upload records (batch sizes) and
 /// the rejection evidence of reports without counts: what `check` runs.
 pub fn evaluate_history(
@@ -153,37 +152,121 @@ pub fn evaluate_submissions(
     )?;
     let week = target_week(subs, &sev, as_of);
     let evidence = gather_evidence(store, subs, week)?;
-    let v = evaluate(t, subs, &sev, week, &evidence);
-    // no report about the week: the ledger rules still speak (a site gone silent is what a
-    // week without reports may be about), once the ledger holds sent batches
-    let no_report = v.checks.iter().any(|c| c.name == "data");
-    let Some(week) = v
-        .week
-        .filter(|_| !no_report || store.has_ledger().unwrap_or(false))
-    else {
-        return Ok(v);
+    run(t, subs, &sev, week, &evidence, Some((store, h)), ledger)
+}
+
+/// One check rule: a row of [`CHECKS`].
+pub struct Rule {
+    pub name: &'static str,
+    /// What it reads: the reports alone, the history (its codes), or the message ledger.
+    pub reads: Reads,
+    check: fn(&Inputs<'_>, &mut Found) -> Result<(), super::AnalyticsError>,
+}
+
+/// What a rule reads, which decides when it runs: `Reports` always; `History` and `Ledger`
+/// with the store (not in [`evaluate`]), and only once the week has a report or the ledger
+/// holds sent batches (a site gone silent is what a week without reports may be about);
+/// `Ledger` only once the ledger holds sent batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    Reports,
+    History,
+    Ledger,
+}
+
+/// Every check of `immdqa check` and the report's verdict, in the order they print: a new
+/// rule is a row here and a function in its file (README, "Verdicts").
+pub static CHECKS: &[Rule] = &[
+    Rule {
+        name: "acceptance_rate",
+        reads: Reads::Reports,
+        check: report_checks::data_or_acceptance,
+    },
+    Rule {
+        name: "rising_error_rate",
+        reads: Reads::Reports,
+        check: report_checks::rising_error_rate,
+    },
+    Rule {
+        name: "new_code",
+        reads: Reads::History,
+        check: ledger_checks::rule_new_code,
+    },
+    Rule {
+        name: "answer_overdue",
+        reads: Reads::Ledger,
+        check: ledger_checks::rule_answer_overdue,
+    },
+    Rule {
+        name: "not_mentioned",
+        reads: Reads::Ledger,
+        check: ledger_checks::rule_not_mentioned,
+    },
+    Rule {
+        name: "site_acceptance",
+        reads: Reads::Ledger,
+        check: ledger_checks::rule_site_acceptance,
+    },
+    Rule {
+        name: "site_silent and volume_drop",
+        reads: Reads::Ledger,
+        check: ledger_checks::rule_volume,
+    },
+    Rule {
+        name: "new_product",
+        reads: Reads::Ledger,
+        check: ledger_checks::rule_new_product,
+    },
+];
+
+/// Run every rule of [`CHECKS`] that can run for the week.
+fn run(
+    t: &Thresholds,
+    subs: &[SubmissionRow],
+    severity_trend: &[TrendRow],
+    as_of: Option<NaiveDate>,
+    evidence: &RejectedEvidence,
+    store: Option<(&crate::store::Store, &super::History)>,
+    ledger: LedgerScope,
+) -> Result<Verdict, super::AnalyticsError> {
+    let latest = target_week(subs, severity_trend, None);
+    let Some(week) = as_of.map(week_start).or(latest) else {
+        let check = Check {
+            name: "data",
+            level: Level::Warn,
+            message: "no data: the history holds no data quality report yet".into(),
+            basis: "no report in the history (has `immdqa fetch` run?)".into(),
+        };
+        return Ok(Verdict::from_checks(None, vec![check], vec![]));
     };
-    let mut checks = v.checks;
-    checks.extend(super::ledger_checks::checks(
-        store,
-        h,
+    let inputs = Inputs {
+        week,
+        latest,
         t,
-        super::ledger_checks::Context {
-            week,
-            today: ledger.today,
-            overdue_days: ledger.overdue_days,
-        },
-    )?);
-    let extra = v
-        .breaches
-        .into_iter()
-        .filter(|b| {
-            !checks
-                .iter()
-                .any(|c| c.name == b.check && c.message == b.message)
-        })
-        .collect();
-    Ok(Verdict::from_checks(Some(week), checks, extra))
+        subs: subs.iter().filter(|s| s.report_received).collect(),
+        severity_trend,
+        evidence,
+        store,
+        today: ledger.today,
+        overdue_days: ledger.overdue_days,
+    };
+    let mut found = Found::default();
+    let has_ledger = match store {
+        Some((s, _)) => s.has_ledger()?,
+        None => false,
+    };
+    for rule in CHECKS {
+        let runs = match rule.reads {
+            Reads::Reports => true,
+            Reads::History | Reads::Ledger if store.is_none() => false,
+            Reads::History => has_ledger || !found.checks.iter().any(|c| c.name == "data"),
+            Reads::Ledger => has_ledger,
+        };
+        if runs {
+            (rule.check)(&inputs, &mut found)?;
+        }
+    }
+    Ok(Verdict::from_checks(Some(week), found.checks, found.extra))
 }
 
 /// What the ledger rules need from the caller: today and the profile's overdue period.
@@ -237,14 +320,10 @@ pub fn with_sent_sizes(
     Ok(subs)
 }
 
-fn has_counts(s: &SubmissionRow) -> bool {
-    s.counts.messages.is_some_and(|m| m > 0) && s.counts.accepted.is_some()
-}
-
-/// A share as a percentage with one decimal (`80.9%`), as every check message writes it.
-/// Evaluate the thresholds for the week holding `as_of` (default: the latest week with data).
-/// `severity_trend` are trend rows by severity (E rows are used); `evidence` holds rejected
-/// message counts for reports without counts (see [`reports_needing_evidence`]).
+/// Evaluate the report rules for the week holding `as_of` (default: the latest week with
+/// data), from the reports alone. `severity_trend` are trend rows by severity (E rows are
+/// used); `evidence` holds rejected message counts for reports without counts (see
+/// [`reports_needing_evidence`]).
 pub fn evaluate(
     t: &Thresholds,
     subs: &[SubmissionRow],
@@ -252,295 +331,33 @@ pub fn evaluate(
     as_of: Option<NaiveDate>,
     evidence: &RejectedEvidence,
 ) -> Verdict {
-    let latest = target_week(subs, severity_trend, None);
-    let subs: Vec<&SubmissionRow> = subs.iter().filter(|s| s.report_received).collect();
-    let Some(week) = as_of.map(week_start).or(latest) else {
-        let check = Check {
-            name: "data",
-            level: Level::Warn,
-            message: "no data: the history holds no data quality report yet".into(),
-            basis: "no report in the history (has `immdqa fetch` run?)".into(),
-        };
-        return Verdict::from_checks(None, vec![check], vec![]);
+    let today = chrono::NaiveDate::MAX;
+    let ledger = LedgerScope {
+        today,
+        overdue_days: 0,
     };
-    let label = week_label(week);
-    let mut checks = Vec::new();
-    let mut extra = Vec::new();
-    let this_week: Vec<&SubmissionRow> = subs
-        .iter()
-        .copied()
-        .filter(|s| s.date.map(week_start) == Some(week))
-        .collect();
-    let week_has_findings = severity_trend.iter().any(|r| r.week == week);
-    if this_week.is_empty() && !week_has_findings {
-        let mut message = format!("no data for {label}: no data quality report about it");
-        if let Some(l) = latest.filter(|l| *l < week) {
-            message.push_str(&format!(" (the latest report is from {})", week_label(l)));
-        } else if let Some(first) = subs.iter().filter_map(|s| s.date).min()
-            && week < week_start(first)
-        {
-            message.push_str(&format!(
-                " (the history starts in {})",
-                week_label(week_start(first))
-            ));
-        }
-        checks.push(Check {
-            name: "data",
-            level: Level::Warn,
-            message,
-            basis: "reports in the history dated in the week".into(),
-        });
-    } else {
-        checks.push(acceptance(t, &this_week, &label, evidence, &mut extra));
-    }
-    if t.rising_error_weeks > 0 {
-        checks.push(rising(t, &subs, severity_trend, week));
-    }
-    Verdict::from_checks(Some(week), checks, extra)
-}
-
-/// The acceptance-rate check for one week's submissions.
-fn acceptance(
-    t: &Thresholds,
-    this_week: &[&SubmissionRow],
-    label: &str,
-    evidence: &RejectedEvidence,
-    extra: &mut Vec<Breach>,
-) -> Check {
-    let threshold = format!("{:.0}%", t.min_acceptance_rate * 100.0);
-    let (counted, uncounted): (Vec<&SubmissionRow>, Vec<&SubmissionRow>) =
-        this_week.iter().copied().partition(|s| has_counts(s));
-    let m: u64 = counted.iter().map(|s| s.counts.messages.unwrap_or(0)).sum();
-    let a: u64 = counted
-        .iter()
-        .map(|s| s.counts.accepted.unwrap_or(0) + s.counts.accepted_with_warnings.unwrap_or(0))
-        .sum();
-    if uncounted.is_empty() && m == 0 {
-        // nothing to divide: a rate of no messages is not a verdict
-        return Check {
-            name: "acceptance_rate",
-            level: Level::Unknown,
-            message: format!(
-                "acceptance rate in {label} unknown: no answer in the history counts a message of that week (threshold {threshold})"
-            ),
-            basis: format!(
-                "{} report(s) dated in the week, none with message counts",
-                counted.len()
-            ),
-        };
-    }
-    if uncounted.is_empty() {
-        let rate = a as f64 / m as f64;
-        let message = format!(
-            "acceptance rate in {label}: {} ({a} of {m} messages; threshold {threshold})",
-            pct(rate)
-        );
-        let basis = format!(
-            "message counts of {} report(s): {}",
-            counted.len(),
-            names(&counted)
-        );
-        if rate < t.min_acceptance_rate {
-            for s in &counted {
-                if let Some(r) = s.acceptance_rate.filter(|r| *r < t.min_acceptance_rate) {
-                    extra.push(Breach {
-                        level: Level::Fail,
-                        check: "acceptance_rate",
-                        message: format!("{}: {} accepted", s.submission, pct(r)),
-                    });
-                }
-            }
-            return Check {
-                name: "acceptance_rate",
-                level: Level::Fail,
-                message,
-                basis,
-            };
-        }
-        return Check {
-            name: "acceptance_rate",
-            level: Level::Ok,
-            message,
-            basis,
-        };
-    }
-    // Some reports carry no counts: count rejections from their error findings.
-    let rejected: u64 = uncounted
-        .iter()
-        .map(|s| {
-            s.primary_report
-                .and_then(|r| evidence.get(&r))
-                .copied()
-                .unwrap_or(0)
-        })
-        .sum();
-    let sent: Option<u64> = uncounted.iter().map(|s| s.sent_messages).sum();
-    let no_counts = format!(
-        "{} without message counts ({})",
-        names(&uncounted),
-        uncounted
-            .iter()
-            .map(|s| s.report_formats.join("/"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let mut basis =
-        format!("{rejected} rejected message(s) counted from the error findings of {no_counts}");
-    if !counted.is_empty() {
-        basis.push_str(&format!(
-            "; message counts of {} report(s): {}",
-            counted.len(),
-            names(&counted)
-        ));
-    }
-    if let Some(sent) = sent.filter(|n| *n > 0) {
-        // Batch sizes known from the upload records or the ledger: the rejections bound the rate.
-        let total = m + sent;
-        let at_most = (a + sent.saturating_sub(rejected)) as f64 / total as f64;
-        basis.push_str(&format!(
-            "; {sent} message(s) sent, from the upload record(s) or the message ledger"
-        ));
-        let message = format!(
-            "acceptance rate in {label}: at most {} ({rejected} of {sent} messages without counts rejected; threshold {threshold})",
-            pct(at_most)
-        );
-        let level = if at_most < t.min_acceptance_rate {
-            Level::Fail
-        } else {
-            Level::Unknown
-        };
-        return Check {
-            name: "acceptance_rate",
-            level,
-            message,
-            basis,
-        };
-    }
-    let message = if rejected > 0 {
-        format!(
-            "acceptance rate in {label} unknown: {rejected} message(s) rejected, but the number of messages sent is not known (threshold {threshold})"
-        )
-    } else {
-        format!(
-            "acceptance rate in {label} unknown: the report(s) carry no message counts (threshold {threshold})"
-        )
-    };
-    Check {
-        name: "acceptance_rate",
-        level: Level::Unknown,
-        message,
-        basis,
-    }
-}
-
-fn names(subs: &[&SubmissionRow]) -> String {
-    subs.iter()
-        .map(|s| s.submission.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The rising-error-rate check: the error rate (errors per 1,000 messages) of the last
-/// `rising_error_weeks + 1` weeks with message counts up to `week`, each higher than the one
-/// before. Weeks without counts are skipped and named (they neither break nor extend the
-/// streak); at most as many weeks again may be skipped.
-fn rising(t: &Thresholds, subs: &[&SubmissionRow], trend: &[TrendRow], week: NaiveDate) -> Check {
-    let n = t.rising_error_weeks as usize;
-    let label = week_label(week);
-    // every week with data, with its error rate (errors per 1,000) and whether it is known
-    let mut rate: BTreeMap<NaiveDate, (f64, bool)> = BTreeMap::new();
-    for r in trend.iter().filter(|r| r.week <= week) {
-        let e = rate.entry(r.week).or_insert((0.0, true));
-        match (r.severity.as_str(), r.per_1000) {
-            ("E", Some(v)) => e.0 += v,
-            (_, None) => e.1 = false,
-            _ => {}
-        }
-    }
-    // a week whose submissions carry counts but had no finding has rate 0; one submission
-    // without counts makes its week's rate unknown
-    for s in subs {
-        if let Some(d) = s.date.map(week_start).filter(|d| *d <= week) {
-            let e = rate.entry(d).or_insert((0.0, true));
-            e.1 &= has_counts(s);
-        }
-    }
-    // weeks before the history starts are not "skipped": the history is just short
-    let first = rate.keys().next().copied().unwrap_or(week);
-    let window_start = (week - lookback(t) + Duration::weeks(1)).max(first);
-    let mut known: Vec<(NaiveDate, f64)> = Vec::new();
-    let mut skipped: Vec<NaiveDate> = Vec::new();
-    let mut w = week;
-    while w >= window_start && known.len() < n + 1 {
-        match rate.get(&w) {
-            Some((v, true)) => known.push((w, *v)),
-            _ => skipped.push(w),
-        }
-        w -= Duration::weeks(1);
-    }
-    known.reverse();
-    skipped.reverse();
-    let skipped_note = if skipped.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; skipped (no message counts or no report): {}",
-            skipped
-                .iter()
-                .map(|d| week_label(*d))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    let series = known
-        .iter()
-        .map(|(w, v)| format!("{} {v:.1}", week_label(*w)))
-        .collect::<Vec<_>>()
-        .join(" → ");
-    let basis = format!("errors per 1,000 messages in weeks with message counts{skipped_note}");
-    if known.len() < n + 1 && skipped.is_empty() {
-        return Check {
-            name: "rising_error_rate",
-            level: Level::Ok,
-            message: format!(
-                "error rate did not rise {n} weeks in a row up to {label}: the history holds {} week(s)",
-                known.len()
-            ),
-            basis,
-        };
-    }
-    if known.len() < n + 1 {
-        return Check {
-            name: "rising_error_rate",
-            level: Level::Unknown,
-            message: format!(
-                "cannot tell whether the error rate rose {n} weeks in a row up to {label}: only {} week(s) with message counts among the last {} week(s) of history",
-                known.len(),
-                known.len() + skipped.len()
-            ),
-            basis,
-        };
-    }
-    if known.windows(2).all(|p| p[1].1 > p[0].1) {
-        Check {
-            name: "rising_error_rate",
-            level: Level::Warn,
-            message: format!("error rate rose {n} weeks in a row: {series}"),
-            basis,
-        }
-    } else {
-        Check {
-            name: "rising_error_rate",
-            level: Level::Ok,
-            message: format!("error rate did not rise {n} weeks in a row up to {label}: {series}"),
-            basis,
-        }
-    }
+    run(t, subs, severity_trend, as_of, evidence, None, ledger)
+        .unwrap_or_else(|_| Verdict::from_checks(None, vec![], vec![]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rule_table_lists_each_rule_once_reports_first() {
+        let mut names: Vec<&str> = CHECKS.iter().map(|r| r.name).collect();
+        assert!(
+            CHECKS
+                .iter()
+                .take_while(|r| r.reads == Reads::Reports)
+                .count()
+                == 2
+        );
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), CHECKS.len());
+    }
     use crate::formats::Counts;
 
     fn d(s: &str) -> NaiveDate {
