@@ -9,7 +9,7 @@ use crate::analytics::chart_rows::{self, Needs};
 use crate::analytics::consent::{self, ConsentView, WeeklyConsent};
 use crate::analytics::submissions::{self, SubmissionRow};
 use crate::analytics::thresholds::{Level, Verdict};
-use crate::analytics::trends::{self, TrendBy, TrendOptions, TrendRow};
+use crate::analytics::trends::{TrendBy, TrendRow};
 use crate::analytics::{AnalyticsError, History, changes, week_label, week_start};
 use crate::charts::Kind;
 use crate::store::Store;
@@ -78,16 +78,18 @@ pub fn compute(
         .unwrap_or_else(|| week_start(settings.ledger.today));
     let until = week + Duration::days(6);
     let since = week - Duration::weeks(def.weeks.saturating_sub(1) as i64);
-    let trend = trends::trends(
-        &h,
-        &TrendOptions {
-            by: TrendBy::Field,
-            since: Some(since),
-            until: Some(until),
-            top: None,
-            split_profiles: false,
-        },
-    )?;
+    // the charts' rows, as `immdqa chart` computes them (consent: from the view below); the
+    // field trend always (the trends table and the page's coverage read it too)
+    let chart_needs = def
+        .charts
+        .iter()
+        .fold(Needs::default(), |n, k| n.or(k.needs()));
+    let trend_needs = Needs {
+        trend: true,
+        ..chart_needs
+    };
+    let mut chart_rows = charts_of(store, &h, trend_needs, settings, (since, until))?;
+    let trend = chart_rows.trend.clone();
     // The thresholds look at the report week and the weeks before it; the charts at the
     // report's `weeks`. One submissions pass over the longer window.
     let window_since = since.min(week - crate::analytics::thresholds::lookback(thresholds));
@@ -108,29 +110,6 @@ pub fn compute(
         &window_subs,
         Some(week),
         settings.ledger,
-    )?;
-    // the charts' rows, as `immdqa chart` computes them (consent: from the view below)
-    let chart_needs = def
-        .charts
-        .iter()
-        .fold(Needs::default(), |n, k| n.or(k.needs()));
-    let owners = crate::ledger::owners::Owners::new(settings.owners);
-    let mut chart_rows = chart_rows::rows(
-        store,
-        &h,
-        Needs {
-            consent: false,
-            ..chart_needs
-        },
-        &chart_rows::Query {
-            by: TrendBy::Field,
-            since: Some(since),
-            until: Some(until),
-            today: settings.ledger.today,
-            owners: &owners,
-            score: settings.score,
-            registries: &settings.registries,
-        },
     )?;
     let PerSite {
         scores,
@@ -231,6 +210,35 @@ pub fn compute(
         completeness,
         vaccines,
     })
+}
+
+/// What the charts draw over the report's weeks, as `immdqa chart` computes it (all but the
+/// consent rows: the report has its consent view already).
+fn charts_of(
+    store: &Store,
+    h: &History,
+    needs: Needs,
+    settings: &super::Settings<'_>,
+    (since, until): (NaiveDate, NaiveDate),
+) -> Result<chart_rows::ChartRows, AnalyticsError> {
+    let owners = crate::ledger::owners::Owners::new(settings.owners);
+    chart_rows::rows(
+        store,
+        h,
+        Needs {
+            consent: false,
+            ..needs
+        },
+        &chart_rows::Query {
+            by: TrendBy::Field,
+            since: Some(since),
+            until: Some(until),
+            today: settings.ledger.today,
+            owners: &owners,
+            score: settings.score,
+            registries: &settings.registries,
+        },
+    )
 }
 
 /// The scorecard, completeness and acceptance per vaccine: each computed only when the
