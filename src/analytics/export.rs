@@ -110,16 +110,42 @@ pub struct DatasetQuery<'a> {
     pub registries: &'a crate::config::Registries,
 }
 
+/// A profile's history, loaded the first time a dataset needs it (the ledger's datasets do
+/// not: loading the findings' cache is most of a report's time on a large history).
+pub struct LazyHistory<'a> {
+    store: &'a Store,
+    profile: Option<String>,
+    loaded: std::cell::OnceCell<super::History>,
+}
+
+impl<'a> LazyHistory<'a> {
+    pub fn new(store: &'a Store, profile: Option<&str>) -> LazyHistory<'a> {
+        LazyHistory {
+            store,
+            profile: profile.map(str::to_string),
+            loaded: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&super::History, AnalyticsError> {
+        if let Some(h) = self.loaded.get() {
+            return Ok(h);
+        }
+        let h = super::History::load_scoped(self.store, self.profile.as_deref())?;
+        Ok(self.loaded.get_or_init(|| h))
+    }
+}
+
 impl Dataset {
     /// Its table (every dataset but `findings`, which streams: [`export_findings`]); `immdqa
     /// export` and a report's `exports` both write this (a new dataset is one arm here).
     pub fn table(
         self,
         store: &Store,
-        h: &super::History,
+        history: &LazyHistory<'_>,
         q: &DatasetQuery<'_>,
     ) -> Result<Table, AnalyticsError> {
-        let profile = h.profile.as_deref();
+        let profile = history.profile.as_deref();
         let in_range =
             |d: NaiveDate| q.since.is_none_or(|s| d >= s) && q.until.is_none_or(|u| d <= u);
         // the per-week datasets: from the first week there can be, to this week
@@ -137,7 +163,7 @@ impl Dataset {
                 ));
             }
             Dataset::Submissions => {
-                let mut rows = super::submissions::submissions(h, q.since)?;
+                let mut rows = super::submissions::submissions(history.get()?, q.since)?;
                 rows.retain(|s| s.date.is_none_or(|d| q.until.is_none_or(|u| d <= u)));
                 super::submissions::table(&rows)
             }
@@ -148,11 +174,11 @@ impl Dataset {
                     split_profiles: true,
                     ..Default::default()
                 };
-                let t = super::trends::trends(h, &opts)?;
+                let t = super::trends::trends(history.get()?, &opts)?;
                 super::trends::table(&t, super::trends::TrendBy::Field)
             }
             Dataset::Consent => {
-                let mut v = super::consent::consent(store, h, q.today)?;
+                let mut v = super::consent::consent(store, history.get()?, q.today)?;
                 v.notices.retain(|n| n.date.is_none_or(in_range));
                 super::consent::notices_table(&v, q.today)
             }

@@ -218,8 +218,8 @@ pub fn write(
         charts::render(*kind, &data, &png)?;
         files.push(png);
     }
-    // the history, loaded once for the exports that read it
-    let mut history: Option<crate::analytics::History> = None;
+    // the history, loaded once if an export reads it
+    let history = export::LazyHistory::new(store, m.profile.as_deref());
     for e in &def.exports {
         let path = out.join(e.file());
         let csv = export::ExportFormat::Csv;
@@ -239,7 +239,20 @@ pub fn write(
                 },
             )
             .map(|_| ()),
-            // rows the page already holds
+            // rows the page already holds (the same rows `immdqa export` writes for its weeks)
+            ExportKind::Submissions => export::export_table(
+                &crate::analytics::submissions::table(&m.submissions),
+                &path,
+                csv,
+            ),
+            ExportKind::Trends => export::export_table(
+                &crate::analytics::trends::table(
+                    &m.trend,
+                    crate::analytics::trends::TrendBy::Field,
+                ),
+                &path,
+                csv,
+            ),
             ExportKind::Worklist => export::export_table(
                 &crate::ledger::worklist::table(&m.ledger.worklist),
                 &path,
@@ -253,9 +266,6 @@ pub fn write(
             // the others as `immdqa export` writes them, over the report's weeks
             other => {
                 let (since, until, today) = match other {
-                    ExportKind::Submissions | ExportKind::Trends => {
-                        (Some(m.since), Some(m.until), settings.ledger.today)
-                    }
                     // every notice, ages counted to the page's date
                     ExportKind::Consent => (None, None, m.consent_as_of),
                     _ => (Some(m.week), Some(m.until), settings.ledger.today),
@@ -269,14 +279,7 @@ pub fn write(
                     score: settings.score,
                     registries: &settings.registries,
                 };
-                let h = match &history {
-                    Some(h) => h,
-                    None => history.insert(crate::analytics::History::load_scoped(
-                        store,
-                        m.profile.as_deref(),
-                    )?),
-                };
-                export::export_table(&other.table(store, h, &query)?, &path, csv)
+                export::export_table(&other.table(store, &history, &query)?, &path, csv)
             }
         }?;
         files.push(path);

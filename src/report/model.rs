@@ -103,6 +103,9 @@ pub fn compute(
         .filter(|s| s.date.is_none_or(|d| d >= since && d <= until))
         .cloned()
         .collect();
+    if chart_needs.submissions {
+        chart_rows.submissions = subs.clone();
+    }
     let mut verdict = crate::analytics::thresholds::evaluate_submissions(
         store,
         &h,
@@ -213,7 +216,7 @@ pub fn compute(
 }
 
 /// What the charts draw over the report's weeks, as `immdqa chart` computes it (all but the
-/// consent rows: the report has its consent view already).
+/// submissions and consent rows: the report has both already, the same rows).
 fn charts_of(
     store: &Store,
     h: &History,
@@ -227,6 +230,7 @@ fn charts_of(
         h,
         Needs {
             consent: false,
+            submissions: false,
             ..needs
         },
         &chart_rows::Query {

@@ -133,7 +133,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let rows = match what {
         Dataset::Findings => export::export_findings(&store, &target, &opts)?,
         other => {
-            let h = ctx.history(&store)?;
+            let h = export::LazyHistory::new(&store, profile.as_deref());
             let registries = ctx.config.registries();
             let query = export::DatasetQuery {
                 since: args.since,

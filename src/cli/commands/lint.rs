@@ -208,11 +208,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
     let codes = crate::vaccines::current();
     // Each file is read and checked in buffers the size of the file, freed after it: with
     // transparent huge pages every new buffer is 2 MiB pages the kernel zeroes first (a third
-    // of lint's time on 100 batches, benchmark B12). Plain pages for this process only.
-    // SAFETY: prctl with integer arguments; it changes nothing but this process's THP policy.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
+    // of lint's time on 100 batches, benchmark B12).
+    crate::cli::plain_pages();
     let json = args.format == "json";
     let mut docs = Vec::new();
     let mut worst = Exit::Ok;

@@ -32,6 +32,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
+    crate::cli::plain_pages();
     let def = report::definition(&args.name)?;
     let store = ctx.open_store()?;
     let profile = ctx.analysis_profile(&store)?;
