@@ -37,7 +37,7 @@ pub struct ChartError {
     pub message: String,
 }
 
-pub use crate::analytics::chart_rows::{ChartRows, Needs};
+pub use crate::analytics::chart_rows::ChartRows;
 
 impl<'a> ChartData<'a> {
     /// The rows of [`crate::analytics::chart_rows::rows`], drawn with these settings.

@@ -14,7 +14,7 @@ mod ahead;
 mod local;
 mod sent;
 
-pub use local::{ImportReport, import_paths, import_sent};
+pub use local::{import_paths, import_sent};
 pub use sent::record_sent_bytes;
 
 use chrono::DateTime;
@@ -31,8 +31,6 @@ pub const IMPORT_PROFILE: &str = "import";
 pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("storing the sent batch stopped: {0}")]
-    Stopped(String),
     #[error("the archived copy of {name} ({sha256}) cannot be opened: {source}")]
     Archive {
         name: String,
@@ -97,13 +95,10 @@ mod tests {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Parsed {
-        report_id: i64,
         summary: Summary,
     },
     /// Same content as an existing report: nothing added.
-    Duplicate {
-        report_id: i64,
-    },
+    Duplicate,
     /// No parser could read it; the message names the file and the reason.
     Quarantined {
         reason: String,
@@ -194,13 +189,13 @@ fn stored_file(store: &Store, remote_file_id: i64) -> Result<RemoteFileInfo, Ing
 
 /// Content already parsed (any name): nothing to add.
 fn duplicate(store: &Store, file: &RemoteFileInfo) -> Result<Option<Ingested>, IngestError> {
-    let Some(report_id) = store.report_for_sha(&file.sha256)? else {
+    if store.report_for_sha(&file.sha256)?.is_none() {
         return Ok(None);
-    };
+    }
     store.mark_parsed(&file.sha256)?;
     Ok(Some(Ingested {
         file: file.clone(),
-        outcome: Outcome::Duplicate { report_id },
+        outcome: Outcome::Duplicate,
     }))
 }
 
@@ -231,7 +226,7 @@ fn store_report(
     let mut writer = store.begin_report(&file, replace)?;
     let outcome = match parse(&mut writer) {
         Ok(summary) => {
-            let report_id = writer.commit(&summary, fallback_date)?;
+            writer.commit(&summary, fallback_date)?;
             tracing::info!(
                 "parsed {}: {} ({}), {} finding rows, {} consent rows, messages {}",
                 file.name,
@@ -252,7 +247,7 @@ fn store_report(
                 crate::failpoint::hit("answer_before_link");
                 store.link_batch(batch)?; // the answer of a batch already in the ledger
             }
-            Outcome::Parsed { report_id, summary }
+            Outcome::Parsed { summary }
         }
         Err(e) if e.is_quarantine() => {
             drop(writer); // rolls back

@@ -16,9 +16,7 @@ use crate::store::Store;
 
 /// The ledger sections (what to fix first, sites, resolved this week, the worklist) are
 /// computed in analytics: the report, the command line and the web pages only assemble them.
-pub use crate::analytics::ledger_summary::{
-    Arrow, BacklogRow, LedgerModel, LedgerSettings, SiteRow, TopIssue, backlog, ledger_model,
-};
+pub use crate::analytics::ledger_summary::{LedgerModel, LedgerSettings, ledger_model};
 
 /// Everything a report page shows, computed once.
 pub struct ReportModel {
