@@ -87,12 +87,11 @@ struct Demo {
 impl Demo {
     fn new(weeks: &str) -> Demo {
         let dir = tempfile::tempdir().unwrap();
-        let o = immdqa()
+        immdqa()
             .args(["demo", "--weeks", weeks, "--out"])
             .arg(dir.path().join("d"))
-            .output()
-            .unwrap();
-        assert_code(&o, 0);
+            .exec()
+            .code(0);
         Demo { dir }
     }
     fn out(&self) -> PathBuf {
@@ -100,6 +99,9 @@ impl Demo {
     }
     fn store(&self) -> PathBuf {
         self.out().join("store")
+    }
+    fn cmd(&self, args: &[&str]) -> Run {
+        Run(self.run(args))
     }
     fn run(&self, args: &[&str]) -> std::process::Output {
         immdqa()
@@ -127,31 +129,25 @@ fn an_encrypted_store_holds_no_readable_patient_data() {
     // more of everything that writes patient data
     let sent = d.dir.path().join("sent.hl7");
     fs::write(&sent, planted_batch("SENTA")).unwrap();
-    assert_code(&d.run(&["import", "--sent", sent.to_str().unwrap()]), 0);
+    d.cmd(&["import", "--sent", sent.to_str().unwrap()]).code(0);
     let up = d.dir.path().join("up.hl7");
     fs::write(&up, planted_batch("UPLDB")).unwrap();
-    let o = d.run(&["upload", up.to_str().unwrap()]);
-    assert!(
-        stdout(&o).contains("uploaded"),
-        "{}{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    assert_code(&d.run(&["fetch"]), 0);
+    let o = d.cmd(&["upload", up.to_str().unwrap()]);
+    assert!(o.out().contains("uploaded"), "{}{}", o.out(), o.err());
+    d.cmd(&["fetch"]).code(0);
     let items: serde_json::Value =
         serde_json::from_slice(&d.run(&["worklist", "--format", "json"]).stdout).unwrap();
     let id = items[0]["id"].to_string();
-    let o = d.run(&[
+    d.cmd(&[
         "worklist",
         "close",
         &id,
         "--note",
         "called ZZNOTEJOHNSON's mother",
-    ]);
-    assert_code(&o, 0);
-    let o = d.run(&["consent", "--open", "--format", "json"]);
-    assert_code(&o, 0);
-    assert_code(&d.run(&["rebuild", "--force"]), 0);
+    ])
+    .code(0);
+    d.cmd(&["consent", "--open", "--format", "json"]).code(0);
+    d.cmd(&["rebuild", "--force"]).code(0);
     // the data is all there, read through the key
     let n = count(
         &db(&d.store()),
@@ -178,7 +174,8 @@ fn an_encrypted_store_holds_no_readable_patient_data() {
         ws.store(),
         d.out().join("mailbox")
     ));
-    assert_code(&ws.run(&["import", "--sent", sent.to_str().unwrap()]), 0);
+    ws.cmd(&["import", "--sent", sent.to_str().unwrap()])
+        .code(0);
     let leaks = found(&ws.store(), &needles);
     assert!(
         leaks.iter().any(|(n, _)| n == "ZZMRNSENTA1"),
@@ -228,9 +225,8 @@ fn without_the_key_or_with_another_nothing_is_written() {
     // no key at all
     ws.write_config_plain(&body);
     for args in commands {
-        let o = ws.run(args);
-        assert_code(&o, 3);
-        let e = stderr(&o);
+        let o = ws.cmd(args).code(3);
+        let e = o.err();
         assert!(
             e.contains("is encrypted and no store key was found")
                 && e.contains("IMMDQA_STORE_KEY_FILE (not set)")
@@ -246,9 +242,10 @@ fn without_the_key_or_with_another_nothing_is_written() {
     );
     // another key
     for args in commands {
-        let o = ws.run_env(args, &[("IMMDQA_STORE_KEY_FILE", other.to_str().unwrap())]);
-        assert_code(&o, 3);
-        let e = stderr(&o);
+        let o = ws
+            .cmd_env(args, &[("IMMDQA_STORE_KEY_FILE", other.to_str().unwrap())])
+            .code(3);
+        let e = o.err();
         assert!(
             e.contains("does not open with the store key") && e.contains("other.key"),
             "{args:?}: {e}"
@@ -261,40 +258,36 @@ fn without_the_key_or_with_another_nothing_is_written() {
     );
     // a key file others can read, and a key inside the store
     fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    let o = ws.run_env(
+    ws.cmd_env(
         &["status"],
         &[("IMMDQA_STORE_KEY_FILE", other.to_str().unwrap())],
-    );
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
+    )
+    .code(3)
+    .err_has("chmod 600");
     let inside = ws.store().join("k");
     fs::copy(ws.key_file(), &inside).unwrap();
-    let o = ws.run_env(
+    ws.cmd_env(
         &["status"],
         &[("IMMDQA_STORE_KEY_FILE", inside.to_str().unwrap())],
-    );
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("inside the store folder"),
-        "{}",
-        stderr(&o)
-    );
+    )
+    .code(3)
+    .err_has("inside the store folder");
     fs::remove_file(&inside).unwrap();
     assert_eq!(snapshot(&ws.store()), before);
     // the right key, from the environment: every command works again
-    let o = ws.run_env(
+    ws.cmd_env(
         &["status"],
         &[("IMMDQA_STORE_KEY_FILE", ws.key_file().to_str().unwrap())],
-    );
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("encryption: on"), "{}", stdout(&o));
+    )
+    .code(0)
+    .out_has("encryption: on");
     // `config check` names the key it found, by its fingerprint
     ws.write_config(&body);
-    let o = ws.run(&["config", "check"]);
+    let o = ws.cmd(&["config", "check"]);
     assert!(
-        stdout(&o).contains("store key: ") && stdout(&o).contains("store.key (store_key_file in"),
+        o.out().contains("store key: ") && o.out().contains("store.key (store_key_file in"),
         "{}",
-        stdout(&o)
+        o.out()
     );
 }
 
@@ -335,9 +328,8 @@ fn readings(ws: &Workspace) -> Vec<String> {
     ]
     .iter()
     .map(|args| {
-        let o = ws.run(args);
-        assert_code(&o, 0);
-        stdout(&o)
+        let o = ws.cmd(args).code(0);
+        o.out()
     })
     .collect()
 }
@@ -445,12 +437,11 @@ fn store_encrypt_is_crash_safe_and_loses_nothing() {
         assert_eq!(readings(&ws), want, "{spec}: the history changed");
         let leaks = found(&ws.store(), &needles);
         assert!(leaks.is_empty(), "{spec}: {leaks:?}");
-        let o = ws.run(&["status"]);
-        assert!(stdout(&o).contains("encryption: on"), "{}", stdout(&o));
+        ws.cmd(&["status"]).out_has("encryption: on");
         // a second run has nothing to do
-        let o = ws.run(&["store", "encrypt"]);
-        assert_code(&o, 0);
-        assert!(stdout(&o).contains("already encrypted"), "{}", stdout(&o));
+        ws.cmd(&["store", "encrypt"])
+            .code(0)
+            .out_has("already encrypted");
     }
 }
 
@@ -476,7 +467,7 @@ fn store_rekey_is_crash_safe_and_retires_the_old_key() {
             assert_code(&o, 0);
         } else {
             assert_eq!(o.status.signal(), Some(9), "{spec}: {}", stderr(&o));
-            assert_code(&ws.run(&["status"]), 0);
+            ws.cmd(&["status"]).code(0);
             let changed = fs::read(ws.key_file()).unwrap() != old;
             assert_eq!(changed, spec != "convert_file:1", "{spec}");
             if !changed {
@@ -486,11 +477,11 @@ fn store_rekey_is_crash_safe_and_retires_the_old_key() {
         assert_ne!(fs::read(ws.key_file()).unwrap(), old, "{spec}");
         assert!(!ws.path().join("store.key.next").exists());
         assert_eq!(readings(&ws), want, "{spec}");
-        let o = ws.run_env(
+        ws.cmd_env(
             &["status"],
             &[("IMMDQA_STORE_KEY_FILE", old_copy.to_str().unwrap())],
-        );
-        assert_code(&o, 3);
+        )
+        .code(3);
     }
 }
 
@@ -535,16 +526,15 @@ fn init_makes_a_key_outside_the_store_and_keeps_an_existing_one() {
         "init replaced an existing key"
     );
     assert!(stdout(&o).contains("kept the store key"), "{}", stdout(&o));
-    let o = immdqa()
+    immdqa()
         .arg("--config")
         .arg(&config)
         .args(["status"])
         .env("HOME", dir.path())
         .env("XDG_DATA_HOME", dir.path().join("data"))
-        .output()
-        .unwrap();
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("encryption: on"), "{}", stdout(&o));
+        .exec()
+        .code(0)
+        .out_has("encryption: on");
 }
 
 use std::os::unix::fs::PermissionsExt;
@@ -556,8 +546,7 @@ fn a_command_during_a_conversion_is_busy_and_undoes_nothing() {
     let base = plaintext_store();
     let want = readings(&base);
     let (child, signal) = base.paused_at(&["store", "encrypt"], "convert_file");
-    let o = base.run(&["status"]);
-    assert_code(&o, 5);
+    base.cmd(&["status"]).code(5);
     assert!(base.store().join("convert.json").exists());
     fs::remove_file(&signal).unwrap();
     let out = child.wait_with_output().unwrap();

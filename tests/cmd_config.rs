@@ -7,16 +7,16 @@ use crate::util::*;
 
 #[test]
 fn default_prints_the_example_which_parses() {
-    let o = immdqa().args(["config", "default"]).output().unwrap();
-    assert_code(&o, 0);
-    let text = stdout(&o);
+    let o = immdqa().args(["config", "default"]).exec().code(0);
+    let text = o.out();
     assert!(text.contains("[profiles.registry]"));
     let ws = Workspace::new();
     ws.write_config(&text);
     // valid TOML with the documented keys: check runs (and reports the unset password var)
-    let o = ws.run(&["config", "check", "--profile", "registry"]);
-    assert_code(&o, 3);
-    let out = stdout(&o);
+    let o = ws
+        .cmd(&["config", "check", "--profile", "registry"])
+        .code(3);
+    let out = o.out();
     assert!(
         out.contains("password from $IMMDQA_PASSWORD (NOT SET)"),
         "{out}"
@@ -39,9 +39,10 @@ fn check_masks_secrets_and_flags_problems() {
     ));
     // the file holds a password: make it world-readable to trigger the refusal
     fs::set_permissions(ws.config(), fs::Permissions::from_mode(0o644)).unwrap();
-    let o = ws.run_env(&["config", "check"], &[("IMMDQA_T_PW", "pw-value-xyz")]);
-    assert_code(&o, 3);
-    let out = stdout(&o) + &stderr(&o);
+    let o = ws
+        .cmd_env(&["config", "check"], &[("IMMDQA_T_PW", "pw-value-xyz")])
+        .code(3);
+    let out = o.out() + &o.err();
     assert!(
         !out.contains("pw-value-xyz"),
         "password value leaked: {out}"
@@ -64,22 +65,17 @@ fn check_masks_secrets_and_flags_problems() {
         "{out}"
     );
     // fetch refuses the world-readable config holding a password
-    let o = ws.run(&["fetch", "--profile", "c"]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("holds a password but is readable by others"),
-        "{}",
-        stderr(&o)
-    );
+    ws.cmd(&["fetch", "--profile", "c"])
+        .code(3)
+        .err_has("holds a password but is readable by others");
 }
 
 #[test]
 fn bad_config_names_file_and_line() {
     let ws = Workspace::new();
     ws.write_config_plain("[profiles.a]\nlocal_dir = 'x'\nretires = 3\n");
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 3);
-    let err = stderr(&o);
+    let o = ws.cmd(&["fetch"]).code(3);
+    let err = o.err();
     assert!(
         err.contains("config.toml") && err.contains("retires") && err.contains("line 3"),
         "{err}"
@@ -91,27 +87,21 @@ fn bad_config_names_file_and_line() {
 fn unknown_profile_lists_the_available_ones() {
     let ws = Workspace::new();
     ws.local_config();
-    let o = ws.run(&["fetch", "--profile", "nope"]);
-    assert_code(&o, 3);
+    let o = ws.cmd(&["fetch", "--profile", "nope"]).code(3);
     assert!(
-        stderr(&o).contains("no profile named 'nope'") && stderr(&o).contains("(profiles: t)"),
+        o.err().contains("no profile named 'nope'") && o.err().contains("(profiles: t)"),
         "{}",
-        stderr(&o)
+        o.err()
     );
 }
 
 #[test]
 fn missing_explicit_config_is_an_error() {
-    let o = immdqa()
+    immdqa()
         .args(["--config", "/nonexistent/immdqa.toml", "status"])
-        .output()
-        .unwrap();
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("cannot read config file /nonexistent/immdqa.toml"),
-        "{}",
-        stderr(&o)
-    );
+        .exec()
+        .code(3)
+        .err_has("cannot read config file /nonexistent/immdqa.toml");
 }
 
 /// `config check` shows each transport as its options describe themselves, with what is
@@ -129,10 +119,9 @@ fn config_check_describes_the_transport_and_its_problems() {
         .arg(&cfg)
         .args(["config", "check"])
         .env_remove("IMMDQA_TEST_PASSWORD_UNSET")
-        .output()
-        .unwrap();
-    assert_code(&o, 3);
-    let out = stdout(&o);
+        .exec()
+        .code(3);
+    let out = o.out();
     for line in [
         "  transport:    sftp://clinic@sftp.example.org:22\n",
         "  auth:         password from $IMMDQA_TEST_PASSWORD_UNSET (NOT SET)\n",

@@ -123,10 +123,9 @@ fn demo_cli_prints_steps_and_refuses_foreign_folders() {
     let out = dir.path().join("d");
     let o = immdqa()
         .args(["demo", "--weeks", "4", "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_code(&o, 0);
-    let text = stdout(&o);
+        .exec()
+        .code(0);
+    let text = o.out();
     for step in [
         "1. generated",
         "2. serving",
@@ -138,32 +137,23 @@ fn demo_cli_prints_steps_and_refuses_foreign_folders() {
     }
     // the demo's config works with the other commands
     let cfg = out.join("immdqa-demo.toml");
-    let o = immdqa()
+    immdqa()
         .args(["--config", cfg.to_str().unwrap(), "status"])
-        .output()
-        .unwrap();
-    assert_code(&o, 0);
+        .exec()
+        .code(0);
     // rerun replaces its own folder; a foreign non-empty folder is refused
-    assert_code(
-        &immdqa()
-            .args(["demo", "--weeks", "2", "--out", out.to_str().unwrap()])
-            .output()
-            .unwrap(),
-        0,
-    );
+    immdqa()
+        .args(["demo", "--weeks", "2", "--out", out.to_str().unwrap()])
+        .exec()
+        .code(0);
     let foreign = dir.path().join("mine");
     std::fs::create_dir(&foreign).unwrap();
     std::fs::write(foreign.join("precious.txt"), "x").unwrap();
-    let o = immdqa()
+    immdqa()
         .args(["demo", "--out", foreign.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("is not an earlier demo folder"),
-        "{}",
-        stderr(&o)
-    );
+        .exec()
+        .code(3)
+        .err_has("is not an earlier demo folder");
     assert!(foreign.join("precious.txt").exists());
 }
 
@@ -176,10 +166,9 @@ fn the_commands_the_demo_prints_work_as_printed() {
     let o = immdqa()
         .current_dir(dir.path())
         .args(["demo", "--weeks", "4"])
-        .output()
-        .unwrap();
-    assert_code(&o, 0);
-    let out = stdout(&o);
+        .exec()
+        .code(0);
+    let out = o.out();
     assert!(!out.contains("(thresholds: fail)"), "{out}");
     let commands: Vec<Vec<String>> = out
         .lines()

@@ -8,13 +8,9 @@ use crate::util::*;
 #[test]
 fn first_fetch_then_noop_then_changed_file() {
     let ws = Workspace::local();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("fetch: 6 new, 0 changed, 0 unchanged, 0 skipped, 0 failed"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["fetch"])
+        .code(0)
+        .out_has("fetch: 6 new, 0 changed, 0 unchanged, 0 skipped, 0 failed");
     let conn = db(&ws.store());
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM remote_file WHERE kind='dqa'"),
@@ -35,26 +31,18 @@ fn first_fetch_then_noop_then_changed_file() {
     let csv = fs::read(ws.mailbox().join("Receive/ACMECLIN_CNF_20251028.csv")).unwrap();
     assert_eq!(archived(&ws.store(), "ACMECLIN_CNF_20251028.csv"), csv);
 
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("nothing new (6 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["fetch"])
+        .code(0)
+        .out_has("nothing new (6 unchanged");
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM remote_file"), 6);
 
     // same name, new content and mtime: both versions kept
     let p = ws.mailbox().join("Receive/ACMECLIN_CNF_20251028.csv");
     fs::write(&p, [&csv[..], b"ACMECLIN,x,2025-10-29,MRN9,A,B,,2000-01-01,F,TXA,20250101,CLR-100,No existing consent on file\n"].concat()).unwrap();
     touch_later(&p);
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("0 new, 1 changed, 5 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["fetch"])
+        .code(0)
+        .out_has("0 new, 1 changed, 5 unchanged");
     assert_eq!(
         count(
             &conn,
@@ -64,9 +52,8 @@ fn first_fetch_then_noop_then_changed_file() {
     );
     assert_store_consistent(&ws.store());
 
-    let o = ws.run(&["status", "--check"]);
-    assert_code(&o, 0);
-    let out = stdout(&o);
+    let o = ws.cmd(&["status", "--check"]).code(0);
+    let out = o.out();
     assert!(out.contains("integrity check: ok"), "{out}");
     assert!(out.contains("0 new, 1 changed, 5 unchanged"), "{out}");
 }
@@ -76,31 +63,25 @@ fn touched_file_with_same_content_is_not_a_new_version() {
     let ws = Workspace::new();
     ws.write("DQA-Reports/a.csv", "Field,Severity\nPID-7,E\n");
     ws.local_config();
-    assert_code(&ws.run(&["fetch"]), 0);
+    ws.cmd(&["fetch"]).code(0);
     let p = ws.mailbox().join("DQA-Reports/a.csv");
     touch_later(&p);
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("nothing new (1 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["fetch"])
+        .code(0)
+        .out_has("nothing new (1 unchanged");
     assert_eq!(
         count(&db(&ws.store()), "SELECT COUNT(*) FROM remote_file"),
         1
     );
     // and the manifest now has the new mtime: a third run does not download again
-    let o = ws.run(&["fetch"]);
-    assert!(stdout(&o).contains("nothing new"), "{}", stdout(&o));
+    ws.cmd(&["fetch"]).out_has("nothing new");
 }
 
 #[test]
 fn dry_run_prints_plan_and_changes_nothing() {
     let ws = Workspace::local();
-    let o = ws.run(&["fetch", "--dry-run"]);
-    assert_code(&o, 0);
-    let out = stdout(&o);
+    let o = ws.cmd(&["fetch", "--dry-run"]).code(0);
+    let out = o.out();
     assert!(
         out.contains("DQA-Reports/ACMECLIN25301.hl7.ack  11997  download (new)"),
         "{out}"
@@ -130,9 +111,8 @@ fn skips_symlinks_and_oversized_files_and_reports_them() {
         ws.store(),
         ws.mailbox()
     ));
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    let err = stderr(&o);
+    let o = ws.cmd(&["fetch"]).code(0);
+    let err = o.err();
     assert!(
         err.contains("skipped DQA-Reports/evil: not a regular file (symbolic link)"),
         "{err}"
@@ -142,9 +122,9 @@ fn skips_symlinks_and_oversized_files_and_reports_them() {
         "{err}"
     );
     assert!(
-        stdout(&o).contains("1 new, 0 changed, 0 unchanged, 2 skipped"),
+        o.out().contains("1 new, 0 changed, 0 unchanged, 2 skipped"),
         "{}",
-        stdout(&o)
+        o.out()
     );
     let conn = db(&ws.store());
     assert_eq!(
@@ -155,12 +135,7 @@ fn skips_symlinks_and_oversized_files_and_reports_them() {
         2
     );
     // status shows the last run's skips
-    let o = ws.run(&["status"]);
-    assert!(
-        stdout(&o).contains("skipped DQA-Reports/evil"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["status"]).out_has("skipped DQA-Reports/evil");
 }
 
 #[test]
@@ -172,15 +147,11 @@ fn missing_remote_folder_fails_with_exit_4_and_names_the_setting() {
         "Field,Message\nPID-7,Birth date missing\n",
     );
     ws.local_config();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 4);
-    assert!(
-        stderr(&o).contains("remote folder 'Receive' does not exist"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(stderr(&o).contains("receive_dir"), "{}", stderr(&o));
-    assert!(stdout(&o).contains("1 new"), "{}", stdout(&o));
+    ws.cmd(&["fetch"])
+        .code(4)
+        .err_has("remote folder 'Receive' does not exist")
+        .err_has("receive_dir")
+        .out_has("1 new");
 }
 
 #[test]
@@ -188,31 +159,24 @@ fn concurrent_fetch_is_refused_by_the_lock() {
     let ws = Workspace::fetched();
     let store = immdqa::store::Store::open(&ws.store(), &keys(&ws.store())).unwrap();
     let held = store.lock().unwrap();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 5);
+    let o = ws
+        .cmd(&["fetch"])
+        .code(5)
+        .err_has("is in use by another immdqa process");
     assert!(
-        stderr(&o).contains("is in use by another immdqa process"),
+        o.err().contains(&format!("pid {}", std::process::id())),
         "{}",
-        stderr(&o)
-    );
-    assert!(
-        stderr(&o).contains(&format!("pid {}", std::process::id())),
-        "{}",
-        stderr(&o)
+        o.err()
     );
     // every command that writes the store says busy (5), not a failed run (3)
     let f = ws.path().join("x.csv");
     fs::write(&f, "Field,Message\nPID-7,Birth date missing\n").unwrap();
-    let o = ws.run(&["import", f.to_str().unwrap()]);
-    assert_code(&o, 5);
-    assert!(
-        stderr(&o).contains("is in use by another immdqa process"),
-        "{}",
-        stderr(&o)
-    );
-    assert_code(&ws.run(&["reparse", "--all"]), 5);
+    ws.cmd(&["import", f.to_str().unwrap()])
+        .code(5)
+        .err_has("is in use by another immdqa process");
+    ws.cmd(&["reparse", "--all"]).code(5);
     drop(held);
-    assert_code(&ws.run(&["fetch"]), 0);
+    ws.cmd(&["fetch"]).code(0);
 }
 
 #[test]
@@ -287,13 +251,9 @@ fn store_is_owner_only() {
 fn status_on_empty_history_says_what_to_do() {
     let ws = Workspace::new();
     ws.local_config();
-    let o = ws.run(&["status"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("the history is empty: run `immdqa fetch`"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["status"])
+        .code(0)
+        .out_has("the history is empty: run `immdqa fetch`");
 }
 
 /// Move a file's mtime 10 s into the future (a "changed" file for the manifest).
@@ -309,10 +269,10 @@ fn touch_later(p: &std::path::Path) {
 #[test]
 fn no_parse_archives_only_then_reparse_parses() {
     let ws = Workspace::local();
-    let o = ws.run(&["fetch", "--no-parse"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("fetch: 6 new"), "{}", stdout(&o));
-    assert!(!stdout(&o).contains("parse:"), "{}", stdout(&o));
+    ws.cmd(&["fetch", "--no-parse"])
+        .code(0)
+        .out_has("fetch: 6 new")
+        .out_lacks("parse:");
     let conn = db(&ws.store());
     assert_eq!(
         count(
@@ -325,8 +285,7 @@ fn no_parse_archives_only_then_reparse_parses() {
     // archived byte for byte all the same
     let csv = fs::read(ws.mailbox().join("Receive/ACMECLIN_CNF_20251028.csv")).unwrap();
     assert_eq!(archived(&ws.store(), "ACMECLIN_CNF_20251028.csv"), csv);
-    let o = ws.run(&["reparse"]);
-    assert_code(&o, 0);
+    ws.cmd(&["reparse"]).code(0);
     assert_eq!(
         count(
             &conn,
@@ -340,7 +299,5 @@ fn no_parse_archives_only_then_reparse_parses() {
     );
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM consent_notice"), 9);
     // a plain fetch afterwards has nothing new and nothing pending
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("nothing new"), "{}", stdout(&o));
+    ws.cmd(&["fetch"]).code(0).out_has("nothing new");
 }

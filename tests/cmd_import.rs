@@ -9,14 +9,8 @@ use crate::util::*;
 #[test]
 fn fetch_parses_what_it_downloads_into_the_normalised_model() {
     let ws = Workspace::local();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains(
-            "parse: 6 parsed (204 findings, 9 consent notices), 0 already known, 0 quarantined"
-        ),
-        "{}",
-        stdout(&o)
+    ws.cmd(&["fetch"]).code(0).out_has(
+        "parse: 6 parsed (204 findings, 9 consent notices), 0 already known, 0 quarantined",
     );
     let conn = db(&ws.store());
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM report"), 6);
@@ -90,8 +84,7 @@ fn fetch_parses_what_it_downloads_into_the_normalised_model() {
         "{raw}"
     );
     // a second fetch parses nothing again
-    let o = ws.run(&["fetch"]);
-    assert!(!stdout(&o).contains("parse:"), "{}", stdout(&o));
+    ws.cmd(&["fetch"]).out_lacks("parse:");
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM finding"),
         41 + 41 + 15 + 41 + 40
@@ -119,14 +112,8 @@ fn import_folder_twice_adds_nothing_and_same_content_under_two_names_is_one_repo
         src.join("sub/cnf.csv"),
     )
     .unwrap();
-    let o = ws.run(&["import", src.to_str().unwrap()]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains(
-            "import: 2 parsed (41 findings, 9 consent notices), 1 already known, 0 quarantined"
-        ),
-        "{}",
-        stdout(&o)
+    ws.cmd(&["import", src.to_str().unwrap()]).code(0).out_has(
+        "import: 2 parsed (41 findings, 9 consent notices), 1 already known, 0 quarantined",
     );
     let conn = db(&ws.store());
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM report"), 2);
@@ -136,13 +123,9 @@ fn import_folder_twice_adds_nothing_and_same_content_under_two_names_is_one_repo
         1,
         "import records what the content is"
     );
-    let o = ws.run(&["import", src.to_str().unwrap()]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("import: nothing new (3 file(s) already in the history)"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["import", src.to_str().unwrap()])
+        .code(0)
+        .out_has("import: nothing new (3 file(s) already in the history)");
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM finding"), 41);
     assert_store_consistent(&ws.store());
 }
@@ -153,17 +136,12 @@ fn unreadable_file_is_quarantined_then_reparsed_after_aliases_are_added() {
     let f = ws.path().join("spanish.csv");
     fs::write(&f, "Elemento HL7,Mensaje,Codigo\nPID-7,Fecha de nacimiento invalida,IMR-100\nNK1,Falta responsable,IEE-519\n").unwrap();
     ws.local_config();
-    let o = ws.run(&["import", f.to_str().unwrap()]);
-    assert_code(&o, 4);
-    let err = stderr(&o);
+    let o = ws.cmd(&["import", f.to_str().unwrap()]).code(4);
+    let err = o.err();
     assert!(err.contains("quarantined"), "{err}");
     assert!(err.contains("spanish.csv: csv file: no header row with a recognisable field, code or message column in the first 20 rows"), "{err}");
-    let o = ws.run(&["status"]);
-    assert!(
-        stdout(&o).contains("quarantined (1; kept in the archive"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["status"])
+        .out_has("quarantined (1; kept in the archive");
     let conn = db(&ws.store());
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM report"),
@@ -180,13 +158,9 @@ fn unreadable_file_is_quarantined_then_reparsed_after_aliases_are_added() {
     // the user teaches immdqa the headers, and reparse retries the quarantined file
     let cfg = fs::read_to_string(ws.config()).unwrap();
     ws.write_config(&format!("{cfg}\n[aliases]\nfield = [\"Elemento HL7\"]\nmessage = [\"Mensaje\"]\ncode = [\"Codigo\"]\n"));
-    let o = ws.run(&["reparse"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("reparse: 1 parsed (2 findings"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["reparse"])
+        .code(0)
+        .out_has("reparse: 1 parsed (2 findings");
     assert_eq!(
         count(
             &conn,
@@ -202,29 +176,23 @@ fn unreadable_file_is_quarantined_then_reparsed_after_aliases_are_added() {
         1
     );
     // reparse by name replaces, never duplicates
-    let o = ws.run(&["reparse", "spanish.csv"]);
-    assert_code(&o, 0);
+    ws.cmd(&["reparse", "spanish.csv"]).code(0);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM finding"), 2);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM report"), 1);
-    let o = ws.run(&["reparse", "--all"]);
-    assert_code(&o, 0);
+    ws.cmd(&["reparse", "--all"]).code(0);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM finding"), 2);
     // a bad alias role is a clear configuration error
     ws.write_config(&format!("{cfg}\n[aliases]\nfeild = [\"X\"]\n"));
-    let o = ws.run(&["reparse"]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("unknown column role 'feild'"),
-        "{}",
-        stderr(&o)
-    );
+    ws.cmd(&["reparse"])
+        .code(3)
+        .err_has("unknown column role 'feild'");
 }
 
 #[test]
 fn killed_during_ingest_leaves_no_partial_report_and_rerun_parses() {
     let ws = Workspace::local();
-    let o = ws.run_env(&["fetch"], &[("IMMDQA_KILL_AT", "ingest_before_commit:3")]);
-    assert_eq!(o.status.signal(), Some(9), "{}", stderr(&o));
+    let o = ws.cmd_env(&["fetch"], &[("IMMDQA_KILL_AT", "ingest_before_commit:3")]);
+    assert_eq!(o.0.status.signal(), Some(9), "{}", o.err());
     let conn = db(&ws.store());
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM report"), 2);
     assert_eq!(
@@ -234,9 +202,7 @@ fn killed_during_ingest_leaves_no_partial_report_and_rerun_parses() {
         ),
         4
     );
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("parse: 4 parsed"), "{}", stdout(&o));
+    ws.cmd(&["fetch"]).code(0).out_has("parse: 4 parsed");
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM report"), 6);
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM finding"),
@@ -256,11 +222,7 @@ fn killed_during_ingest_leaves_no_partial_report_and_rerun_parses() {
 fn import_of_missing_path_is_reported() {
     let ws = Workspace::new();
     ws.local_config();
-    let o = ws.run(&["import", "/nonexistent/file.csv"]);
-    assert_code(&o, 4);
-    assert!(
-        stderr(&o).contains("cannot import /nonexistent/file.csv: No such file"),
-        "{}",
-        stderr(&o)
-    );
+    ws.cmd(&["import", "/nonexistent/file.csv"])
+        .code(4)
+        .err_has("cannot import /nonexistent/file.csv: No such file");
 }

@@ -9,7 +9,7 @@ use crate::util::*;
 fn init_writes_an_owner_only_valid_config_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("conf/immdqa.toml");
-    let o = immdqa()
+    immdqa()
         .args([
             "--config",
             cfg.to_str().unwrap(),
@@ -26,10 +26,9 @@ fn init_writes_an_owner_only_valid_config_without_secrets() {
             "IMMDQA_PW",
         ])
         .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("trust-host"), "{}", stdout(&o));
+        .exec()
+        .code(0)
+        .out_has("trust-host");
     assert_eq!(fs::metadata(&cfg).unwrap().mode() & 0o777, 0o600);
     let text = fs::read_to_string(&cfg).unwrap();
     assert!(
@@ -37,17 +36,12 @@ fn init_writes_an_owner_only_valid_config_without_secrets() {
         "{text}"
     );
     // the written config is understood by config check (which reports the unset variable)
-    let o = immdqa()
+    immdqa()
         .args(["--config", cfg.to_str().unwrap(), "config", "check"])
-        .output()
-        .unwrap();
-    assert!(
-        stdout(&o).contains("password from $IMMDQA_PW (NOT SET)"),
-        "{}",
-        stdout(&o)
-    );
+        .exec()
+        .out_has("password from $IMMDQA_PW (NOT SET)");
     // not overwritten without --force; missing answers without a terminal are an error
-    let o = immdqa()
+    immdqa()
         .args([
             "--config",
             cfg.to_str().unwrap(),
@@ -58,22 +52,16 @@ fn init_writes_an_owner_only_valid_config_without_secrets() {
             "u",
         ])
         .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+        .exec()
+        .code(3)
+        .err_has("already exists");
     let other = dir.path().join("other.toml");
-    let o = immdqa()
+    immdqa()
         .args(["--config", other.to_str().unwrap(), "init", "--host", "h"])
         .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("user (account) is required: pass it as a flag"),
-        "{}",
-        stderr(&o)
-    );
+        .exec()
+        .code(3)
+        .err_has("user (account) is required: pass it as a flag");
     assert!(!other.exists());
     // a local-folder profile: the folder must exist
     let local = dir.path().join("local.toml");
@@ -106,7 +94,7 @@ fn init_writes_an_owner_only_valid_config_without_secrets() {
         stderr(&o)
     );
     assert!(!local.exists());
-    let o = immdqa()
+    immdqa()
         .args([
             "--config",
             other.to_str().unwrap(),
@@ -121,14 +109,9 @@ fn init_writes_an_owner_only_valid_config_without_secrets() {
             "P",
         ])
         .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_code(&o, 64);
-    assert!(
-        stderr(&o).contains("the user (account) cannot be empty"),
-        "{}",
-        stderr(&o)
-    );
+        .exec()
+        .code(64)
+        .err_has("the user (account) cannot be empty");
     let o = init_local(&mailbox, "X");
     assert_code(&o, 0);
     assert!(fs::read_to_string(&local).unwrap().contains(&format!(
@@ -136,31 +119,27 @@ fn init_writes_an_owner_only_valid_config_without_secrets() {
         mailbox.canonicalize().unwrap().display().to_string()
     )));
     // with no config at all, errors point to `immdqa init`
-    let o = immdqa()
+    immdqa()
         .args([
             "--config",
             dir.path().join("none.toml").to_str().unwrap(),
             "fetch",
         ])
-        .output()
-        .unwrap();
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("immdqa init"), "{}", stderr(&o));
+        .exec()
+        .code(3)
+        .err_has("immdqa init");
 }
 
 #[test]
 fn completions_and_man_page() {
     for shell in ["bash", "zsh", "fish"] {
-        let o = immdqa().args(["completions", shell]).output().unwrap();
-        assert_code(&o, 0);
+        let o = immdqa().args(["completions", shell]).exec().code(0);
         assert!(
-            stdout(&o).contains("fetch") && stdout(&o).contains("report"),
+            o.out().contains("fetch") && o.out().contains("report"),
             "{shell}"
         );
     }
-    let o = immdqa().arg("man").output().unwrap();
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains(".TH immdqa 1"));
+    immdqa().arg("man").exec().code(0).out_has(".TH immdqa 1");
     // every subcommand's help has an example
     use clap::CommandFactory;
     let cmds: Vec<String> = immdqa::cli::Cli::command()
@@ -170,8 +149,8 @@ fn completions_and_man_page() {
         .collect();
     assert!(cmds.len() >= 20, "{cmds:?}");
     for c in cmds {
-        let o = immdqa().args([c.as_str(), "--help"]).output().unwrap();
-        let h = stdout(&o);
+        let o = immdqa().args([c.as_str(), "--help"]).exec();
+        let h = o.out();
         let has_example = h.contains("Example: immdqa")
             || h.contains("Examples:\n  immdqa")
             || (c == "config" && h.contains("check"));
@@ -184,40 +163,22 @@ fn errors_a_person_can_act_on() {
     // no files yet: an empty mailbox
     let ws = Workspace::new();
     ws.local_config();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("fetch: nothing new (0 unchanged, 0 skipped)"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["fetch"])
+        .code(0)
+        .out_has("fetch: nothing new (0 unchanged, 0 skipped)");
     // empty history
-    let o = ws.run(&["trends"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains(
-            "no findings in the history for that range: run `immdqa fetch` or `immdqa import` first"
-        ),
-        "{}",
-        stdout(&o)
+    ws.cmd(&["trends"]).code(0).out_has(
+        "no findings in the history for that range: run `immdqa fetch` or `immdqa import` first",
     );
-    let o = ws.run(&["changes"]);
-    assert!(
-        stdout(&o).contains("the history is empty"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["changes"]).out_has("the history is empty");
     // an empty history is no reason for an OK: it warns (a cron job with a broken fetch)
-    let o = ws.run(&["check"]);
-    assert_code(&o, 1);
-    assert!(stdout(&o).contains("WARN: data: no data"), "{}", stdout(&o));
+    ws.cmd(&["check"]).code(1).out_has("WARN: data: no data");
     // no config at all
     let o = immdqa()
         .args(["--config", "/nonexistent/x.toml", "fetch"])
-        .output()
-        .unwrap();
-    assert_code(&o, 3);
-    let e = stderr(&o);
+        .exec()
+        .code(3);
+    let e = o.err();
     assert!(
         !e.contains("panicked") && !e.contains("stack backtrace"),
         "{e}"

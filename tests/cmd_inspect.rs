@@ -20,9 +20,8 @@ fn inspect_json_has_exactly_the_documented_keys_and_specimen_counts() {
     for f in files {
         c.arg(Path::new(SPECIMENS).join(f));
     }
-    let o = c.output().unwrap();
-    assert_code(&o, 4); // one file (the VXU batch) cannot be read as a report
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = c.exec().code(4);
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), 7);
     for d in arr {
@@ -78,10 +77,9 @@ fn inspect_table_never_prints_patient_names() {
         .args(["--config", "/dev/null", "inspect"])
         .arg(Path::new(SPECIMENS).join("cnf/ACMECLIN_CNF_20251028.csv"))
         .arg(Path::new(SPECIMENS).join("tabular/ACMECLIN25301_DQA.csv"))
-        .output()
-        .unwrap();
-    assert_code(&o, 0);
-    let out = stdout(&o);
+        .exec()
+        .code(0);
+    let out = o.out();
     assert!(
         out.contains("not_verified") && out.contains("IEE-571"),
         "{out}"
@@ -93,29 +91,25 @@ fn inspect_table_never_prints_patient_names() {
 
 #[test]
 fn explain_known_and_unknown_codes() {
-    let o = immdqa().args(["explain", "clr-101"]).output().unwrap();
-    assert_code(&o, 0);
-    let out = stdout(&o);
+    let o = immdqa().args(["explain", "clr-101"]).exec().code(0);
+    let out = o.out();
     assert!(out.starts_with("CLR-101 (rejection)"), "{out}");
     assert!(
         out.contains("HL7 field: PD1-12") && out.contains("TXY"),
         "{out}"
     );
     // an unknown code is an "unknown" (1), not a failed run (3)
-    let o = immdqa().args(["explain", "IEE-777"]).output().unwrap();
-    assert_code(&o, 1);
-    assert!(
-        stdout(&o).contains("IEE-777: unknown code (a warning or information message)"),
-        "{}",
-        stdout(&o)
-    );
+    immdqa()
+        .args(["explain", "IEE-777"])
+        .exec()
+        .code(1)
+        .out_has("IEE-777: unknown code (a warning or information message)");
     // another registry's local code (ERR-5): said to be one, and not known
-    let o = immdqa().args(["explain", "101.1118"]).output().unwrap();
-    assert_code(&o, 1);
+    let o = immdqa().args(["explain", "101.1118"]).exec().code(1);
     assert!(
-        stdout(&o).contains("a local code of the answering registry")
-            && stdout(&o).contains("does not know what it means"),
+        o.out().contains("a local code of the answering registry")
+            && o.out().contains("does not know what it means"),
         "{}",
-        stdout(&o)
+        o.out()
     );
 }

@@ -11,7 +11,7 @@ fn history() -> Workspace {
     let ws = Workspace::new();
     golden_mailbox(&ws);
     ws.local_config();
-    assert_code(&ws.run(&["fetch"]), 0);
+    ws.cmd(&["fetch"]).code(0);
     ws
 }
 
@@ -19,19 +19,15 @@ fn history() -> Workspace {
 fn weekly_report_folder_and_exit_codes() {
     let ws = history();
     let out = ws.path().join("rep-w42");
-    let o = ws.run(&[
+    ws.cmd(&[
         "report",
         "--week",
         "2025-W42",
         "--out",
         out.to_str().unwrap(),
-    ]);
-    assert_code(&o, 2); // 80% acceptance in week 42 fails
-    assert!(
-        stdout(&o).contains("FAIL: acceptance_rate"),
-        "{}",
-        stdout(&o)
-    );
+    ])
+    .code(2)
+    .out_has("FAIL: acceptance_rate");
     let mut files: Vec<String> = fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -86,17 +82,15 @@ fn weekly_report_folder_and_exit_codes() {
     assert!(weeks.iter().all(|w| *w == "2025-W42"), "{findings}");
 
     let out = ws.path().join("rep-w41");
-    assert_code(
-        &ws.run(&[
-            "report",
-            "weekly",
-            "--week",
-            "2025-W41",
-            "--out",
-            out.to_str().unwrap(),
-        ]),
-        0,
-    );
+    ws.cmd(&[
+        "report",
+        "weekly",
+        "--week",
+        "2025-W41",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .code(0);
     let out = ws.path().join("consent");
     let o = ws.run(&[
         "report",
@@ -142,13 +136,9 @@ fn weekly_report_folder_and_exit_codes() {
     );
     assert!(out.join("consent.png").exists() && out.join("consent.csv").exists());
 
-    let o = ws.run(&["report", "nonsense", "--out", out.to_str().unwrap()]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("no report named 'nonsense'"),
-        "{}",
-        stderr(&o)
-    );
+    ws.cmd(&["report", "nonsense", "--out", out.to_str().unwrap()])
+        .code(3)
+        .err_has("no report named 'nonsense'");
 }
 
 fn chromium() -> Option<&'static str> {

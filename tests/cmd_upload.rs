@@ -63,42 +63,28 @@ fn upload_names_sequences_and_never_overwrites() {
     let b = write(&ws, "b.hl7", &vxu_batch(2, "B"));
     let c = write(&ws, "c.hl7", &vxu_batch(2, "C"));
     // dry run: plan only
-    let o = ws.run(&[
+    ws.cmd(&[
         "upload",
         a.to_str().unwrap(),
         "--date",
         "2025-12-31",
         "--dry-run",
-    ]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains(
-            "→ ACME25365.hl7: would upload (3 messages, 0 errors, 0 warnings predicted); dry run"
-        ),
-        "{}",
-        stdout(&o)
-    );
+    ])
+    .code(0)
+    .out_has("→ ACME25365.hl7: would upload (3 messages, 0 errors, 0 warnings predicted); dry run");
     assert!(dropoff(&ws).is_empty());
     // an older batch already sits in Accepted under the day's plain name
     fs::write(ws.mailbox().join("Accepted/ACME25365.hl7"), "old").unwrap();
-    let o = ws.run(&[
+    ws.cmd(&[
         "upload",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
         "--date",
         "2025-12-31",
-    ]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("a.hl7 → ACME25365.1.hl7: uploaded"),
-        "{}",
-        stdout(&o)
-    );
-    assert!(
-        stdout(&o).contains("b.hl7 → ACME25365.2.hl7: uploaded"),
-        "{}",
-        stdout(&o)
-    );
+    ])
+    .code(0)
+    .out_has("a.hl7 → ACME25365.1.hl7: uploaded")
+    .out_has("b.hl7 → ACME25365.2.hl7: uploaded");
     assert_eq!(dropoff(&ws), ["ACME25365.1.hl7", "ACME25365.2.hl7"]);
     assert_eq!(
         fs::read(ws.mailbox().join("HL7-Dropoff/ACME25365.1.hl7")).unwrap(),
@@ -106,39 +92,23 @@ fn upload_names_sequences_and_never_overwrites() {
     );
     // the registry moves a batch away: its name stays used (upload history)
     fs::remove_file(ws.mailbox().join("HL7-Dropoff/ACME25365.1.hl7")).unwrap();
-    let o = ws.run(&["upload", c.to_str().unwrap(), "--date", "2025-12-31"]);
-    assert!(
-        stdout(&o).contains("→ ACME25365.3.hl7: uploaded"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["upload", c.to_str().unwrap(), "--date", "2025-12-31"])
+        .out_has("→ ACME25365.3.hl7: uploaded");
     // next day, plain name again; across the year boundary
     let d = write(&ws, "d.hl7", &vxu_batch(1, "D"));
-    let o = ws.run(&["upload", d.to_str().unwrap(), "--date", "2026-01-01"]);
-    assert!(
-        stdout(&o).contains("→ ACME26001.hl7: uploaded"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["upload", d.to_str().unwrap(), "--date", "2026-01-01"])
+        .out_has("→ ACME26001.hl7: uploaded");
     // the same content again is refused
-    let o = ws.run(&["upload", a.to_str().unwrap(), "--date", "2026-01-02"]);
-    assert_code(&o, 4);
-    assert!(
-        stdout(&o).contains("NOT SENT: the same file was already uploaded as ACME25365.1.hl7"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["upload", a.to_str().unwrap(), "--date", "2026-01-02"])
+        .code(4)
+        .out_has("NOT SENT: the same file was already uploaded as ACME25365.1.hl7");
     // same_day = "refuse"
     let cfg = fs::read_to_string(ws.config()).unwrap();
     ws.write_config(&format!("{cfg}same_day = \"refuse\"\n"));
     let e = write(&ws, "e.hl7", &vxu_batch(1, "E"));
-    let o = ws.run(&["upload", e.to_str().unwrap(), "--date", "2026-01-01"]);
-    assert_code(&o, 4);
-    assert!(
-        stdout(&o).contains("ACME26001.hl7 already exists and same_day = \"refuse\""),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["upload", e.to_str().unwrap(), "--date", "2026-01-01"])
+        .code(4)
+        .out_has("ACME26001.hl7 already exists and same_day = \"refuse\"");
     assert_eq!(count(&db(&ws.store()), "SELECT COUNT(*) FROM upload"), 4);
     // nothing left under a temporary name
     assert!(
@@ -154,83 +124,67 @@ fn checks_before_sending_structure_and_strict() {
     let mut bad = String::from_utf8(vxu_batch(2, "S")).unwrap();
     bad = bad.replace("BTS|2", "BTS|7");
     let p = write(&ws, "bad.hl7", bad.as_bytes());
-    let o = ws.run(&["upload", p.to_str().unwrap()]);
-    assert_code(&o, 4);
-    assert!(
-        stderr(&o).contains("line 17 (BTS): Error: BTS-1 says 7 messages but the batch holds 2"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(
-        stdout(&o).contains("NOT SENT: 1 structural problem(s)"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["upload", p.to_str().unwrap()])
+        .code(4)
+        .err_has("line 17 (BTS): Error: BTS-1 says 7 messages but the batch holds 2")
+        .out_has("NOT SENT: 1 structural problem(s)");
     assert!(dropoff(&ws).is_empty());
     // a lint error: sent with a warning printed, refused with --strict
     let lint = String::from_utf8(vxu_batch(1, "L"))
         .unwrap()
         .replace("PD1||||||||||||TXY", "PD1||||||||||||TXA");
     let p = write(&ws, "lint.hl7", lint.as_bytes());
-    let o = ws.run(&["upload", p.to_str().unwrap(), "--strict"]);
-    assert_code(&o, 4);
-    assert!(stderr(&o).contains("(predicts CLR-101)"), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("NOT SENT: 1 rejection-class finding(s) and --strict"),
-        "{}",
-        stdout(&o)
-    );
-    let o = ws.run(&["upload", p.to_str().unwrap()]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("1 errors, 0 warnings predicted"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["upload", p.to_str().unwrap(), "--strict"])
+        .code(4)
+        .err_has("(predicts CLR-101)")
+        .out_has("NOT SENT: 1 rejection-class finding(s) and --strict");
+    let o = ws
+        .cmd(&["upload", p.to_str().unwrap()])
+        .code(0)
+        .out_has("1 errors, 0 warnings predicted");
     // patient data never printed
-    assert!(!stderr(&o).contains("DOE") && !stdout(&o).contains("20100508"));
+    assert!(!o.err().contains("DOE") && !o.out().contains("20100508"));
 }
 
 #[test]
 fn lint_command_exit_codes_and_json() {
     let ws = local_ws();
     let clean = write(&ws, "clean.hl7", &vxu_batch(2, "K"));
-    let o = ws.run(&["lint", clean.to_str().unwrap()]);
-    assert_code(&o, 0);
+    ws.cmd(&["lint", clean.to_str().unwrap()]).code(0);
     let warn = String::from_utf8(vxu_batch(1, "W"))
         .unwrap()
         .replace("NK1|1|DOE^PARENT|MTH^Mother^HL70063\r", "");
     let warn = write(&ws, "warn.hl7", warn.as_bytes());
-    assert_code(&ws.run(&["lint", warn.to_str().unwrap()]), 1);
-    let o = ws.run(&[
+    ws.cmd(&["lint", warn.to_str().unwrap()]).code(1);
+    let o = ws.cmd(&[
         "lint",
         warn.to_str().unwrap(),
         clean.to_str().unwrap(),
         "--format",
         "json",
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
     assert_eq!(v[0]["report"]["lint"][0]["predicts"], "IEE-519");
     assert_eq!(v[0]["report"]["lint"][0]["rule"], "nk1");
     assert_eq!(v[1]["report"]["messages"], 2);
     // the specimen batch (corrected 2026-11-25: consent in PD1-12, MVX in RXA-17) is clean
     let spec = Path::new(SPECIMENS).join("hl7/ACMECLIN25301.hl7");
-    assert_code(&ws.run(&["lint", spec.to_str().unwrap()]), 0);
+    ws.cmd(&["lint", spec.to_str().unwrap()]).code(0);
 }
 
 #[test]
 fn killed_before_rename_leaves_nothing_under_the_final_name() {
     let ws = local_ws();
     let a = write(&ws, "a.hl7", &vxu_batch(3, "K"));
-    let o = ws.run_env(
+    let o = ws.cmd_env(
         &["upload", a.to_str().unwrap(), "--date", "2025-10-28"],
         &[("IMMDQA_KILL_AT", "upload_before_rename:1")],
     );
-    assert_eq!(o.status.signal(), Some(9));
+    assert_eq!(o.0.status.signal(), Some(9));
     assert_eq!(dropoff(&ws), [".immdqa-ACME25301.hl7.part"]);
     assert_eq!(count(&db(&ws.store()), "SELECT COUNT(*) FROM upload"), 0);
-    let o = ws.run(&["upload", a.to_str().unwrap(), "--date", "2025-10-28"]);
-    assert_code(&o, 0);
+    ws.cmd(&["upload", a.to_str().unwrap(), "--date", "2025-10-28"])
+        .code(0);
     assert_eq!(
         dropoff(&ws),
         ["ACME25301.hl7"],
@@ -246,12 +200,8 @@ fn rebuild_brings_back_the_upload_history() {
     let ws = local_ws();
     let a = write(&ws, "a.hl7", &vxu_batch(3, "A"));
     let b = write(&ws, "b.hl7", &vxu_batch(2, "B"));
-    let o = ws.run(&["upload", a.to_str().unwrap(), "--date", "2025-12-31"]);
-    assert!(
-        stdout(&o).contains("→ ACME25365.hl7: uploaded"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["upload", a.to_str().unwrap(), "--date", "2025-12-31"])
+        .out_has("→ ACME25365.hl7: uploaded");
     let journal = ws.store().join("uploads.jsonl");
     assert_eq!(
         fs::metadata(&journal).unwrap().permissions().mode() & 0o077,
@@ -263,40 +213,26 @@ fn rebuild_brings_back_the_upload_history() {
         let _ = fs::remove_file(ws.store().join(f));
     }
     fs::write(ws.store().join("history.sqlite"), b"").unwrap();
-    let o = ws.run(&["rebuild"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("1 upload record(s) replayed from their journal"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["rebuild"])
+        .code(0)
+        .out_has("1 upload record(s) replayed from their journal");
     // the name stays used and the content stays known
-    let o = ws.run(&["upload", b.to_str().unwrap(), "--date", "2025-12-31"]);
-    assert!(
-        stdout(&o).contains("b.hl7 → ACME25365.1.hl7: uploaded"),
-        "{}",
-        stdout(&o)
-    );
-    let o = ws.run(&["upload", a.to_str().unwrap(), "--date", "2026-01-02"]);
-    assert_code(&o, 4);
-    assert!(
-        stdout(&o).contains("NOT SENT: the same file was already uploaded as ACME25365.hl7"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["upload", b.to_str().unwrap(), "--date", "2025-12-31"])
+        .out_has("b.hl7 → ACME25365.1.hl7: uploaded");
+    ws.cmd(&["upload", a.to_str().unwrap(), "--date", "2026-01-02"])
+        .code(4)
+        .out_has("NOT SENT: the same file was already uploaded as ACME25365.hl7");
 }
 
 #[test]
 fn tracking_uploaded_accepted_report_received() {
     let ws = local_ws();
     let a = write(&ws, "a.hl7", &vxu_batch(4, "T"));
-    assert_code(
-        &ws.run(&["upload", a.to_str().unwrap(), "--date", "2025-10-28"]),
-        0,
-    );
+    ws.cmd(&["upload", a.to_str().unwrap(), "--date", "2025-10-28"])
+        .code(0);
     let state = |ws: &Workspace| {
-        let o = ws.run(&["submissions", "--format", "json"]);
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let o = ws.cmd(&["submissions", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
         (
             v[0]["state"].as_str().unwrap().to_string(),
             v[0]["report_received"].clone(),
@@ -314,7 +250,7 @@ fn tracking_uploaded_accepted_report_received() {
         ws.mailbox().join("Accepted/ACME25301.hl7"),
     )
     .unwrap();
-    assert_code(&ws.run(&["fetch"]), 0);
+    ws.cmd(&["fetch"]).code(0);
     assert_eq!(state(&ws).0, "accepted");
     // then its DQA report arrives
     let mut ack = String::new();
@@ -324,9 +260,9 @@ fn tracking_uploaded_accepted_report_received() {
         ));
     }
     ws.write("DQA-Reports/ACME25301.hl7.ack", ack);
-    assert_code(&ws.run(&["fetch"]), 0);
-    let o = ws.run(&["submissions", "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    ws.cmd(&["fetch"]).code(0);
+    let o = ws.cmd(&["submissions", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
     assert_eq!(v[0]["state"], "report received");
     assert_eq!(v[0]["acceptance_rate"], 1.0);
     assert!(v[0]["uploaded_at"].is_string());
@@ -354,26 +290,22 @@ fn sftp_upload_dropped_mid_transfer_then_completes() {
     );
     let p = write(&ws, "big.hl7", &big);
     let pw = [("IMMDQA_TEST_PASSWORD", "s3cret-pass")];
-    let o = ws.run_env(
+    ws.cmd_env(
         &["upload", p.to_str().unwrap(), "--date", "2025-10-28"],
         &pw,
-    );
-    assert_code(&o, 4);
-    assert!(
-        stdout(&o).contains("→ ACME25301.hl7: FAILED"),
-        "{}",
-        stdout(&o)
-    );
+    )
+    .code(4)
+    .out_has("→ ACME25301.hl7: FAILED");
     assert!(
         !ws.mailbox().join("HL7-Dropoff/ACME25301.hl7").exists(),
         "partial file under the final name"
     );
     assert_eq!(count(&db(&ws.store()), "SELECT COUNT(*) FROM upload"), 0);
-    let o = ws.run_env(
+    ws.cmd_env(
         &["upload", p.to_str().unwrap(), "--date", "2025-10-28"],
         &pw,
-    );
-    assert_code(&o, 0);
+    )
+    .code(0);
     assert_eq!(
         fs::read(ws.mailbox().join("HL7-Dropoff/ACME25301.hl7")).unwrap(),
         big
@@ -392,11 +324,11 @@ fn sftp_upload_retries_within_one_run() {
         "retries = 2\nretry_delay_ms = 10",
     );
     let p = write(&ws, "big.hl7", &big);
-    let o = ws.run_env(
+    ws.cmd_env(
         &["upload", p.to_str().unwrap(), "--date", "2025-10-28"],
         &[("IMMDQA_TEST_PASSWORD", "s3cret-pass")],
-    );
-    assert_code(&o, 0);
+    )
+    .code(0);
     assert_eq!(
         fs::read(ws.mailbox().join("HL7-Dropoff/ACME25301.hl7")).unwrap(),
         big
@@ -427,14 +359,14 @@ fn openssh_upload() {
     ));
     let a = write(&ws, "a.hl7", &vxu_batch(5, "O"));
     let b = write(&ws, "b.hl7", &vxu_batch(5, "P"));
-    let o = ws.run(&[
+    ws.cmd(&[
         "upload",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
         "--date",
         "2024-12-31",
-    ]);
-    assert_code(&o, 0);
+    ])
+    .code(0);
     assert_eq!(dropoff(&ws), ["ACME24366.1.hl7", "ACME24366.hl7"]);
     assert_eq!(
         fs::read(drop.join("ACME24366.hl7")).unwrap(),

@@ -32,9 +32,8 @@ fn status_and_show_speak_cdcs_codes() {
     // older than 6 months (the embedded set is from December 2025): a warning, exit 1
     assert_code(&o, 1);
     assert!(out.contains("older than 6 months"), "{out}");
-    let o = ws.run(&["codes", "show", "20"]);
-    assert_code(&o, 0);
-    let out = stdout(&o);
+    let o = ws.cmd(&["codes", "show", "20"]).code(0);
+    let out = o.out();
     for want in [
         "CVX 20: DTaP",
         "status: Active",
@@ -45,27 +44,15 @@ fn status_and_show_speak_cdcs_codes() {
     ] {
         assert!(out.contains(want), "{want} in\n{out}");
     }
-    let o = ws.run(&["codes", "show", "49281-0425-50"]);
-    assert!(stdout(&o).contains("CVX 140 Influenza"), "{}", stdout(&o));
-    let o = ws.run(&["codes", "show", "08"]);
-    assert!(
-        stdout(&o).contains("CVX 8: Hep B, adolescent or pediatric"),
-        "{}",
-        stdout(&o)
-    );
-    let o = ws.run(&["codes", "show", "PMC"]);
-    assert!(
-        stdout(&o).contains("MVX PMC: Sanofi Pasteur"),
-        "{}",
-        stdout(&o)
-    );
-    let o = ws.run(&["codes", "show", "ZZZZ"]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("is no CVX, MVX or NDC"),
-        "{}",
-        stderr(&o)
-    );
+    ws.cmd(&["codes", "show", "49281-0425-50"])
+        .out_has("CVX 140 Influenza");
+    ws.cmd(&["codes", "show", "08"])
+        .out_has("CVX 8: Hep B, adolescent or pediatric");
+    ws.cmd(&["codes", "show", "PMC"])
+        .out_has("MVX PMC: Sanofi Pasteur");
+    ws.cmd(&["codes", "show", "ZZZZ"])
+        .code(3)
+        .err_has("is no CVX, MVX or NDC");
 }
 
 /// A newer cvx.xml (one code added, one retired, one removed) read from a download folder:
@@ -101,9 +88,10 @@ fn an_update_from_cdcs_files_says_what_changed_and_is_kept() {
     )
     .unwrap();
     fs::write(dl.join("readme.txt"), "not a code set").unwrap();
-    let o = ws.run(&["codes", "update", "--from", dl.to_str().unwrap()]);
-    assert_code(&o, 0);
-    let out = stdout(&o);
+    let o = ws
+        .cmd(&["codes", "update", "--from", dl.to_str().unwrap()])
+        .code(0);
+    let out = o.out();
     assert!(
         out.contains("code set dated 2026-01-15 (was 2025-12-12): 1 new CVX code(s) (712 ZZ new vaccine), 1 retired (20 DTaP)"),
         "{out}"
@@ -112,22 +100,17 @@ fn an_update_from_cdcs_files_says_what_changed_and_is_kept() {
         out.contains("1 removed (143 Adenovirus types 4 and 7)"),
         "{out}"
     );
-    let o = ws.run(&["codes", "status"]);
-    let out = stdout(&o);
+    let o = ws.cmd(&["codes", "status"]);
+    let out = o.out();
     assert!(out.contains("dated 2026-01-15"), "{out}");
     assert!(out.contains("CVX: 288") && out.contains("MVX: 89"), "{out}");
-    let o = ws.run(&["codes", "show", "712"]);
-    assert!(
-        stdout(&o).contains("name: ZZ new vaccine, caf\u{e9}"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["codes", "show", "712"])
+        .out_has("name: ZZ new vaccine, caf\u{e9}");
     assert!(ws.store().join("codesets/cvx.xml").exists());
     // explain names a vaccine of the set in use, a lint rule, and which rules catch a
     // registry code before upload
-    let o = ws.run(&["explain", "712", "cvx-mvx", "IMR-111"]);
-    assert_code(&o, 0);
-    let out = stdout(&o);
+    let o = ws.cmd(&["explain", "712", "cvx-mvx", "IMR-111"]).code(0);
+    let out = o.out();
     assert!(out.contains("CVX 712: ZZ new vaccine"), "{out}");
     assert!(out.contains("cvx-mvx (lint rule"), "{out}");
     assert!(
@@ -135,16 +118,12 @@ fn an_update_from_cdcs_files_says_what_changed_and_is_kept() {
         "{out}"
     );
     // a file of no known shape, named
-    let o = ws.run(&[
+    ws.cmd(&[
         "codes",
         "update",
         "--from",
         dl.join("readme.txt").to_str().unwrap(),
-    ]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("readme.txt: not a code-set file"),
-        "{}",
-        stderr(&o)
-    );
+    ])
+    .code(3)
+    .err_has("readme.txt: not a code-set file");
 }

@@ -28,13 +28,13 @@ fn sigkill_at_each_point_then_rerun_is_consistent() {
         for nth in [1, 3] {
             let ws = mailbox(5, 10_000);
             let spec = format!("{point}:{nth}");
-            let o = ws.run_env(&["fetch"], &[("IMMDQA_KILL_AT", &spec)]);
+            let o = ws.cmd_env(&["fetch"], &[("IMMDQA_KILL_AT", &spec)]);
             assert_eq!(
-                o.status.signal(),
+                o.0.status.signal(),
                 Some(9),
                 "{spec}: {:?}\n{}",
-                o.status,
-                stderr(&o)
+                o.0.status,
+                o.err()
             );
             let conn = db(&ws.store());
             let recorded = count(&conn, "SELECT COUNT(*) FROM remote_file");
@@ -53,15 +53,14 @@ fn sigkill_at_each_point_then_rerun_is_consistent() {
             }
             drop(conn);
 
-            let o = ws.run(&["fetch"]);
-            assert_code(&o, 0);
+            let o = ws.cmd(&["fetch"]).code(0);
             let want = format!("{} new", 5 - recorded);
-            assert!(stdout(&o).contains(&want), "{spec}: {}", stdout(&o));
+            assert!(o.out().contains(&want), "{spec}: {}", o.out());
             if archive_stage {
                 assert!(
-                    stderr(&o).contains("incomplete download"),
+                    o.err().contains("incomplete download"),
                     "{spec}: {}",
-                    stderr(&o)
+                    o.err()
                 );
             }
             assert_store_consistent(&ws.store());
@@ -72,11 +71,11 @@ fn sigkill_at_each_point_then_rerun_is_consistent() {
                 "{spec}"
             );
             assert_eq!(count(&conn, "SELECT COUNT(*) FROM manifest"), 5, "{spec}");
-            let o = ws.run(&["fetch"]);
+            let o = ws.cmd(&["fetch"]);
             assert!(
-                stdout(&o).contains("nothing new (5 unchanged"),
+                o.out().contains("nothing new (5 unchanged"),
                 "{spec}: {}",
-                stdout(&o)
+                o.out()
             );
             // the killed run is visible as interrupted
             assert_eq!(
@@ -117,16 +116,11 @@ fn sigkill_at_random_moments_then_rerun_is_consistent() {
         }
     }
     assert!(killed >= 3, "too few runs were actually killed ({killed})");
-    let o = ws.run(&["fetch"]);
-    assert!(o.status.code() == Some(0), "{}", stderr(&o));
+    let o = ws.cmd(&["fetch"]);
+    assert!(o.0.status.code() == Some(0), "{}", o.err());
     assert_store_consistent(&ws.store());
     let conn = db(&ws.store());
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM remote_file"), 120);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM manifest"), 120);
-    let o = ws.run(&["fetch"]);
-    assert!(
-        stdout(&o).contains("nothing new (120 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["fetch"]).out_has("nothing new (120 unchanged");
 }

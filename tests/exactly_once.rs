@@ -136,8 +136,8 @@ fn an_import_killed_before_the_link_is_linked_by_the_next_run() {
         ws.cmd(&a).code(0);
         let b = args(second);
         let b: Vec<&str> = b.iter().map(String::as_str).collect();
-        let o = ws.run_env(&b, &[("IMMDQA_KILL_AT", &format!("{point}:1"))]);
-        assert_eq!(o.status.signal(), Some(9), "{point}: {}", stderr(&o));
+        let o = ws.cmd_env(&b, &[("IMMDQA_KILL_AT", &format!("{point}:1"))]);
+        assert_eq!(o.0.status.signal(), Some(9), "{point}: {}", o.err());
         assert_eq!(
             count(
                 &db(&ws.store()),
@@ -208,17 +208,17 @@ fn the_outbox_sends_only_complete_batches() {
     fs::create_dir(out.join("old-batches")).unwrap();
     age(&out.join("stalled.hl7"), 3_600);
     age(&out.join("bare.hl7"), 3_600);
-    let o = ws.run(&["sync", "-v"]);
-    assert!(o.status.code().is_some_and(|c| c < 3), "{}", stderr(&o));
+    let o = ws.cmd(&["sync", "-v"]);
+    assert!(o.0.status.code().is_some_and(|c| c < 3), "{}", o.err());
     assert!(dropped(&ws).is_empty(), "nothing complete: nothing sent");
-    let log = format!("{}{}", stdout(&o), stderr(&o));
-    let o2 = ws.run(&[
+    let log = format!("{}{}", o.out(), o.err());
+    let o2 = ws.cmd(&[
         "sync",
         "--log-file",
         ws.path().join("s.log").to_str().unwrap(),
     ]);
     let logged = fs::read_to_string(ws.path().join("s.log")).unwrap();
-    assert!(o2.status.code().is_some_and(|c| c < 3));
+    assert!(o2.0.status.code().is_some_and(|c| c < 3));
     for want in [
         "stalled.hl7 waits: 2000 message(s) so far and no BTS trailer yet",
         "bare.hl7 waits: an unwrapped batch",
@@ -294,18 +294,18 @@ fn an_outbox_run_killed_at_any_point_sends_each_batch_once() {
                 fs::write(out.join(format!("b{i}.hl7")), batch(20, i * 100, true)).unwrap();
             }
             let spec = format!("{point}:{nth}");
-            let o = ws.run_env(&["sync"], &[("IMMDQA_KILL_AT", &spec)]);
-            assert_eq!(o.status.signal(), Some(9), "{spec}: {}", stderr(&o));
-            let o = ws.run(&[
+            let o = ws.cmd_env(&["sync"], &[("IMMDQA_KILL_AT", &spec)]);
+            assert_eq!(o.0.status.signal(), Some(9), "{spec}: {}", o.err());
+            let o = ws.cmd(&[
                 "sync",
                 "--log-file",
                 ws.path().join("s.log").to_str().unwrap(),
             ]);
             let logged = fs::read_to_string(ws.path().join("s.log")).unwrap_or_default();
             assert!(
-                o.status.code().is_some_and(|c| c < 3),
+                o.0.status.code().is_some_and(|c| c < 3),
                 "{spec}: {}\n{logged}",
-                stderr(&o)
+                o.err()
             );
             let sent = dropped(&ws);
             assert_eq!(sent.len(), 3, "{spec}: each batch once: {sent:?}");
@@ -349,8 +349,8 @@ fn a_killed_rebuild_leaves_the_history_as_it_was() {
     assert!(before > 0);
     fs::write(ws.store().join("history.sqlite"), b"").unwrap();
     for point in ["rebuild_before_close", "rebuild_before_swap"] {
-        let o = ws.run_env(&["rebuild"], &[("IMMDQA_KILL_AT", &format!("{point}:1"))]);
-        assert_eq!(o.status.signal(), Some(9), "{point}: {}", stderr(&o));
+        let o = ws.cmd_env(&["rebuild"], &[("IMMDQA_KILL_AT", &format!("{point}:1"))]);
+        assert_eq!(o.0.status.signal(), Some(9), "{point}: {}", o.err());
         ws.cmd(&["status"]).code(3).err_has("immdqa rebuild");
     }
     ws.cmd(&["rebuild"]).code(0);
@@ -359,11 +359,11 @@ fn a_killed_rebuild_leaves_the_history_as_it_was() {
     assert!(!ws.store().join("history.sqlite.rebuilding").exists());
     // --force on a sound history, killed: the sound one is still there, untouched
     let db_before = fs::read(ws.store().join("history.sqlite")).unwrap();
-    let o = ws.run_env(
+    let o = ws.cmd_env(
         &["rebuild", "--force"],
         &[("IMMDQA_KILL_AT", "rebuild_before_swap:1")],
     );
-    assert_eq!(o.status.signal(), Some(9));
+    assert_eq!(o.0.status.signal(), Some(9));
     assert_eq!(
         fs::read(ws.store().join("history.sqlite")).unwrap(),
         db_before
@@ -425,7 +425,7 @@ fn small_ones_from_the_fault_campaign() {
         "MSH|^~\\&|EHR|X|||20251028||VXU^V04^VXU_V04|AB\u{0}C|P|2.5.1\rPID|1||1\r",
     )
     .unwrap();
-    let o = ws.run(&["lint", f.to_str().unwrap()]);
-    assert!(!o.stdout.contains(&0u8), "a raw NUL in the output");
-    assert!(stdout(&o).contains("AB\\x00C"), "{}", stdout(&o));
+    let o = ws.cmd(&["lint", f.to_str().unwrap()]);
+    assert!(!o.0.stdout.contains(&0u8), "a raw NUL in the output");
+    assert!(o.out().contains("AB\\x00C"), "{}", o.out());
 }

@@ -25,8 +25,8 @@ fn workspace(server: &Vsftpd, pin: Option<&str>, extra: &str) -> Workspace {
     ws
 }
 
-fn run(ws: &Workspace, server: &Vsftpd, args: &[&str]) -> std::process::Output {
-    ws.run_env(args, &[(PW_ENV, server.password())])
+fn run(ws: &Workspace, server: &Vsftpd, args: &[&str]) -> Run {
+    ws.cmd_env(args, &[(PW_ENV, server.password())])
 }
 
 fn with_specimens(server: &Vsftpd) {
@@ -59,15 +59,17 @@ fn ftps_fetch_refetch_and_upload() {
     let Some((server, ws)) = specimen_server(true) else {
         return;
     };
-    let o = run(&ws, &server, &["fetch"]);
-    assert_code(&o, 0);
+    let o = run(&ws, &server, &["fetch"]).code(0);
     assert!(
-        stdout(&o).contains("fetch: 6 new, 0 changed"),
+        o.out().contains("fetch: 6 new, 0 changed"),
         "{}\n{}",
-        stdout(&o),
-        stderr(&o)
+        o.out(),
+        o.err()
     );
-    assert!(stdout(&o).contains(&format!("ftps://{USER}@127.0.0.1:{}", server.port)));
+    assert!(
+        o.out()
+            .contains(&format!("ftps://{USER}@127.0.0.1:{}", server.port))
+    );
     // the same bytes as the server's files
     assert_eq!(
         archived(&ws.store(), "ACMECLIN25301.hl7.ack"),
@@ -75,13 +77,9 @@ fn ftps_fetch_refetch_and_upload() {
     );
     assert_store_consistent(&ws.store());
     let mdtm_before = server.log().matches("MDTM").count();
-    let o = run(&ws, &server, &["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("nothing new (6 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    run(&ws, &server, &["fetch"])
+        .code(0)
+        .out_has("nothing new (6 unchanged");
     // the listing's coarse times settle it: no per-file MDTM on a run with nothing new
     assert_eq!(
         server.log().matches("MDTM").count(),
@@ -95,13 +93,9 @@ fn ftps_fetch_refetch_and_upload() {
         b"ACMECLIN25301.hl7,ACMECLIN253010040,MRN1,X,Y,01/01/2000,PID-7,Error,IMR-100,late row\n",
     );
     server.write(p, &changed);
-    let o = run(&ws, &server, &["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("0 new, 1 changed, 5 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    run(&ws, &server, &["fetch"])
+        .code(0)
+        .out_has("0 new, 1 changed, 5 unchanged");
     assert_eq!(
         server.log().matches("RETR").count(),
         7,
@@ -114,12 +108,12 @@ fn ftps_fetch_refetch_and_upload() {
         &batch,
     )
     .unwrap();
-    let o = run(
+    run(
         &ws,
         &server,
         &["upload", batch.to_str().unwrap(), "--date", "2025-10-28"],
-    );
-    assert_code(&o, 0);
+    )
+    .code(0);
     let sent = server.root().join("HL7-Dropoff/ACMECLIN25301.hl7");
     assert_eq!(fs::read(&sent).unwrap(), fs::read(&batch).unwrap());
     assert!(
@@ -131,12 +125,12 @@ fn ftps_fetch_refetch_and_upload() {
         .unwrap()
         .replace("ACMECLIN253010001", "ACMECLIN253019999");
     fs::write(&other, text).unwrap();
-    let o = run(
+    run(
         &ws,
         &server,
         &["upload", other.to_str().unwrap(), "--date", "2025-10-28"],
-    );
-    assert_code(&o, 0);
+    )
+    .code(0);
     assert!(
         server
             .root()
@@ -155,14 +149,10 @@ fn ftps_wrong_certificate_is_refused_before_login() {
     with_specimens(&server);
     let other = format!("SHA256:{}", "A".repeat(43));
     let ws = workspace(&server, Some(&other), "");
-    let o = run(&ws, &server, &["fetch"]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("TLS CERTIFICATE NOT TRUSTED"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(!stderr(&o).contains(server.password()));
+    let o = run(&ws, &server, &["fetch"])
+        .code(3)
+        .err_has("TLS CERTIFICATE NOT TRUSTED");
+    assert!(!o.err().contains(server.password()));
     std::thread::sleep(Duration::from_millis(100));
     assert!(
         !server.log().contains("USER"),
@@ -178,29 +168,23 @@ fn ftps_wrong_certificate_is_refused_before_login() {
             .collect::<Vec<_>>()
             .join("\n"),
     );
-    let o = run(&ws, &server, &["fetch"]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("TLS CERTIFICATE NOT TRUSTED"),
-        "{}",
-        stderr(&o)
-    );
+    run(&ws, &server, &["fetch"])
+        .code(3)
+        .err_has("TLS CERTIFICATE NOT TRUSTED");
     assert!(!server.log().contains("USER"));
     // trust-host shows the fingerprint and pins it (the colon hex openssl prints matches)
-    let o = run(
+    run(
         &ws,
         &server,
         &["trust-host", "--fingerprint", &server.openssl_fingerprint()],
-    );
-    assert_code(&o, 0);
+    )
+    .code(0);
     assert!(
         fs::read_to_string(ws.config())
             .unwrap()
             .contains("tls_fingerprint = \"SHA256:")
     );
-    let o = run(&ws, &server, &["fetch"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("6 new"), "{}", stdout(&o));
+    run(&ws, &server, &["fetch"]).code(0).out_has("6 new");
 }
 
 #[test]
@@ -208,14 +192,8 @@ fn ftps_explicit_tls() {
     let Some((server, ws)) = specimen_server(false) else {
         return;
     };
-    let o = run(&ws, &server, &["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("6 new"),
-        "{}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    let o = run(&ws, &server, &["fetch"]).code(0);
+    assert!(o.out().contains("6 new"), "{}\n{}", o.out(), o.err());
     assert!(server.log().contains("AUTH TLS"), "{}", server.log());
 }
 
@@ -266,8 +244,7 @@ fn ftps_connection_dropped_mid_transfer_then_rerun_completes() {
     assert_code(&o, 4);
     assert!(stderr(&o).contains("BIG_REPORT.csv"), "{}", stderr(&o));
     assert_store_consistent(&ws.store()); // no partial file anywhere
-    let o = run(&ws, &server, &["fetch"]);
-    assert_code(&o, 0);
+    run(&ws, &server, &["fetch"]).code(0);
     assert_eq!(archived(&ws.store(), "BIG_REPORT.csv"), data);
 }
 
@@ -288,9 +265,7 @@ fn ftps_kill_during_download_leaves_no_partial_file() {
             .any(|f| f != "archive.index.jsonl"),
         "nothing in the archive"
     );
-    let o = run(&ws, &server, &["fetch"]);
-    assert_code(&o, 0);
-    assert!(o.status.success());
+    run(&ws, &server, &["fetch"]).code(0);
     assert_eq!(archived(&ws.store(), "BIG_REPORT.csv"), data);
     assert_store_consistent(&ws.store());
 }
@@ -308,16 +283,15 @@ fn ftps_config_check_connect_maps_folders() {
         fs::rename(server.root().join(from), server.root().join(to)).unwrap();
     }
     let ws = workspace(&server, None, "");
-    let o = run(&ws, &server, &["config", "check", "--connect"]);
-    assert_code(&o, 0);
+    let o = run(&ws, &server, &["config", "check", "--connect"]).code(0);
     let text = fs::read_to_string(ws.config()).unwrap();
     assert!(
         text.contains("dqa_dir = \"dqa-reports\"")
             && text.contains("dropoff_dir = \"hl7-dropoff\""),
         "{text}\n{}",
-        stdout(&o)
+        o.out()
     );
-    assert_code(&run(&ws, &server, &["fetch"]), 0);
+    run(&ws, &server, &["fetch"]).code(0);
 }
 
 /// The harness repairs a test user an earlier set-up left with a home vsftpd cannot enter (a

@@ -66,9 +66,7 @@ fn setup() -> Workspace {
     let ws = Workspace::new();
     golden_mailbox(&ws);
     ws.local_config();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("parse: 5 parsed"), "{}", stdout(&o));
+    ws.cmd(&["fetch"]).code(0).out_has("parse: 5 parsed");
     ws
 }
 
@@ -89,9 +87,8 @@ fn trend_csv(ws: &Workspace, args: &[&str]) -> Vec<Vec<String>> {
 fn csv(ws: &Workspace, args: &[&str]) -> Vec<Vec<String>> {
     let mut a = args.to_vec();
     a.extend(["--format", "csv"]);
-    let o = ws.run(&a);
-    assert_code(&o, 0);
-    let mut r = csv::Reader::from_reader(o.stdout.as_slice());
+    let o = ws.cmd(&a).code(0);
+    let mut r = csv::Reader::from_reader(o.0.stdout.as_slice());
     let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
     let mut rows = vec![header];
     rows.extend(
@@ -247,17 +244,14 @@ fn golden_trends_submissions_changes_consent_and_check() {
     );
 
     // thresholds: week 42's acceptance rate (80%) fails; week 41 (90%) passes
-    let o = ws.run(&["check", "--week", "2025-W42"]);
-    assert_code(&o, 2);
-    assert!(stdout(&o).contains("FAIL: acceptance_rate: acceptance rate in 2025-W42: 80.0% (8 of 10 messages; threshold 90%)"), "{}", stdout(&o));
-    let o = ws.run(&["check", "--week", "2025-W41"]);
-    assert_code(&o, 0);
+    ws.cmd(&["check", "--week", "2025-W42"]).code(2).out_has("FAIL: acceptance_rate: acceptance rate in 2025-W42: 80.0% (8 of 10 messages; threshold 90%)");
+    ws.cmd(&["check", "--week", "2025-W41"]).code(0);
     // a stricter threshold in the config turns week 41 into a failure
     let cfg = fs::read_to_string(ws.config()).unwrap();
     ws.write_config(&format!(
         "{cfg}\n[thresholds]\nmin_acceptance_rate = 0.95\n"
     ));
-    assert_code(&ws.run(&["check", "--week", "2025-W41"]), 2);
+    ws.cmd(&["check", "--week", "2025-W41"]).code(2);
 }
 
 #[test]
@@ -279,18 +273,12 @@ fn rising_error_rate_warns() {
         ws.write(&format!("DQA-Reports/RISE25{day}.hl7.ack"), ack);
     }
     ws.local_config();
-    assert_code(&ws.run(&["fetch"]), 0);
+    ws.cmd(&["fetch"]).code(0);
     ws.write_config(&format!(
         "{}\n[thresholds]\nmin_acceptance_rate = 0.5\nrising_error_weeks = 3\n",
         fs::read_to_string(ws.config()).unwrap()
     ));
-    let o = ws.run(&["check"]);
-    assert_code(&o, 1);
-    assert!(
-        stdout(&o).contains("WARN: rising_error_rate: error rate rose 3 weeks in a row: 2025-W41 100.0 → 2025-W42 200.0 → 2025-W43 300.0 → 2025-W44 400.0"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["check"]).code(1).out_has("WARN: rising_error_rate: error rate rose 3 weeks in a row: 2025-W41 100.0 → 2025-W42 200.0 → 2025-W43 300.0 → 2025-W44 400.0");
 }
 
 /// A Parquet file's columns and their types (`i64`, `f64`, `str`, `date`, `bool`).
@@ -412,14 +400,14 @@ fn exports_have_the_documented_columns() {
     for (what, schema) in schemas {
         let cols: Vec<&str> = schema.iter().map(|(c, _)| *c).collect();
         let out = dir.join(format!("{what}.csv"));
-        let o = ws.run(&["export", what, "--out", out.to_str().unwrap()]);
-        assert_code(&o, 0);
+        ws.cmd(&["export", what, "--out", out.to_str().unwrap()])
+            .code(0);
         let text = fs::read_to_string(&out).unwrap();
         assert_eq!(text.lines().next().unwrap(), cols.join(","), "{what}");
         for (w, label) in [(&ws, "with data"), (&empty, "empty")] {
             let pq = w.path().join(format!("{what}.parquet"));
-            let o = w.run(&["export", what, "--out", pq.to_str().unwrap()]);
-            assert_code(&o, 0);
+            w.cmd(&["export", what, "--out", pq.to_str().unwrap()])
+                .code(0);
             assert_eq!(parquet_schema(&pq), schema, "{what} {label}");
         }
     }
@@ -429,7 +417,7 @@ fn exports_have_the_documented_columns() {
     assert!(findings.contains("2025-10-07,2025-W41,GOLD25280.hl7,hl7-ack,GOLD252800007,7,,PID,PID-7,IMR-100,E,1,Immunization rejected. Birth date invalid.,2025-10-06"), "{findings}");
     // --since/--until keep the findings of reports dated in the range, both ends included
     let out = dir.join("w41.csv");
-    let o = ws.run(&[
+    ws.cmd(&[
         "export",
         "findings",
         "--since",
@@ -438,8 +426,8 @@ fn exports_have_the_documented_columns() {
         "2025-10-12",
         "--out",
         out.to_str().unwrap(),
-    ]);
-    assert_code(&o, 0);
+    ])
+    .code(0);
     let w41 = fs::read_to_string(&out).unwrap();
     let expected: Vec<&str> = findings
         .lines()
@@ -449,7 +437,7 @@ fn exports_have_the_documented_columns() {
     assert!(!expected.is_empty());
     assert_eq!(w41.lines().skip(1).collect::<Vec<_>>(), expected);
     // ISO weeks everywhere: trends of weeks 41 to 42 (the whole of week 42)
-    let o = ws.run(&[
+    ws.cmd(&[
         "export",
         "trends",
         "--since",
@@ -458,15 +446,15 @@ fn exports_have_the_documented_columns() {
         "2025-W42",
         "--out",
         out.to_str().unwrap(),
-    ]);
-    assert_code(&o, 0);
+    ])
+    .code(0);
     let t = fs::read_to_string(&out).unwrap();
     assert!(
         t.contains("2025-W41") && t.contains("2025-W42") && !t.contains("2025-W43"),
         "{t}"
     );
     // a format contradicting the extension is refused
-    let o = ws.run(&[
+    let o = ws.cmd(&[
         "export",
         "trends",
         "--format",
@@ -474,19 +462,14 @@ fn exports_have_the_documented_columns() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_ne!(o.status.code(), Some(0));
-    assert!(
-        stderr(&o).contains("contradicts the extension"),
-        "{}",
-        stderr(&o)
-    );
+    assert_ne!(o.0.status.code(), Some(0));
+    assert!(o.err().contains("contradicts the extension"), "{}", o.err());
 }
 
 #[test]
 fn named_queries_run_and_refuse_writes() {
     let ws = setup();
-    let o = ws.run(&["query", "--list"]);
-    assert!(stdout(&o).contains("top_errors_by_field"), "{}", stdout(&o));
+    ws.cmd(&["query", "--list"]).out_has("top_errors_by_field");
     let t = csv(
         &ws,
         &["query", "rejections_by_code", "--param", "since=2025-10-01"],
@@ -504,15 +487,9 @@ fn named_queries_run_and_refuse_writes() {
         &["query", "rejections_by_code", "--param", "since=2025-09-29"],
     );
     assert_eq!(by_week, by_day);
-    let o = ws.run(&["query", "rejections_by_code", "--param", "sinse=2025-10-01"]);
-    assert_code(&o, 64);
-    assert!(
-        stderr(&o).contains(
-            "--param sinse: query 'rejections_by_code' has no such parameter (it takes since"
-        ),
-        "{}",
-        stderr(&o)
-    );
+    ws.cmd(&["query", "rejections_by_code", "--param", "sinse=2025-10-01"])
+        .code(64)
+        .err_has("--param sinse: query 'rejections_by_code' has no such parameter (it takes since");
     let qdir = ws.path().join("queries");
     fs::create_dir_all(&qdir).unwrap();
     fs::write(
@@ -523,13 +500,9 @@ fn named_queries_run_and_refuse_writes() {
     let t = csv(&ws, &["query", "mine"]);
     assert_eq!(t[1], s(&["3"]));
     fs::write(qdir.join("evil.sql"), "DELETE FROM finding").unwrap();
-    let o = ws.run(&["query", "evil"]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("only read-only SELECT queries run"),
-        "{}",
-        stderr(&o)
-    );
+    ws.cmd(&["query", "evil"])
+        .code(3)
+        .err_has("only read-only SELECT queries run");
     assert!(count(&db(&ws.store()), "SELECT COUNT(*) FROM finding") > 0);
 }
 
@@ -539,8 +512,8 @@ fn charts_are_valid_png_and_svg() {
     for kind in ["trend", "top", "acceptance", "consent", "heatmap"] {
         for ext in ["png", "svg"] {
             let out = ws.path().join(format!("{kind}.{ext}"));
-            let o = ws.run(&["chart", kind, "--out", out.to_str().unwrap()]);
-            assert_code(&o, 0);
+            ws.cmd(&["chart", kind, "--out", out.to_str().unwrap()])
+                .code(0);
             let bytes = fs::read(&out).unwrap();
             if ext == "png" {
                 assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{kind}.png");
@@ -560,12 +533,12 @@ fn charts_are_valid_png_and_svg() {
             }
         }
     }
-    let o = ws.run(&[
+    ws.cmd(&[
         "chart",
         "trend",
         "--out",
         ws.path().join("x.gif").to_str().unwrap(),
-    ]);
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("use .png or .svg"), "{}", stderr(&o));
+    ])
+    .code(3)
+    .err_has("use .png or .svg");
 }

@@ -49,10 +49,8 @@ fn a_spreadsheet_that_panics_its_parser_is_quarantined_and_the_run_goes_on() {
     );
     assert!(count(&conn, "SELECT COUNT(*) FROM report") >= 6);
     // every later run goes on: fetch (nothing new), reparse (retries, quarantines again)
-    assert_code(&ws.run(&["fetch"]), 0);
-    let o = ws.run(&["reparse"]);
-    assert_code(&o, 4);
-    assert!(stdout(&o).contains("1 quarantined"), "{}", stdout(&o));
+    ws.cmd(&["fetch"]).code(0);
+    ws.cmd(&["reparse"]).code(4).out_has("1 quarantined");
     // import of a folder holding it too
     let dir = ws.path().join("incoming");
     fs::create_dir_all(&dir).unwrap();
@@ -62,17 +60,13 @@ fn a_spreadsheet_that_panics_its_parser_is_quarantined_and_the_run_goes_on() {
         dir.join("good.csv"),
     )
     .unwrap();
-    let o = ws.run(&["import", dir.to_str().unwrap()]);
-    assert_code(&o, 4);
-    assert!(
-        stderr(&o).contains("bad.xlsx: the parser failed"),
-        "{}",
-        stderr(&o)
-    );
+    ws.cmd(&["import", dir.to_str().unwrap()])
+        .code(4)
+        .err_has("bad.xlsx: the parser failed");
     // inspect says why, too
     let p = dir.join("bad.xlsx");
-    let o = ws.run(&["inspect", p.to_str().unwrap()]);
-    assert_ne!(o.status.code(), Some(101));
+    let o = ws.cmd(&["inspect", p.to_str().unwrap()]);
+    assert_ne!(o.0.status.code(), Some(101));
 }
 
 fn findings_total(ws: &Workspace) -> i64 {
@@ -87,7 +81,7 @@ fn a_lost_history_beside_a_full_archive_is_refused_then_rebuilt() {
     let ws = Workspace::fetched();
     let before = findings_total(&ws);
     assert!(before > 0);
-    let trends_before = stdout(&ws.run(&["trends", "--format", "csv"]));
+    let trends_before = ws.cmd(&["trends", "--format", "csv"]).out();
     // the index sits next to the archive, one line per archived version, no contents
     let idx = fs::read_to_string(ws.store().join("archive.index.jsonl")).unwrap();
     assert_eq!(idx.lines().count(), 6, "{idx}");
@@ -98,12 +92,11 @@ fn a_lost_history_beside_a_full_archive_is_refused_then_rebuilt() {
     }
     fs::write(ws.store().join("history.sqlite"), b"").unwrap();
     for cmd in [&["fetch"][..], &["trends"], &["status"]] {
-        let o = ws.run(cmd);
-        assert_code(&o, 3);
+        let o = ws.cmd(cmd).code(3);
         assert!(
-            stderr(&o).contains("the history was lost") && stderr(&o).contains("immdqa rebuild"),
+            o.err().contains("the history was lost") && o.err().contains("immdqa rebuild"),
             "{cmd:?}: {}",
-            stderr(&o)
+            o.err()
         );
     }
     assert_eq!(
@@ -113,26 +106,15 @@ fn a_lost_history_beside_a_full_archive_is_refused_then_rebuilt() {
         0,
         "untouched"
     );
-    let o = ws.run(&["rebuild"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("rebuild: 6 file version(s) from the archive index"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["rebuild"])
+        .code(0)
+        .out_has("rebuild: 6 file version(s) from the archive index");
     assert_eq!(findings_total(&ws), before);
-    assert_eq!(
-        stdout(&ws.run(&["trends", "--format", "csv"])),
-        trends_before
-    );
+    assert_eq!(ws.cmd(&["trends", "--format", "csv"]).out(), trends_before);
     // the manifest is back: the next fetch downloads nothing
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("nothing new (6 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["fetch"])
+        .code(0)
+        .out_has("nothing new (6 unchanged");
     // a sound history is not replaced without --force
     let r = ws.cmd(&["rebuild"]).code(3).err_has("is sound");
     assert!(r.out().is_empty() && !r.err().is_empty());
@@ -165,24 +147,22 @@ fn a_damaged_history_is_refused_before_writing_then_rebuilt() {
         vec!["status", "--check"],
         vec!["check"],
     ] {
-        let o = ws.run(&args);
-        assert_code(&o, 3);
+        let o = ws.cmd(&args).code(3);
         assert!(
-            stderr(&o).contains("is damaged") && stderr(&o).contains("immdqa rebuild"),
+            o.err().contains("is damaged") && o.err().contains("immdqa rebuild"),
             "{args:?}: {}",
-            stderr(&o)
+            o.err()
         );
-        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+        assert!(o.out().is_empty(), "{args:?}: {}", o.out());
     }
-    let o = ws.run(&["rebuild"]);
-    assert_code(&o, 0);
+    ws.cmd(&["rebuild"]).code(0);
     let kept: Vec<String> = tree(&ws.store())
         .into_iter()
         .filter(|f| f.starts_with("history.sqlite.before-rebuild-"))
         .collect();
     assert!(!kept.is_empty(), "the damaged file is kept");
     assert_eq!(findings_total(&ws), before);
-    assert_code(&ws.run(&["import", f.to_str().unwrap()]), 0);
+    ws.cmd(&["import", f.to_str().unwrap()]).code(0);
 }
 
 #[test]
@@ -216,7 +196,8 @@ fn reports_and_exports_are_owner_only() {
         ("submissions", "s.csv"),
     ] {
         let p = ws.path().join(file);
-        assert_code(&ws.run(&["export", what, "--out", p.to_str().unwrap()]), 0);
+        ws.cmd(&["export", what, "--out", p.to_str().unwrap()])
+            .code(0);
         assert_eq!(mode(&p), 0o600, "{file}");
     }
 }
@@ -226,15 +207,15 @@ fn exports_stack_across_sites_partition_and_pseudonymize() {
     let ws = Workspace::fetched();
     // Hive-partitioned by import code: import_code=ACMECLIN/data.parquet
     let dir = ws.path().join("findings");
-    let o = ws.run(&[
+    ws.cmd(&[
         "export",
         "findings",
         "--partition-by",
         "import-code",
         "--out",
         dir.to_str().unwrap(),
-    ]);
-    assert_code(&o, 0);
+    ])
+    .code(0);
     let parts: Vec<String> = tree(&dir);
     assert!(
         parts.contains(&"import_code=ACMECLIN/data.parquet".to_string()),
@@ -243,7 +224,7 @@ fn exports_stack_across_sites_partition_and_pseudonymize() {
     let bytes = fs::read(dir.join("import_code=ACMECLIN/data.parquet")).unwrap();
     assert!(bytes.starts_with(b"PAR1"));
     // an existing, non-empty folder is refused
-    let o = ws.run(&[
+    let o = ws.cmd(&[
         "export",
         "findings",
         "--partition-by",
@@ -251,30 +232,24 @@ fn exports_stack_across_sites_partition_and_pseudonymize() {
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert_ne!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains("is not empty"), "{}", stderr(&o));
+    assert_ne!(o.0.status.code(), Some(0));
+    assert!(o.err().contains("is not empty"), "{}", o.err());
     // pseudonymized: no patient reference left, the same reference maps to the same value
     let plain = ws.path().join("plain.csv");
-    assert_code(
-        &ws.run(&["export", "findings", "--out", plain.to_str().unwrap()]),
-        0,
-    );
+    ws.cmd(&["export", "findings", "--out", plain.to_str().unwrap()])
+        .code(0);
     let plain = fs::read_to_string(plain).unwrap();
     assert!(plain.contains("MRN"), "the specimen listing names patients");
     let out = ws.path().join("pseudo.csv");
-    let o = ws.run(&[
+    let o = ws.cmd(&[
         "export",
         "findings",
         "--pseudonymize",
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_ne!(o.status.code(), Some(0), "no key: refused");
-    assert!(
-        stderr(&o).contains("IMMDQA_PSEUDONYM_KEY"),
-        "{}",
-        stderr(&o)
-    );
+    assert_ne!(o.0.status.code(), Some(0), "no key: refused");
+    assert!(o.err().contains("IMMDQA_PSEUDONYM_KEY"), "{}", o.err());
     let key = [("IMMDQA_PSEUDONYM_KEY", "a-long-test-key-0123456789")];
     let args = [
         "export",
@@ -283,22 +258,23 @@ fn exports_stack_across_sites_partition_and_pseudonymize() {
         "--out",
         out.to_str().unwrap(),
     ];
-    assert_code(&ws.run_env(&args, &key), 0);
+    ws.cmd_env(&args, &key).code(0);
     let a = fs::read_to_string(&out).unwrap();
     assert!(!a.contains("MRN"), "{a}");
     assert!(
         !a.contains("a-long-test-key"),
         "the key never lands in the file"
     );
-    assert_code(&ws.run_env(&args, &key), 0);
+    ws.cmd_env(&args, &key).code(0);
     assert_eq!(fs::read_to_string(&out).unwrap(), a, "stable pseudonyms");
     assert_eq!(a.lines().count(), plain.lines().count());
-    let o = ws.run_env(&["export", "consent", "--pseudonymize", "--out", "-"], &key);
-    assert_code(&o, 0);
+    let o = ws
+        .cmd_env(&["export", "consent", "--pseudonymize", "--out", "-"], &key)
+        .code(0);
     assert!(
-        !stdout(&o).contains("MRN") && stdout(&o).lines().count() > 1,
+        !o.out().contains("MRN") && o.out().lines().count() > 1,
         "{}",
-        stdout(&o)
+        o.out()
     );
 }
 
@@ -312,14 +288,13 @@ fn cli_conventions() {
         &["trends", "--since", "yesterday"],
         &["export", "nonsense", "--out", "x"],
     ] {
-        assert_code(&ws.run(bad), 64);
+        ws.cmd(bad).code(64);
     }
-    assert_code(&ws.run(&["--help"]), 0);
+    ws.cmd(&["--help"]).code(0);
     // -q prints nothing on success
-    let o = ws.run(&["-q", "fetch"]);
-    assert_code(&o, 0);
-    assert_eq!(stdout(&o), "", "fetch -q");
-    assert_eq!(stderr(&o), "");
+    let o = ws.cmd(&["-q", "fetch"]).code(0);
+    assert_eq!(o.out(), "", "fetch -q");
+    assert_eq!(o.err(), "");
     let out = ws.path().join("rep");
     let o = ws.run(&[
         "-q",
@@ -338,8 +313,8 @@ fn cli_conventions() {
         stdout(&o)
     );
     // -v explains the fetch's decisions; -vv each entry; never file contents
-    let o = ws.run(&["-vv", "fetch"]);
-    let err = stderr(&o);
+    let o = ws.cmd(&["-vv", "fetch"]);
+    let err = o.err();
     assert!(err.contains("listed 3 folder(s)"), "{err}"); // DQA-Reports, Receive, Accepted
     assert!(
         err.contains("unchanged (size and mtime as in the manifest)"),
@@ -351,8 +326,8 @@ fn cli_conventions() {
     );
     // no colour codes when not on a terminal, unless asked
     assert!(!err.contains('\x1b'));
-    let o = ws.run(&["-v", "--color", "always", "fetch"]);
-    assert!(stderr(&o).contains('\x1b'), "{}", stderr(&o));
+    let o = ws.cmd(&["-v", "--color", "always", "fetch"]);
+    assert!(o.err().contains('\x1b'), "{}", o.err());
     // `-` is standard input for inspect, import and lint
     let ack = fs::read(std::path::Path::new(SPECIMENS).join("ack/ACMECLIN25301.hl7.ack")).unwrap();
     let run_stdin = |args: &[&str], input: &[u8]| {
@@ -380,19 +355,19 @@ fn cli_conventions() {
     assert_code(&o, 0);
     assert!(stdout(&o).contains("1 parsed"), "{}", stdout(&o));
     // `--out -` is standard output
-    let o = ws.run(&["trends", "--format", "csv", "--out", "-"]);
-    assert!(stdout(&o).starts_with("week,"), "{}", stdout(&o));
+    let o = ws.cmd(&["trends", "--format", "csv", "--out", "-"]);
+    assert!(o.out().starts_with("week,"), "{}", o.out());
     // status and check speak JSON
-    let o = ws.run(&["status", "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = ws.cmd(&["status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
     assert!(v["parsed"]["reports"].as_i64().unwrap() >= 6, "{v}");
-    let o = ws.run(&["check", "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["exit"].as_i64(), o.status.code().map(i64::from));
+    let o = ws.cmd(&["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
+    assert_eq!(v["exit"].as_i64(), o.0.status.code().map(i64::from));
     assert!(v["checks"][0]["basis"].is_string(), "{v}");
     // man pages for every subcommand the main page refers to
     let dir = ws.path().join("man");
-    assert_code(&ws.run(&["man", "--out", dir.to_str().unwrap()]), 0);
+    ws.cmd(&["man", "--out", dir.to_str().unwrap()]).code(0);
     let main = fs::read_to_string(dir.join("immdqa.1")).unwrap();
     for r in main.split("immdqa\\-").skip(1) {
         let page = format!(
@@ -409,20 +384,16 @@ fn cli_conventions() {
 /// help groups every command, one line each, within 100 columns.
 #[test]
 fn version_help_subcommand_and_grouped_help() {
-    let o = immdqa().arg("--version").output().unwrap();
-    assert_code(&o, 0);
-    let v = stdout(&o);
+    let o = immdqa().arg("--version").exec().code(0);
+    let v = o.out();
     assert!(v.contains("(commit ") && v.contains(", built 20"), "{v}");
-    let o = immdqa().args(["help", "worklist"]).output().unwrap();
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("Usage: immdqa worklist"),
-        "{}",
-        stdout(&o)
-    );
-    let o = immdqa().arg("--help").output().unwrap();
-    assert_code(&o, 0);
-    let help = stdout(&o);
+    immdqa()
+        .args(["help", "worklist"])
+        .exec()
+        .code(0)
+        .out_has("Usage: immdqa worklist");
+    let o = immdqa().arg("--help").exec().code(0);
+    let help = o.out();
     for group in [
         "Exchange with the registry:",
         "Analysis:",
@@ -511,15 +482,14 @@ fn a_closed_pipe_ends_quietly() {
             .args(&args)
             .stdout(writer)
             .stderr(std::process::Stdio::piped())
-            .output()
-            .unwrap();
+            .exec();
         assert_eq!(
-            o.status.signal(),
+            o.0.status.signal(),
             Some(libc::SIGPIPE),
             "{args:?}: {:?}",
-            o.status
+            o.0.status
         );
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = String::from_utf8_lossy(&o.0.stderr);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?}: {err}");
     }

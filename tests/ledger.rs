@@ -863,7 +863,7 @@ fn worklist_and_ledger_exports_and_findings_carry_the_ledger_patient_and_site() 
     );
     // pseudonymized: no MRN left
     let out = ws.path().join("p.csv");
-    let o = ws.run_env(
+    ws.cmd_env(
         &[
             "export",
             "ledger",
@@ -872,8 +872,8 @@ fn worklist_and_ledger_exports_and_findings_carry_the_ledger_patient_and_site() 
             out.to_str().unwrap(),
         ],
         &[("IMMDQA_PSEUDONYM_KEY", "0123456789abcdef0123456789abcdef")],
-    );
-    assert_code(&o, 0);
+    )
+    .code(0);
     assert!(!fs::read_to_string(&out).unwrap().contains("MRN1"));
     // findings of the ACK (which names no patient) carry the ledger's patient and site
     let out = ws.path().join("f.csv");

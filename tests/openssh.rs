@@ -34,34 +34,25 @@ fn workspace(sshd: &Sshd, trusted: bool) -> Workspace {
 fn openssh_fetch_then_noop_then_changed() {
     let Some(sshd) = start() else { return };
     let ws = workspace(&sshd, true);
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
+    let o = ws.cmd(&["fetch"]).code(0);
     assert!(
-        stdout(&o).contains("fetch: 6 new, 0 changed"),
+        o.out().contains("fetch: 6 new, 0 changed"),
         "{}\n{}",
-        stdout(&o),
+        o.out(),
         sshd.log()
     );
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("nothing new (6 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["fetch"])
+        .code(0)
+        .out_has("nothing new (6 unchanged");
     let p = ws.mailbox().join("DQA-Reports/ACMECLIN25301_DQA.csv");
     let mut data = fs::read(&p).unwrap();
     data.extend_from_slice(
         b"ACMECLIN25301.hl7,ACMECLIN253010040,MRN1,X,Y,01/01/2000,PID-7,Error,IMR-100,late row\n",
     );
     fs::write(&p, data).unwrap();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("0 new, 1 changed, 5 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    ws.cmd(&["fetch"])
+        .code(0)
+        .out_has("0 new, 1 changed, 5 unchanged");
     assert_store_consistent(&ws.store());
     assert!(sshd.log().contains("Accepted publickey"), "{}", sshd.log());
 }
@@ -70,9 +61,8 @@ fn openssh_fetch_then_noop_then_changed() {
 fn openssh_unknown_host_refused_before_auth_then_trusted() {
     let Some(sshd) = start() else { return };
     let ws = workspace(&sshd, false);
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 3);
-    let err = stderr(&o);
+    let o = ws.cmd(&["fetch"]).code(3);
+    let err = o.err();
     assert!(err.contains("is not known"), "{err}");
     // the fingerprint we print is the one OpenSSH itself computes
     let lf = Command::new("ssh-keygen")
@@ -89,11 +79,8 @@ fn openssh_unknown_host_refused_before_auth_then_trusted() {
         !log.contains("publickey") && !log.contains("Accepted") && !log.contains("Failed"),
         "credentials reached sshd:\n{log}"
     );
-    let o = ws.run(&["trust-host", "--fingerprint", &fp]);
-    assert_code(&o, 0);
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("fetch: 6 new"), "{}", stdout(&o));
+    ws.cmd(&["trust-host", "--fingerprint", &fp]).code(0);
+    ws.cmd(&["fetch"]).code(0).out_has("fetch: 6 new");
 }
 
 #[test]
@@ -106,9 +93,7 @@ fn openssh_changed_host_key_refused() {
         known_hosts_line(sshd.port, include_str!("data/keys/host_b.pub")),
     )
     .unwrap();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("HOST KEY CHANGED"), "{}", stderr(&o));
+    ws.cmd(&["fetch"]).code(3).err_has("HOST KEY CHANGED");
     assert!(!sshd.log().contains("Accepted"), "{}", sshd.log());
 }
 
@@ -125,15 +110,13 @@ fn openssh_revoked_key_and_portless_entries() {
     let key = key.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
     let revoked = format!("@revoked [127.0.0.1]:{} {key}\n", sshd.port);
     fs::write(&kh, format!("{plain}{revoked}")).unwrap();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("REVOKED HOST KEY"), "{}", stderr(&o));
+    ws.cmd(&["fetch"]).code(3).err_has("REVOKED HOST KEY");
     std::thread::sleep(Duration::from_millis(100));
     assert!(!sshd.log().contains("publickey"), "{}", sshd.log());
     fs::write(&kh, &revoked).unwrap();
-    let o = ws.run(&["trust-host", "--yes"]);
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("REVOKED HOST KEY"), "{}", stderr(&o));
+    ws.cmd(&["trust-host", "--yes"])
+        .code(3)
+        .err_has("REVOKED HOST KEY");
     assert_eq!(
         fs::read_to_string(&kh).unwrap(),
         revoked,
@@ -148,12 +131,10 @@ fn openssh_revoked_key_and_portless_entries() {
         ),
     )
     .unwrap();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("is not known"), "{}", stderr(&o));
+    ws.cmd(&["fetch"]).code(3).err_has("is not known");
     // the right entry works
     fs::write(&kh, &plain).unwrap();
-    assert_code(&ws.run(&["fetch"]), 0);
+    ws.cmd(&["fetch"]).code(0);
 }
 
 /// A server that accepts connections but never answers (OpenSSH stopped after the listing):

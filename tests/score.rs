@@ -289,15 +289,15 @@ fn check_alerts_on_a_silent_site_a_volume_drop_and_a_new_product() {
         ws.cmd(&["import", "--sent", p.to_str().unwrap()]).code(0);
     }
     // a steady week: nothing to say
-    let o = ws.run(&["check", "--week", "2025-W44"]);
-    let out = stdout(&o);
+    let o = ws.cmd(&["check", "--week", "2025-W44"]);
+    let out = o.out();
     for ok in ["OK: site_silent", "OK: volume_drop", "OK: new_product"] {
         assert!(out.contains(ok), "{ok}: {out}");
     }
     // the week that changed
-    let o = ws.run(&["check", "--week", "2025-W45"]);
-    let out = stdout(&o);
-    assert!(o.status.code().unwrap() >= 1, "{out}");
+    let o = ws.cmd(&["check", "--week", "2025-W45"]);
+    let out = o.out();
+    assert!(o.0.status.code().unwrap() >= 1, "{out}");
     let line = |name: &str| {
         out.lines()
             .find(|l| l.contains(name))
@@ -324,7 +324,7 @@ fn check_alerts_on_a_silent_site_a_volume_drop_and_a_new_product() {
         format!("{cfg}\n[thresholds]\nmin_usual_messages = 100\n"),
     )
     .unwrap();
-    let out = stdout(&ws.run(&["check", "--week", "2025-W45"]));
+    let out = ws.cmd(&["check", "--week", "2025-W45"]).out();
     assert!(
         out.contains("UNKNOWN: site_silent: no site sent a median of 100"),
         "{out}"
@@ -336,7 +336,7 @@ fn check_alerts_on_a_silent_site_a_volume_drop_and_a_new_product() {
         format!("{cfg}\n[thresholds]\nmin_usual_messages = 2\nusual_weeks = 0\nwarn_new_products = false\n"),
     )
     .unwrap();
-    let out = stdout(&ws.run(&["check", "--week", "2025-W45"]));
+    let out = ws.cmd(&["check", "--week", "2025-W45"]).out();
     assert!(
         !out.contains("site_silent")
             && !out.contains("volume_drop")

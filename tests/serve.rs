@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{assert_code, db_file, immdqa, stdout};
+use crate::util::{Exec, assert_code, db_file, immdqa};
 use crate::web::{Browser, Server, throwaway_cert};
 
 pub const PW: &str = "correct horse battery";
@@ -22,13 +22,12 @@ impl Team {
     pub fn new() -> Team {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("demo");
-        let o = immdqa()
+        immdqa()
             .current_dir(dir.path())
             .args(["demo", "--weeks", "8", "--out"])
             .arg(&out)
-            .output()
-            .unwrap();
-        assert_code(&o, 0);
+            .exec()
+            .code(0);
         let t = Team {
             config: out.join("immdqa-demo.toml"),
             dir,
@@ -58,6 +57,10 @@ impl Team {
         assert_code(&c.wait_with_output().unwrap(), 0);
     }
 
+    /// Run a command and return it for chained assertions.
+    pub fn cmd(&self, args: &[&str]) -> crate::util::Run {
+        crate::util::Run(self.run(args))
+    }
     pub fn run(&self, args: &[&str]) -> Output {
         immdqa()
             .arg("--config")
@@ -68,13 +71,13 @@ impl Team {
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
-        let o = self.run(args);
+        let o = self.cmd(args);
         assert!(
-            o.status.code().is_some_and(|c| c <= 2),
+            o.0.status.code().is_some_and(|c| c <= 2),
             "{args:?}: {}",
-            crate::util::stderr(&o)
+            o.err()
         );
-        serde_json::from_str(&stdout(&o)).unwrap()
+        serde_json::from_str(&o.out()).unwrap()
     }
 
     pub fn store(&self) -> PathBuf {
@@ -126,18 +129,15 @@ fn ids_of(v: &serde_json::Value) -> Vec<i64> {
 fn plain_http_beyond_loopback_is_refused_and_bad_listen_is_a_usage_error() {
     let t = Team::new();
     for addr in ["0.0.0.0:8470", "[::]:8470", "192.0.2.10:8470"] {
-        let o = t.run(&["serve", "--listen", addr]);
-        assert_code(&o, 64);
-        let e = crate::util::stderr(&o);
+        let o = t.cmd(&["serve", "--listen", addr]).code(64);
+        let e = o.err();
         assert!(
             e.contains("refusing to serve plain HTTP") && e.contains("--tls-cert"),
             "{e}"
         );
     }
-    let o = t.run(&["serve", "--listen", "nonsense"]);
-    assert_code(&o, 64);
-    let o = t.run(&["serve", "--tls-cert", "x.pem"]);
-    assert_code(&o, 64);
+    t.cmd(&["serve", "--listen", "nonsense"]).code(64);
+    t.cmd(&["serve", "--tls-cert", "x.pem"]).code(64);
 }
 
 #[test]
@@ -433,9 +433,8 @@ fn every_number_equals_the_clis() {
         );
     }
     // a bearer token reads the same
-    let o = t.run(&["user", "token", "ana"]);
-    assert_code(&o, 0);
-    let token = stdout(&o).trim().to_string();
+    let o = t.cmd(&["user", "token", "ana"]).code(0);
+    let token = o.out().trim().to_string();
     let mut anon = s.client();
     let r = anon.request(
         "GET",
@@ -481,8 +480,8 @@ fn every_number_equals_the_clis() {
             .unwrap()
             .contains("worklist-NORTH_CLINIC.csv")
     );
-    let o = t.run(&["worklist", "--site", "NORTH CLINIC", "--format", "csv"]);
-    let want_text = stdout(&o);
+    let o = t.cmd(&["worklist", "--site", "NORTH CLINIC", "--format", "csv"]);
+    let want_text = o.out();
     let mut want: Vec<&str> = want_text.lines().collect::<Vec<_>>();
     let mut got_text = csv.text();
     got_text = got_text.replace("\r\n", "\n");
@@ -501,7 +500,8 @@ fn every_number_equals_the_clis() {
     assert_eq!(range.height(), want.len());
     // a change made on the command line shows on the next view (the open backlog shrinks)
     let first = t.json(&["worklist", "--format", "json"])[0]["id"].to_string();
-    assert_code(&t.run(&["worklist", "close", &first, "--note", "done"]), 0);
+    t.cmd(&["worklist", "close", &first, "--note", "done"])
+        .code(0);
     let after = ana.get("/").text();
     assert_ne!(after, home, "this week after a close");
 }
@@ -565,7 +565,7 @@ fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild()
     assert_eq!(get(&c)["assignee"], "lee");
     let mine = ids_of(&t.json(&["worklist", "--assignee", "lee", "--format", "json"]));
     assert!(mine.contains(&c.parse().unwrap()));
-    let show = stdout(&t.run(&["worklist", "show", &a]));
+    let show = t.cmd(&["worklist", "show", &a]).out();
     assert!(
         show.contains("closed by ana: fixed in the EHR, resent"),
         "{show}"
@@ -579,8 +579,8 @@ fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild()
             .all(|i| i["assignee"] == "lee")
     );
     // a CLI action shows on the next page load
-    let o = t.run(&["worklist", "reopen", &b, "--as", "cli-user"]);
-    assert_code(&o, 0);
+    t.cmd(&["worklist", "reopen", &b, "--as", "cli-user"])
+        .code(0);
     let page = ana.get(&format!("/worklist/{b}")).text();
     assert!(page.contains("reopened by cli-user"), "{page:.3000}");
     // the lists catch up with a change made elsewhere within moments (computed again in the
@@ -627,8 +627,7 @@ fn bulk_actions_are_the_clis_rows_with_history_and_audit_and_survive_a_rebuild()
     drop(db);
     // a rebuild keeps users, tokens, the audit trail and the assignments
     let before = rows.len();
-    let o = t.run(&["rebuild", "--force"]);
-    assert_code(&o, 0);
+    t.cmd(&["rebuild", "--force"]).code(0);
     let after = t.json(&["audit", "--user", "ana", "--format", "json"]);
     assert_eq!(after.as_array().unwrap().len(), before);
     let all = t.json(&["worklist", "--all", "--format", "json"]);
@@ -773,8 +772,8 @@ fn paused(t: &Team, args: &[&str], point: &str) -> (std::process::Child, PathBuf
 #[test]
 fn user_commands_manage_people_with_hashed_passwords() {
     let t = Team::new();
-    let o = t.run(&["user", "list"]);
-    let out = stdout(&o);
+    let o = t.cmd(&["user", "list"]);
+    let out = o.out();
     for u in ["ana", "lee", "cy", "root1"] {
         assert!(out.contains(u), "{out}");
     }
@@ -801,13 +800,13 @@ fn user_commands_manage_people_with_hashed_passwords() {
     writeln!(c.stdin.take().unwrap(), "tooshort").unwrap();
     let o = c.wait_with_output().unwrap();
     assert_code(&o, 64);
-    assert_code(&t.run(&["user", "add", "x", "--role", "boss"]), 64);
+    t.cmd(&["user", "add", "x", "--role", "boss"]).code(64);
     let s = t.serve();
     // removal signs out at the next request and refuses the password
     let mut lee = s.signed_in("lee", PW);
     let mut ana = s.signed_in("ana", PW);
     assert_eq!(lee.get("/worklist").status, 200);
-    assert_code(&t.run(&["user", "remove", "lee"]), 0);
+    t.cmd(&["user", "remove", "lee"]).code(0);
     let r = lee.get("/worklist");
     assert_eq!(
         r.status, 303,
@@ -829,7 +828,7 @@ fn user_commands_manage_people_with_hashed_passwords() {
     assert_eq!(ana.get("/worklist").status, 303);
     assert_eq!(ana.login("ana", PW).status, 401);
     assert_eq!(ana.login("ana", "another long password").status, 303);
-    assert_code(&t.run(&["user", "remove", "lee"]), 3);
+    t.cmd(&["user", "remove", "lee"]).code(3);
 }
 
 /// The weekly routine in a real browser: sign in, filter the worklist to one site, tick two

@@ -20,26 +20,21 @@ fn setup(opts: impl FnOnce(&mut ServerOptions)) -> (Workspace, sftp_server::Test
     (ws, server)
 }
 
-fn fetch(ws: &Workspace) -> std::process::Output {
-    ws.run_env(&["fetch"], &[(PW_ENV, "s3cret-pass")])
+fn fetch(ws: &Workspace) -> Run {
+    ws.cmd_env(&["fetch"], &[(PW_ENV, "s3cret-pass")])
 }
 
 #[test]
 fn password_fetch_then_noop() {
     let (ws, server) = setup(|_| {});
-    let o = fetch(&ws);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("fetch: 6 new"), "{}", stdout(&o));
-    assert!(stdout(&o).contains(&format!("sftp://tester@127.0.0.1:{}", server.port())));
+    let o = fetch(&ws).code(0).out_has("fetch: 6 new");
+    assert!(
+        o.out()
+            .contains(&format!("sftp://tester@127.0.0.1:{}", server.port()))
+    );
     let opened = server.stats.files_opened.load(Ordering::SeqCst);
     assert_eq!(opened, 6);
-    let o = fetch(&ws);
-    assert_code(&o, 0);
-    assert!(
-        stdout(&o).contains("nothing new (6 unchanged"),
-        "{}",
-        stdout(&o)
-    );
+    fetch(&ws).code(0).out_has("nothing new (6 unchanged");
     assert_eq!(
         server.stats.files_opened.load(Ordering::SeqCst),
         6,
@@ -70,26 +65,24 @@ fn key_file_login() {
     // a key others can read is refused, as OpenSSH refuses it, with the command that fixes it
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
     ws.sftp_config(_server.port(), &format!("key_file = {key:?}"), &kh, "");
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 3);
+    let o = ws.cmd(&["fetch"]).code(3);
     assert!(
-        stderr(&o).contains("is readable by others (mode 644)")
-            && stderr(&o).contains(&format!("chmod 600 {}", key.display())),
+        o.err().contains("is readable by others (mode 644)")
+            && o.err().contains(&format!("chmod 600 {}", key.display())),
         "{}",
-        stderr(&o)
+        o.err()
     );
     fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("fetch: 6 new"), "{}", stdout(&o));
+    ws.cmd(&["fetch"]).code(0).out_has("fetch: 6 new");
 }
 
 #[test]
 fn wrong_password_is_a_clear_error_without_the_password() {
     let (ws, _server) = setup(|_| {});
-    let o = ws.run_env(&["fetch"], &[(PW_ENV, "wrong-password-123")]);
-    assert_code(&o, 3);
-    let err = stderr(&o);
+    let o = ws
+        .cmd_env(&["fetch"], &[(PW_ENV, "wrong-password-123")])
+        .code(3);
+    let err = o.err();
     assert!(
         err.contains("login to 127.0.0.1:")
             && err.contains("as 'tester' with password was refused"),
@@ -102,13 +95,9 @@ fn wrong_password_is_a_clear_error_without_the_password() {
 #[test]
 fn unset_password_variable_is_named() {
     let (ws, server) = setup(|_| {});
-    let o = ws.run(&["fetch"]);
-    assert_code(&o, 3);
-    assert!(
-        stderr(&o).contains("environment variable IMMDQA_TEST_PASSWORD (password) is not set"),
-        "{}",
-        stderr(&o)
-    );
+    ws.cmd(&["fetch"])
+        .code(3)
+        .err_has("environment variable IMMDQA_TEST_PASSWORD (password) is not set");
     assert_eq!(server.stats.auth_attempts.load(Ordering::SeqCst), 0);
 }
 
@@ -116,9 +105,8 @@ fn unset_password_variable_is_named() {
 fn unknown_host_key_refused_before_auth() {
     let (ws, server) = setup(|_| {});
     fs::write(ws.path().join("known_hosts"), "").unwrap();
-    let o = fetch(&ws);
-    assert_code(&o, 3);
-    let err = stderr(&o);
+    let o = fetch(&ws).code(3);
+    let err = o.err();
     assert!(err.contains("is not known"), "{err}");
     assert!(
         err.contains("ssh-ed25519 key fingerprint: SHA256:"),
@@ -137,9 +125,7 @@ fn unknown_host_key_refused_before_auth() {
     );
     // a missing known_hosts file behaves the same
     fs::remove_file(ws.path().join("known_hosts")).unwrap();
-    let o = fetch(&ws);
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("is not known"), "{}", stderr(&o));
+    fetch(&ws).code(3).err_has("is not known");
     assert_eq!(server.stats.auth_attempts.load(Ordering::SeqCst), 0);
 }
 
@@ -147,16 +133,15 @@ fn unknown_host_key_refused_before_auth() {
 fn changed_host_key_refused_loudly_before_auth() {
     let (ws, server) = setup(|o| o.host_key = sftp_server::key(sftp_server::HOST_KEY_B));
     // known_hosts says key A, the server presents key B
-    let o = fetch(&ws);
-    assert_code(&o, 3);
-    let err = stderr(&o);
+    let o = fetch(&ws).code(3);
+    let err = o.err();
     assert!(err.contains("HOST KEY CHANGED"), "{err}");
     assert!(err.contains("does NOT match"), "{err}");
     assert_eq!(server.stats.auth_attempts.load(Ordering::SeqCst), 0);
     // trust-host will not paper over a changed key
-    let o = ws.run(&["trust-host", "--yes"]);
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("HOST KEY CHANGED"), "{}", stderr(&o));
+    ws.cmd(&["trust-host", "--yes"])
+        .code(3)
+        .err_has("HOST KEY CHANGED");
     assert_eq!(server.stats.auth_attempts.load(Ordering::SeqCst), 0);
 }
 
@@ -165,21 +150,19 @@ fn trust_host_checks_fingerprint_then_records() {
     let (ws, server) = setup(|_| {});
     let kh = ws.path().join("known_hosts");
     fs::remove_file(&kh).unwrap();
-    let o = ws.run(&["trust-host"]);
-    assert_code(&o, 3); // not a terminal, no --yes / --fingerprint
-    let out = stdout(&o);
+    let o = ws.cmd(&["trust-host"]).code(3);
+    let out = o.out();
     let fp = out
         .split_whitespace()
         .find(|w| w.starts_with("SHA256:"))
         .expect("fingerprint printed")
         .to_string();
-    assert!(stderr(&o).contains("--fingerprint"), "{}", stderr(&o));
+    assert!(o.err().contains("--fingerprint"), "{}", o.err());
     assert!(!kh.exists());
-    let o = ws.run(&["trust-host", "--fingerprint", "SHA256:wrongwrongwrong"]);
-    assert_code(&o, 3);
+    ws.cmd(&["trust-host", "--fingerprint", "SHA256:wrongwrongwrong"])
+        .code(3);
     assert!(!kh.exists());
-    let o = ws.run(&["trust-host", "--fingerprint", &fp]);
-    assert_code(&o, 0);
+    ws.cmd(&["trust-host", "--fingerprint", &fp]).code(0);
     let line = fs::read_to_string(&kh).unwrap();
     assert!(
         line.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", server.port())),
@@ -188,10 +171,8 @@ fn trust_host_checks_fingerprint_then_records() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(&kh).unwrap().mode() & 0o777, 0o600);
     assert_eq!(server.stats.auth_attempts.load(Ordering::SeqCst), 0);
-    let o = ws.run(&["trust-host"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("already trusted"), "{}", stdout(&o));
-    assert_code(&fetch(&ws), 0);
+    ws.cmd(&["trust-host"]).code(0).out_has("already trusted");
+    fetch(&ws).code(0);
 }
 
 #[test]
@@ -212,9 +193,8 @@ fn hostile_names_refused_and_nothing_written_outside_the_store() {
         .into_iter()
         .filter(|p| !p.starts_with("store/"))
         .collect();
-    let o = fetch(&ws);
-    assert_code(&o, 0);
-    let err = stderr(&o);
+    let o = fetch(&ws).code(0);
+    let err = o.err();
     for needle in [
         "DQA-Reports/../escape.csv: refused: name contains a path separator '/'",
         "DQA-Reports/a/b.csv: refused",
@@ -230,9 +210,10 @@ fn hostile_names_refused_and_nothing_written_outside_the_store() {
     assert!(!err.contains('\u{1b}'), "{err:?}");
     // 7 hostile names listed in each of 2 folders, plus the symlink
     assert!(
-        stdout(&o).contains("6 new, 0 changed, 0 unchanged, 15 skipped"),
+        o.out()
+            .contains("6 new, 0 changed, 0 unchanged, 15 skipped"),
         "{}",
-        stdout(&o)
+        o.out()
     );
     let after: Vec<String> = tree(ws.path())
         .into_iter()
@@ -265,14 +246,10 @@ fn dropped_connection_mid_file_leaves_no_partial_file_and_rerun_completes() {
         o.drop_connections = 1;
     });
     let data = big_mailbox(&ws);
-    let o = fetch(&ws);
-    assert_code(&o, 4);
-    assert!(
-        stderr(&o).contains("failed DQA-Reports/BIG_REPORT.csv"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(stdout(&o).contains("1 failed"), "{}", stdout(&o));
+    fetch(&ws)
+        .code(4)
+        .err_has("failed DQA-Reports/BIG_REPORT.csv")
+        .out_has("1 failed");
     let conn = db(&ws.store());
     assert_eq!(
         count(
@@ -291,8 +268,7 @@ fn dropped_connection_mid_file_leaves_no_partial_file_and_rerun_completes() {
                 < 3_000_000
         );
     }
-    let o = fetch(&ws);
-    assert_code(&o, 0);
+    fetch(&ws).code(0);
     assert!(server.stats.connections.load(Ordering::SeqCst) >= 2);
     assert_eq!(archived(&ws.store(), "BIG_REPORT.csv"), data);
     assert_store_consistent(&ws.store());
@@ -312,9 +288,7 @@ fn dropped_connection_is_retried_within_one_run() {
         &kh,
         "retries = 2\nretry_delay_ms = 10",
     );
-    let o = fetch(&ws);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("7 new"), "{}", stdout(&o));
+    fetch(&ws).code(0).out_has("7 new");
     assert_eq!(
         server.stats.connections.load(Ordering::SeqCst),
         2,
@@ -333,12 +307,12 @@ fn connection_refused_is_retried_then_reported() {
     let kh = ws.path().join("known_hosts");
     ws.sftp_config(port, &pw_auth(), &kh, "retries = 2\nretry_delay_ms = 20");
     let t = std::time::Instant::now();
-    let o = fetch(&ws);
-    assert_code(&o, 3);
+    let o = fetch(&ws).code(3);
     assert!(
-        stderr(&o).contains(&format!("cannot connect to 127.0.0.1:{port}")),
+        o.err()
+            .contains(&format!("cannot connect to 127.0.0.1:{port}")),
         "{}",
-        stderr(&o)
+        o.err()
     );
     assert!(
         t.elapsed().as_millis() >= 60,
@@ -371,9 +345,8 @@ fn an_outage_stops_the_run_after_consecutive_failures() {
         "retries = 1\nretry_delay_ms = 10\nstop_after_failures = 3",
     );
     let t = std::time::Instant::now();
-    let o = fetch(&ws);
-    assert_code(&o, 4);
-    let out = stdout(&o);
+    let o = fetch(&ws).code(4);
+    let out = o.out();
     assert!(out.contains("3 failed"), "{out}");
     assert!(
         out.contains(
@@ -381,11 +354,11 @@ fn an_outage_stops_the_run_after_consecutive_failures() {
         ),
         "{out}"
     );
-    let warnings = stderr(&o).lines().filter(|l| l.contains("retry")).count();
+    let warnings = o.err().lines().filter(|l| l.contains("retry")).count();
     assert!(
         warnings <= 3,
         "one retry warning per failed file: {}",
-        stderr(&o)
+        o.err()
     );
     assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
     assert!(

@@ -94,8 +94,8 @@ fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
         "{logged}"
     );
     // the next run: nothing new to send or fetch; the report is not rewritten
-    let o = ws.run(&["sync", "--log-file", log.to_str().unwrap()]);
-    assert_code(&o, 2);
+    ws.cmd(&["sync", "--log-file", log.to_str().unwrap()])
+        .code(2);
     let logged = fs::read_to_string(&log).unwrap();
     assert!(logged.contains("already written"), "{logged}");
     assert!(logged.contains("fetch: nothing new"), "{logged}");
@@ -106,8 +106,8 @@ fn sync_sends_the_outbox_fetches_checks_and_reports_once_a_week() {
     );
     // a dry run changes nothing
     fs::write(out.join("fresh.hl7.done"), "").unwrap();
-    let o = ws.run(&["sync", "--dry-run", "--log-file", log.to_str().unwrap()]);
-    assert!(o.status.code().is_some_and(|c| c < 3), "{}", stderr(&o));
+    let o = ws.cmd(&["sync", "--dry-run", "--log-file", log.to_str().unwrap()]);
+    assert!(o.0.status.code().is_some_and(|c| c < 3), "{}", o.err());
     assert!(out.join("fresh.hl7").exists());
     assert_eq!(
         fs::read_dir(ws.mailbox().join("HL7-Dropoff"))
@@ -155,7 +155,7 @@ fn folder_discovery_maps_lower_case_folders() {
         fs::create_dir_all(home.join(d)).unwrap();
     }
     let cfg = ws.path().join("c.toml");
-    let o = immdqa()
+    immdqa()
         .args([
             "--config",
             cfg.to_str().unwrap(),
@@ -167,9 +167,8 @@ fn folder_discovery_maps_lower_case_folders() {
             "--connect",
         ])
         .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_code(&o, 0);
+        .exec()
+        .code(0);
     let text = fs::read_to_string(&cfg).unwrap();
     for line in [
         "dqa_dir = \"dqa-reports\"",
@@ -186,7 +185,7 @@ fn folder_discovery_maps_lower_case_folders() {
     );
     // config check --connect: all found now; a folder that went away is a problem
     fs::remove_dir(home.join("accepted")).unwrap();
-    let o = immdqa()
+    immdqa()
         .args([
             "--config",
             cfg.to_str().unwrap(),
@@ -194,14 +193,9 @@ fn folder_discovery_maps_lower_case_folders() {
             "check",
             "--connect",
         ])
-        .output()
-        .unwrap();
-    assert_code(&o, 3);
-    assert!(
-        stdout(&o).contains("accepted_dir = \"accepted\": no such folder"),
-        "{}",
-        stdout(&o)
-    );
+        .exec()
+        .code(3)
+        .out_has("accepted_dir = \"accepted\": no such folder");
 }
 
 /// A failing step's error reaches the log file, not only stderr (a missing mailbox once left
@@ -216,9 +210,9 @@ fn sync_errors_reach_the_log_and_verbose_and_dry_run_print() {
         ws.store(),
         ws.path().join("no-such-mailbox")
     ));
-    let o = ws.run(&["sync", "--log-file", log.to_str().unwrap()]);
-    assert_code(&o, 3);
-    assert!(stderr(&o).contains("no-such-mailbox"), "{}", stderr(&o));
+    ws.cmd(&["sync", "--log-file", log.to_str().unwrap()])
+        .code(3)
+        .err_has("no-such-mailbox");
     let logged = fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains("sync: FAILED:") && logged.contains("no-such-mailbox"),
@@ -228,9 +222,9 @@ fn sync_errors_reach_the_log_and_verbose_and_dry_run_print() {
     assert_eq!(fs::metadata(&log).unwrap().permissions().mode() & 0o077, 0);
     // a working mailbox: quiet when piped; -v shows the steps; --dry-run prints
     let ws = Workspace::local();
-    assert_eq!(stdout(&ws.run(&["sync"])), "");
-    let v = stdout(&ws.run(&["sync", "-v"]));
+    assert_eq!(ws.cmd(&["sync"]).out(), "");
+    let v = ws.cmd(&["sync", "-v"]).out();
     assert!(v.contains("sync: profile t") && v.contains("fetch:"), "{v}");
-    let d = stdout(&ws.run(&["sync", "--dry-run"]));
+    let d = ws.cmd(&["sync", "--dry-run"]).out();
     assert!(d.contains("(dry run)"), "{d}");
 }

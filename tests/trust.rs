@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::OnceLock;
 
 use immdqa::analytics::week_label;
@@ -42,13 +41,12 @@ fn demo_dir() -> &'static Path {
     .1
 }
 
-fn demo_run(args: &[&str]) -> Output {
+fn demo_run(args: &[&str]) -> Run {
     immdqa()
         .arg("--config")
         .arg(demo_dir().join("immdqa-demo.toml"))
         .args(args)
-        .output()
-        .unwrap()
+        .exec()
 }
 
 fn demo_week(w: u32) -> chrono::NaiveDate {
@@ -64,11 +62,9 @@ fn a_week_answered_only_by_a_listing_without_counts_is_unknown_with_its_rejectio
     let w = g.rejected_week();
     assert_eq!(w % 3, 2, "the rejected week is a tabular week");
     let label = week_label(demo_week(w));
-    let o = demo_run(&["check", "--week", &label]);
     // the sent batch (the accepted folder's copy, in the ledger) gives the batch size, so the
     // listing's rejections bound the rate: a proven failure, never OK
-    assert_code(&o, 2);
-    let out = stdout(&o);
+    let out = demo_run(&["check", "--week", &label]).code(2).out();
     assert!(
         out.contains(&format!(
             "FAIL: acceptance_rate: acceptance rate in {label}: at most"
@@ -84,39 +80,33 @@ fn a_week_answered_only_by_a_listing_without_counts_is_unknown_with_its_rejectio
     // every tabular week says unknown, none OK
     for w in (2..WEEKS).step_by(3) {
         let o = demo_run(&["check", "--week", &week_label(demo_week(w))]);
-        let out = stdout(&o);
+        let out = o.out();
         assert!(
             out.contains("UNKNOWN: acceptance_rate")
                 || out.contains("acceptance rate in 2026-W") && out.contains(": at most"),
             "week {w}: {out}"
         );
-        assert_ne!(o.status.code(), Some(0), "week {w}");
+        assert_ne!(o.0.status.code(), Some(0), "week {w}");
     }
 }
 
 #[test]
 fn a_week_before_the_history_warns_no_data() {
     let before = week_label(demo_week(0) - chrono::Duration::weeks(10));
-    let o = demo_run(&["check", "--week", &before]);
-    assert_code(&o, 1);
+    let o = demo_run(&["check", "--week", &before]).code(1);
     assert!(
-        stdout(&o).contains(&format!("WARN: data: no data for {before}")),
+        o.out()
+            .contains(&format!("WARN: data: no data for {before}")),
         "{}",
-        stdout(&o)
+        o.out()
     );
-    assert!(
-        stdout(&o).contains("the history starts in"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(o.out().contains("the history starts in"), "{}", o.out());
 }
 
 #[test]
 fn rising_errors_fire_in_the_demo_even_when_acceptance_fails() {
-    let o = demo_run(&["check"]);
-    let out = stdout(&o);
     // the last weeks: empty manufacturers climb 4% → 20%: acceptance fails and the rise warns
-    assert_code(&o, 2);
+    let out = demo_run(&["check"]).code(2).out();
     assert!(out.contains("FAIL: acceptance_rate"), "{out}");
     assert!(
         out.contains("WARN: rising_error_rate: error rate rose 3 weeks in a row"),
@@ -131,12 +121,8 @@ fn rising_errors_fire_in_the_demo_even_when_acceptance_fails() {
         "{out}"
     );
     // and during the PD1-13 climb too
-    let o = demo_run(&["check", "--week", &week_label(demo_week(7))]);
-    assert!(
-        stdout(&o).contains("WARN: rising_error_rate: error rate rose 3 weeks in a row"),
-        "{}",
-        stdout(&o)
-    );
+    demo_run(&["check", "--week", &week_label(demo_week(7))])
+        .out_has("WARN: rising_error_rate: error rate rose 3 weeks in a row");
 }
 
 #[test]
@@ -163,8 +149,7 @@ fn an_empty_history_is_not_green() {
     let ws = Workspace::new();
     ws.local_config();
     let out = ws.path().join("rep");
-    let o = ws.run(&["report", "--out", out.to_str().unwrap()]);
-    assert_code(&o, 1);
+    ws.cmd(&["report", "--out", out.to_str().unwrap()]).code(1);
     let html = fs::read_to_string(out.join("index.html")).unwrap();
     assert!(!html.contains("all checks pass"), "{html}");
     assert!(!html.contains("weeks of history"), "{html}");
@@ -184,9 +169,9 @@ fn changes_match_a_coded_issue_with_its_text_only_form() {
         &demo_week(w).to_string(),
         "--format",
         "csv",
-    ]);
-    assert_code(&o, 0);
-    let out = stdout(&o);
+    ])
+    .code(0);
+    let out = o.out();
     let rxr: Vec<&str> = out.lines().filter(|l| l.contains("RXR-2")).collect();
     assert_eq!(rxr.len(), 1, "{out}");
     assert!(rxr[0].starts_with("persisting,RXR-2,IEE-575"), "{out}");
@@ -219,19 +204,20 @@ fn analysis_is_scoped_to_the_selected_profile() {
         acme,
         beta
     ));
-    assert_code(&ws.run(&["--profile", "acme", "fetch"]), 0);
-    assert_code(&ws.run(&["--profile", "beta", "fetch"]), 0);
+    ws.cmd(&["--profile", "acme", "fetch"]).code(0);
+    ws.cmd(&["--profile", "beta", "fetch"]).code(0);
 
-    let o = ws.run(&["--profile", "acme", "submissions", "--format", "csv"]);
-    assert_code(&o, 0);
+    let o = ws
+        .cmd(&["--profile", "acme", "submissions", "--format", "csv"])
+        .code(0);
     assert!(
-        stdout(&o).contains("ACME25288.hl7") && !stdout(&o).contains("BETA"),
+        o.out().contains("ACME25288.hl7") && !o.out().contains("BETA"),
         "{}",
-        stdout(&o)
+        o.out()
     );
     // no profile selected, two profiles: both, with the profile as a column
-    let o = ws.run(&["submissions", "--format", "csv"]);
-    let out = stdout(&o);
+    let o = ws.cmd(&["submissions", "--format", "csv"]);
+    let out = o.out();
     let header: Vec<&str> = out.lines().next().unwrap().split(',').collect();
     let at = header
         .iter()
@@ -243,8 +229,8 @@ fn analysis_is_scoped_to_the_selected_profile() {
         .map(|l| l.split(',').nth(at).unwrap())
         .collect();
     assert_eq!(profiles, ["acme", "beta"], "{out}");
-    let o = ws.run(&["trends", "--by", "code", "--format", "csv"]);
-    let out = stdout(&o);
+    let o = ws.cmd(&["trends", "--by", "code", "--format", "csv"]);
+    let out = o.out();
     assert!(
         out.starts_with("week,") && out.lines().next().unwrap().contains(",profile,"),
         "{out}"
@@ -254,30 +240,28 @@ fn analysis_is_scoped_to_the_selected_profile() {
         out.contains(",1,10,100,acme,ACME") && out.contains(",5,10,500,beta,BETA"),
         "{out}"
     );
-    let o = ws.run(&["--profile", "beta", "trends", "--format", "csv"]);
+    let o = ws.cmd(&["--profile", "beta", "trends", "--format", "csv"]);
     assert!(
-        !stdout(&o).contains("acme") && stdout(&o).contains(",beta,BETA"),
+        !o.out().contains("acme") && o.out().contains(",beta,BETA"),
         "{}",
-        stdout(&o)
+        o.out()
     );
     // check evaluates the selected profile's latest week: acme 90% passes, beta 50% fails
-    let o = ws.run(&["--profile", "acme", "check"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("9 of 10 messages"), "{}", stdout(&o));
-    assert_code(&ws.run(&["--profile", "beta", "check"]), 2);
+    ws.cmd(&["--profile", "acme", "check"])
+        .code(0)
+        .out_has("9 of 10 messages");
+    ws.cmd(&["--profile", "beta", "check"]).code(2);
     // findings export of one profile
     let f = ws.path().join("f.csv");
-    assert_code(
-        &ws.run(&[
-            "--profile",
-            "acme",
-            "export",
-            "findings",
-            "--out",
-            f.to_str().unwrap(),
-        ]),
-        0,
-    );
+    ws.cmd(&[
+        "--profile",
+        "acme",
+        "export",
+        "findings",
+        "--out",
+        f.to_str().unwrap(),
+    ])
+    .code(0);
     let csv = fs::read_to_string(&f).unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
     assert!(csv.lines().nth(1).unwrap().contains(",acme,ACME,"), "{csv}");
@@ -293,9 +277,8 @@ fn analysis_is_scoped_to_the_selected_profile() {
     ] {
         let mut args = vec!["--profile", "nosuch"];
         args.extend_from_slice(cmd);
-        let o = ws.run(&args);
-        assert_code(&o, 3);
-        assert!(stderr(&o).contains("nosuch"), "{cmd:?}: {}", stderr(&o));
+        let o = ws.cmd(&args).code(3);
+        assert!(o.err().contains("nosuch"), "{cmd:?}: {}", o.err());
     }
 }
 
@@ -324,8 +307,8 @@ fn inspect_classifies_every_ack_shape_and_always_carries_every_key() {
     let mut args = vec!["inspect", "--json"];
     args.extend(paths.iter().map(String::as_str));
     ws.local_config();
-    let o = ws.run(&args);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = ws.cmd(&args);
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
     for doc in v.as_array().unwrap() {
         let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
         for k in immdqa::cli::commands::inspect::JSON_KEYS {
@@ -348,29 +331,26 @@ fn inspect_classifies_every_ack_shape_and_always_carries_every_key() {
 fn lint_rules_are_listed_and_scoped_by_registry() {
     let ws = Workspace::new();
     ws.local_config();
-    let o = ws.run(&["lint", "--list-rules"]);
-    assert_code(&o, 0);
-    assert!(stdout(&o).contains("nk1") && stdout(&o).contains("IEE-519"));
-    let o = ws.run(&["lint", "--list-rules", "--registry", "generic"]);
-    assert!(!stdout(&o).contains("nk1") && stdout(&o).contains("manufacturer"));
+    let o = ws.cmd(&["lint", "--list-rules"]).code(0);
+    assert!(o.out().contains("nk1") && o.out().contains("IEE-519"));
+    let o = ws.cmd(&["lint", "--list-rules", "--registry", "generic"]);
+    assert!(!o.out().contains("nk1") && o.out().contains("manufacturer"));
     // a batch without NK1: a Texas warning, nothing under generic
     let batch = fs::read_to_string(Path::new(SPECIMENS).join("hl7/ACMECLIN25301.hl7"))
         .unwrap()
         .replace("NK1|", "ZNK|");
     let p = ws.path().join("b.hl7");
     fs::write(&p, batch).unwrap();
-    assert_code(&ws.run(&["lint", p.to_str().unwrap()]), 1);
-    assert_code(
-        &ws.run(&["lint", p.to_str().unwrap(), "--registry", "generic"]),
-        0,
-    );
+    ws.cmd(&["lint", p.to_str().unwrap()]).code(1);
+    ws.cmd(&["lint", p.to_str().unwrap(), "--registry", "generic"])
+        .code(0);
     // the profile's registry key selects the rules too
     ws.write_config(&format!(
         "store = {:?}\n[profiles.t]\nlocal_dir = {:?}\nregistry = \"generic\"\n",
         ws.store(),
         ws.mailbox()
     ));
-    assert_code(&ws.run(&["lint", p.to_str().unwrap()]), 0);
+    ws.cmd(&["lint", p.to_str().unwrap()]).code(0);
 }
 
 /// In the demo, lint predicts what the registry answered: the codes it can see in a batch
@@ -420,9 +400,8 @@ fn demo_ledger_plants_provider_site_and_resubmission_patterns() {
     let rows = |args: &[&str]| -> Vec<HashMap<String, String>> {
         let mut a = args.to_vec();
         a.extend(["--format", "csv"]);
-        let o = demo_run(&a);
-        assert_code(&o, 0);
-        let mut r = csv::Reader::from_reader(o.stdout.as_slice());
+        let o = demo_run(&a).code(0);
+        let mut r = csv::Reader::from_reader(o.0.stdout.as_slice());
         let h = r.headers().unwrap().clone();
         r.records()
             .map(|x| {

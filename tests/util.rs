@@ -66,6 +66,11 @@ impl Workspace {
     pub fn cmd(&self, args: &[&str]) -> Run {
         Run(self.run(args))
     }
+    /// [`Workspace::cmd`] with environment variables set.
+    #[track_caller]
+    pub fn cmd_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        Run(self.run_env(args, env))
+    }
 
     pub fn write(&self, rel: &str, data: impl AsRef<[u8]>) {
         let p = self.mailbox().join(rel);
@@ -215,6 +220,15 @@ impl Run {
         self
     }
     #[track_caller]
+    pub fn out_lacks(self, s: &str) -> Run {
+        assert!(
+            !stdout(&self.0).contains(s),
+            "stdout has {s:?}:\n{}",
+            stdout(&self.0)
+        );
+        self
+    }
+    #[track_caller]
     pub fn err_has(self, s: &str) -> Run {
         assert!(
             stderr(&self.0).contains(s),
@@ -228,6 +242,17 @@ impl Run {
     }
     pub fn err(&self) -> String {
         stderr(&self.0)
+    }
+}
+
+/// `immdqa().args(..).exec().code(0)`: run a command built by hand, for chained assertions.
+pub trait Exec {
+    fn exec(&mut self) -> Run;
+}
+
+impl Exec for Command {
+    fn exec(&mut self) -> Run {
+        Run(self.output().unwrap())
     }
 }
 

@@ -36,9 +36,10 @@ fn completeness_counts_each_field_of_administered_doses() {
     let p = ws.path().join("ACME25301.hl7");
     fs::write(&p, batch()).unwrap();
     ws.cmd(&["import", "--sent", p.to_str().unwrap()]).code(0);
-    let o = ws.run(&["completeness", "--week", "2025-W44", "--format", "json"]);
-    assert_code(&o, 0);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = ws
+        .cmd(&["completeness", "--week", "2025-W44", "--format", "json"])
+        .code(0);
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 1, "{v}");
     let r = &rows[0];
@@ -63,7 +64,7 @@ fn completeness_counts_each_field_of_administered_doses() {
     }
     assert_eq!(r["ndc"], 0.0);
     // by vaccine: the code with its name
-    let o = ws.run(&[
+    ws.cmd(&[
         "completeness",
         "--week",
         "2025-W44",
@@ -71,10 +72,10 @@ fn completeness_counts_each_field_of_administered_doses() {
         "vaccine",
         "--format",
         "csv",
-    ]);
-    assert!(stdout(&o).contains("115 Tdap"), "{}", stdout(&o));
+    ])
+    .out_has("115 Tdap");
     // by vaccine group: CDC's vac2vg groups, the doses of their vaccines summed
-    let o = ws.run(&[
+    let o = ws.cmd(&[
         "completeness",
         "--week",
         "2025-W44",
@@ -83,7 +84,7 @@ fn completeness_counts_each_field_of_administered_doses() {
         "--format",
         "json",
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
     let groups: Vec<(String, i64)> = v
         .as_array()
         .unwrap()
@@ -102,9 +103,8 @@ fn completeness_counts_each_field_of_administered_doses() {
     // vaccine groups are a breakdown of their own: each group's messages are those of its
     // vaccines (here Tdap, CVX 115, in CDC's TDAP group)
     let rows = |args: &[&str]| -> Vec<serde_json::Value> {
-        let o = ws.run(args);
-        assert_code(&o, 0);
-        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+        let o = ws.cmd(args).code(0);
+        serde_json::from_slice::<serde_json::Value>(&o.0.stdout)
             .unwrap()
             .as_array()
             .unwrap()
@@ -119,8 +119,7 @@ fn completeness_counts_each_field_of_administered_doses() {
         .unwrap_or_else(|| panic!("{by_group:?}"));
     assert_eq!(group["messages"], tdap["messages"], "{group} {tdap}");
     // the worklist names the vaccine
-    let o = ws.run(&["worklist", "--all", "--format", "json"]);
-    assert_code(&o, 0);
+    ws.cmd(&["worklist", "--all", "--format", "json"]).code(0);
 }
 
 /// The demo's EAST CLINIC leaves lot numbers empty: completeness shows 0 % there and 100 %
@@ -129,22 +128,18 @@ fn completeness_counts_each_field_of_administered_doses() {
 fn the_demo_shows_a_site_without_lots() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("d");
-    assert_code(
-        &immdqa()
-            .args(["demo", "--weeks", "4", "--out"])
-            .arg(&out)
-            .output()
-            .unwrap(),
-        0,
-    );
+    immdqa()
+        .args(["demo", "--weeks", "4", "--out"])
+        .arg(&out)
+        .exec()
+        .code(0);
     let cfg = out.join("immdqa-demo.toml");
     let o = immdqa()
         .arg("--config")
         .arg(&cfg)
         .args(["completeness", "--since", "2000-01-01", "--format", "json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        .exec();
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
     let lot = |site: &str| -> Vec<f64> {
         v.as_array()
             .unwrap()
@@ -160,9 +155,8 @@ fn the_demo_shows_a_site_without_lots() {
         .arg("--config")
         .arg(&cfg)
         .args(["score", "--since", "2000-01-01", "--format", "json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        .exec();
+    let v: serde_json::Value = serde_json::from_slice(&o.0.stdout).unwrap();
     let part = |site: &str, week: &serde_json::Value, name: &str| -> f64 {
         v.as_array()
             .unwrap()
@@ -209,18 +203,13 @@ fn the_demo_shows_a_site_without_lots() {
         .map(|e| e.unwrap().path())
         .next()
         .unwrap();
-    let o = immdqa()
+    immdqa()
         .arg("--config")
         .arg(&cfg)
         .arg("lint")
         .arg(&batch)
-        .output()
-        .unwrap();
-    assert!(
-        stdout(&o).contains("RXA-15 lot number is missing for CVX"),
-        "{}",
-        stdout(&o)
-    );
+        .exec()
+        .out_has("RXA-15 lot number is missing for CVX");
 }
 
 /// A dose the registry already accepted (same patient, vaccine and date in the ledger) in an
@@ -249,20 +238,21 @@ ERR||RXA^1^17|101|E||||IMR-111::Manufacturer Code invalid.\rFTS|1\r",
     .unwrap();
     ws.cmd(&["import", ack.to_str().unwrap()]).code(0);
     // the rejection's finding, by vaccine group: Tdap's (CVX 115) group
-    let o = ws.run(&[
-        "trends",
-        "--by",
-        "vaccine-group",
-        "--since",
-        "2025-W44",
-        "--format",
-        "csv",
-    ]);
-    assert_code(&o, 0);
+    let o = ws
+        .cmd(&[
+            "trends",
+            "--by",
+            "vaccine-group",
+            "--since",
+            "2025-W44",
+            "--format",
+            "csv",
+        ])
+        .code(0);
     assert!(
-        stdout(&o).lines().any(|l| l.contains(",TDAP,E,1,")),
+        o.out().lines().any(|l| l.contains(",TDAP,E,1,")),
         "{}",
-        stdout(&o)
+        o.out()
     );
     // the same two doses again, in a new batch with new control ids
     let again = ws.path().join("again.hl7");
@@ -271,7 +261,7 @@ ERR||RXA^1^17|101|E||||IMR-111::Manufacturer Code invalid.\rFTS|1\r",
         batch().replace("|F1|", "|F2|").replace("|B1|", "|B2|"),
     )
     .unwrap();
-    let o = ws.run(&[
+    let o = ws.cmd(&[
         "upload",
         again.to_str().unwrap(),
         "--dry-run",
@@ -279,7 +269,7 @@ ERR||RXA^1^17|101|E||||IMR-111::Manufacturer Code invalid.\rFTS|1\r",
         "2025-10-29",
     ]);
     // the findings are listed on standard error, the summary on standard output
-    let out = stderr(&o);
+    let out = o.err();
     assert_eq!(
         out.matches("was already accepted by the registry in an earlier batch")
             .count(),

@@ -27,6 +27,7 @@ use suppaftp::list::ListParser;
 use suppaftp::types::FileType;
 use suppaftp::{FtpError, RustlsConnector, RustlsFtpStream, Status};
 
+use super::preflight::Preflight;
 use super::{Auth, EntryKind, RemoteEntry, RemoteFs, Retry, TransportError};
 
 /// Everything needed to open (and reopen) the connection.
@@ -48,6 +49,41 @@ pub struct FtpsOptions {
 impl FtpsOptions {
     fn label(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// Where it connects, how it logs in, and which certificate it accepts (`config check`).
+    pub(super) fn preflight(&self, name: &str, p: &mut Preflight) {
+        p.line(
+            "transport",
+            format!(
+                "ftps://{}@{}:{} ({} TLS)",
+                self.user,
+                self.host,
+                self.port,
+                if self.implicit {
+                    "implicit"
+                } else {
+                    "explicit"
+                }
+            ),
+        );
+        super::preflight::auth(p, name, &self.auth);
+        match (&self.pin, &self.ca_file) {
+            (Some(pin), _) => p.line("certificate", format!("pinned {}", format_fingerprint(pin))),
+            (None, Some(ca)) => {
+                p.line("certificate", format!("system roots and {}", ca.display()));
+                if !ca.is_file() {
+                    p.problems.push(format!(
+                        "profile '{name}': ca_file {} does not exist",
+                        ca.display()
+                    ));
+                }
+            }
+            (None, None) => p.line(
+                "certificate",
+                "system roots (or pin one: immdqa trust-host)".into(),
+            ),
+        }
     }
 }
 

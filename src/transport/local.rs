@@ -8,6 +8,7 @@ use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use super::preflight::Preflight;
 use super::{EntryKind, RemoteEntry, RemoteFs, TransportError};
 
 pub struct LocalFs {
@@ -26,6 +27,17 @@ impl LocalFs {
                 host: root.display().to_string(),
                 message: format!("local_dir cannot be opened: {e}"),
             }),
+        }
+    }
+
+    /// Which folder, and whether it is there (`config check`).
+    pub(super) fn preflight(root: &Path, name: &str, p: &mut Preflight) {
+        p.line("transport", format!("local folder {}", root.display()));
+        if !root.is_dir() {
+            p.problems.push(format!(
+                "profile '{name}': local_dir {} is not a readable folder",
+                root.display()
+            ));
         }
     }
 

@@ -1,12 +1,13 @@
 //! A profile resolved, once, into what a transport needs ([`Options`], an enum the transport
 //! owns): the CLI calls [`Options::from_profile`] and hands the result to the library, which
-//! never sees a `Profile`. Adding a transport is a variant here, a module beside this one and
-//! a value of `config::Protocol`.
+//! never sees a `Profile`. Adding a transport is a module beside this one (its options, its
+//! connection, its `preflight`), a variant here with its arms, and a value of `config::Protocol`.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::preflight::Preflight;
 use super::{RemoteFs, Retry, TransportError, ftps, local, sftp};
 use crate::config::{ConfigError, Profile, Protocol, Tls};
 
@@ -157,6 +158,19 @@ impl Options {
             Options::Sftp(o) => Box::new(sftp::SftpFs::connect(o.clone())?),
             Options::Ftps(o) => Box::new(ftps::FtpsFs::connect(o.clone())?),
         })
+    }
+
+    /// Describe these options and check what can be checked locally (folders, key files and
+    /// their modes, environment variables, known_hosts, a CA file), for profile `name`: each
+    /// transport answers for itself.
+    pub fn preflight(&self, name: &str) -> Preflight {
+        let mut p = Preflight::default();
+        match self {
+            Options::Local { root } => local::LocalFs::preflight(root, name, &mut p),
+            Options::Sftp(o) => o.preflight(name, &mut p),
+            Options::Ftps(o) => o.preflight(name, &mut p),
+        }
+        p
     }
 }
 

@@ -1,11 +1,12 @@
 //! What a profile's resolved transport options say of themselves, and what is wrong with them
-//! that can be seen without connecting (`immdqa config check`): each transport answers for
-//! itself here, so a new one adds its arm and `config check` stays as it is.
+//! that can be seen without connecting (`immdqa config check`): the lines and problems every
+//! transport fills, and the login check they share. Each transport describes itself in its own
+//! module (`preflight` on its options); `Options::preflight` picks the one.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use super::options::{Auth, Options};
+use super::options::Auth;
 
 /// Labelled lines (no secret) and the problems found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -15,7 +16,7 @@ pub struct Preflight {
 }
 
 impl Preflight {
-    fn line(&mut self, label: &'static str, value: String) {
+    pub(super) fn line(&mut self, label: &'static str, value: String) {
         self.lines.push((label, value));
     }
 }
@@ -26,88 +27,8 @@ fn mode_of(p: &Path) -> Option<u32> {
         .map(|m| m.permissions().mode() & 0o777)
 }
 
-impl Options {
-    /// Describe these options and check what can be checked locally (folders, key files and
-    /// their modes, environment variables, known_hosts, a CA file), for profile `name`.
-    pub fn preflight(&self, name: &str) -> Preflight {
-        let mut p = Preflight::default();
-        match self {
-            Options::Local { root } => {
-                p.line("transport", format!("local folder {}", root.display()));
-                if !root.is_dir() {
-                    p.problems.push(format!(
-                        "profile '{name}': local_dir {} is not a readable folder",
-                        root.display()
-                    ));
-                }
-            }
-            Options::Ftps(o) => {
-                p.line(
-                    "transport",
-                    format!(
-                        "ftps://{}@{}:{} ({} TLS)",
-                        o.user,
-                        o.host,
-                        o.port,
-                        if o.implicit { "implicit" } else { "explicit" }
-                    ),
-                );
-                auth(&mut p, name, &o.auth);
-                match (&o.pin, &o.ca_file) {
-                    (Some(pin), _) => p.line(
-                        "certificate",
-                        format!("pinned {}", super::ftps::format_fingerprint(pin)),
-                    ),
-                    (None, Some(ca)) => {
-                        p.line("certificate", format!("system roots and {}", ca.display()));
-                        if !ca.is_file() {
-                            p.problems.push(format!(
-                                "profile '{name}': ca_file {} does not exist",
-                                ca.display()
-                            ));
-                        }
-                    }
-                    (None, None) => p.line(
-                        "certificate",
-                        "system roots (or pin one: immdqa trust-host)".into(),
-                    ),
-                }
-            }
-            Options::Sftp(o) => {
-                p.line(
-                    "transport",
-                    format!("sftp://{}@{}:{}", o.user, o.host, o.port),
-                );
-                auth(&mut p, name, &o.auth);
-                let kh = &o.known_hosts;
-                match std::fs::read_to_string(kh) {
-                    Ok(text) => {
-                        let n = text
-                            .lines()
-                            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-                            .count();
-                        p.line("known_hosts", format!("{} ({n} entries)", kh.display()));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        p.line("known_hosts", format!("{} (not created yet)", kh.display()));
-                        p.problems.push(format!(
-                            "profile '{name}': known_hosts {} does not exist yet: run `immdqa trust-host --profile {name}`",
-                            kh.display()
-                        ));
-                    }
-                    Err(e) => p.problems.push(format!(
-                        "profile '{name}': known_hosts {} cannot be read: {e}",
-                        kh.display()
-                    )),
-                }
-            }
-        }
-        p
-    }
-}
-
 /// How a profile logs in, and what is missing.
-fn auth(p: &mut Preflight, name: &str, auth: &Auth) {
+pub(super) fn auth(p: &mut Preflight, name: &str, auth: &Auth) {
     match auth {
         Auth::KeyFile {
             path,
@@ -170,7 +91,7 @@ fn auth(p: &mut Preflight, name: &str, auth: &Auth) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::Options;
 
     #[test]
     fn a_local_folder_says_where_and_whether_it_is_there() {

@@ -17,6 +17,7 @@ use ssh2::{
 };
 
 use super::Auth;
+use super::preflight::Preflight;
 use super::{EntryKind, RemoteEntry, RemoteFs, Retry, TransportError};
 
 /// Everything needed to open (and reopen) the connection.
@@ -38,6 +39,36 @@ impl SftpOptions {
     }
     fn label(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// Where it connects, how it logs in, and whether known_hosts is there (`config check`).
+    pub(super) fn preflight(&self, name: &str, p: &mut Preflight) {
+        p.line(
+            "transport",
+            format!("sftp://{}@{}:{}", self.user, self.host, self.port),
+        );
+        super::preflight::auth(p, name, &self.auth);
+        let kh = &self.known_hosts;
+        match std::fs::read_to_string(kh) {
+            Ok(text) => {
+                let n = text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                    .count();
+                p.line("known_hosts", format!("{} ({n} entries)", kh.display()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                p.line("known_hosts", format!("{} (not created yet)", kh.display()));
+                p.problems.push(format!(
+                    "profile '{name}': known_hosts {} does not exist yet: run `immdqa trust-host --profile {name}`",
+                    kh.display()
+                ));
+            }
+            Err(e) => p.problems.push(format!(
+                "profile '{name}': known_hosts {} cannot be read: {e}",
+                kh.display()
+            )),
+        }
     }
 }
 
