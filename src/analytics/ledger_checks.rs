@@ -18,16 +18,50 @@
 //! the week before (and say so).
 //!
 //! The ledger rules run once the ledger holds sent batches; `new_code` runs on the reports.
-//! Each is a `rule_…` function of [`Inputs`], listed in `thresholds::CHECKS`.
+//! Each is a `rule_…` function of [`Inputs`] and a row of [`RULES`] (their print order).
 
 use chrono::{Duration, NaiveDate};
 
 use super::breakdown;
-use super::verdict::{Check, Found, Inputs, Level, pct};
+use super::verdict::{Check, Found, Inputs, Level, Reads, Rule, pct};
 use super::{AnalyticsError, History, week_label};
 use crate::config::Thresholds;
 use crate::store::Store;
 use crate::store::ledger::LedgerKey;
+
+/// The ledger's rules, in the order they print (after the report rules).
+pub(super) static RULES: &[Rule] = &[
+    Rule {
+        name: "new_code",
+        reads: Reads::History,
+        check: rule_new_code,
+    },
+    Rule {
+        name: "answer_overdue",
+        reads: Reads::Ledger,
+        check: rule_answer_overdue,
+    },
+    Rule {
+        name: "not_mentioned",
+        reads: Reads::Ledger,
+        check: rule_not_mentioned,
+    },
+    Rule {
+        name: "site_acceptance",
+        reads: Reads::Ledger,
+        check: rule_site_acceptance,
+    },
+    Rule {
+        name: "site_silent and volume_drop",
+        reads: Reads::Ledger,
+        check: rule_volume,
+    },
+    Rule {
+        name: "new_product",
+        reads: Reads::Ledger,
+        check: rule_new_product,
+    },
+];
 
 /// What the ledger rules need besides the thresholds.
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,6 @@
 //! The rules judged on the registry's reports: `acceptance_rate` (or `data` when no report is
-//! about the week) and `rising_error_rate`. Each is a function of [`Inputs`]; `thresholds`
-//! lists them with the ledger's rules and runs them in order.
+//! about the week) and `rising_error_rate`. Each is a function of [`Inputs`] and a row of
+//! [`RULES`]; `thresholds` runs them, then the ledger's, in order.
 
 use std::collections::BTreeMap;
 
@@ -8,9 +8,25 @@ use chrono::{Duration, NaiveDate};
 
 use super::submissions::SubmissionRow;
 use super::trends::TrendRow;
-use super::verdict::{Breach, Check, Found, Inputs, Level, RejectedEvidence, has_counts, pct};
+use super::verdict::{
+    Breach, Check, Found, Inputs, Level, Reads, RejectedEvidence, Rule, has_counts, pct,
+};
 use super::{AnalyticsError, week_label, week_start};
 use crate::config::Thresholds;
+
+/// The rules judged on the reports, in the order they print (before the ledger's).
+pub(super) static RULES: &[Rule] = &[
+    Rule {
+        name: "acceptance_rate",
+        reads: Reads::Reports,
+        check: data_or_acceptance,
+    },
+    Rule {
+        name: "rising_error_rate",
+        reads: Reads::Reports,
+        check: rising_error_rate,
+    },
+];
 
 /// How far before the evaluated week the checks read: the rising-error rule compares
 /// `rising_error_weeks + 1` weeks and may skip as many again.

@@ -11,9 +11,9 @@
 //! with a broken fetch hears about it. Weeks without counts are skipped, and named, by the
 //! rising-error rule; they never reset its streak.
 //!
-//! Every check is a row of [`CHECKS`], in the order they print: the report rules in
-//! `report_checks.rs`, the ledger rules in `ledger_checks.rs`, both on the shared base in
-//! `verdict.rs`; [`evaluate_submissions`] runs them.
+//! Every check is a row of a rule table, in the order they print ([`checks`]): the report
+//! rules in `report_checks.rs`, the ledger rules in `ledger_checks.rs`, both on the shared base
+//! in `verdict.rs` (`Inputs`, `Found`, `Rule`); [`evaluate_submissions`] runs them.
 
 use std::collections::HashMap;
 
@@ -21,7 +21,7 @@ use chrono::{Duration, NaiveDate};
 
 use super::submissions::SubmissionRow;
 use super::trends::TrendRow;
-use super::verdict::{Found, Inputs, has_counts};
+use super::verdict::{Found, Inputs, Reads, Rule, has_counts};
 use super::week_start;
 use super::{ledger_checks, report_checks};
 
@@ -155,71 +155,14 @@ pub fn evaluate_submissions(
     run(t, subs, &sev, week, &evidence, Some((store, h)), ledger)
 }
 
-/// One check rule: a row of [`CHECKS`].
-pub struct Rule {
-    pub name: &'static str,
-    /// What it reads: the reports alone, the history (its codes), or the message ledger.
-    pub reads: Reads,
-    check: fn(&Inputs<'_>, &mut Found) -> Result<(), super::AnalyticsError>,
+/// Every check of `immdqa check` and the report's verdict, in the order they print: the report
+/// rules, then the ledger rules. A new rule is a function and a row of its file's `RULES`
+/// (README, "Verdicts").
+pub fn checks() -> impl Iterator<Item = &'static Rule> {
+    report_checks::RULES.iter().chain(ledger_checks::RULES)
 }
 
-/// What a rule reads, which decides when it runs: `Reports` always; `History` and `Ledger`
-/// with the store (not in [`evaluate`]), and only once the week has a report or the ledger
-/// holds sent batches (a site gone silent is what a week without reports may be about);
-/// `Ledger` only once the ledger holds sent batches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reads {
-    Reports,
-    History,
-    Ledger,
-}
-
-/// Every check of `immdqa check` and the report's verdict, in the order they print: a new
-/// rule is a row here and a function in its file (README, "Verdicts").
-pub static CHECKS: &[Rule] = &[
-    Rule {
-        name: "acceptance_rate",
-        reads: Reads::Reports,
-        check: report_checks::data_or_acceptance,
-    },
-    Rule {
-        name: "rising_error_rate",
-        reads: Reads::Reports,
-        check: report_checks::rising_error_rate,
-    },
-    Rule {
-        name: "new_code",
-        reads: Reads::History,
-        check: ledger_checks::rule_new_code,
-    },
-    Rule {
-        name: "answer_overdue",
-        reads: Reads::Ledger,
-        check: ledger_checks::rule_answer_overdue,
-    },
-    Rule {
-        name: "not_mentioned",
-        reads: Reads::Ledger,
-        check: ledger_checks::rule_not_mentioned,
-    },
-    Rule {
-        name: "site_acceptance",
-        reads: Reads::Ledger,
-        check: ledger_checks::rule_site_acceptance,
-    },
-    Rule {
-        name: "site_silent and volume_drop",
-        reads: Reads::Ledger,
-        check: ledger_checks::rule_volume,
-    },
-    Rule {
-        name: "new_product",
-        reads: Reads::Ledger,
-        check: ledger_checks::rule_new_product,
-    },
-];
-
-/// Run every rule of [`CHECKS`] that can run for the week.
+/// Run every rule of [`checks`] that can run for the week.
 fn run(
     t: &Thresholds,
     subs: &[SubmissionRow],
@@ -255,7 +198,7 @@ fn run(
         Some((s, _)) => s.has_ledger()?,
         None => false,
     };
-    for rule in CHECKS {
+    for rule in checks() {
         let runs = match rule.reads {
             Reads::Reports => true,
             Reads::History | Reads::Ledger if store.is_none() => false,
@@ -346,17 +289,17 @@ mod tests {
 
     #[test]
     fn the_rule_table_lists_each_rule_once_reports_first() {
-        let mut names: Vec<&str> = CHECKS.iter().map(|r| r.name).collect();
-        assert!(
-            CHECKS
-                .iter()
-                .take_while(|r| r.reads == Reads::Reports)
-                .count()
-                == 2
+        let mut names: Vec<&str> = checks().map(|r| r.name).collect();
+        let all = names.len();
+        assert_eq!(all, 8);
+        assert_eq!(
+            checks().take_while(|r| r.reads == Reads::Reports).count(),
+            2,
+            "the report rules print first"
         );
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), CHECKS.len());
+        assert_eq!(names.len(), all);
     }
     use crate::formats::Counts;
 

@@ -34,6 +34,25 @@ pub struct Inputs<'a> {
 }
 
 /// What the rules found: every check in order, and the per-submission details of failures.
+/// One check rule: a row of `report_checks::RULES` or `ledger_checks::RULES`.
+pub struct Rule {
+    pub name: &'static str,
+    /// What it reads: the reports alone, the history (its codes), or the message ledger.
+    pub reads: Reads,
+    pub(super) check: fn(&Inputs<'_>, &mut Found) -> Result<(), super::AnalyticsError>,
+}
+
+/// What a rule reads, which decides when it runs: `Reports` always; `History` and `Ledger`
+/// with the store (not in `thresholds::evaluate`), and only once the week has a report or the
+/// ledger holds sent batches (a site gone silent is what a week without reports may be about);
+/// `Ledger` only once the ledger holds sent batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    Reports,
+    History,
+    Ledger,
+}
+
 #[derive(Debug, Default)]
 pub struct Found {
     pub checks: Vec<Check>,

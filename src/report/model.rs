@@ -169,23 +169,7 @@ pub fn compute(
     } else {
         None
     };
-    // the weeks of the window that hold at least one report
-    let covered: std::collections::BTreeSet<NaiveDate> = h
-        .reports
-        .iter()
-        .filter_map(|r| r.week)
-        .filter(|w| *w >= since && *w <= week)
-        .collect();
-    let coverage = match (covered.first(), covered.last()) {
-        (Some(first), Some(last)) => format!(
-            "{} of {} weeks with reports ({} to {})",
-            covered.len(),
-            def.weeks,
-            week_label(*first),
-            week_label(*last)
-        ),
-        _ => format!("no reports in the {} weeks shown", def.weeks),
-    };
+    let coverage = coverage(&h, since, week, def.weeks);
     Ok(ReportModel {
         week,
         until,
@@ -211,6 +195,25 @@ pub fn compute(
         completeness,
         vaccines,
     })
+}
+
+/// How many of the `weeks` shown (`since` to `week`) hold at least one report, and which.
+fn coverage(h: &History, since: NaiveDate, week: NaiveDate, weeks: u32) -> String {
+    let covered: std::collections::BTreeSet<NaiveDate> = h
+        .reports
+        .iter()
+        .filter_map(|r| r.week)
+        .filter(|w| *w >= since && *w <= week)
+        .collect();
+    match (covered.first(), covered.last()) {
+        (Some(first), Some(last)) => format!(
+            "{} of {weeks} weeks with reports ({} to {})",
+            covered.len(),
+            week_label(*first),
+            week_label(*last)
+        ),
+        _ => format!("no reports in the {weeks} weeks shown"),
+    }
 }
 
 /// What the charts draw over the report's weeks, as `immdqa chart` computes it (all but the
