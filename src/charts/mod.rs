@@ -22,7 +22,7 @@ mod sites;
 
 pub use kind::Kind;
 
-use describe::{accessible, ranked_by_errors, title};
+use describe::{accessible, ranked_by_errors};
 
 use crate::analytics::breakdown::Timeliness;
 use crate::analytics::consent::WeeklyConsent;
@@ -228,15 +228,7 @@ fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
 ) -> DrawResult {
     root.fill(&WHITE).map_err(e)?;
-    match kind {
-        Kind::Trend => trend(d, root),
-        Kind::Top => top(d, root),
-        Kind::Acceptance => acceptance(d, root),
-        Kind::Consent => consent(d, root),
-        Kind::Heatmap => heatmap(d, root),
-        Kind::Timeliness => sites::timeliness(d, root),
-        Kind::Score => sites::score(d, root),
-    }
+    kind.draw(d, root)
 }
 
 fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
@@ -299,7 +291,7 @@ fn caption(title: &str, d: &ChartData<'_>) -> String {
 }
 
 fn trend<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = title(Kind::Trend, d);
+    let title = Kind::Trend.title(d);
     let weeks = weeks_of(d.trend.iter().map(|r| r.week));
     if weeks.is_empty() {
         return no_data(root, &title);
@@ -408,7 +400,7 @@ fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> 
         .into_iter()
         .take(d.top.max(10))
         .collect();
-    let title = title(Kind::Top, d);
+    let title = Kind::Top.title(d);
     if totals.is_empty() {
         return no_data(root, &title);
     }
@@ -451,7 +443,7 @@ fn top<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> 
 }
 
 fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = &title(Kind::Acceptance, d);
+    let title = &Kind::Acceptance.title(d);
     // Every batch with a report: those without message counts are drawn as outlined bars up
     // to the most their batch size allows (red when even that is below the threshold, grey
     // when it cannot tell), or as grey bars marked "no counts" when the size is unknown too;
@@ -584,7 +576,7 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shif
 }
 
 fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = &title(Kind::Consent, d);
+    let title = &Kind::Consent.title(d);
     let weeks = weeks_of(d.consent.iter().map(|c| c.week));
     if weeks.is_empty() {
         return no_data(root, title);
@@ -655,7 +647,7 @@ fn consent<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>)
 }
 
 fn heatmap<DB: DrawingBackend>(d: &ChartData<'_>, root: &DrawingArea<DB, Shift>) -> DrawResult {
-    let title = title(Kind::Heatmap, d);
+    let title = Kind::Heatmap.title(d);
     let weeks = weeks_of(d.trend.iter().map(|r| r.week));
     if weeks.is_empty() {
         return no_data(root, &title);

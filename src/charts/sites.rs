@@ -8,7 +8,6 @@ use chrono::NaiveDate;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::describe::title;
 use super::{
     ChartData, DrawResult, Kind, caption, legend_beside, line, no_data, split_for_legend,
     week_index, weekly_frame, weeks_of,
@@ -43,7 +42,7 @@ fn site_lines<'d, DB: DrawingBackend>(
     points: impl Iterator<Item = (NaiveDate, &'d str, Option<f64>)>,
     y_desc: &str,
 ) -> DrawResult {
-    let title = title(kind, d);
+    let title = kind.title(d);
     let points: Vec<_> = points.collect();
     let weeks = weeks_of(points.iter().map(|p| p.0));
     if weeks.is_empty() {
