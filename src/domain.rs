@@ -413,3 +413,40 @@ pub fn week_label(d: chrono::NaiveDate) -> String {
     let w = d.iso_week();
     format!("{}-W{:02}", w.year(), w.week())
 }
+
+/// Parse `2025-W44` (or a date) into the Monday of that ISO week.
+pub fn parse_week(s: &str) -> Option<chrono::NaiveDate> {
+    let s = s.trim();
+    if let Some((y, w)) = s.split_once("-W").or_else(|| s.split_once("-w")) {
+        let (y, w) = (y.parse().ok()?, w.parse().ok()?);
+        return chrono::NaiveDate::from_isoywd_opt(y, w, chrono::Weekday::Mon);
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .map(week_start)
+}
+
+// ---- hand actions ------------------------------------------------------------------------
+
+/// A hand action on a worklist item (the CLI's `worklist close|ignore|reopen`, the web
+/// workspace's bulk actions and assignments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandAction {
+    Close,
+    Ignore,
+    Reopen,
+    /// To a person (an empty name unassigns).
+    Assign(String),
+}
+
+impl HandAction {
+    /// The word recorded in the history and the journal.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            HandAction::Close => "closed",
+            HandAction::Ignore => "ignored",
+            HandAction::Reopen => "reopened",
+            HandAction::Assign(_) => "assigned",
+        }
+    }
+}

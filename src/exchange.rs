@@ -5,7 +5,7 @@
 //! them), what it amounts to is the [`Outcome`].
 //!
 //! One lock for the whole run ([`crate::store::RunLock`]); a dry run changes nothing.
-//! Uses: store, transport, outbox, upload, ingest, sync, analytics, report, config, formats.
+//! Uses: store, transport, outbox, upload, ingest, mirror, analytics, report, config, formats.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -14,9 +14,9 @@ use chrono::NaiveDate;
 
 use crate::analytics::thresholds::{self, LedgerScope, Level, Verdict};
 use crate::domain::{week_label, week_start};
+use crate::mirror::NoProgress;
 use crate::outbox::Disposition;
 use crate::store::{RunLock, Store};
-use crate::sync::NoProgress;
 use crate::upload::{FileResult, UploadOptions};
 
 /// What one exchange does, resolved from a profile and the configuration.
@@ -29,7 +29,7 @@ pub struct ExchangeOptions<'a> {
     pub settle: Duration,
     /// How batches are sent (Err: why they cannot be, said only if a batch is ready).
     pub upload: Result<UploadOptions, String>,
-    pub fetch: crate::sync::FetchOptions,
+    pub fetch: crate::mirror::FetchOptions,
     pub parse: crate::formats::ParseOptions,
     pub dry_run: bool,
     /// The profile analyses are scoped to (None: every profile).

@@ -3,7 +3,7 @@
 //! Data flows one way:
 //!
 //! ```text
-//! transport (RemoteFs: SFTP | FTPS | local dir) → sync (manifest diff, atomic download, archive)
+//! transport (RemoteFs: SFTP | FTPS | local dir) → mirror (manifest diff, atomic download, archive)
 //!     → formats (one parser per file shape) → ingest → store (SQLite history +
 //!       content-addressed archive + journals; SQL in queries/)
 //!     → analytics (polars over a columnar cache) → charts (plotters) / table exports
@@ -31,7 +31,7 @@
 //!   consent hand actions), the message ledger's tables, users and the audit trail, the lock;
 //!   encryption at rest (SQLCipher, sealed archive and journal lines, the key) and the
 //!   crash-safe `store encrypt`/`rekey`.
-//! - [`sync`]: `fetch`, from a remote mailbox into the store.
+//! - [`mirror`]: `fetch`, the remote mailbox's report folders mirrored into the store.
 //! - [`hl7`]: HL7 v2 reading (segments, escapes, delimiters) and [`hl7::lint`].
 //! - [`vaccines`]: CDC's vaccine code sets (embedded, updatable): names, lint's facts.
 //! - [`formats`]: parsers for every known report shape, detection, the code catalogue.
@@ -67,12 +67,12 @@ pub mod formats;
 pub mod hl7;
 pub(crate) mod ingest;
 pub(crate) mod ledger;
+pub(crate) mod mirror;
 pub(crate) mod outbox;
 pub(crate) mod rebuild;
 pub(crate) mod report;
 pub mod serve;
 pub mod store;
-pub(crate) mod sync;
 pub(crate) mod table;
 pub(crate) mod transport;
 pub(crate) mod upload;

@@ -9,7 +9,7 @@
 //! pick up (`.immdqa-<name>.part`), its remote size verified, then renamed to the final name;
 //! a dropped connection retries from scratch, and an interrupted run never leaves a file under
 //! the final name. Uses: hl7, transport, store, batch_name, config (the registry's rules), ingest
-//! (the sent batch into the ledger), sync (progress), vaccines (the code sets lint checks against),
+//! (the sent batch into the ledger), mirror (progress), vaccines (the code sets lint checks against),
 //! formats (the sent-batch reader: a batch's doses, to ask the history which were already
 //! accepted).
 
@@ -21,9 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::batch_name;
 use crate::hl7::lint::{self, LintReport};
+use crate::mirror::Progress;
 use crate::store::uploads::UploadRow;
 use crate::store::{Store, StoreError};
-use crate::sync::Progress;
 use crate::transport::{self, RemoteFs, Retry, TransportError};
 
 /// What to do with a second file on the same day.

@@ -57,19 +57,7 @@ pub enum AnalyticsError {
 }
 
 /// The week helpers are domain values (the store dates ledger rows by week too).
-pub use crate::domain::{week_label, week_start};
-
-/// Parse `2025-W44` (or a date) into the Monday of that ISO week.
-pub fn parse_week(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    if let Some((y, w)) = s.split_once("-W").or_else(|| s.split_once("-w")) {
-        let (y, w) = (y.parse().ok()?, w.parse().ok()?);
-        return NaiveDate::from_isoywd_opt(y, w, chrono::Weekday::Mon);
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .map(week_start)
-}
+pub use crate::domain::{parse_week, week_label, week_start};
 
 pub(crate) fn days(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32

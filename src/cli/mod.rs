@@ -346,9 +346,9 @@ impl Ctx {
     }
 
     /// What `fetch` (and `sync`) do for the selected profile.
-    pub fn fetch_options(&self, dry_run: bool) -> anyhow::Result<crate::sync::FetchOptions> {
+    pub fn fetch_options(&self, dry_run: bool) -> anyhow::Result<crate::mirror::FetchOptions> {
         let (name, p) = self.profile()?;
-        Ok(crate::sync::FetchOptions {
+        Ok(crate::mirror::FetchOptions {
             profile: name,
             folders: p
                 .fetch_folders()
@@ -472,12 +472,12 @@ fn exit_for(err: &anyhow::Error) -> Exit {
         let store = cause
             .downcast_ref::<StoreError>()
             .or_else(|| match cause.downcast_ref() {
-                Some(crate::sync::SyncError::Store(e)) => Some(e),
+                Some(crate::mirror::SyncError::Store(e)) => Some(e),
                 _ => None,
             })
             .or_else(|| match cause.downcast_ref() {
                 Some(crate::ingest::IngestError::Store(e)) => Some(e),
-                Some(crate::ingest::IngestError::Fetch(crate::sync::SyncError::Store(e))) => {
+                Some(crate::ingest::IngestError::Fetch(crate::mirror::SyncError::Store(e))) => {
                     Some(e)
                 }
                 _ => None,

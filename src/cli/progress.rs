@@ -3,7 +3,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::sync::Progress;
+use crate::mirror::Progress;
 
 pub struct Bar {
     bar: ProgressBar,

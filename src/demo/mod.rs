@@ -14,9 +14,9 @@ use chrono::NaiveDate;
 
 use crate::formats::ParseOptions;
 use crate::ingest;
+use crate::mirror::{FetchOptions, FetchReport, NoProgress};
 use crate::report;
 use crate::store::Store;
-use crate::sync::{FetchOptions, FetchReport, NoProgress};
 use crate::transport::Retry;
 
 #[derive(Debug, Clone)]

@@ -13,9 +13,9 @@ pub mod codes;
 pub mod consent;
 pub mod legacy_errors;
 pub mod legacy_html;
-mod pipe;
 pub mod sent;
-pub use pipe::{RecordSender, Records, parse_threaded, records_channel};
+mod threaded;
+pub use threaded::{RecordSender, Records, parse_threaded, records_channel};
 pub mod tabular;
 
 use std::fmt;

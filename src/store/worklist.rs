@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError};
-use crate::domain::AnswerStatus;
+use crate::domain::{AnswerStatus, HandAction};
 
 /// One worklist candidate as stored (owners and ignored codes are applied by the caller).
 #[derive(Debug, Clone)]
@@ -279,29 +279,6 @@ impl Store {
         self.conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .map_err(|e| self.sql_err(e))
-    }
-}
-
-/// A hand action on a worklist item (the CLI's `worklist close|ignore|reopen`, the web
-/// workspace's bulk actions and assignments).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HandAction {
-    Close,
-    Ignore,
-    Reopen,
-    /// To a person (an empty name unassigns).
-    Assign(String),
-}
-
-impl HandAction {
-    /// The word recorded in the history and the journal.
-    pub fn verb(&self) -> &'static str {
-        match self {
-            HandAction::Close => "closed",
-            HandAction::Ignore => "ignored",
-            HandAction::Reopen => "reopened",
-            HandAction::Assign(_) => "assigned",
-        }
     }
 }
 

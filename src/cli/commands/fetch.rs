@@ -2,7 +2,7 @@
 
 use crate::cli::{Ctx, Exit, ingest_summary, progress::Bar};
 use crate::ingest;
-use crate::sync::Action;
+use crate::mirror::Action;
 
 /// Download new and changed files from the DQA and consent folders into the local history.
 ///

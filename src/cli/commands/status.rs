@@ -1,7 +1,7 @@
 //! `immdqa status`: what the local history holds.
 
 use crate::cli::{Ctx, Exit};
-use crate::sync::human_bytes;
+use crate::mirror::human_bytes;
 
 /// Show what the history holds: files per profile and kind, parse status, last fetch, size.
 ///

@@ -4,10 +4,10 @@ use chrono::NaiveDate;
 
 use crate::cli::output::{OutputArgs, parse_date};
 use crate::cli::{Ctx, Exit};
+use crate::domain::HandAction;
 use crate::domain::Owner;
 use crate::ledger::owners::Owners;
 use crate::ledger::worklist::{self, Filter};
-use crate::store::worklist::HandAction;
 
 /// One row per sent record to fix: a rejected message, or an accepted one with a finding of
 /// an owner you follow (`[worklist] follow`, or `--owner`). Columns: id, patient reference,

@@ -29,9 +29,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::App;
 use super::auth;
 use super::state::AuditMsg;
+use crate::domain::HandAction;
 use crate::domain::Role;
 use crate::ledger::worklist::{Item, ItemStatus};
-use crate::store::worklist::HandAction;
 
 /// The session cookie (Secure under TLS, HttpOnly, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "immdqa_session";

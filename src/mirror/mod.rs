@@ -1,4 +1,5 @@
-//! Sync: bring the registry mailbox's report folders into the local history.
+//! The mailbox mirror (`fetch`): bring the registry mailbox's report folders into the local
+//! history. (`immdqa sync`, the whole weekly exchange, is `exchange`.)
 //!
 //! For each fetched folder: list it → validate each entry (name, type, size limit) → diff with
 //! the manifest (name, size, mtime) → download only what is new or changed, streaming into a
