@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::ahead::parse_ahead;
 use super::{IngestError, Ingested, converge, ingest_one, ingest_records, stored_file};
-use crate::formats::{Kind, ParseOptions, Records};
+use crate::formats::{Kind, ParseOptions};
 use crate::store::{FetchedFile, Recorded, RunCounts, Store};
 
 /// The result of `import`.
@@ -150,19 +150,16 @@ fn import_local(
         run_id,
         kind,
     };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Archived, Option<Records>)>(1);
     let reader = archive.clone();
     std::thread::scope(|s| -> Result<(), IngestError> {
         let archived_files = archive_ahead(s, archive, files);
-        s.spawn(move || {
-            // not archived, or not readable: the store side reports it
-            let open = |archived: &Archived| {
-                let (_, stored) = archived.copied.as_ref().ok()?;
-                let input = reader.open_path(&stored.path).ok()?;
-                Some((input, file_name(&archived.path), opts.clone()))
-            };
-            parse_ahead(archived_files, open, tx)
-        });
+        // not archived, or not readable: the store side reports it
+        let open = move |archived: &Archived| {
+            let (_, stored) = archived.copied.as_ref().ok()?;
+            let input = reader.open_path(&stored.path).ok()?;
+            Some((input, file_name(&archived.path), opts.clone()))
+        };
+        let rx = parse_ahead(s, archived_files, open);
         for (archived, records) in rx {
             let Some((recorded, id)) =
                 record_local(store, archived, &local, &mut counts, &mut report)?

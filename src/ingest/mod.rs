@@ -7,7 +7,7 @@
 //! One pipeline for every shape: a parser runs one file ahead ([`ahead`]) and streams its
 //! records to the store side, which stores a report ([`store_report`], here) or a sent batch
 //! ([`sent`]: the ledger) in one transaction; [`local`] brings local files in.
-//! Uses: store, formats, sync and transport (`import` of a local folder goes through the
+//! Uses: store, formats, mirror and transport (`import` of a local folder goes through the
 //! fetch).
 
 mod ahead;
@@ -47,13 +47,13 @@ pub enum IngestError {
     #[error("no stored file {0}")]
     Missing(i64),
     #[error(transparent)]
-    Fetch(#[from] crate::sync::SyncError),
+    Fetch(#[from] crate::mirror::SyncError),
 }
 
 /// What [`fetch_and_parse`] did.
 #[derive(Debug)]
 pub struct FetchParsed {
-    pub fetch: crate::sync::FetchReport,
+    pub fetch: crate::mirror::FetchReport,
     /// Every file parsed (what was downloaded, and anything left pending by an interrupted
     /// run); empty for a dry run or `parse = false`.
     pub parsed: Vec<Ingested>,
@@ -64,12 +64,12 @@ pub struct FetchParsed {
 pub fn fetch_and_parse(
     store: &mut Store,
     remote: &mut dyn crate::transport::RemoteFs,
-    opts: &crate::sync::FetchOptions,
+    opts: &crate::mirror::FetchOptions,
     parse_opts: &ParseOptions,
     parse: bool,
-    progress: &dyn crate::sync::Progress,
+    progress: &dyn crate::mirror::Progress,
 ) -> Result<FetchParsed, IngestError> {
-    let fetch = crate::sync::fetch(store, remote, opts, progress)?;
+    let fetch = crate::mirror::fetch(store, remote, opts, progress)?;
     let parsed = if parse && !opts.dry_run {
         let _lock = store.lock()?;
         ingest_stored(store, parse_opts, false, false)?
@@ -293,16 +293,13 @@ pub fn ingest_stored(
     // sent batches first: the answers parsed after them link to them at once
     files.sort_by_key(|f| f.kind != Kind::Sent);
     let reader = store.archive().clone();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(RemoteFileInfo, Option<Records>)>(1);
     let out = std::thread::scope(|s| {
-        s.spawn(move || {
-            // a file that cannot be opened goes to the store side, which reports it
-            let open = |f: &RemoteFileInfo| {
-                let input = reader.open_path(&reader.path_of(&f.sha256)).ok()?;
-                Some((input, f.name.clone(), options_for(f, opts)))
-            };
-            ahead::parse_ahead(files, open, tx)
-        });
+        // a file that cannot be opened goes to the store side, which reports it
+        let open = move |f: &RemoteFileInfo| {
+            let input = reader.open_path(&reader.path_of(&f.sha256)).ok()?;
+            Some((input, f.name.clone(), options_for(f, opts)))
+        };
+        let rx = ahead::parse_ahead(s, files, open);
         let mut out = Vec::new();
         for (file, records) in rx {
             out.push(match records {
