@@ -209,48 +209,99 @@ impl Table {
     }
 
     /// [`Table::to_terminal`] for a given width (None: no limit).
+    ///
+    /// Fitting a row into `width`: numbers, dates and short codes (a week, a date written as
+    /// text) are never cut; long text is cut with `…`, widest first, down to its header or 10
+    /// characters, the first column (it names the row) last; when the row still does not fit,
+    /// the last columns are left out and a last line names them (`--columns` picks others,
+    /// CSV and JSON keep them all); only a row too wide even then cuts text down to 6
+    /// characters.
     pub fn render_plain(&self, width: Option<usize>) -> String {
         // the default columns (all when unset or unknown), read in place: nothing is copied
-        let idx: Vec<usize> = self
+        let mut idx: Vec<usize> = self
             .default_columns
             .as_ref()
             .and_then(|d| d.iter().map(|c| self.col(c)).collect::<Option<Vec<_>>>())
             .unwrap_or_else(|| (0..self.columns.len()).collect());
+        let len = |s: &str| s.chars().count();
+        let natural = |i: usize| -> usize {
+            self.rows
+                .iter()
+                .map(|r| len(&one_line(&r[i].render())))
+                .chain([len(&self.columns[i])])
+                .max()
+                .unwrap_or(0)
+        };
+        // how far a column may be cut: not at all for numbers, dates and text of one width
+        let cuttable = |i: usize| -> bool {
+            let mut lens = self.rows.iter().filter_map(|r| match &r[i] {
+                Value::Text(t) => Some(len(t)),
+                _ => None,
+            });
+            match lens.next() {
+                None => false,
+                Some(first) => !(first <= 12 && lens.all(|l| l == first)),
+            }
+        };
+        let mut hidden: Vec<String> = Vec::new();
+        let mut widths: Vec<usize> = idx.iter().map(|&i| natural(i)).collect();
+        if let Some(w) = width {
+            let total = |ws: &[usize]| ws.iter().sum::<usize>() + 2 * ws.len().saturating_sub(1);
+            let can_cut: Vec<bool> = idx.iter().map(|&i| cuttable(i)).collect();
+            let head: Vec<usize> = idx.iter().map(|&i| len(&self.columns[i])).collect();
+            // shrink the widest cuttable column, one character at a time, down to `floor`; the
+            // first column names the row: cut only when nothing else helps
+            let shrink = |widths: &mut Vec<usize>, floor: usize, first_too: bool| {
+                while total(widths) > w {
+                    let Some((k, _)) = widths
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, wk)| {
+                            can_cut[*k] && (*k > 0 || first_too) && **wk > head[*k].max(floor)
+                        })
+                        .max_by_key(|(_, wk)| **wk)
+                    else {
+                        break;
+                    };
+                    widths[k] -= 1;
+                }
+            };
+            shrink(&mut widths, 10, false);
+            if total(&widths) > w {
+                // leave out the last columns until the rest fits at its natural widths cut
+                // to 10 at most
+                let mut keep = widths.len();
+                let fitted = |keep: usize| -> usize {
+                    let ws: Vec<usize> = (0..keep)
+                        .map(|k| {
+                            if can_cut[k] && k > 0 {
+                                widths[k].min(head[k].max(10))
+                            } else {
+                                widths[k]
+                            }
+                        })
+                        .collect();
+                    total(&ws)
+                };
+                while keep > 1 && fitted(keep) > w {
+                    keep -= 1;
+                }
+                hidden = idx[keep..]
+                    .iter()
+                    .map(|&i| self.columns[i].clone())
+                    .collect();
+                idx.truncate(keep);
+                widths = idx.iter().map(|&i| natural(i)).collect();
+                shrink(&mut widths, 10, false);
+            }
+            shrink(&mut widths, 6, true);
+        }
         let header: Vec<String> = idx.iter().map(|&i| self.columns[i].clone()).collect();
         let cells: Vec<Vec<String>> = self
             .rows
             .iter()
             .map(|r| idx.iter().map(|&i| one_line(&r[i].render())).collect())
             .collect();
-        let n = header.len();
-        let len = |s: &str| s.chars().count();
-        let mut widths: Vec<usize> = (0..n)
-            .map(|i| {
-                cells
-                    .iter()
-                    .map(|r| len(&r[i]))
-                    .chain([len(&header[i])])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        if let Some(w) = width {
-            // shrink the widest column, one character at a time, until the row fits (no column
-            // below its header or 6 characters)
-            let total = |ws: &[usize]| ws.iter().sum::<usize>() + 2 * n.saturating_sub(1);
-            while total(&widths) > w {
-                let floor = |i: usize| len(&header[i]).max(6);
-                let Some((i, _)) = widths
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, wi)| **wi > floor(*i))
-                    .max_by_key(|(_, wi)| **wi)
-                else {
-                    break;
-                };
-                widths[i] -= 1;
-            }
-        }
         let fit = |s: &str, w: usize| -> String {
             if len(s) <= w {
                 format!("{s:<w$}")
@@ -270,6 +321,13 @@ impl Table {
         };
         let mut out = vec![line(&header)];
         out.extend(cells.iter().map(|r| line(r)));
+        if !hidden.is_empty() {
+            out.push(format!(
+                "({} more column(s) at this width: {}; pick with --columns, or --format csv|json)",
+                hidden.len(),
+                hidden.join(", ")
+            ));
+        }
         out.join("\n")
     }
 }
@@ -346,6 +404,60 @@ mod tests {
                 .unwrap_err()
                 .contains("the columns are id, codes")
         );
+    }
+
+    /// At 100 columns a wide table keeps its names, weeks and numbers whole, leaves its last
+    /// columns out and names them on a last line; piped, every column stays (issue 2: tables
+    /// readable at 100 columns, the scorecard's and completeness's included).
+    #[test]
+    fn a_wide_table_keeps_names_weeks_and_numbers_whole_and_names_what_it_leaves_out() {
+        let mut cols = vec!["week".to_string(), "site".to_string()];
+        cols.extend((0..12).map(|i| format!("field_number_{i}")));
+        let names: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let mut t = Table::new(&names);
+        let mut row = vec![Value::text("2026-W50"), Value::text("NORTH CLINIC")];
+        row.extend((0..12).map(|i| Value::Float(50.25 + i as f64)));
+        t.push(row);
+        let out = t.render_plain(Some(100));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert!(lines[..2].iter().all(|l| l.chars().count() <= 100), "{out}");
+        assert!(
+            lines[1].starts_with("2026-W50  NORTH CLINIC  50.25"),
+            "{out}"
+        );
+        assert!(!lines[1].contains('…'), "numbers are never cut: {out}");
+        assert!(
+            lines[2].contains("more column(s) at this width")
+                && lines[2].contains("field_number_11")
+                && lines[2].contains("--columns"),
+            "{out}"
+        );
+        let shown = lines[0].split_whitespace().count();
+        assert!((3..14).contains(&shown), "{out}");
+        assert!(
+            lines[2].starts_with(&format!("({} more", 14 - shown)),
+            "{out}"
+        );
+        let whole = t.render_plain(None);
+        assert!(
+            whole.contains("field_number_11") && !whole.contains("more column"),
+            "{whole}"
+        );
+    }
+
+    /// The first column names the row: long text after it is cut first.
+    #[test]
+    fn the_first_column_is_cut_last() {
+        let mut t = Table::new(&["file", "state"]);
+        t.push(vec![
+            Value::text("DEMOCLIN26167.hl7"),
+            Value::text("report received, 3 rejected, answer linked to its batch"),
+        ]);
+        let out = t.render_plain(Some(40));
+        let row = out.lines().nth(1).unwrap();
+        assert!(row.starts_with("DEMOCLIN26167.hl7  report"), "{out}");
+        assert!(row.ends_with('…') && row.chars().count() <= 40, "{out}");
     }
 
     #[test]

@@ -200,3 +200,46 @@ fn the_commands_the_demo_prints_work_as_printed() {
     }
     assert!(!dir.path().join("immdqa-demo/immdqa-demo").exists());
 }
+
+/// A demo run on a Monday dates that week's batch on the Monday, not on the coming Tuesday:
+/// no batch, dose or answer of the demo lies in the future (lint of the last batch, as of
+/// that day, finds no future administration date); on a Wednesday the batch is Tuesday's.
+#[test]
+fn a_demo_run_on_a_monday_sends_nothing_dated_tomorrow() {
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let g = generate::Options::ending_this_week(4, 7, monday);
+    assert_eq!(g.batch_day(3), monday);
+    assert_eq!(g.batch_day(2), monday - chrono::Duration::days(6));
+    generate::generate(dir.path(), &g).unwrap();
+    let accepted = dir.path().join("Accepted");
+    let mut names: Vec<String> = std::fs::read_dir(&accepted)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 4, "{names:?}");
+    for n in &names {
+        let b = immdqa::batch_name::parse(n).unwrap();
+        assert!(b.date <= monday, "{n} is dated after {monday}");
+    }
+    let last = std::fs::read(accepted.join(names.last().unwrap())).unwrap();
+    let lint = immdqa::hl7::lint::check(&last, monday, immdqa::config::Registry::Texas);
+    assert!(lint.messages > 0);
+    assert!(
+        !lint
+            .lint
+            .iter()
+            .any(|i| i.message.contains("in the future")),
+        "{:?}",
+        lint.lint
+            .iter()
+            .filter(|i| i.message.contains("in the future"))
+            .take(3)
+            .map(|i| &i.message)
+            .collect::<Vec<_>>()
+    );
+    let wednesday = monday + chrono::Duration::days(2);
+    let g = generate::Options::ending_this_week(4, 7, wednesday);
+    assert_eq!(g.batch_day(3), monday + chrono::Duration::days(1));
+}

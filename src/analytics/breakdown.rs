@@ -333,7 +333,21 @@ pub fn acceptance_table(rows: &[AcceptanceGroup], by: By) -> Table {
         ("acceptance_rate", ColType::Float),
         ("profile", ColType::Text),
     ]);
-    let mut t = Table::typed(&cols);
+    // a terminal shows the rate first (CSV, JSON and --columns keep every column)
+    let mut shown = vec!["file", "week", by.column()];
+    if named {
+        shown.push("vaccine_name");
+    }
+    shown.extend([
+        "acceptance_rate",
+        "messages",
+        "accepted",
+        "rejected",
+        "no_answer",
+        "not_mentioned",
+        "accepted_with_warnings",
+    ]);
+    let mut t = Table::typed(&cols).show_by_default(&shown);
     for r in rows {
         let mut row = vec![
             Value::text(&r.batch),

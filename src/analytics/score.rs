@@ -237,6 +237,19 @@ pub fn table(rows: &[SiteScore], w: &ScoreConfig) -> Table {
         ("band", ColType::Text),
         ("change", ColType::Float),
         ("note", ColType::Text),
+    ])
+    // a terminal shows the score first; CSV, JSON and --columns keep every column
+    .show_by_default(&[
+        "week",
+        "site",
+        "score",
+        "band",
+        "change",
+        "acceptance",
+        "completeness",
+        "timeliness",
+        "validity",
+        "note",
     ]);
     let r1 = |x: Option<f64>| Value::opt_float(x.map(|x| (x * 10.0).round() / 10.0));
     for s in rows {

@@ -252,6 +252,19 @@ pub fn table(rows: &[SubmissionRow]) -> Table {
         ("profile", Text),
         ("import_code", Text),
         ("report_hash", Text),
+    ])
+    // a terminal shows the rate and the state first (CSV, JSON and --columns keep them all)
+    .show_by_default(&[
+        "submission",
+        "submitted_on",
+        "acceptance_rate",
+        "messages",
+        "rejected",
+        "state",
+        "errors",
+        "warnings",
+        "top_codes",
+        "overdue",
     ]);
     for s in rows {
         t.push(vec![

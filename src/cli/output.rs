@@ -56,8 +56,11 @@ impl OutputArgs {
 /// listing (the worklist over a million messages) is never held whole as text as well as a
 /// table. A closed standard output ends the process quietly, as `cat` does.
 pub fn write_table(t: &Table, format: Format, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let to_file = out.is_some_and(|p| p.as_os_str() != "-");
     let write = |w: &mut dyn std::io::Write| -> anyhow::Result<()> {
         match format {
+            // a file gets whole cells and every default column, whatever the terminal's width
+            Format::Table if to_file => writeln!(w, "{}", t.render_plain(None))?,
             Format::Table => writeln!(w, "{}", t.to_terminal())?,
             Format::Csv => t.write_csv(&mut *w)?,
             Format::Json => {

@@ -41,6 +41,9 @@ pub struct Options {
     /// Monday of the first week.
     pub start: NaiveDate,
     pub import_code: String,
+    /// No batch is dated after this day (today): a demo run on a Monday sends that week's
+    /// batch on the Monday, never tomorrow.
+    pub not_after: NaiveDate,
 }
 
 impl Options {
@@ -52,7 +55,13 @@ impl Options {
             seed,
             start: this_monday - Duration::weeks(weeks.saturating_sub(1) as i64),
             import_code: "DEMOCLIN".into(),
+            not_after: today,
         }
+    }
+    /// The day week `w`'s batch is sent (and its doses given): the Tuesday, or today when
+    /// that Tuesday is still to come.
+    pub fn batch_day(&self, w: u32) -> NaiveDate {
+        (self.start + Duration::days(7 * w as i64 + 1)).min(self.not_after)
     }
     /// The week (0-based) from which PD1-13 errors are fixed.
     pub fn fix_week(&self) -> u32 {
@@ -202,7 +211,7 @@ pub fn generate(root: &Path, o: &Options) -> std::io::Result<Summary> {
     // (patient, administration date)
     let mut resend: Vec<(String, NaiveDate)> = Vec::new();
     for w in 0..o.weeks {
-        let day = o.start + Duration::days(7 * w as i64 + 1); // Tuesdays
+        let day = o.batch_day(w);
         let name = batch_name::format(&o.import_code, day, None);
         let n = 40 + rng.below(30) as usize;
         // how many messages carry a PD1-13 error (climbing strictly until the fix) and an
