@@ -51,22 +51,19 @@ impl FtpsOptions {
         format!("{}:{}", self.host, self.port)
     }
 
+    /// `ftps://user@host:port`: what the connection says it is, before and after connecting.
+    pub(super) fn describe(&self) -> String {
+        format!("ftps://{}@{}", self.user, self.label())
+    }
+
     /// Where it connects, how it logs in, and which certificate it accepts (`config check`).
     pub(super) fn preflight(&self, name: &str, p: &mut Preflight) {
-        p.line(
-            "transport",
-            format!(
-                "ftps://{}@{}:{} ({} TLS)",
-                self.user,
-                self.host,
-                self.port,
-                if self.implicit {
-                    "implicit"
-                } else {
-                    "explicit"
-                }
-            ),
-        );
+        let tls = if self.implicit {
+            "implicit"
+        } else {
+            "explicit"
+        };
+        p.line("transport", format!("{} ({tls} TLS)", self.describe()));
         super::preflight::auth(p, name, &self.auth);
         match (&self.pin, &self.ca_file) {
             (Some(pin), _) => p.line("certificate", format!("pinned {}", format_fingerprint(pin))),
@@ -556,7 +553,7 @@ impl<T: suppaftp::TlsStream> Read for Download<T> {
 
 impl RemoteFs for FtpsFs {
     fn describe(&self) -> String {
-        format!("ftps://{}@{}", self.opts.user, self.opts.label())
+        self.opts.describe()
     }
 
     fn list(&mut self, dir: &str) -> Result<Vec<RemoteEntry>, TransportError> {

@@ -32,13 +32,18 @@ impl LocalFs {
 
     /// Which folder, and whether it is there (`config check`).
     pub(super) fn preflight(root: &Path, name: &str, p: &mut Preflight) {
-        p.line("transport", format!("local folder {}", root.display()));
+        p.line("transport", Self::describe_root(root));
         if !root.is_dir() {
             p.problems.push(format!(
                 "profile '{name}': local_dir {} is not a readable folder",
                 root.display()
             ));
         }
+    }
+
+    /// `local folder /path`: what the options name, before any connection.
+    pub(super) fn describe_root(root: &Path) -> String {
+        format!("local folder {}", root.display())
     }
 
     fn resolve(&self, path: &str) -> Result<PathBuf, TransportError> {

@@ -160,6 +160,16 @@ impl Options {
         })
     }
 
+    /// Where these options reach, in one line (no secret, no I/O): `sftp://user@host:port`,
+    /// `ftps://…`, `local folder …`.
+    pub fn describe(&self) -> String {
+        match self {
+            Options::Local { root } => local::LocalFs::describe_root(root),
+            Options::Sftp(o) => o.describe(),
+            Options::Ftps(o) => o.describe(),
+        }
+    }
+
     /// Describe these options and check what can be checked locally (folders, key files and
     /// their modes, environment variables, known_hosts, a CA file), for profile `name`: each
     /// transport answers for itself.

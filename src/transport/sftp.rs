@@ -41,12 +41,14 @@ impl SftpOptions {
         format!("{}:{}", self.host, self.port)
     }
 
+    /// `sftp://user@host:port`: what the connection says it is, before and after connecting.
+    pub(super) fn describe(&self) -> String {
+        format!("sftp://{}@{}", self.user, self.label())
+    }
+
     /// Where it connects, how it logs in, and whether known_hosts is there (`config check`).
     pub(super) fn preflight(&self, name: &str, p: &mut Preflight) {
-        p.line(
-            "transport",
-            format!("sftp://{}@{}:{}", self.user, self.host, self.port),
-        );
+        p.line("transport", self.describe());
         super::preflight::auth(p, name, &self.auth);
         let kh = &self.known_hosts;
         match std::fs::read_to_string(kh) {
@@ -485,7 +487,7 @@ impl Drop for SftpFs {
 
 impl RemoteFs for SftpFs {
     fn describe(&self) -> String {
-        format!("sftp://{}@{}", self.opts.user, self.opts.label())
+        self.opts.describe()
     }
 
     fn list(&mut self, dir: &str) -> Result<Vec<RemoteEntry>, TransportError> {

@@ -102,13 +102,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Exit> {
         Options::Ftps(o) => return trust_ftps(&args, ctx, &name, &o),
         Options::Sftp(o) => o,
         // a transport without a server identity (a local folder) needs no arm here
-        other => {
-            let reaches = other.preflight(&name).lines.into_iter().next();
-            anyhow::bail!(
-                "profile '{name}' uses {}: there is no server identity to trust",
-                reaches.map_or_else(|| "no server".into(), |(_, v)| v)
-            )
-        }
+        other => anyhow::bail!(
+            "profile '{name}' uses {}: there is no server identity to trust",
+            other.describe()
+        ),
     };
     let (key, status) = sftp::probe_host_key(&opts)?;
     let who = opts.known_hosts_name();
