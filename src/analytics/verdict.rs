@@ -33,7 +33,6 @@ pub struct Inputs<'a> {
     pub overdue_days: u32,
 }
 
-/// What the rules found: every check in order, and the per-submission details of failures.
 /// One check rule: a row of `report_checks::RULES` or `ledger_checks::RULES`.
 pub struct Rule {
     pub name: &'static str,
@@ -53,6 +52,7 @@ pub enum Reads {
     Ledger,
 }
 
+/// What the rules found: every check in order, and the per-submission details of failures.
 #[derive(Debug, Default)]
 pub struct Found {
     pub checks: Vec<Check>,
