@@ -218,40 +218,50 @@ impl Table {
     /// characters.
     pub fn render_plain(&self, width: Option<usize>) -> String {
         // the default columns (all when unset or unknown), read in place: nothing is copied
-        let mut idx: Vec<usize> = self
+        let idx: Vec<usize> = self
             .default_columns
             .as_ref()
             .and_then(|d| d.iter().map(|c| self.col(c)).collect::<Option<Vec<_>>>())
             .unwrap_or_else(|| (0..self.columns.len()).collect());
         let len = |s: &str| s.chars().count();
-        let natural = |i: usize| -> usize {
-            self.rows
-                .iter()
-                .map(|r| len(&one_line(&r[i].render())))
-                .chain([len(&self.columns[i])])
-                .max()
-                .unwrap_or(0)
-        };
-        // how far a column may be cut: not at all for numbers, dates and text of one width
-        let cuttable = |i: usize| -> bool {
-            let mut lens = self.rows.iter().filter_map(|r| match &r[i] {
-                Value::Text(t) => Some(len(t)),
-                _ => None,
-            });
-            match lens.next() {
-                None => false,
-                Some(first) => !(first <= 12 && lens.all(|l| l == first)),
-            }
-        };
+        // every shown cell rendered once; widths and cuts are read from these
+        let mut header: Vec<String> = idx.iter().map(|&i| self.columns[i].clone()).collect();
+        let mut cells: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| idx.iter().map(|&i| one_line(&r[i].render())).collect())
+            .collect();
+        let mut widths: Vec<usize> = (0..idx.len())
+            .map(|k| {
+                cells
+                    .iter()
+                    .map(|r| len(&r[k]))
+                    .chain([len(&header[k])])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
         let mut hidden: Vec<String> = Vec::new();
-        let mut widths: Vec<usize> = idx.iter().map(|&i| natural(i)).collect();
         if let Some(w) = width {
             let total = |ws: &[usize]| ws.iter().sum::<usize>() + 2 * ws.len().saturating_sub(1);
-            let can_cut: Vec<bool> = idx.iter().map(|&i| cuttable(i)).collect();
-            let head: Vec<usize> = idx.iter().map(|&i| len(&self.columns[i])).collect();
+            // how far a column may be cut: not at all for numbers, dates and text of one width
+            let can_cut: Vec<bool> = idx
+                .iter()
+                .map(|&i| {
+                    let mut lens = self.rows.iter().filter_map(|r| match &r[i] {
+                        Value::Text(t) => Some(len(t)),
+                        _ => None,
+                    });
+                    match lens.next() {
+                        None => false,
+                        Some(first) => !(first <= 12 && lens.all(|l| l == first)),
+                    }
+                })
+                .collect();
+            let head: Vec<usize> = header.iter().map(|h| len(h)).collect();
             // shrink the widest cuttable column, one character at a time, down to `floor`; the
             // first column names the row: cut only when nothing else helps
-            let shrink = |widths: &mut Vec<usize>, floor: usize, first_too: bool| {
+            let shrink = |widths: &mut [usize], floor: usize, first_too: bool| {
                 while total(widths) > w {
                     let Some((k, _)) = widths
                         .iter()
@@ -266,42 +276,24 @@ impl Table {
                     widths[k] -= 1;
                 }
             };
+            let natural = widths.clone();
             shrink(&mut widths, 10, false);
-            if total(&widths) > w {
-                // leave out the last columns until the rest fits at its natural widths cut
-                // to 10 at most
-                let mut keep = widths.len();
-                let fitted = |keep: usize| -> usize {
-                    let ws: Vec<usize> = (0..keep)
-                        .map(|k| {
-                            if can_cut[k] && k > 0 {
-                                widths[k].min(head[k].max(10))
-                            } else {
-                                widths[k]
-                            }
-                        })
-                        .collect();
-                    total(&ws)
-                };
-                while keep > 1 && fitted(keep) > w {
-                    keep -= 1;
+            // still too wide with every long text cut to 10: leave out the last columns, then
+            // cut the rest afresh from their natural widths
+            let mut keep = widths.len();
+            while keep > 1 && total(&widths[..keep]) > w {
+                keep -= 1;
+            }
+            if keep < widths.len() {
+                hidden = header.split_off(keep);
+                for r in &mut cells {
+                    r.truncate(keep);
                 }
-                hidden = idx[keep..]
-                    .iter()
-                    .map(|&i| self.columns[i].clone())
-                    .collect();
-                idx.truncate(keep);
-                widths = idx.iter().map(|&i| natural(i)).collect();
+                widths = natural[..keep].to_vec();
                 shrink(&mut widths, 10, false);
             }
             shrink(&mut widths, 6, true);
         }
-        let header: Vec<String> = idx.iter().map(|&i| self.columns[i].clone()).collect();
-        let cells: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|r| idx.iter().map(|&i| one_line(&r[i].render())).collect())
-            .collect();
         let fit = |s: &str, w: usize| -> String {
             if len(s) <= w {
                 format!("{s:<w$}")
