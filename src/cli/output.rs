@@ -56,11 +56,11 @@ impl OutputArgs {
 /// listing (the worklist over a million messages) is never held whole as text as well as a
 /// table. A closed standard output ends the process quietly, as `cat` does.
 pub fn write_table(t: &Table, format: Format, out: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let to_file = out.is_some_and(|p| p.as_os_str() != "-");
+    let file = out.filter(|p| p.as_os_str() != "-");
     let write = |w: &mut dyn std::io::Write| -> anyhow::Result<()> {
         match format {
             // a file gets whole cells and every default column, whatever the terminal's width
-            Format::Table if to_file => writeln!(w, "{}", t.render_plain(None))?,
+            Format::Table if file.is_some() => writeln!(w, "{}", t.render_plain(None))?,
             Format::Table => writeln!(w, "{}", t.to_terminal())?,
             Format::Csv => t.write_csv(&mut *w)?,
             Format::Json => {
@@ -71,7 +71,7 @@ pub fn write_table(t: &Table, format: Format, out: Option<&std::path::Path>) -> 
         w.flush()?;
         Ok(())
     };
-    match out.filter(|p| p.as_os_str() != "-") {
+    match file {
         Some(p) => {
             let f = std::fs::File::create(p)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
